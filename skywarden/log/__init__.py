@@ -1,0 +1,51 @@
+"""Event-log backends and the projections built from them.
+
+``open_log(url)`` picks a backend by URL: a plain path or ``sqlite:///path`` (default),
+``memory://`` (the in-memory twin), and, when configured, ``postgresql://...`` and
+``nats://...`` (JetStream).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skywarden.errors import ConfigError
+from skywarden.log.base import EventLog
+from skywarden.log.chain import GENESIS, Record, VerifyReport, link, verify_records
+from skywarden.log.memory import MemoryLog
+from skywarden.log.sqlite import SqliteLog
+
+
+def open_log(url: str | Path) -> EventLog:
+    """Open (or create) the event log at ``url``."""
+    s = str(url)
+    if s.startswith("memory://"):
+        return MemoryLog()
+    if s.startswith(("postgresql://", "postgres://")):
+        try:
+            from skywarden.log.postgres import PostgresLog
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ConfigError("PostgreSQL log needs 'pip install skywarden[postgres]'") from exc
+        return PostgresLog(s)
+    if s.startswith("nats://"):
+        try:
+            from skywarden.log.nats import NatsLog
+        except ImportError as exc:  # pragma: no cover
+            raise ConfigError("NATS JetStream log needs 'pip install skywarden[nats]'") from exc
+        return NatsLog(s)
+    if "://" in s and not s.startswith("sqlite:///"):
+        raise ConfigError(f"unknown event-log URL {s!r}: use a path, sqlite:///, memory://, postgresql:// or nats://")
+    return SqliteLog(s.removeprefix("sqlite:///"))
+
+
+__all__ = [
+    "GENESIS",
+    "EventLog",
+    "MemoryLog",
+    "Record",
+    "SqliteLog",
+    "VerifyReport",
+    "link",
+    "open_log",
+    "verify_records",
+]
