@@ -403,6 +403,17 @@ class Delivered(InputEvent, frozen=True, kw_only=True, tag="delivered"):
     detail: str = ""
 
 
+class InputRefused(Event, frozen=True, kw_only=True, tag="input_refused"):
+    """A stage refused an input it cannot apply (an illegal crew status, an approval by the
+    wrong role, a report about an unknown item): the refusal is logged and counted, the night goes on.
+    """
+
+    stage: str
+    input_kind: str
+    ref: str  # the id the input spoke of (crew id, statement id, report id)
+    reason: str
+
+
 # --------------------------------------------------------------------------- the registry
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -442,6 +453,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StatementPublished,
     AlertIssued,
     ClaimAssessed,
+    InputRefused,
 )
 
 AnyEvent = (
@@ -481,6 +493,7 @@ AnyEvent = (
     | StatementPublished
     | AlertIssued
     | ClaimAssessed
+    | InputRefused
 )
 
 KIND_OF: dict[type[Event], str] = {cls: cls.__struct_config__.tag for cls in EVENT_TYPES}  # type: ignore[misc]
