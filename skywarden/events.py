@@ -44,6 +44,7 @@ class NightOpened(InputEvent, frozen=True, kw_only=True, tag="night_opened"):
     tick_s: float
     timezone: str
     scenario_digest: str = ""
+    scenario_path: str = ""  # where the scenario file was read from (replay looks there first)
 
 
 class Tick(InputEvent, frozen=True, kw_only=True, tag="tick"):

@@ -1,0 +1,453 @@
+"""The command line: ``skywarden demo``, ``run``, ``replay``, ``report``, ``log``, ``scenario``,
+``track``, ``incident``, ``claim``. Every command has ``--help`` with an example."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from skywarden.errors import SkywardenError
+from skywarden.runtime import TickResult
+
+app = typer.Typer(
+    help="Skywarden: a city's drone-defence night on one tamper-evident event log.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+log_app = typer.Typer(help="Inspect an event log.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Write and check scenario files.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+app.add_typer(scenario_app, name="scenario")
+
+console = Console()
+err = Console(stderr=True)
+
+ScenarioOpt = Annotated[
+    Path | None, typer.Option("--scenario", "-s", help="Scenario TOML file (default: the shipped Moscow night).")
+]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+def _load(path: Path | None):  # type: ignore[no-untyped-def]
+    from skywarden.scenario import load_scenario
+
+    try:
+        return load_scenario(path)
+    except SkywardenError as exc:
+        _fail(exc)
+
+
+def _time_arg(value: str | None, scn) -> datetime | None:  # type: ignore[no-untyped-def]
+    if value is None:
+        return None
+    try:
+        return scn.at(value)
+    except ValueError as exc:
+        _fail(exc)
+    return None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TextColumn("{task.fields[extra]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | None, sinks, speed: float | None):  # type: ignore[no-untyped-def]
+    from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
+    from skywarden.log import open_log
+    from skywarden.play import play_night
+    from skywarden.runtime import PacedClock
+
+    end = min(until, scn.end) if until else scn.end
+    total = (end - scn.start).total_seconds()
+    counts = {"tracks": 0, "kills": 0, "statements": 0}
+    log = open_log(log_url)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("playing the night", total=total, clock="", extra="")
+
+            def on_tick(res: TickResult) -> None:
+                for ev in res.derived:
+                    if isinstance(ev, TrackConfirmed):
+                        counts["tracks"] += 1
+                    elif isinstance(ev, KillNumbered):
+                        counts["kills"] += 1
+                    elif isinstance(ev, StatementPublished):
+                        counts["statements"] += 1
+                if res.now.second == 0 or res.now >= end:
+                    progress.update(
+                        task,
+                        completed=(res.now - scn.start).total_seconds(),
+                        clock=res.now.astimezone(scn.tz).strftime("%H:%M local"),
+                        extra=f"{counts['tracks']} tracks, {counts['kills']} kills, {counts['statements']} statements",
+                    )
+
+            clock = PacedClock(speed=speed) if speed else None
+            result = play_night(scn, log, until=until, resume=resume, seed=seed, sinks=sinks, on_tick=on_tick, clock=clock)
+            progress.update(task, completed=total)
+        return result
+    finally:
+        log.close()
+
+
+def _summary_table(view, title: str) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title=title, show_header=False)
+    for k, v in view.summary().items():
+        table.add_row(k, str(v))
+    return table
+
+
+def _view(log_url: str, until: datetime | None = None):  # type: ignore[no-untyped-def]
+    from skywarden.log import open_log
+    from skywarden.log.projections import fold
+
+    log = open_log(log_url)
+    try:
+        return fold((r.event() for r in log.read()), until=until)
+    finally:
+        log.close()
+
+
+def _export(view, scn, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+    """Published statements as text and alerts as CAP XML, from the log (a projection)."""
+    written: list[Path] = []
+    st_dir, al_dir = out / "statements", out / "alerts"
+    st_dir.mkdir(parents=True, exist_ok=True)
+    al_dir.mkdir(parents=True, exist_ok=True)
+    for p in view.published:
+        f = st_dir / f"{p.statement_id}.txt"
+        local = p.t.astimezone(scn.tz).strftime("%Y-%m-%d %H:%M")
+        f.write_text(f"{local}\n\n{p.text_en}\n\n{p.text_ru}\n", encoding="utf-8")
+        written.append(f)
+    for a in view.alerts:
+        f = al_dir / f"{a.alert_id}.xml"
+        f.write_text(a.cap_xml, encoding="utf-8")
+        written.append(f)
+    return written
+
+
+def _sinks(out: Path, scn):  # type: ignore[no-untyped-def]
+    """The demo's publishing channels: a folder and the Atom feed, inside the output folder."""
+    try:
+        from skywarden.disclosure.channels import default_publisher
+    except ImportError:
+        return []
+    return [default_publisher(out, scn)]
+
+
+# ---------------------------------------------------------------------------------- commands
+
+
+@app.command()
+def demo(
+    scenario: ScenarioOpt = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("night-out"),
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+) -> None:
+    """Play the default night end to end, write the log, report.html, statements and alerts.
+
+    Example:  skywarden demo --out night-out
+    """
+    scn = _load(scenario)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "night.sqlite"
+    for stale in out.glob("night.sqlite*"):
+        stale.unlink()
+    t0 = time.perf_counter()
+    try:
+        result = _play(scn, str(log_path), None, False, seed, _sinks(out, scn), None)
+    except SkywardenError as exc:
+        _fail(exc)
+        return
+    wall = time.perf_counter() - t0
+    view = _view(str(log_path))
+    from skywarden.report import write_report
+
+    report = write_report(view, scn, out)
+    files = _export(view, scn, out)
+    console.print(_summary_table(view, f"{scn.name}"))
+    night_s = (scn.end - scn.start).total_seconds()
+    console.print(
+        f"played {result.ticks} ticks ({night_s / 3600:.1f} h) in {wall:.1f} s: "
+        f"{night_s / wall:.0f} times faster than real time"
+    )
+    console.print(f"event log: {log_path}\nreport:    {report}\nstatements and alerts: {len(files)} files in {out}")
+
+
+@app.command()
+def run(
+    log: Annotated[Path, typer.Option("--log", "-l", help="Event log to write (SQLite path or URL).")],
+    scenario: ScenarioOpt = None,
+    until: Annotated[str | None, typer.Option(help="Stop at this local time (HH:MM) or ISO time.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a log that a crash or --until left unfinished.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    speed: Annotated[float | None, typer.Option(help="Pace the night: 1 = real time, 60 = a minute per second. Default: as fast as possible.")] = None,
+) -> None:
+    """Play a scenario into an event log.
+
+    Example:  skywarden run --log night.sqlite --until 02:00   then   skywarden run --log night.sqlite --resume
+    """
+    scn = _load(scenario)
+    try:
+        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, [], speed)
+    except SkywardenError as exc:
+        _fail(exc)
+        return
+    if result.resumed_from:
+        console.print(f"resumed after {result.resumed_from.astimezone(scn.tz):%H:%M:%S} local ({result.replay.ticks if result.replay else 0} ticks replayed)")
+    console.print(f"{result.ticks} ticks appended to {result.log_url}")
+
+
+@app.command("replay")
+def replay_cmd(
+    log: Annotated[Path, typer.Argument(help="Event log to replay.")],
+    until: Annotated[str | None, typer.Option(help="Replay up to this local time (HH:MM) or ISO time and show the picture then.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the replayed night to this new log.")] = None,
+    scenario: ScenarioOpt = None,
+) -> None:
+    """Feed a log's inputs through the stages again and check every derived event is reproduced.
+
+    Example:  skywarden replay night-out/night.sqlite --until 03:10
+    """
+    from skywarden.log import open_log
+    from skywarden.log.projections import fold
+    from skywarden.pipeline import build_stages
+    from skywarden.runtime import first_event, replay, scenario_of
+
+    src = open_log(str(log))
+    try:
+        head = first_event(src)
+        from skywarden.events import NightOpened
+
+        if not isinstance(head, NightOpened):
+            _fail(SkywardenError(f"{log}: not a Skywarden night"))
+            return
+        scn = scenario_of(head, str(scenario) if scenario else None)
+        stop = _time_arg(until, scn)
+        dst = open_log(str(out)) if out else None
+        if dst is not None:
+            dst.append([head])
+        collected = []
+        report, _ = replay(src, build_stages(scn), until=stop, out=dst, on_tick=lambda r: collected.extend([*r.inputs, *r.derived]))
+        if dst is not None:
+            dst.close()
+    except SkywardenError as exc:
+        _fail(exc)
+        return
+    finally:
+        src.close()
+    verdict = "identical" if report.identical else f"DIFFERENT: {report.first_difference}"
+    console.print(
+        f"replayed {report.ticks} ticks, {report.inputs} inputs: {report.derived_replayed} derived events "
+        f"vs {report.derived_logged} in the log: {verdict}"
+    )
+    if stop is not None:
+        view = fold([head, *collected])
+        console.print(_picture_table(view, scn, stop))
+    if not report.identical and stop is None:
+        raise typer.Exit(1)
+
+
+def _picture_table(view, scn, at: datetime) -> Table:  # type: ignore[no-untyped-def]
+    table = Table(title=f"the picture at {at.astimezone(scn.tz):%H:%M:%S} local")
+    for col in ("track", "class", "lat", "lon", "alt m", "threat"):
+        table.add_column(col)
+    pic = view.picture
+    if pic is not None:
+        for i, tid in enumerate(pic.track_id):
+            th = view.active_threats.get(tid)
+            table.add_row(tid, pic.cls[i], f"{pic.lat[i]:.4f}", f"{pic.lon[i]:.4f}", f"{pic.alt[i]:.0f}", f"{th.level} → {th.zone_id}" if th else "")
+    restricted = [a for a, st in view.airports.items() if st.restricted]
+    kills = view.kills_in_order()
+    table.caption = (
+        f"airports restricted: {', '.join(sorted(restricted)) or 'none'}; kills so far: {len(kills)}"
+        + (f" (last: #{kills[-1].number} at {kills[-1].local_time})" if kills else "")
+    )
+    return table
+
+
+@app.command()
+def report(
+    log: Annotated[Path, typer.Argument(help="Event log of a night.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("night-out"),
+    scenario: ScenarioOpt = None,
+) -> None:
+    """Write report.html (map, timeline, tables) for a logged night.
+
+    Example:  skywarden report night-out/night.sqlite --out night-out
+    """
+    from skywarden.report import write_report
+    from skywarden.runtime import scenario_of
+
+    view = _view(str(log))
+    if view.night is None:
+        _fail(SkywardenError(f"{log}: not a Skywarden night"))
+        return
+    try:
+        scn = scenario_of(view.night, str(scenario) if scenario else None)
+    except SkywardenError as exc:
+        _fail(exc)
+        return
+    path = write_report(view, scn, out)
+    _export(view, scn, out)
+    console.print(f"report: {path}")
+
+
+@log_app.command("verify")
+def log_verify(log: Annotated[str, typer.Argument(help="Event log (path or URL).")]) -> None:
+    """Walk the hash chain; name the first record that was changed, dropped or reordered.
+
+    Example:  skywarden log verify night-out/night.sqlite
+    """
+    from skywarden.errors import TamperError
+    from skywarden.log import open_log
+
+    lg = open_log(log)
+    try:
+        rep = lg.verify()
+    except TamperError as exc:
+        err.print(f"[bold red]TAMPERED[/] {log}: {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        lg.close()
+    console.print(
+        f"OK {log}: {rep.records} records, chain intact; head {rep.head.hex()}"
+        + (f"; {rep.first_time.isoformat()} .. {rep.last_time.isoformat()}" if rep.first_time and rep.last_time else "")
+    )
+
+
+@log_app.command("tail")
+def log_tail(
+    log: Annotated[str, typer.Argument(help="Event log (path or URL).")],
+    n: Annotated[int, typer.Option("-n", help="How many records.")] = 20,
+    kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these kinds (repeatable), e.g. kill_numbered.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new records.")] = False,
+    ticks: Annotated[bool, typer.Option(help="Show tick records too.")] = False,
+) -> None:
+    """Print the last records of a log, as JSON lines.
+
+    Example:  skywarden log tail night-out/night.sqlite -n 5 --kind kill_numbered
+    """
+    from collections import deque
+
+    from skywarden.log import open_log
+
+    wanted = set(kind or [])
+    lg = open_log(log)
+
+    def keep(data: bytes) -> bool:
+        k = data[9 : data.index(b'"', 9)].decode() if data.startswith(b'{"kind":"') else ""
+        return (not wanted or k in wanted) and (ticks or k != "tick" or "tick" in wanted)
+
+    try:
+        last = deque((r for r in lg.read() if keep(r.data)), maxlen=n)
+        seq = lg.last_seq()
+        for r in last:
+            sys.stdout.write(f"{r.seq}\t{r.data.decode()}\n")
+        while follow:
+            time.sleep(0.5)
+            lg.close()
+            lg = open_log(log)
+            for r in lg.read(after=seq):
+                if keep(r.data):
+                    sys.stdout.write(f"{r.seq}\t{r.data.decode()}\n")
+                seq = r.seq
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lg.close()
+
+
+@scenario_app.command("new")
+def scenario_new(path: Annotated[Path, typer.Argument(help="Where to write the template.")]) -> None:
+    """Write a commented scenario template (a copy of the shipped night) to edit.
+
+    Example:  skywarden scenario new my-night.toml && skywarden demo --scenario my-night.toml
+    """
+    from skywarden.scenario import default_scenario_path
+
+    if path.exists():
+        _fail(SkywardenError(f"{path} exists; choose another name"))
+    src = default_scenario_path()
+    text = src.read_text(encoding="utf-8")
+    header = (
+        "# Skywarden scenario template. Every table is documented in skywarden/scenario/model.py;\n"
+        "# unknown keys are errors. Check it with: skywarden scenario check THIS_FILE\n"
+    )
+    path.write_text(header + text, encoding="utf-8")
+    for line in text.splitlines():
+        for key in ("roads", "policy"):
+            if line.startswith(f"{key} ="):
+                name = line.split("=", 1)[1].strip().strip('"')
+                if name and (src.parent / name).is_file() and not (path.parent / name).exists():
+                    (path.parent / name).write_bytes((src.parent / name).read_bytes())
+    console.print(f"wrote {path}")
+
+
+@scenario_app.command("check")
+def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")]) -> None:
+    """Validate a scenario file and say what it holds.
+
+    Example:  skywarden scenario check my-night.toml
+    """
+    scn = _load(path)
+    s = scn.spec
+    console.print(
+        f"OK {path}: {s.night.name}; {len(s.zones)} zones, {len(s.districts)} districts, {len(s.airports)} airports, "
+        f"{len(s.sensors)} sensors, {sum(len(st.crews) for st in s.stations)} crews, "
+        f"{sum(w.count for w in s.waves)} drones in {len(s.waves)} waves"
+    )
+
+
+def _register_stage_commands() -> None:
+    """Commands that live with their stage (tracking, response, disclosure)."""
+    try:
+        from skywarden.tracking.cli import track
+
+        app.command("track")(track)
+    except ImportError:  # pragma: no cover - only while a stage is absent
+        pass
+    try:
+        from skywarden.response.cli import incident_app
+
+        app.add_typer(incident_app, name="incident")
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from skywarden.disclosure.cli import claim_app
+
+        app.add_typer(claim_app, name="claim")
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register_stage_commands()
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,96 @@
+"""Play a scenario night into a log: fresh, or resumed after a crash. Used by ``run`` and ``demo``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from skywarden.errors import LogError
+from skywarden.events import NightOpened
+from skywarden.log import EventLog, open_log
+from skywarden.pipeline import DEFAULT_ORDER, build_stages
+from skywarden.runtime import (
+    Clock,
+    ReplayReport,
+    Runtime,
+    SimulatedClock,
+    Sink,
+    TickResult,
+    first_event,
+    night_opened,
+    replay,
+)
+from skywarden.scenario import LoadedScenario
+
+
+@dataclass
+class PlayResult:
+    log_url: str
+    ticks: int
+    resumed_from: datetime | None
+    replay: ReplayReport | None
+
+
+def play_night(
+    scenario: LoadedScenario,
+    log: EventLog,
+    *,
+    until: datetime | None = None,
+    clock: Clock | None = None,
+    sinks: Sequence[Sink] = (),
+    stage_names: Sequence[str] = DEFAULT_ORDER,
+    seed: int | None = None,
+    resume: bool = False,
+    on_tick: Callable[[TickResult], None] | None = None,
+) -> PlayResult:
+    """Simulate ``scenario`` into ``log`` up to ``until`` (default: the night's end).
+
+    With ``resume``, an existing log is continued: its inputs are replayed through fresh stages
+    and a fresh simulator (which must reproduce what the log holds), then live ticks go on from
+    the last complete tick. A log that already holds a night refuses a fresh start.
+    """
+    from skywarden.scenario.sim import Simulator
+
+    end = min(until, scenario.end) if until else scenario.end
+    stages = build_stages(scenario, stage_names)
+    sim = Simulator(scenario, seed=seed)
+    head = first_event(log)
+    resumed_from: datetime | None = None
+    report: ReplayReport | None = None
+    if head is not None:
+        if not resume:
+            raise LogError(f"{log.url} already holds a night; use --resume to continue it, or another --log")
+        if not isinstance(head, NightOpened) or head.scenario_digest != scenario.digest:
+            raise LogError(f"{log.url} holds another night (not {scenario.name!r} as loaded now)")
+        if seed is not None and head.seed != seed:
+            raise LogError(f"{log.url} was played with seed {head.seed}, not {seed}")
+        report, rt = replay(log, stages, source=sim)
+        if not report.identical:
+            raise LogError(f"{log.url}: replay does not reproduce the log ({report.first_difference})")
+        rt.log, rt.source = log, sim
+        resumed_from = report.last_tick
+    else:
+        rt = Runtime(log=log, stages=stages, source=sim)
+        log.append([night_opened(scenario, seed)])
+    rt.sinks = list(sinks)
+    start = rt.last_tick or scenario.start
+    ticks = 0
+
+    def count(res: TickResult) -> None:
+        nonlocal ticks
+        ticks += 1
+        if on_tick is not None:
+            on_tick(res)
+
+    rt.run(clock or SimulatedClock(), start, end, scenario.spec.night.tick_s, on_tick=count)
+    return PlayResult(log.url, ticks, resumed_from, report)
+
+
+def default_log_path(out_dir: Path) -> Path:
+    return out_dir / "night.sqlite"
+
+
+def open_or_create(url: str | Path) -> EventLog:
+    return open_log(url)

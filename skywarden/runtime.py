@@ -1,0 +1,378 @@
+"""Wires sources, stages, the clock and the log. The only place (with the sources) that may read
+the wall clock.
+
+One tick, as the log records it::
+
+    inputs polled from the sources (t in (previous tick, now])   -- input events
+    Tick(t=now)                                                    -- the clock, as an input
+    stage 1's output, stage 2's output, ...                        -- derived events
+
+appended as one atomic batch. Each stage, at each step, receives every event appended since its
+previous step, in log order, so every event reaches every stage exactly once (an earlier stage
+sees a later stage's output on the next tick).
+
+Replay feeds a log's inputs, tick by tick, through fresh stages and compares what they derive
+with what the log holds; resuming a log (after a crash, or to inject an input such as an external
+claim) is the same replay followed by live ticks.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from skywarden.errors import LogError
+from skywarden.events import Event, InputEvent, NightOpened, Tick, encode, is_input
+from skywarden.log import EventLog, open_log
+from skywarden.scenario import LoadedScenario, load_scenario
+from skywarden.stage import Stage
+
+
+class Source(Protocol):
+    """Something outside the stages that produces input events (simulator, file, wire)."""
+
+    def poll(self, now: datetime) -> list[InputEvent]:
+        """Inputs with t in (last poll, now], time-ordered."""
+        ...
+
+    def observe(self, events: Sequence[Event]) -> None:
+        """The tick's derived events (sources that react, like simulated crews, use them)."""
+        ...
+
+
+class Sink(Protocol):
+    """Something that acts on derived events outside the log (publishing channels).
+
+    Returns input events describing what happened (e.g. ``Delivered``); the runtime logs them
+    with the next tick's inputs.
+    """
+
+    def handle(self, events: Sequence[Event], now: datetime) -> list[InputEvent]: ...
+
+
+# ---------------------------------------------------------------------------------- clocks
+
+
+class Clock(Protocol):
+    def ticks(self, start: datetime, end: datetime | None, tick_s: float) -> Iterator[datetime]: ...
+
+
+@dataclass(frozen=True)
+class SimulatedClock:
+    """Ticks as fast as the machine allows: the simulated night and replays."""
+
+    def ticks(self, start: datetime, end: datetime | None, tick_s: float) -> Iterator[datetime]:
+        if end is None:
+            raise ValueError("a simulated clock needs an end time")
+        step = timedelta(seconds=tick_s)
+        n = 1
+        while (now := start + n * step) <= end:
+            yield now
+            n += 1
+
+
+@dataclass(frozen=True)
+class PacedClock:
+    """Ticks in step with the wall clock, ``speed`` times faster than real time (1 = live)."""
+
+    speed: float = 1.0
+    sleep: Callable[[float], None] = _time.sleep
+    monotonic: Callable[[], float] = _time.monotonic
+
+    def ticks(self, start: datetime, end: datetime | None, tick_s: float) -> Iterator[datetime]:
+        t0 = self.monotonic()
+        step = timedelta(seconds=tick_s)
+        n = 1
+        while end is None or (start + n * step) <= end:
+            due = t0 + n * tick_s / self.speed
+            wait = due - self.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+            yield start + n * step
+            n += 1
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------- the runtime
+
+
+@dataclass
+class TickResult:
+    now: datetime
+    inputs: list[Event]
+    derived: list[Event]
+
+
+@dataclass
+class Runtime:
+    """Runs stages over a source, tick by tick, appending everything to the log."""
+
+    log: EventLog
+    stages: list[Stage]
+    source: Source | None = None
+    sinks: list[Sink] = field(default_factory=list)
+    _carry: list[list[Event]] = field(init=False, repr=False)
+    _pending_inputs: list[InputEvent] = field(init=False, repr=False, default_factory=list)
+    last_tick: datetime | None = None
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must be unique: {names}")
+        self._carry = [[] for _ in self.stages]
+
+    # -- the one step --------------------------------------------------------------------
+    def advance(self, inputs: Sequence[Event], now: datetime) -> list[Event]:
+        """Run all stages for one tick over ``inputs`` (which end with the Tick); return derived."""
+        for c in self._carry:
+            c.extend(inputs)
+        derived: list[Event] = []
+        for i, stage in enumerate(self.stages):
+            out = stage.step(now, self._carry[i])
+            self._carry[i] = []
+            if out:
+                for ev in out:
+                    if is_input(ev):
+                        raise TypeError(f"stage {stage.name!r} emitted an input event {type(ev).__name__}")
+                for c in self._carry:
+                    c.extend(out)
+                derived.extend(out)
+        return derived
+
+    def tick(self, now: datetime) -> TickResult:
+        """Poll, append inputs + Tick + derived atomically, then let sources and sinks react."""
+        inputs: list[Event] = list(self._pending_inputs)
+        self._pending_inputs = []
+        if self.source is not None:
+            inputs.extend(self.source.poll(now))
+        inputs.append(Tick(t=now))
+        derived = self.advance(inputs, now)
+        self.log.append([*inputs, *derived])
+        self.last_tick = now
+        if self.source is not None:
+            self.source.observe(derived)
+        for sink in self.sinks:
+            self._pending_inputs.extend(sink.handle(derived, now))
+        return TickResult(now, inputs, derived)
+
+    def submit(self, events: Iterable[InputEvent]) -> None:
+        """Queue inputs (e.g. an operator's approval) for the next tick."""
+        for ev in events:
+            if not is_input(ev):
+                raise TypeError(f"only inputs can be submitted, not {type(ev).__name__}")
+            self._pending_inputs.append(ev)
+
+    def run(
+        self,
+        clock: Clock,
+        start: datetime,
+        end: datetime | None,
+        tick_s: float,
+        on_tick: Callable[[TickResult], None] | None = None,
+    ) -> None:
+        for now in clock.ticks(start, end, tick_s):
+            result = self.tick(now)
+            if on_tick is not None:
+                on_tick(result)
+
+
+# ---------------------------------------------------------------------------------- replay
+
+
+@dataclass
+class ReplayReport:
+    ticks: int = 0
+    inputs: int = 0
+    derived_logged: int = 0
+    derived_replayed: int = 0
+    first_difference: str | None = None
+    last_tick: datetime | None = None
+    night: NightOpened | None = None
+
+    @property
+    def identical(self) -> bool:
+        return self.first_difference is None and self.derived_logged == self.derived_replayed
+
+
+def iter_ticks(events: Iterable[tuple[int, Event]]) -> Iterator[tuple[list[Event], Tick | None, list[tuple[int, Event]]]]:
+    """Group a log into ticks: (inputs up to and including the Tick, the Tick, derived after it).
+
+    A trailing group without a Tick (inputs a crash left before their tick) comes last with
+    ``None`` as its tick.
+    """
+    inputs: list[Event] = []
+    derived: list[tuple[int, Event]] = []
+    tick: Tick | None = None
+    for seq, ev in events:
+        if is_input(ev):
+            if tick is not None:
+                yield inputs, tick, derived
+                inputs, derived, tick = [], [], None
+            inputs.append(ev)
+            if isinstance(ev, Tick):
+                tick = ev
+        else:
+            if tick is None:
+                raise LogError(f"record {seq}: derived event {type(ev).__name__} before any tick")
+            derived.append((seq, ev))
+    if tick is not None or inputs:
+        yield inputs, tick, derived
+
+
+def replay(
+    log: EventLog,
+    stages: list[Stage],
+    until: datetime | None = None,
+    out: EventLog | None = None,
+    on_tick: Callable[[TickResult], None] | None = None,
+    source: Source | None = None,
+) -> tuple[ReplayReport, Runtime]:
+    """Feed the log's inputs through ``stages`` and compare what they derive with the log.
+
+    ``out`` receives the replayed night (inputs + freshly derived events). A ``source`` given
+    here is brought to the same state (its polls are discarded, it observes the replayed derived
+    events), so that a resumed night goes on exactly as it would have.
+    Returns the report and the runtime, ready to continue from the last complete tick.
+    """
+    rt = Runtime(log=out or _NullLog(), stages=stages)
+    report = ReplayReport()
+    records = ((r.seq, r.event()) for r in log.read())
+    for inputs, tick, logged in iter_ticks(records):
+        if tick is None:  # inputs without their tick: a crash came between; they are resubmitted
+            rt.submit([e for e in inputs if isinstance(e, InputEvent)])
+            report.inputs += len(inputs)
+            break
+        if until is not None and tick.t > until:
+            break
+        for ev in inputs:
+            if isinstance(ev, NightOpened):
+                report.night = ev
+        if source is not None:
+            source.poll(tick.t)
+        derived = rt.advance(inputs, tick.t)
+        if out is not None:
+            out.append([*inputs, *derived])
+        if source is not None:
+            source.observe(derived)
+        report.ticks += 1
+        report.inputs += len(inputs)
+        report.derived_logged += len(logged)
+        report.derived_replayed += len(derived)
+        report.last_tick = tick.t
+        rt.last_tick = tick.t
+        if report.first_difference is None:
+            for k in range(max(len(derived), len(logged))):
+                a = encode(derived[k]) if k < len(derived) else b"(nothing)"
+                b = encode(logged[k][1]) if k < len(logged) else b"(nothing)"
+                if a != b:
+                    where = f"record {logged[k][0]}" if k < len(logged) else f"after tick {tick.t.isoformat()}"
+                    report.first_difference = (
+                        f"{where}: log has {b[:160].decode(errors='replace')} / replay gives {a[:160].decode(errors='replace')}"
+                    )
+                    break
+        if on_tick is not None:
+            on_tick(TickResult(tick.t, inputs, derived))
+    return report, rt
+
+
+class _NullLog:
+    url = "null://"
+
+    def append(self, events: Sequence[Event]) -> int:
+        return 0
+
+    def read(self, after: int = 0) -> Iterator[object]:
+        return iter(())
+
+    def last_seq(self) -> int:
+        return 0
+
+    def verify(self) -> object:
+        raise LogError("nothing to verify")
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def night_opened(scenario: LoadedScenario, seed: int | None = None) -> NightOpened:
+    return NightOpened(
+        t=scenario.start,
+        scenario=scenario.name,
+        seed=scenario.spec.night.seed if seed is None else seed,
+        tick_s=scenario.spec.night.tick_s,
+        timezone=scenario.spec.night.timezone,
+        scenario_digest=scenario.digest,
+        scenario_path=str(scenario.path),
+    )
+
+
+def scenario_of(night: NightOpened, override: str | None = None) -> LoadedScenario:
+    """The scenario a logged night was played on: ``override``, else the recorded path, else the
+    shipped default; a file whose contents changed since (digest differs) is refused."""
+    from skywarden.errors import ScenarioError
+    from skywarden.scenario import default_scenario_path
+
+    candidates = [override] if override else [night.scenario_path, str(default_scenario_path())]
+    for cand in candidates:
+        if not cand:
+            continue
+        try:
+            scn = load_scenario(cand)
+        except ScenarioError:
+            if override:
+                raise
+            continue
+        if override or scn.digest == night.scenario_digest:
+            return scn
+    raise LogError(
+        f"the scenario this night was played on ({night.scenario!r}, digest {night.scenario_digest}) "
+        "was not found unchanged; pass it with --scenario"
+    )
+
+
+def first_event(log: EventLog) -> Event | None:
+    for rec in log.read():
+        return rec.event()
+    return None
+
+
+def inject(
+    log_url: str,
+    events: Sequence[InputEvent],
+    scenario: LoadedScenario | None = None,
+    now: datetime | None = None,
+) -> list[Event]:
+    """Append inputs to an existing night and run one tick of the stages on them.
+
+    The stages are rebuilt by replaying the log (nothing lives only in memory); the new tick is
+    at ``now`` (default: the later of the last tick + tick_s and the newest input's time).
+    Returns the derived events of that tick.
+    """
+    from skywarden.pipeline import build_stages
+
+    log = open_log(log_url)
+    try:
+        head = first_event(log)
+        if not isinstance(head, NightOpened):
+            raise LogError(f"{log_url}: not a Skywarden night (no night_opened record)")
+        scn = scenario or scenario_of(head)
+        report, rt = replay(log, build_stages(scn))
+        last = report.last_tick or scn.start
+        tick = timedelta(seconds=head.tick_s)
+        when = now or max([last + tick, *[e.t + tick for e in events]])
+        if when <= last:
+            raise ValueError(f"the new tick ({when.isoformat()}) must come after the last one ({last.isoformat()})")
+        rt.log = log
+        rt.submit(events)
+        return rt.tick(when).derived
+    finally:
+        log.close()
