@@ -72,7 +72,7 @@ def _progress() -> Progress:
     )
 
 
-def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | None, sinks, speed: float | None):  # type: ignore[no-untyped-def]
+def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | None, sinks, speed: float | None, source=None):  # type: ignore[no-untyped-def]
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
     from skywarden.log import open_log
     from skywarden.play import play_night
@@ -103,7 +103,9 @@ def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | N
                     )
 
             clock = PacedClock(speed=speed) if speed else None
-            result = play_night(scn, log, until=until, resume=resume, seed=seed, sinks=sinks, on_tick=on_tick, clock=clock)
+            result = play_night(
+                scn, log, until=until, resume=resume, seed=seed, sinks=sinks, on_tick=on_tick, clock=clock, source=source
+            )
             progress.update(task, completed=total)
         return result
     finally:
@@ -202,14 +204,25 @@ def run(
     resume: Annotated[bool, typer.Option(help="Continue a log that a crash or --until left unfinished.")] = False,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     speed: Annotated[float | None, typer.Option(help="Pace the night: 1 = real time, 60 = a minute per second. Default: as fast as possible.")] = None,
+    input: Annotated[Path | None, typer.Option("--input", "-i", help="Play recorded reports (JSON lines, one input event each) instead of the simulator.")] = None,
 ) -> None:
-    """Play a scenario into an event log.
+    """Play a scenario (simulated, or a recording of reports) into an event log.
 
     Example:  skywarden run --log night.sqlite --until 02:00   then   skywarden run --log night.sqlite --resume
     """
     scn = _load(scenario)
+    source = None
+    if input is not None:
+        from skywarden.ingest import JsonlSource
+
+        try:
+            source = JsonlSource(input)
+        except OSError as exc:
+            _fail(exc)
+        if source is not None and source.checker.rejected:
+            err.print(f"{input}: {source.checker.rejected} line(s) rejected (kept in the log as report_rejected)")
     try:
-        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, [], speed)
+        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, [], speed, source)
     except SkywardenError as exc:
         _fail(exc)
         return

@@ -17,6 +17,7 @@ from skywarden.runtime import (
     Runtime,
     SimulatedClock,
     Sink,
+    Source,
     TickResult,
     first_event,
     night_opened,
@@ -44,18 +45,22 @@ def play_night(
     seed: int | None = None,
     resume: bool = False,
     on_tick: Callable[[TickResult], None] | None = None,
+    source: Source | None = None,
 ) -> PlayResult:
     """Simulate ``scenario`` into ``log`` up to ``until`` (default: the night's end).
 
     With ``resume``, an existing log is continued: its inputs are replayed through fresh stages
     and a fresh simulator (which must reproduce what the log holds), then live ticks go on from
     the last complete tick. A log that already holds a night refuses a fresh start.
+    ``source`` replaces the simulator (e.g. a recording of reports).
     """
-    from skywarden.scenario.sim import Simulator
-
     end = min(until, scenario.end) if until else scenario.end
     stages = build_stages(scenario, stage_names)
-    sim = Simulator(scenario, seed=seed)
+    if source is None:
+        from skywarden.scenario.sim import Simulator
+
+        source = Simulator(scenario, seed=seed)
+    sim = source
     head = first_event(log)
     resumed_from: datetime | None = None
     report: ReplayReport | None = None

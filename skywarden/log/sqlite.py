@@ -11,8 +11,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from skywarden.errors import LogClosedError, LogError
-from skywarden.events import Event, encode
-from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
+from skywarden.events import KIND_OF, Event, encode
+from skywarden.log.chain import GENESIS, Record, VerifyReport, link, verify_records
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -22,7 +22,6 @@ CREATE TABLE IF NOT EXISTS events (
     data BLOB NOT NULL,      -- the event as canonical JSON (what is hashed)
     hash BLOB NOT NULL       -- sha256(prev hash || seq || data)
 );
-CREATE INDEX IF NOT EXISTS events_kind ON events(kind);
 """
 
 
@@ -47,16 +46,17 @@ class SqliteLog:
             raise LogClosedError(f"{self.path} is closed")
         if not events:
             return self._seq
-        payloads = [encode(e) for e in events]
-        records = list(chain(self._head, self._seq + 1, payloads))
-        rows = [
-            (r.seq, e.t.isoformat(), type(e).__struct_config__.tag, r.data, r.hash)
-            for r, e in zip(records, events, strict=True)
-        ]
+        rows = []
+        prev, seq = self._head, self._seq
+        for e in events:  # the hot loop of the log: encode, chain, row
+            seq += 1
+            data = encode(e)
+            prev = link(prev, seq, data)
+            rows.append((seq, e.t.isoformat(), KIND_OF[type(e)], data, prev))
         with self._db:  # one transaction: all or nothing
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
-        self._seq, self._head = records[-1].seq, records[-1].hash
+        self._seq, self._head = seq, prev
         return self._seq
 
     def read(self, after: int = 0) -> Iterator[Record]:
