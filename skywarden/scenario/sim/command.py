@@ -43,6 +43,7 @@ def _unit(rng: np.random.Generator, east: float, north: float, avoid: str = "") 
 
 
 def _effector(rng: np.random.Generator, dist_m: float) -> str:
+    choices: tuple[str, ...]
     if dist_m > 25_000.0:
         choices = ("medium-range SAM", "short-range SAM")
     elif dist_m > 12_000.0:

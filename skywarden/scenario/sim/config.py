@@ -53,7 +53,7 @@ class SimConfig:
     withdraw_after_s: tuple[float, float] = (180.0, 360.0)
 
     # --- crews and officers
-    crew_ack_s: tuple[float, float] = (10.0, 40.0)  # dispatch -> "en route"
+    crew_ack_s: tuple[float, float] = (5.0, 20.0)  # dispatch -> "en route"
     crew_eta_factor: tuple[float, float] = (0.9, 1.25)  # actual / predicted travel time
     crew_recover_s: tuple[float, float] = (1_200.0, 2_700.0)  # on site -> wreckage recovered
     crew_close_s: tuple[float, float] = (300.0, 900.0)  # recovered -> site closed

@@ -24,7 +24,7 @@ What flies:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -233,11 +233,29 @@ class Truth:
 
 @dataclass
 class _Track:
-    """One object under construction: samples from grid row ``k0`` on, shape (n, 3)."""
+    """One object under construction: samples from grid row ``k0`` on, shape (n, 3).
+    ``obj`` gets its column and first/last times when the grid is assembled."""
 
-    obj: dict[str, object]
+    obj: TruthObject
     k0: int
     enu: FloatArray
+
+
+@dataclass(frozen=True)
+class _KillFact:
+    object_id: str
+    wave: str
+    target: str
+    t_s: float
+    enu: FloatArray  # (3,) kill point
+    report_delay_s: float
+    impact: tuple[float, float]  # (east, north)
+    fall_s: float
+
+
+def _obj(**kw: object) -> TruthObject:
+    """A TruthObject before it has a column on the grid."""
+    return TruthObject(column=-1, first_s=0.0, last_s=0.0, **kw)  # type: ignore[arg-type]
 
 
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
@@ -364,12 +382,12 @@ def _fall(
 
 def _build_drones(
     scenario: LoadedScenario, seed: int, cfg: SimConfig, k_max: int
-) -> tuple[list[_Track], list[dict[str, object]]]:
+) -> tuple[list[_Track], list[_KillFact]]:
     """Every wave's drones; returns their tracks and the kill facts (before the fall)."""
     types = {d.id: d for d in scenario.spec.drone_types}
     wind = _wind_ms(scenario)
     tracks: list[_Track] = []
-    kills: list[dict[str, object]] = []
+    kills: list[_KillFact] = []
     for wave in scenario.spec.waves:
         airframe = types[wave.drone_type]
         launch_s = (scenario.at(wave.launch) - scenario.start).total_seconds()
@@ -392,7 +410,7 @@ def _one_drone(
     launch_s: float,
     wind: tuple[float, float],
     k_max: int,
-) -> tuple[_Track | None, dict[str, object] | None]:
+) -> tuple[_Track | None, _KillFact | None]:
     oid = f"{wave.id}-{i + 1:02d}"
     rng = stream(seed, "drone", oid)
     dt = cfg.grid_dt_s
@@ -422,16 +440,16 @@ def _one_drone(
         return None, None
     enu, fate = _fly_drone(rng, cfg, t0, k_max, start, waypoints, speed, alt, wind, r_kill)
     rcs = airframe.rcs_dbsm + float(rng.normal(0.0, cfg.rcs_object_sigma_db))
-    obj: dict[str, object] = {
-        "id": oid,
-        "cls": "drone",
-        "role": "attack",
-        "label": wave.id,
-        "fate": fate,
-        "rcs_dbsm": rcs,
-        "target": target,
-        "drone_type": airframe.id,
-    }
+    obj = _obj(
+        id=oid,
+        cls="drone",
+        role="attack",
+        label=wave.id,
+        fate=fate,
+        rcs_dbsm=rcs,
+        target=target,
+        drone_type=airframe.id,
+    )
     track = _Track(obj, k0, enu)
     if fate != "killed":
         return track, None
@@ -442,22 +460,22 @@ def _one_drone(
         float(rng.normal(0.0, scenario.spec.wind.gust_sigma_ms)),
     )
     ie, in_, fall_s = _fall(last, vel, airframe, wind, gust, cfg.impact_dt_s)
-    kill: dict[str, object] = {
-        "object_id": oid,
-        "wave": wave.id,
-        "target": target,
-        "t_s": (k0 + len(enu) - 1) * dt,
-        "enu": last.copy(),
-        "report_delay_s": wave.report_delay_s,
-        "impact": (ie, in_),
-        "fall_s": fall_s,
-    }
+    kill = _KillFact(
+        object_id=oid,
+        wave=wave.id,
+        target=target,
+        t_s=(k0 + len(enu) - 1) * dt,
+        enu=last.copy(),
+        report_delay_s=wave.report_delay_s,
+        impact=(ie, in_),
+        fall_s=fall_s,
+    )
     return track, kill
 
 
 def _build_birds(scenario: LoadedScenario, seed: int, cfg: SimConfig, k_max: int) -> list[_Track]:
     """Flocks: the centre wanders (heading random walk, turned home beyond the radius); each
-    bird rides on it with a smooth offset (two sinusoids per axis, 80-250 m) and its own height."""
+    bird rides on it with a smooth offset (two sinusoids per axis, 50-150 m) and its own height."""
     dt = cfg.grid_dt_s
     night_s = k_max * dt
     tracks: list[_Track] = []
@@ -493,8 +511,8 @@ def _build_birds(scenario: LoadedScenario, seed: int, cfg: SimConfig, k_max: int
         gx = np.interp(tg, tb, cx)
         gy = np.interp(tg, tb, cy)
         for b in range(flock.count):
-            amp = rng.uniform(80.0, 250.0, 4)
-            per = rng.uniform(150.0, 600.0, 4)
+            amp = rng.uniform(50.0, 150.0, 4)
+            per = rng.uniform(300.0, 900.0, 4)
             ph = rng.uniform(0.0, 2 * math.pi, 4)
             w = 2 * math.pi / per
             ox = amp[0] * np.sin(w[0] * tg + ph[0]) + amp[1] * np.sin(w[1] * tg + ph[1])
@@ -502,19 +520,19 @@ def _build_birds(scenario: LoadedScenario, seed: int, cfg: SimConfig, k_max: int
             h = max(60.0, flock.altitude_m + float(rng.normal(0.0, 40.0)))
             hz = h + 25.0 * np.sin(2 * math.pi * tg / float(rng.uniform(200, 500)) + float(rng.uniform(0, 6.3)))
             enu = np.column_stack([gx + ox, gy + oy, hz])
-            obj: dict[str, object] = {
-                "id": f"{flock.id}-{b + 1:02d}",
-                "cls": "bird",
-                "role": "bird",
-                "label": flock.id,
-                "fate": "airborne" if k1 == k_max else "left",
-                "rcs_dbsm": cfg.rcs_bird_dbsm + float(rng.normal(0.0, cfg.rcs_object_sigma_db + 2.0)),
-            }
+            obj = _obj(
+                id=f"{flock.id}-{b + 1:02d}",
+                cls="bird",
+                role="bird",
+                label=flock.id,
+                fate="airborne" if k1 == k_max else "left",
+                rcs_dbsm=cfg.rcs_bird_dbsm + float(rng.normal(0.0, cfg.rcs_object_sigma_db + 2.0)),
+            )
             tracks.append(_Track(obj, k0, enu))
     return tracks
 
 
-def _flight_profile(f: Flight) -> tuple[list[float], list[float], list[float], float]:
+def _flight_profile(f: Flight) -> tuple[list[float], list[float], list[float], int]:
     """Knots of (distance from the airport along ``bearing_deg`` m, height m, speed m/s) and the
     index of the knot at ``f.time`` (landing, take-off or overhead)."""
     v = f.speed_ms
@@ -555,16 +573,16 @@ def _build_flights(scenario: LoadedScenario, seed: int, cfg: SimConfig, k_max: i
         ex, ey = math.sin(b), math.cos(b)
         enu = np.column_stack([ax + dist * ex + lateral * ey, ay + dist * ey - lateral * ex, hgt])
         fate = {"arrival": "landed", "departure": "left", "overflight": "left"}[f.kind]
-        obj: dict[str, object] = {
-            "id": f.callsign,
-            "cls": "manned_aircraft",
-            "role": f.kind,
-            "label": f.callsign,
-            "fate": fate if tk_abs[-1] <= k_max * dt else "airborne",
-            "rcs_dbsm": cfg.rcs_aircraft_dbsm + float(rng.normal(0.0, cfg.rcs_object_sigma_db + 1.0)),
-            "icao24": f.icao24,
-            "callsign": f.callsign,
-        }
+        obj = _obj(
+            id=f.callsign,
+            cls="manned_aircraft",
+            role=f.kind,
+            label=f.callsign,
+            fate=fate if tk_abs[-1] <= k_max * dt else "airborne",
+            rcs_dbsm=cfg.rcs_aircraft_dbsm + float(rng.normal(0.0, cfg.rcs_object_sigma_db + 1.0)),
+            icao24=f.icao24,
+            callsign=f.callsign,
+        )
         tracks.append(_Track(obj, k0, enu))
     return tracks
 
@@ -591,16 +609,16 @@ def _build_hobby(scenario: LoadedScenario, seed: int, cfg: SimConfig, k_max: int
     env = np.minimum(1.0, np.minimum(tau, tau[-1] - tau) * 3.0 / 100.0)
     z = env * (100.0 + 15.0 * np.sin(2 * math.pi * tau / 240.0 + ph[2]))
     serial = token(seed, "hobby-serial", n=12)
-    obj: dict[str, object] = {
-        "id": "hobby-01",
-        "cls": "drone",
-        "role": "hobby",
-        "label": f"1581F{serial}",
-        "fate": "landed",
-        "rcs_dbsm": cfg.rcs_hobby_dbsm,
-        "uas_id": f"1581F{serial}",
-        "operator_id": f"RUS-OP-{token(seed, 'hobby-operator', n=8)}",
-    }
+    obj = _obj(
+        id="hobby-01",
+        cls="drone",
+        role="hobby",
+        label=f"1581F{serial}",
+        fate="landed",
+        rcs_dbsm=cfg.rcs_hobby_dbsm,
+        uas_id=f"1581F{serial}",
+        operator_id=f"RUS-OP-{token(seed, 'hobby-operator', n=8)}",
+    )
     return [_Track(obj, k0, np.column_stack([x, y, z]))]
 
 
@@ -622,27 +640,20 @@ def build_truth(scenario: LoadedScenario, seed: int, cfg: SimConfig) -> Truth:
         n = min(len(tr.enu), k_max + 1 - tr.k0)
         enu[tr.k0 : tr.k0 + n, j] = tr.enu[:n]
         objects.append(
-            TruthObject(
-                column=j,
-                first_s=tr.k0 * dt,
-                last_s=(tr.k0 + n - 1) * dt,
-                **tr.obj,  # type: ignore[arg-type]
-            )
+            replace(tr.obj, column=j, first_s=tr.k0 * dt, last_s=(tr.k0 + n - 1) * dt)
         )
     frame = scenario.frame
     kills: list[TruthKill] = []
     for kf in kill_facts:
-        p = kf["enu"]
-        assert isinstance(p, np.ndarray)
+        p = kf.enu
         lat, lon, _ = frame.to_wgs84(p[0], p[1])
-        ie, in_ = kf["impact"]  # type: ignore[misc]
-        ilat, ilon = frame.latlon(ie, in_)
-        t_s = float(kf["t_s"])  # type: ignore[arg-type]
+        ilat, ilon = frame.latlon(*kf.impact)
+        t_s = kf.t_s
         kills.append(
             TruthKill(
-                object_id=str(kf["object_id"]),
-                wave=str(kf["wave"]),
-                target=str(kf["target"]),
+                object_id=kf.object_id,
+                wave=kf.wave,
+                target=kf.target,
                 t=scenario.start + timedelta(seconds=t_s),
                 t_s=t_s,
                 lat=float(lat),
@@ -650,10 +661,10 @@ def build_truth(scenario: LoadedScenario, seed: int, cfg: SimConfig) -> Truth:
                 alt=float(p[2]),
                 east=float(p[0]),
                 north=float(p[1]),
-                report_delay_s=float(kf["report_delay_s"]),  # type: ignore[arg-type]
+                report_delay_s=kf.report_delay_s,
                 impact_lat=ilat,
                 impact_lon=ilon,
-                fall_s=float(kf["fall_s"]),  # type: ignore[arg-type]
+                fall_s=kf.fall_s,
             )
         )
     kills.sort(key=lambda k: (k.t_s, k.object_id))
