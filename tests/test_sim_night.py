@@ -45,6 +45,8 @@ def test_forty_kills_and_the_31st_at_0310_near_the_capital(scenario, night):
     assert kill_t is not None and lo <= kill_t < hi  # the kill itself, not only its report
     city = scenario.spec.city
     assert distance_m(k31.lat, k31.lon, city.lat, city.lon) < 25_000.0
+    district = scenario.district_at(k31.lat, k31.lon)
+    assert district is not None and not district.startswith("region_")  # inside the city
     # the truth agrees: the drone it names was destroyed within the report's noise of that point
     kill = next(k for k in sim.truth.kills if k.object_id == what[k31.report_id].object_id)
     assert distance_m(k31.lat, k31.lon, kill.lat, kill.lon) <= 310.0
