@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import skywarden.scenario.sim as sim_pkg
-from skywarden.events import KillReported, encode
+from skywarden.events import KillReported, decode, encode
 from skywarden.scenario.sim import Simulator, stream
 
 
@@ -72,6 +72,16 @@ def test_adding_a_flock_does_not_reshuffle_the_drones(scenario):
     ka = [e for e in a.run(until=scenario.at("01:30")) if isinstance(e, KillReported)]
     kb = [e for e in b.run(until=scenario.at("01:30")) if isinstance(e, KillReported)]
     assert ka == kb
+
+
+def test_events_survive_the_wire(scenario):
+    """What the simulator makes is what the log stores: encode -> decode gives it back."""
+    events = Simulator(scenario).run(until=scenario.at("00:35"))
+    kinds = {type(e).__name__ for e in events}
+    assert {"PolarPlots", "PositionPlots", "AdsbReport", "RemoteIdReport", "KillReported"} <= kinds
+    for e in events[::7]:
+        assert decode(encode(e)) == e
+        assert e.t.tzinfo is not None and e.t.utcoffset() == timedelta(0)
 
 
 def test_streams_are_keyed_not_ordered():

@@ -9,7 +9,14 @@ import msgspec
 import numpy as np
 import pytest
 
-from skywarden.events import AdsbReport, PolarPlots, PositionPlots, RemoteIdReport
+from skywarden.errors import ConfigError
+from skywarden.events import (
+    AdsbReport,
+    PolarPlots,
+    PositionPlots,
+    RemoteIdReport,
+    SensorStatus,
+)
 from skywarden.geo import distance_m
 from skywarden.scenario.sim import SimConfig, Simulator
 
@@ -191,3 +198,20 @@ def test_radar_sees_all_classes_with_their_rcs(scenario):
     assert set(rcs_by_cls) == {"drone", "bird", "manned_aircraft"}
     med = {k: float(np.median(v)) for k, v in rcs_by_cls.items()}
     assert med["bird"] < med["drone"] < med["manned_aircraft"]
+
+
+def test_a_sensor_outage_is_reported_and_silences_its_scans(scenario):
+    cfg = SimConfig(outages=(("radar-north", "00:10", "00:20"),))
+    events = Simulator(scenario, config=cfg).run(until=scenario.at("00:30"))
+    status = [e for e in events if isinstance(e, SensorStatus)]
+    assert [(s.sensor_id, s.status, s.t) for s in status] == [
+        ("radar-north", "down", scenario.at("00:10")),
+        ("radar-north", "up", scenario.at("00:20")),
+    ]
+    north = [e.t for e in events if isinstance(e, PolarPlots) and e.sensor_id == "radar-north"]
+    assert not any(scenario.at("00:10") <= t < scenario.at("00:20") for t in north)
+    assert any(t >= scenario.at("00:20") for t in north)
+    others = [e.t for e in events if isinstance(e, PolarPlots) and e.sensor_id != "radar-north"]
+    assert any(scenario.at("00:10") <= t < scenario.at("00:20") for t in others)
+    with pytest.raises(ConfigError, match="unknown sensor"):
+        Simulator(scenario, config=SimConfig(outages=(("radar-nowhere", "00:10", "00:20"),)))

@@ -42,6 +42,9 @@ class SimConfig:
     remote_id_sigma_m: float = 5.0
     rf_alt_sigma_factor: float = 1.0  # RF height error = factor * sigma_m
     emit_empty_scans: bool = True  # a scan that saw nothing is still a fact a tracker can use
+    # sensor outages: (sensor id, from, to) in scenario times ("01:30"); the sensor reports
+    # SensorStatus "down" at the start, makes no scans, and reports "up" at the end
+    outages: tuple[tuple[str, str, str], ...] = ()
 
     # --- the air-defence command
     report_jitter_s: tuple[float, float] = (0.0, 10.0)  # added to each wave's report_delay_s

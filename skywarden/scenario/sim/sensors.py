@@ -22,12 +22,21 @@ the phase is drawn in (0, period], so sensors are asynchronous).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 
-from skywarden.events import AdsbReport, InputEvent, PolarPlots, PositionPlots, RemoteIdReport
+from skywarden.errors import ConfigError
+from skywarden.events import (
+    AdsbReport,
+    InputEvent,
+    PolarPlots,
+    PositionPlots,
+    RemoteIdReport,
+    SensorStatus,
+)
 from skywarden.scenario.load import LoadedScenario
 from skywarden.scenario.model import Sensor
 from skywarden.scenario.sim.config import SimConfig
@@ -56,21 +65,41 @@ class Scanner:
     first_s: float  # earliest first_s / latest last_s of its objects: skip scans outside
     last_s: float
     n: int = 0  # index of the next scan
+    outages: list[tuple[int, int]] = field(default_factory=list)  # [from, to) microseconds
+    _status: list[tuple[int, InputEvent]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
-        """Subclasses precompute per-object lookups here."""
+        """Subclasses precompute per-object lookups here (and call this)."""
+        for t0, t1 in self.outages:
+            changes: list[tuple[int, Literal["down", "up"]]] = [(t0, "down"), (t1, "up")]
+            for t_us, status in changes:
+                if 0 < t_us <= self.end_us:
+                    ev = SensorStatus(
+                        t=self.when(t_us), sensor_id=self.sensor.id, status=status,
+                        detail="simulated outage",
+                    )  # fmt: skip
+                    self._status.append((t_us, ev))
+        self._status.sort(key=lambda x: x[0])
+
+    def down(self, t_us: int) -> bool:
+        return any(t0 <= t_us < t1 for t0, t1 in self.outages)
 
     def due(self, after_us: int, upto_us: int) -> list[tuple[int, InputEvent]]:
-        """Every scan with ``after_us < t <= upto_us`` (and before the night's end), in order."""
+        """Every scan (and status change) with ``after_us < t <= upto_us``, before the night's
+        end, in time order; a status change comes before a scan at the same instant."""
         out: list[tuple[int, InputEvent]] = []
         limit = min(upto_us, self.end_us)
         while True:
             t_us = self.phase_us + self.n * self.period_us
+            while self._status and self._status[0][0] <= min(t_us, limit):
+                st = self._status.pop(0)
+                if st[0] > after_us:
+                    out.append(st)
             if t_us > limit:
                 break
             self.n += 1
-            if t_us <= after_us:
-                continue  # a poll window that started late: the scan is skipped, not replayed
+            if t_us <= after_us or self.down(t_us):
+                continue  # a window that started late, or the sensor is down: no scan
             out.extend((t_us, ev) for ev in self.scan(t_us))
         return out
 
@@ -93,6 +122,7 @@ class Scanner:
 
 class RadarScanner(Scanner):
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._rcs = np.array([o.rcs_dbsm for o in self.truth.objects])
 
     def scan(self, t_us: int) -> list[InputEvent]:
@@ -196,6 +226,7 @@ class CooperativeScanner(Scanner):
     """ADS-B and Remote ID receivers: one report per cooperative object in range."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._objs = {o.column: o for o in self.truth.objects}
 
     def scan(self, t_us: int) -> list[InputEvent]:
@@ -264,6 +295,16 @@ def build_scanners(
 ) -> list[Scanner]:
     """One scanner per sensor of the scenario, ranked in file order."""
     end_us = (scenario.end - scenario.start) // timedelta(microseconds=1)
+    known = {s.id for s in scenario.spec.sensors}
+    outages: dict[str, list[tuple[int, int]]] = {}
+    for sid, t0, t1 in cfg.outages:
+        if sid not in known:
+            raise ConfigError(f"outage of an unknown sensor {sid!r} (known: {sorted(known)})")
+        a = (scenario.at(t0) - scenario.start) // timedelta(microseconds=1)
+        b = (scenario.at(t1) - scenario.start) // timedelta(microseconds=1)
+        if b <= a:
+            raise ConfigError(f"outage of {sid!r} ends ({t1}) before it starts ({t0})")
+        outages.setdefault(sid, []).append((a, b))
     out: list[Scanner] = []
     for rank, s in enumerate(scenario.spec.sensors):
         rng = stream(seed, "sensor", s.id)
@@ -294,6 +335,7 @@ def build_scanners(
                 enu=np.array([float(e), float(n), float(u)]),
                 first_s=min((o.first_s for o in objs), default=0.0),
                 last_s=max((o.last_s for o in objs), default=-1.0),
+                outages=outages.get(s.id, []),
             )
         )
     return out
