@@ -1,0 +1,110 @@
+"""The simulator as a source: ``poll(now)`` for the night's inputs, ``observe`` for the reactions.
+
+    sim = Simulator(scenario)          # seed: scenario.spec.night.seed unless given
+    events = sim.poll(now)             # inputs with t in (previous poll, now], sorted by t
+    sim.observe(derived)               # the tick's derived events: crews and officers react
+    sim.truth                          # trajectories, kills, what each kill report really was
+
+The air picture, the sensors and the air-defence command depend only on the scenario, the seed
+and the settings, so their events are identical however the night is cut into polls. Crews and
+officers react to what the stages derive; what they say is scheduled strictly after the last
+poll, so nothing is ever emitted into a window already handed out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from skywarden.events import CrewDispatched, Event, InputEvent, StatementDrafted
+from skywarden.scenario.load import LoadedScenario
+from skywarden.scenario.sim.command import Command
+from skywarden.scenario.sim.config import SimConfig
+from skywarden.scenario.sim.crews import Crews
+from skywarden.scenario.sim.officers import Officers
+from skywarden.scenario.sim.sensors import build_scanners
+from skywarden.scenario.sim.truth import Truth, build_truth
+
+ONE_US = timedelta(microseconds=1)
+
+
+class _Source(Protocol):
+    rank: int
+
+    def due(self, after_us: int, upto_us: int) -> list[tuple[int, InputEvent]]: ...
+
+
+class Simulator:
+    """A seeded, deterministic play of a scenario night (see the module docstring)."""
+
+    name = "simulator"
+
+    def __init__(
+        self, scenario: LoadedScenario, seed: int | None = None, config: SimConfig | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.seed = scenario.spec.night.seed if seed is None else int(seed)
+        self.config = config or SimConfig()
+        if self.config.grid_dt_s <= 0:
+            raise ValueError("SimConfig.grid_dt_s must be positive")
+        self.truth: Truth = build_truth(scenario, self.seed, self.config)
+        scanners = build_scanners(scenario, self.truth, self.seed, self.config)
+        n = len(scanners)
+        self._command = Command(scenario, self.truth, self.seed, self.config, rank=n)
+        self.truth.reports = self._command.reports
+        self.crews = Crews(scenario, self.seed, self.config, rank=n + 1)
+        self.officers = Officers(scenario, rank=n + 2)
+        self._sources: list[_Source] = [*scanners, self._command, self.crews, self.officers]
+        self._last_us = 0
+
+    @property
+    def start(self) -> datetime:
+        return self.scenario.start
+
+    @property
+    def end(self) -> datetime:
+        return self.scenario.end
+
+    @property
+    def last_poll(self) -> datetime:
+        return self.scenario.start + self._last_us * ONE_US
+
+    def poll(self, now: datetime) -> list[InputEvent]:
+        """Every input with ``t`` in (previous poll, ``now``], in time order; ties keep source
+        order (sensors in scenario order, then the command, crews, officers) and then the order
+        each source made them. A ``now`` not after the previous poll returns nothing."""
+        if now.tzinfo is None:
+            raise ValueError(f"poll() needs a tz-aware time, got {now!r}")
+        now_us = (now - self.scenario.start) // ONE_US
+        if now_us <= self._last_us:
+            return []
+        batch: list[tuple[int, int, int, InputEvent]] = []
+        for src in self._sources:
+            for seq, (t_us, ev) in enumerate(src.due(self._last_us, now_us)):
+                batch.append((t_us, src.rank, seq, ev))
+        batch.sort(key=lambda x: (x[0], x[1], x[2]))
+        self._last_us = now_us
+        return [ev for _, _, _, ev in batch]
+
+    def observe(self, events: Iterable[Event]) -> None:
+        """React to derived events: crews to ``CrewDispatched``, officers to ``StatementDrafted``.
+        Everything else is ignored."""
+        for ev in events:
+            if isinstance(ev, CrewDispatched):
+                self.crews.dispatched(ev, self._last_us)
+            elif isinstance(ev, StatementDrafted):
+                self.officers.drafted(ev, self._last_us)
+
+    def run(self, step_s: float = 1.0, until: datetime | None = None) -> list[InputEvent]:
+        """Poll the whole night (or up to ``until``) every ``step_s`` without any stage: the
+        inputs alone, e.g. for tests and benchmarks."""
+        end = until or self.scenario.end
+        out: list[InputEvent] = []
+        step = timedelta(seconds=step_s)
+        t = self.last_poll + step
+        while t < end:
+            out.extend(self.poll(t))
+            t += step
+        out.extend(self.poll(end))
+        return out
