@@ -68,8 +68,10 @@ class TrackerConfig:
     # initiation and confirmation
     init_speed_sigma: float = 80.0  # m/s, horizontal velocity 1-sigma of a one-plot track
     init_vspeed_sigma: float = 10.0  # m/s vertical
-    confirm_m: int = 3  # confirmed after M hits ...
-    confirm_n: int = 4  # ... within the first N looks of the sensors that saw it
+    tentative_gate_chi2: float = float(chi2.ppf(0.99, 3))  # ~11.3: tighter, clutter pairs up less
+    max_speed_ms: float = 350.0  # a tentative track faster than this is clutter pairing up
+    confirm_m: int = 4  # confirmed after M hits ...
+    confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
     # deletion
     delete_after_s: float = 12.0  # a confirmed track unseen this long is dropped
@@ -433,7 +435,9 @@ class Tracker:
         # 2. tentative tracks with the plots left
         free = np.flatnonzero(~used)
         if tent.size and free.size:
-            g2 = assoc.gate(tr.x[tent, :3], tr.P[tent, :3, :3], z[free], R[free], cfg.gate_chi2)
+            g2 = assoc.gate(
+                tr.x[tent, :3], tr.P[tent, :3, :3], z[free], R[free], cfg.tentative_gate_chi2
+            )
             at, am = assoc.gnn(len(tent), free.size, g2)
             upd_t.append(tent[at])
             upd_m.append(free[am])
@@ -595,7 +599,11 @@ class Tracker:
 
     def _confirm(self, t: float) -> None:
         tr, cfg = self._tr, self.cfg
-        ok = ~tr.confirmed & (tr.hits >= cfg.confirm_m)
+        ok = (
+            ~tr.confirmed
+            & (tr.hits >= cfg.confirm_m)
+            & (np.hypot(tr.x[:, 3], tr.x[:, 4]) <= cfg.max_speed_ms)
+        )
         for i in np.flatnonzero(ok):
             tr.confirmed[i] = True
             tr.tid[i] = self._next_id
@@ -612,7 +620,8 @@ class Tracker:
             return
         tent = ~tr.confirmed
         # M of N failed: even hitting every remaining look cannot reach M
-        dead_t = tent & (
+        too_fast = tent & (tr.hits >= 2) & (np.hypot(tr.x[:, 3], tr.x[:, 4]) > cfg.max_speed_ms)
+        dead_t = too_fast | tent & (
             (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
             | (t - tr.t_birth > cfg.tentative_max_age_s)
         )
