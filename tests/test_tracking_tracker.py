@@ -55,6 +55,14 @@ def test_public_api_is_pinned() -> None:
     )
 
 
+def test_default_confirmation_is_four_of_five() -> None:
+    trk = Tracker()
+    for k in range(3):
+        assert len(trk.step(one_plot(float(k), (40.0 * k, 0, 500)))) == 0
+    trk.step(empty(3.0))
+    assert len(trk.step(one_plot(4.0, (160.0, 0, 500)))) == 1
+
+
 def test_m_of_n_confirms_on_the_third_hit() -> None:
     trk = Tracker(TrackerConfig(confirm_m=3, confirm_n=4))
     assert len(trk.step(one_plot(0.0, (0, 0, 500)))) == 0
@@ -84,27 +92,38 @@ def test_another_sensors_silence_does_not_count_as_a_miss() -> None:
     assert trk.n_tentative == 1
 
 
-def test_confirmed_track_is_deleted_after_silence() -> None:
-    cfg = TrackerConfig(delete_after_s=5.0)
+def test_confirmed_track_coasts_then_is_deleted_after_missed_looks() -> None:
+    cfg = TrackerConfig(delete_misses=4)
     trk = Tracker(cfg)
-    for k in range(4):
+    for k in range(5):
         trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
     assert len(trk.table()) == 1
     trk.take_lifecycle()
-    for k in range(4, 9):
-        assert len(trk.step(empty(float(k)))) == 1  # coasting
-    assert len(trk.step(empty(9.0))) == 0
+    for k in range(5, 8):
+        assert len(trk.step(empty(float(k)))) == 1  # coasting through three misses
+    assert len(trk.step(empty(8.0))) == 0
     confirmed, dropped = trk.take_lifecycle()
     assert confirmed == [] and dropped[0][0] == 1 and "no detection" in dropped[0][1]
 
 
+def test_a_plot_after_misses_keeps_the_track() -> None:
+    trk = Tracker(TrackerConfig(delete_misses=4))
+    for k in range(5):
+        trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
+    for k in range(5, 8):
+        trk.step(empty(float(k)))
+    trk.step(one_plot(8.0, (320.0, 0, 500)))
+    for k in range(9, 12):
+        assert trk.step(empty(float(k))).ids.tolist() == [1]
+
+
 def test_maintain_drops_stale_tracks_without_scans() -> None:
     trk = Tracker(TrackerConfig(delete_after_s=5.0))
-    for k in range(4):
+    for k in range(5):
         trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
-    trk.maintain(6.0)
+    trk.maintain(7.0)
     assert len(trk.table()) == 1
-    trk.maintain(9.5)
+    trk.maintain(10.5)
     assert len(trk.table()) == 0
 
 

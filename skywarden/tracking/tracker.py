@@ -74,7 +74,8 @@ class TrackerConfig:
     confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
     # deletion
-    delete_after_s: float = 12.0  # a confirmed track unseen this long is dropped
+    delete_misses: int = 4  # a confirmed track missed by this many looks in a row is dropped
+    delete_after_s: float = 30.0  # ... and in any case when unseen this long (sensors gone quiet)
     max_position_sigma_m: float = 3000.0  # or when it is this uncertain
     merge_chi2: float = 4.0  # two confirmed tracks this close (6-D) are one target
     merge_every_s: float = 1.0  # how often to look for such pairs
@@ -174,7 +175,7 @@ class _Tracks:
 
     FIELDS = (
         "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
-        "smask", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
+        "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
         "coop", "coop_t", "identity", "cls", "p_cls", "post",
     )  # fmt: skip
 
@@ -191,6 +192,7 @@ class _Tracks:
         self.t_birth = np.zeros(0)
         self.t_hit = np.zeros(0)
         self.smask = np.zeros(0, dtype=np.int64)
+        self.misses = np.zeros(0, dtype=np.int64)  # looks in a row without a plot
         self.f_n = np.zeros(0, dtype=np.int64)
         self.f_speed = np.zeros(0)
         self.f_alt = np.zeros(0)
@@ -269,6 +271,7 @@ class Tracker:
         # a look by this sensor is an opportunity for every tentative track it has seen before
         looked = (tr.smask & bit) != 0
         tr.opps[looked] += 1
+        tr.misses[looked] += 1
         if len(scan.z):
             self._associate_and_update(scan, bit)
         self._confirm(scan.t)
@@ -519,6 +522,7 @@ class Tracker:
         tr = self._tr
         t = scan.t
         tr.hits[ti] += 1
+        tr.misses[ti] = 0
         # the first hit from a new sensor did not count as a look before; it does now
         tr.opps[ti] += ((tr.smask[ti] & bit) == 0).astype(np.int64)
         tr.smask[ti] |= bit
@@ -571,6 +575,7 @@ class Tracker:
         new.t_birth = np.full(k, scan.t)
         new.t_hit = np.full(k, scan.t)
         new.smask = np.full(k, bit, dtype=np.int64)
+        new.misses = np.zeros(k, dtype=np.int64)
         new.f_n = np.zeros(k, dtype=np.int64)
         new.f_speed = np.zeros(k)
         new.f_alt = x[:, 2].copy()
@@ -612,8 +617,8 @@ class Tracker:
         self.counts["confirmed"] += int(np.count_nonzero(ok))
 
     def _delete(self, t: float) -> None:
-        """Tentative tracks failing M-of-N or too old; confirmed tracks unseen for
-        ``delete_after_s`` or too uncertain. Time-based, so a sensor that stops reporting
+        """Tentative tracks failing M-of-N or too old; confirmed tracks missed by
+        ``delete_misses`` looks in a row, unseen for ``delete_after_s`` or too uncertain. Time-based, so a sensor that stops reporting
         drops only the tracks no other sensor still sees."""
         tr, cfg = self._tr, self.cfg
         if len(tr) == 0:
@@ -625,7 +630,9 @@ class Tracker:
             (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
             | (t - tr.t_birth > cfg.tentative_max_age_s)
         )
-        stale = tr.confirmed & (t - tr.t_hit > cfg.delete_after_s)
+        stale = tr.confirmed & (
+            (tr.misses >= cfg.delete_misses) | (t - tr.t_hit > cfg.delete_after_s)
+        )
         var_h = tr.P[:, 0, 0] + tr.P[:, 1, 1]
         lost = tr.confirmed & ~stale & (var_h > 2 * cfg.max_position_sigma_m**2)
         gone = dead_t | stale | lost
@@ -633,7 +640,7 @@ class Tracker:
             return
         for i in np.flatnonzero(stale | lost):
             reason = (
-                f"no detection for {t - tr.t_hit[i]:.0f} s"
+                f"no detection for {t - tr.t_hit[i]:.0f} s ({tr.misses[i]} looks)"
                 if stale[i]
                 else f"position uncertainty above {cfg.max_position_sigma_m:.0f} m"
             )
