@@ -176,7 +176,7 @@ class _Tracks:
     FIELDS = (
         "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
         "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
-        "coop", "coop_t", "identity", "cls", "p_cls", "post",
+        "coop", "coop_t", "identity", "cls", "p_cls", "post", "dirty",
     )  # fmt: skip
 
     def __init__(self, r: int) -> None:
@@ -207,6 +207,7 @@ class _Tracks:
         self.cls = np.zeros(0, dtype=np.int8)
         self.p_cls = np.zeros(0)
         self.post = np.zeros((0, 3))
+        self.dirty = np.zeros(0, dtype=bool)  # features changed since the last classification
 
     def __len__(self) -> int:
         return int(self.tid.shape[0])
@@ -236,6 +237,7 @@ class Tracker:
         self._next_id = 1
         self._sensor_bit: dict[str, int] = {}
         self._sensor_names: list[str] = []
+        self._names_cache: dict[int, list[str]] = {}
         self._confirmed_log: list[int] = []
         self._dropped_log: list[tuple[int, str]] = []
         self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
@@ -330,9 +332,11 @@ class Tracker:
             if h != i:
                 tr.identity[h] = ""
                 tr.coop[h] = COOP_NONE
+                tr.dirty[h] = True
         tr.identity[i] = ident
         tr.coop[i] = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
         tr.coop_t[i] = t
+        tr.dirty[i] = True
         return i
 
     def table(self) -> TrackTable:
@@ -378,11 +382,16 @@ class Tracker:
             k = len(self._sensor_names)
             b = 1 << (k % 62)  # beyond 62 sensors bits are shared: looks count a little early
             self._sensor_bit[sensor_id] = b
+            self._names_cache.clear()
             self._sensor_names.append(sensor_id)
         return b
 
     def _names_of(self, mask: int) -> list[str]:
-        return [s for s in self._sensor_names if mask & self._sensor_bit[s]]
+        names = self._names_cache.get(mask)
+        if names is None:
+            names = [s for s in self._sensor_names if mask & self._sensor_bit[s]]
+            self._names_cache[mask] = names
+        return list(names)
 
     def _fq(self, dt: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         key = round(dt, 9)
@@ -523,6 +532,7 @@ class Tracker:
         t = scan.t
         tr.hits[ti] += 1
         tr.misses[ti] = 0
+        tr.dirty[ti] = True
         # the first hit from a new sensor did not count as a look before; it does now
         tr.opps[ti] += ((tr.smask[ti] & bit) == 0).astype(np.int64)
         tr.smask[ti] |= bit
@@ -599,6 +609,7 @@ class Tracker:
         new.cls = np.full(k, I_UNKNOWN, dtype=np.int8)
         new.p_cls = np.zeros(k)
         new.post = np.full((k, 3), 1.0 / 3)
+        new.dirty = np.ones(k, dtype=bool)
         self._tr.extend(new)
         self.counts["initiated"] += k
 
@@ -678,6 +689,7 @@ class Tracker:
             self._dropped_log.append((int(tr.tid[young]), f"merged into track {int(tr.tid[old])}"))
             if tr.identity[young] and not tr.identity[old]:
                 tr.identity[old], tr.coop[old] = tr.identity[young], tr.coop[young]
+                tr.dirty[old] = True
         self.counts["dropped"] += int(np.count_nonzero(drop))
         tr.keep(~drop)
 
@@ -686,19 +698,23 @@ class Tracker:
         tr, cfg, t = self._tr, self.cfg, self.t
         if len(tr) == 0 or t is None:
             return
-        post = posterior(
-            tr.f_speed,
-            tr.f_alt,
-            tr.f_turn,
-            tr.rcs_mean,
-            tr.rcs_n,
-            tr.c2_n,
-            tr.coop,
-            cfg.class_model,
-        )
+        # only tracks whose features moved since the last call need a new posterior
+        d = np.flatnonzero(tr.dirty)
+        if d.size:
+            tr.post[d] = posterior(
+                tr.f_speed[d],
+                tr.f_alt[d],
+                tr.f_turn[d],
+                tr.rcs_mean[d],
+                tr.rcs_n[d],
+                tr.c2_n[d],
+                tr.coop[d],
+                cfg.class_model,
+            )
+            tr.dirty[d] = False
+        post = tr.post
         eligible = ((t - tr.t_birth) >= cfg.class_min_age_s) | (tr.coop != COOP_NONE)
         tr.cls = decide(post, tr.cls, eligible, cfg.class_threshold, cfg.class_margin)
-        tr.post = post
         best = np.argmax(post, axis=1)
         shown = np.where(tr.cls == I_UNKNOWN, best, tr.cls)
         tr.p_cls = post[np.arange(len(tr)), shown]
