@@ -261,3 +261,49 @@ def test_evaluate_agrees_with_the_parts() -> None:
     # both tracks are judged at 10 s, each carrying the class of the truth it then follows
     assert r.classification is not None
     assert (r.classification.n_tracks, r.classification.fraction) == (2, 1.0)
+
+
+# --- benchmark scenario generator (smoke: requested counts) ----------------------------------
+
+
+def test_bench_quick_scenario_has_the_requested_counts() -> None:
+    from bench._tracking_scenario import CLASSES, MAX_CLUTTER, class_counts, make_scenario
+    from bench.tracking import QUICK_SIZES, build_parser
+
+    assert build_parser().parse_args(["--quick"]).quick
+    n_scans = 12
+    for n in QUICK_SIZES:
+        sc = make_scenario(n, n_scans, seed=3)
+        n_radars = 1 if n <= 10 else 2
+        assert len(sc.radars) == n_radars
+        assert len(sc.scans) == n_scans * n_radars == len(sc.times)
+        assert sc.cls.shape == (n,) and sc.truth_pos.shape == (len(sc.times), n, 3)
+        counts = [int(np.sum(sc.cls == c)) for c in CLASSES]
+        assert counts == class_counts(n).tolist() and sum(counts) == n
+        # radars take turns, one scan per second each
+        assert [s.sensor_id for s in sc.scans[:n_radars]] == [r.sensor_id for r in sc.radars]
+        np.testing.assert_allclose(np.diff(sc.times), 1.0 / n_radars)
+        for s in sc.scans:
+            assert s.z.shape == (len(s.truth_id), 3) and s.R.shape == (len(s.truth_id), 3, 3)
+            assert 0 <= s.n_clutter <= MAX_CLUTTER
+            assert np.all(np.linalg.eigvalsh(s.R) > 0)
+            assert len(np.unique(s.truth_id[s.truth_id >= 0])) == np.sum(s.truth_id >= 0)
+        # about pd of the covered targets are reported
+        k = np.arange(len(sc.scans))
+        seen = sum(int(np.sum(s.truth_id >= 0)) for s in sc.scans)
+        visible = sum(int(np.sum(sc.covered[i] & _in_range(sc, i))) for i in k)
+        assert 0.75 < seen / visible < 1.0
+
+
+def _in_range(sc, k: int) -> np.ndarray:
+    radar = sc.radars[k % len(sc.radars)]
+    return np.linalg.norm(sc.truth_pos[k] - radar.pos, axis=1) <= radar.max_range_m
+
+
+def test_bench_scenario_is_seeded() -> None:
+    from bench._tracking_scenario import make_scenario
+
+    a, b = make_scenario(20, 4, seed=5), make_scenario(20, 4, seed=5)
+    assert all(np.array_equal(x.z, y.z) for x, y in zip(a.scans, b.scans, strict=True))
+    c = make_scenario(20, 4, seed=6)
+    assert not np.array_equal(a.truth_pos, c.truth_pos)
