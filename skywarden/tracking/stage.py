@@ -1,0 +1,294 @@
+"""The tracking stage: sensor and cooperative reports in, the track picture out.
+
+Consumes ``PolarPlots`` (radar scans; the sensor's place comes with each scan and goes through
+the scenario's local frame), ``PositionPlots`` (RF detectors, cameras), ``AdsbReport``,
+``RemoteIdReport`` and ``SensorStatus``. Each tick it feeds the tick's scans and reports to the
+:class:`~skywarden.tracking.tracker.Tracker` in time order and derives
+
+* ``TrackConfirmed`` when a track passes M-of-N (time: the scan that confirmed it),
+* ``TrackDropped`` when a track is deleted, with the reason,
+* ``TrackClassified`` when a track's class is first decided or changes, or when a cooperative
+  identity attaches,
+* one ``TrackPicture`` per tick while there are confirmed tracks (and once more when the
+  picture empties), with every track extrapolated to the tick's time ``now``.
+
+Track ids are "T0001", "T0002", ... in confirmation order. Times: the tracker counts seconds
+from the night's start; events carry UTC datetimes. Deterministic: no clock, no randomness,
+no iteration over hashed sets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from skywarden.events import (
+    AdsbReport,
+    Event,
+    InputRefused,
+    PolarPlots,
+    PositionPlots,
+    RemoteIdReport,
+    SensorStatus,
+    TrackClassified,
+    TrackConfirmed,
+    TrackDropped,
+    TrackPicture,
+)
+from skywarden.scenario import LoadedScenario
+from skywarden.tracking.classify import CLASSES, UNKNOWN
+from skywarden.tracking.convert import polar_to_enu
+from skywarden.tracking.tracker import Scan, Tracker, TrackerConfig, TrackTable
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Settings of the stage; the tracker's own knobs live in ``tracker``."""
+
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    min_sigma_m: float = 1.0  # floor on a positional sensor's reported sigma
+
+
+def track_name(tid: int) -> str:
+    return f"T{tid:04d}"
+
+
+_Item = PolarPlots | PositionPlots | AdsbReport | RemoteIdReport
+
+
+class TrackingStage:
+    """Event adapter of the tracker (see the module docstring)."""
+
+    name = "tracking"
+
+    def __init__(self, scenario: LoadedScenario, config: TrackingConfig | None = None) -> None:
+        self.scenario = scenario
+        self.cfg = config or TrackingConfig()
+        self.frame = scenario.frame
+        self.epoch = scenario.start
+        self.tracker = Tracker(self.cfg.tracker)
+        self.sensor_status: dict[str, str] = {}
+        self._shown: dict[int, tuple[str, str]] = {}  # track id -> (class, identity) last emitted
+        self._had_picture = False
+
+    # ------------------------------------------------------------------ the Stage protocol
+
+    def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
+        items: list[tuple[datetime, int, _Item]] = []
+        for k, ev in enumerate(events):
+            if isinstance(ev, PolarPlots | PositionPlots | AdsbReport | RemoteIdReport):
+                items.append((ev.t, k, ev))
+            elif isinstance(ev, SensorStatus):
+                self.sensor_status[ev.sensor_id] = ev.status
+        items.sort(key=lambda it: (it[0], it[1]))
+        out: list[Event] = []
+        t_state = None
+        for t, _, ev in items:
+            s = self._seconds(t)
+            if self.tracker.t is not None and s < self.tracker.t:
+                out.append(
+                    self._refuse(
+                        ev,
+                        f"report at {t.isoformat()} is older than the picture; reports must arrive in time order",
+                    )
+                )
+                continue
+            if isinstance(ev, PolarPlots | PositionPlots):
+                scan, why = self._scan(ev, s)
+                if scan is None:
+                    out.append(self._refuse(ev, why))
+                    continue
+                self.tracker.process(scan)
+                t_state = t
+                out.extend(self._lifecycle(t))
+            else:
+                self._cooperative(ev, s)
+                t_state = t
+        self.tracker.maintain(self._seconds(now))
+        out.extend(self._lifecycle(now))
+        self.tracker.classify()
+        table = self.tracker.table()
+        out.extend(self._classified(table, t_state or now))
+        pic = self._picture(now, table)
+        if pic is not None:
+            out.append(pic)
+        return out
+
+    # ------------------------------------------------------------------ conversion
+
+    def _seconds(self, t: datetime) -> float:
+        return (t - self.epoch).total_seconds()
+
+    def _scan(self, ev: PolarPlots | PositionPlots, s: float) -> tuple[Scan | None, str]:
+        if isinstance(ev, PolarPlots):
+            r = np.asarray(ev.range_m, dtype=np.float64)
+            az = np.asarray(ev.azimuth_deg, dtype=np.float64)
+            el = np.asarray(ev.elevation_deg, dtype=np.float64)
+            if not (r.shape == az.shape == el.shape):
+                return (
+                    None,
+                    f"range/azimuth/elevation lengths differ ({r.size}, {az.size}, {el.size})",
+                )
+            rcs = None if ev.rcs_dbsm is None else np.asarray(ev.rcs_dbsm, dtype=np.float64)
+            if rcs is not None and rcs.shape != r.shape:
+                return None, f"{rcs.size} rcs values for {r.size} plots"
+            sig = (ev.sigma_range_m, ev.sigma_azimuth_deg, ev.sigma_elevation_deg)
+            if not all(math.isfinite(v) and v > 0 for v in sig):
+                return None, f"sigmas must be positive numbers, got {sig}"
+            if not all(math.isfinite(v) for v in (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)):
+                return None, "sensor position is not finite"
+            ok = np.isfinite(r) & np.isfinite(az) & np.isfinite(el) & (r > 0)
+            se, sn, su = self.frame.to_enu(ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)
+            z, R = polar_to_enu(
+                r[ok], az[ok], el[ok], *sig, np.array([se, sn, su], dtype=np.float64).reshape(3)
+            )
+            return Scan(
+                t=s, sensor_id=ev.sensor_id, z=z, R=R, rcs_dbsm=None if rcs is None else rcs[ok]
+            ), ""
+        lat = np.asarray(ev.lat, dtype=np.float64)
+        lon = np.asarray(ev.lon, dtype=np.float64)
+        alt = np.asarray(ev.alt, dtype=np.float64)
+        sg = np.asarray(ev.sigma_m, dtype=np.float64)
+        if not (lat.shape == lon.shape == alt.shape == sg.shape):
+            return (
+                None,
+                f"lat/lon/alt/sigma lengths differ ({lat.size}, {lon.size}, {alt.size}, {sg.size})",
+            )
+        if ev.signature is not None and len(ev.signature) != lat.size:
+            return None, f"{len(ev.signature)} signatures for {lat.size} plots"
+        ok = (
+            np.isfinite(lat)
+            & np.isfinite(lon)
+            & np.isfinite(alt)
+            & np.isfinite(sg)
+            & (np.abs(lat) <= 90)
+            & (np.abs(lon) <= 180)
+        )
+        e, n, u = self.frame.to_enu(lat[ok], lon[ok], alt[ok])
+        var = np.maximum(sg[ok], self.cfg.min_sigma_m) ** 2
+        R = var[:, None, None] * np.eye(3)[None]
+        sigs = (
+            None
+            if ev.signature is None
+            else [s_ for s_, k in zip(ev.signature, ok.tolist(), strict=True) if k]
+        )
+        return Scan(
+            t=s, sensor_id=ev.sensor_id, z=np.column_stack([e, n, u]), R=R, signature=sigs
+        ), ""
+
+    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float) -> None:
+        e, n = self.frame.point(ev.lat, ev.lon)
+        vel = None if ev.ve is None or ev.vn is None else np.array([ev.ve, ev.vn, ev.vu or 0.0])
+        if isinstance(ev, AdsbReport):
+            ident = ev.callsign.strip() or ev.icao24
+            self.tracker.cooperative(s, "adsb", ident, np.array([e, n, ev.alt]), vel)
+        else:
+            self.tracker.cooperative(s, "remote_id", ev.uas_id, np.array([e, n, ev.alt]), vel)
+
+    def _refuse(self, ev: _Item, reason: str) -> InputRefused:
+        ref = (
+            getattr(ev, "sensor_id", None)
+            or getattr(ev, "icao24", None)
+            or getattr(ev, "uas_id", "")
+        )
+        kind = type(ev).__struct_config__.tag  # type: ignore[attr-defined]
+        return InputRefused(
+            t=ev.t, stage=self.name, input_kind=str(kind), ref=str(ref), reason=reason
+        )
+
+    # ------------------------------------------------------------------ derived events
+
+    def _lifecycle(self, t: datetime) -> list[Event]:
+        confirmed, dropped = self.tracker.take_lifecycle()
+        out: list[Event] = []
+        if confirmed:
+            table = self.tracker.table()
+            row = {int(i): k for k, i in enumerate(table.ids)}
+            for tid in confirmed:
+                k = row.get(tid)
+                if k is None:  # confirmed and merged away within one scan
+                    continue
+                lat, lon, alt = self.frame.to_wgs84(table.x[k, 0], table.x[k, 1], table.x[k, 2])
+                out.append(
+                    TrackConfirmed(
+                        t=t,
+                        track_id=track_name(tid),
+                        lat=float(lat),
+                        lon=float(lon),
+                        alt=float(alt),
+                        sensors=table.sensors[k],
+                    )
+                )
+        for tid, reason in dropped:
+            out.append(TrackDropped(t=t, track_id=track_name(tid), reason=reason))
+            self._shown.pop(tid, None)
+        return out
+
+    def _classified(self, table: TrackTable, t: datetime) -> list[Event]:
+        out: list[Event] = []
+        for k in range(len(table)):
+            tid = int(table.ids[k])
+            cls, ident = str(table.cls[k]), str(table.identity[k])
+            last = self._shown.get(tid, (UNKNOWN, ""))
+            if (cls, ident) == last:
+                continue
+            self._shown[tid] = (cls, ident)
+            f = table.features[k]
+            feats = {
+                "speed_ms": round(float(f[0]), 2),
+                "alt_m": round(float(f[1]), 1),
+                "turn_deg_s": round(float(f[2]), 3),
+            }
+            if math.isfinite(f[3]):
+                feats["rcs_dbsm"] = round(float(f[3]), 2)
+            if f[4] > 0:
+                feats["c2_link_plots"] = float(f[4])
+            for name, p in zip(CLASSES, table.posterior[k].tolist(), strict=True):
+                feats[f"p_{name}"] = round(float(p), 4)
+            out.append(
+                TrackClassified(
+                    t=t,
+                    track_id=track_name(tid),
+                    cls=cls,
+                    p=round(float(table.p_cls[k]), 4),
+                    identity=ident,
+                    features=feats,
+                )  # type: ignore[arg-type]
+            )
+        return out
+
+    def _picture(self, now: datetime, table: TrackTable) -> TrackPicture | None:
+        n = len(table)
+        if n == 0 and not self._had_picture:
+            return None
+        self._had_picture = n > 0
+        dt = self._seconds(now) - table.t if n else 0.0
+        x = table.x
+        pos = x[:, :3] + dt * x[:, 3:]
+        P = table.P
+        # P_pos(now) = P_pp + dt (P_pv + P_vp) + dt^2 P_vv, horizontal block
+        Ph = P[:, :2, :2] + dt * (P[:, :2, 3:5] + P[:, 3:5, :2]) + dt * dt * P[:, 3:5, 3:5]
+        tr_, det = Ph[:, 0, 0] + Ph[:, 1, 1], Ph[:, 0, 0] * Ph[:, 1, 1] - Ph[:, 0, 1] * Ph[:, 1, 0]
+        lam_max = 0.5 * tr_ + np.sqrt(np.maximum(0.25 * tr_**2 - det, 0.0))
+        lat, lon, alt = self.frame.to_wgs84(pos[:, 0], pos[:, 1], pos[:, 2])
+        return TrackPicture(
+            t=now,
+            track_id=[track_name(int(i)) for i in table.ids],
+            lat=lat.tolist(),
+            lon=lon.tolist(),
+            alt=alt.tolist(),
+            ve=x[:, 3].tolist(),
+            vn=x[:, 4].tolist(),
+            vu=x[:, 5].tolist(),
+            sigma_m=np.sqrt(lam_max).tolist(),
+            cls=[str(c) for c in table.cls],
+            p_cls=table.p_cls.tolist(),
+        )
+
+    def scan_time(self, s: float) -> datetime:
+        """Tracker seconds -> UTC datetime."""
+        return self.epoch + timedelta(seconds=s)

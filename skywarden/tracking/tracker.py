@@ -1,0 +1,697 @@
+"""The multi-sensor multi-target tracker: short wiring of the array kernels.
+
+Every track lives as one row of a set of arrays (:class:`_Tracks`); a scan is processed as
+
+    predict all (IMM) -> gate confirmed -> associate (GNN or JPDA) -> gate tentative with the
+    rest -> GNN -> update -> initiate from what no track explains -> confirm (M of N)
+    -> delete (coasted, uncertain, duplicate) -> classify
+
+All tracks share one time (the last scan's), so prediction is one batched call per scan with a
+single ``dt``; the continuous white-noise model makes two short predictions equal one long one.
+
+Frame: east/north/up metres (local frame), seconds on any epoch; the caller converts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import chi2
+
+from skywarden.tracking import association as assoc
+from skywarden.tracking.classify import (
+    C2_LINK,
+    CLASS_NAMES,
+    COOP_ADSB,
+    COOP_NONE,
+    COOP_REMOTE_ID,
+    I_UNKNOWN,
+    ClassModel,
+    decide,
+    posterior,
+)
+from skywarden.tracking.filters import (
+    MotionModel,
+    imm_combine,
+    imm_predict,
+    imm_update,
+    markov_matrix,
+)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Every tuning knob of the tracker, with the values that work for a city night.
+
+    Units: metres, seconds, m/s; process noise as acceleration spectral density (m^2/s^3).
+    """
+
+    # motion models (IMM: constant velocity + coordinated turns left and right)
+    q_cv: float = 0.5  # straight flight: airliners, cruising drones
+    q_turn: float = 4.0  # manoeuvring modes
+    q_vertical: float = 1.0  # climb/descent, all modes
+    turn_rate_deg_s: float = 6.0  # turn rate of the coordinated-turn modes
+    mode_sojourn_s: float = 20.0  # mean time spent in one mode
+    # gating and association
+    gate_chi2: float = float(chi2.ppf(0.999, 3))  # ~16.3: 0.1 % of true plots fall outside
+    association: Literal["gnn", "jpda"] = "gnn"
+    p_detect: float = 0.9  # JPDA: detection probability
+    clutter_density: float | None = None  # JPDA: false plots per m^3; None = estimate per scan
+    # initiation and confirmation
+    init_speed_sigma: float = 80.0  # m/s, horizontal velocity 1-sigma of a one-plot track
+    init_vspeed_sigma: float = 10.0  # m/s vertical
+    tentative_gate_chi2: float = float(chi2.ppf(0.99, 3))  # ~11.3: tighter, clutter pairs up less
+    max_speed_ms: float = 350.0  # a tentative track faster than this is clutter pairing up
+    confirm_m: int = 4  # confirmed after M hits ...
+    confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
+    tentative_max_age_s: float = 30.0
+    # deletion
+    delete_after_s: float = 12.0  # a confirmed track unseen this long is dropped
+    max_position_sigma_m: float = 3000.0  # or when it is this uncertain
+    merge_chi2: float = 4.0  # two confirmed tracks this close (6-D) are one target
+    merge_every_s: float = 1.0  # how often to look for such pairs
+    # classification
+    class_threshold: float = 0.6
+    class_margin: float = 0.15
+    class_min_age_s: float = 4.0
+    class_model: ClassModel = field(default_factory=ClassModel)
+    # cooperative reports
+    coop_gate_chi2: float = float(chi2.ppf(0.9999, 3))
+    adsb_sigma_m: float = 60.0
+    remote_id_sigma_m: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.confirm_m <= self.confirm_n:
+            raise ValueError(
+                f"need 1 <= confirm_m <= confirm_n, got {self.confirm_m} of {self.confirm_n}"
+            )
+        if self.gate_chi2 <= 0 or self.delete_after_s <= 0:
+            raise ValueError("gate_chi2 and delete_after_s must be positive")
+        if self.association not in ("gnn", "jpda"):
+            raise ValueError(f"association must be 'gnn' or 'jpda', got {self.association!r}")
+
+    def models(self) -> tuple[MotionModel, ...]:
+        w = math.radians(self.turn_rate_deg_s)
+        return (
+            MotionModel("cv", 0.0, self.q_cv, self.q_vertical),
+            MotionModel("turn_left", w, self.q_turn, self.q_vertical),
+            MotionModel("turn_right", -w, self.q_turn, self.q_vertical),
+        )
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One sensor's plots at one time. z (M, 3) east/north/up m; R (M, 3, 3) m^2."""
+
+    t: float
+    sensor_id: str
+    z: FloatArray
+    R: FloatArray
+    rcs_dbsm: FloatArray | None = None  # (M,)
+    signature: Sequence[str] | None = None  # (M,)
+
+    def __post_init__(self) -> None:
+        z = (
+            np.asarray(self.z, dtype=np.float64).reshape(-1, 3)
+            if np.size(self.z)
+            else np.zeros((0, 3))
+        )
+        R = (
+            np.asarray(self.R, dtype=np.float64).reshape(-1, 3, 3)
+            if np.size(self.R)
+            else np.zeros((0, 3, 3))
+        )
+        if len(z) != len(R):
+            raise ValueError(f"scan from {self.sensor_id}: z has {len(z)} rows but R has {len(R)}")
+        if not math.isfinite(self.t):
+            raise ValueError(f"scan from {self.sensor_id}: time {self.t} is not finite")
+        object.__setattr__(self, "z", z)
+        object.__setattr__(self, "R", R)
+        if self.rcs_dbsm is not None:
+            rcs = np.asarray(self.rcs_dbsm, dtype=np.float64).reshape(-1)
+            if len(rcs) != len(z):
+                raise ValueError(
+                    f"scan from {self.sensor_id}: {len(rcs)} rcs values for {len(z)} plots"
+                )
+            object.__setattr__(self, "rcs_dbsm", rcs)
+        if self.signature is not None and len(self.signature) != len(z):
+            raise ValueError(
+                f"scan from {self.sensor_id}: {len(self.signature)} signatures for {len(z)} plots"
+            )
+
+
+@dataclass(frozen=True)
+class TrackTable:
+    """Confirmed tracks at time ``t`` (struct of arrays, N rows, sorted by id)."""
+
+    t: float
+    ids: IntArray  # (N,)
+    x: FloatArray  # (N, 6) [e, n, u, ve, vn, vu] m, m/s
+    P: FloatArray  # (N, 6, 6)
+    cls: NDArray[np.str_]  # (N,) "drone" | "bird" | "manned_aircraft" | "unknown"
+    p_cls: FloatArray  # (N,)
+    identity: NDArray[np.str_]  # (N,) callsign / UAS id, "" when none
+    age_s: FloatArray  # (N,) since the first plot
+    last_hit_t: FloatArray  # (N,) time of the last plot
+    sensors: list[list[str]]  # per track, the sensors that contributed, in order of first sight
+    posterior: FloatArray  # (N, 3) drone, bird, manned
+    features: FloatArray  # (N, 5) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+class _Tracks:
+    """Struct of arrays over all live tracks (tentative and confirmed)."""
+
+    FIELDS = (
+        "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
+        "smask", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
+        "coop", "coop_t", "identity", "cls", "p_cls", "post",
+    )  # fmt: skip
+
+    def __init__(self, r: int) -> None:
+        self.xm = np.zeros((0, r, 6))
+        self.Pm = np.zeros((0, r, 6, 6))
+        self.mu = np.zeros((0, r))
+        self.x = np.zeros((0, 6))
+        self.P = np.zeros((0, 6, 6))
+        self.tid = np.zeros(0, dtype=np.int64)  # 0 while tentative
+        self.confirmed = np.zeros(0, dtype=bool)
+        self.hits = np.zeros(0, dtype=np.int64)
+        self.opps = np.zeros(0, dtype=np.int64)
+        self.t_birth = np.zeros(0)
+        self.t_hit = np.zeros(0)
+        self.smask = np.zeros(0, dtype=np.int64)
+        self.f_n = np.zeros(0, dtype=np.int64)
+        self.f_speed = np.zeros(0)
+        self.f_alt = np.zeros(0)
+        self.f_turn = np.zeros(0)
+        self.v_prev = np.zeros((0, 2))
+        self.rcs_n = np.zeros(0, dtype=np.int64)
+        self.rcs_mean = np.zeros(0)
+        self.c2_n = np.zeros(0, dtype=np.int64)
+        self.coop = np.zeros(0, dtype=np.int8)
+        self.coop_t = np.zeros(0)
+        self.identity = np.zeros(0, dtype=object)
+        self.cls = np.zeros(0, dtype=np.int8)
+        self.p_cls = np.zeros(0)
+        self.post = np.zeros((0, 3))
+
+    def __len__(self) -> int:
+        return int(self.tid.shape[0])
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        for f in self.FIELDS:
+            setattr(self, f, getattr(self, f)[mask])
+
+    def extend(self, other: _Tracks) -> None:
+        for f in self.FIELDS:
+            setattr(self, f, np.concatenate([getattr(self, f), getattr(other, f)]))
+
+
+class Tracker:
+    """Multi-sensor multi-target tracker over arrays. ``step(scan)`` -> confirmed tracks.
+
+    Scans must come in non-decreasing time order (any epoch, seconds). Track ids are positive
+    integers given at confirmation, in confirmation order, never reused.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.cfg = config or TrackerConfig()
+        self._models = self.cfg.models()
+        self._r = len(self._models)
+        self.t: float | None = None
+        self._tr = _Tracks(self._r)
+        self._next_id = 1
+        self._sensor_bit: dict[str, int] = {}
+        self._sensor_names: list[str] = []
+        self._confirmed_log: list[int] = []
+        self._dropped_log: list[tuple[int, str]] = []
+        self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
+        self._t_merge: float | None = None
+        self._last_beta: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
+        self.counts = {"scans": 0, "plots": 0, "initiated": 0, "confirmed": 0, "dropped": 0}
+
+    # ------------------------------------------------------------------ public
+
+    def step(self, scan: Scan) -> TrackTable:
+        """Process one scan; returns the confirmed tracks after it, classified."""
+        self.process(scan)
+        self.classify()
+        return self.table()
+
+    def process(self, scan: Scan) -> None:
+        """Process one scan without classifying or building the table (the fast path for a
+        caller that reads the picture less often than scans arrive; call :meth:`classify`
+        before reading classes). A scan without plots only counts as a look: the states stay
+        at the last scan with plots, so an empty scan costs next to nothing."""
+        if self.t is not None and scan.t < self.t:
+            raise ValueError(
+                f"scan at t={scan.t} is earlier than the last one (t={self.t}); scans must be time-ordered"
+            )
+        self.counts["scans"] += 1
+        self.counts["plots"] += len(scan.z)
+        bit = self._bit(scan.sensor_id)
+        if len(scan.z):
+            self._predict(scan.t)
+        elif self.t is None:
+            self.t = scan.t
+        tr = self._tr
+        # a look by this sensor is an opportunity for every tentative track it has seen before
+        looked = (tr.smask & bit) != 0
+        tr.opps[looked] += 1
+        if len(scan.z):
+            self._associate_and_update(scan, bit)
+        self._confirm(scan.t)
+        self._delete(scan.t)
+        if self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s:
+            self._merge_duplicates()
+            self._t_merge = scan.t
+
+    def maintain(self, t: float) -> None:
+        """Drop tracks gone stale by time ``t`` when no scan has come (every sensor quiet or
+        down); does not move the track states."""
+        if self.t is not None and t > self.t:
+            self._delete(t)
+
+    def cooperative(
+        self,
+        t: float,
+        kind: Literal["adsb", "remote_id"],
+        ident: str,
+        enu_pos: FloatArray,
+        enu_vel: FloatArray | None = None,
+    ) -> int | None:
+        """Attach a cooperative report (ADS-B: manned aircraft; Remote ID: a declared drone) to
+        the track it matches; returns that track's index in the arrays (None if none matched).
+
+        The report is compared with each live track's position extrapolated to ``t``
+        (Mahalanobis, track covariance plus the report's own error). An identity moves with
+        its report: the track that carried it before loses it.
+        """
+        if kind not in ("adsb", "remote_id"):
+            raise ValueError(f"cooperative kind must be 'adsb' or 'remote_id', got {kind!r}")
+        tr = self._tr
+        if len(tr) == 0 or self.t is None:
+            return None
+        pos = np.asarray(enu_pos, dtype=np.float64).reshape(3)
+        dt = t - self.t
+        pred = tr.x[:, :3] + dt * tr.x[:, 3:]
+        sig = self.cfg.adsb_sigma_m if kind == "adsb" else self.cfg.remote_id_sigma_m
+        # P_pos(t) ~ P_pp + dt (P_pv + P_vp) + dt^2 P_vv
+        Pp = tr.P[:, :3, :3] + dt * (tr.P[:, :3, 3:] + tr.P[:, 3:, :3]) + dt * dt * tr.P[:, 3:, 3:]
+        R = np.broadcast_to(np.eye(3) * sig**2, (1, 3, 3))
+        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
+        if g.ti.size == 0:
+            return None
+        score = g.cost.copy()
+        if enu_vel is not None:
+            vel = np.asarray(enu_vel, dtype=np.float64).reshape(3)
+            dv = tr.x[g.ti, 3:5] - vel[None, :2]
+            var = tr.P[g.ti, 3, 3] + tr.P[g.ti, 4, 4] + 2 * 10.0**2
+            score += np.sum(dv * dv, axis=1) / var  # velocity must agree too
+        # prefer confirmed tracks
+        score -= np.where(tr.confirmed[g.ti], 10.0, 0.0)
+        i = int(g.ti[int(np.argmin(score))])
+        holders = np.flatnonzero(tr.identity == ident)
+        for h in holders:
+            if h != i:
+                tr.identity[h] = ""
+                tr.coop[h] = COOP_NONE
+        tr.identity[i] = ident
+        tr.coop[i] = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        tr.coop_t[i] = t
+        return i
+
+    def table(self) -> TrackTable:
+        """The confirmed tracks now, sorted by id."""
+        tr = self._tr
+        idx = np.flatnonzero(tr.confirmed)
+        idx = idx[np.argsort(tr.tid[idx], kind="stable")]
+        t = self.t if self.t is not None else 0.0
+        rcs = np.where(tr.rcs_n[idx] > 0, tr.rcs_mean[idx], np.nan)
+        feats = np.column_stack(
+            [tr.f_speed[idx], tr.f_alt[idx], tr.f_turn[idx], rcs, tr.c2_n[idx].astype(float)]
+        )
+        return TrackTable(
+            t=t,
+            ids=tr.tid[idx].copy(),
+            x=tr.x[idx].copy(),
+            P=tr.P[idx].copy(),
+            cls=CLASS_NAMES[tr.cls[idx]],
+            p_cls=tr.p_cls[idx].copy(),
+            identity=tr.identity[idx].astype(str),
+            age_s=t - tr.t_birth[idx],
+            last_hit_t=tr.t_hit[idx].copy(),
+            sensors=[self._names_of(int(m)) for m in tr.smask[idx]],
+            posterior=tr.post[idx].copy(),
+            features=feats,
+        )
+
+    def take_lifecycle(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """Ids confirmed and (id, reason) dropped since the last call, in order."""
+        c, d = self._confirmed_log, self._dropped_log
+        self._confirmed_log, self._dropped_log = [], []
+        return c, d
+
+    @property
+    def n_tentative(self) -> int:
+        return int(np.count_nonzero(~self._tr.confirmed))
+
+    # ------------------------------------------------------------------ steps
+
+    def _bit(self, sensor_id: str) -> int:
+        b = self._sensor_bit.get(sensor_id)
+        if b is None:
+            k = len(self._sensor_names)
+            b = 1 << (k % 62)  # beyond 62 sensors bits are shared: looks count a little early
+            self._sensor_bit[sensor_id] = b
+            self._sensor_names.append(sensor_id)
+        return b
+
+    def _names_of(self, mask: int) -> list[str]:
+        return [s for s in self._sensor_names if mask & self._sensor_bit[s]]
+
+    def _fq(self, dt: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        key = round(dt, 9)
+        hit = self._fq_cache.get(key)
+        if hit is None:
+            F = np.stack([m.F(dt) for m in self._models])
+            Q = np.stack([m.Q(dt) for m in self._models])
+            Pi = markov_matrix(self._r, dt, self.cfg.mode_sojourn_s)
+            hit = (F, Q, Pi)
+            if len(self._fq_cache) > 256:
+                self._fq_cache.clear()
+            self._fq_cache[key] = hit
+        return hit
+
+    def _predict(self, t: float) -> None:
+        if self.t is None:
+            self.t = t
+            return
+        dt = t - self.t
+        self.t = t
+        tr = self._tr
+        if dt <= 0 or len(tr) == 0:
+            return
+        F, Q, Pi = self._fq(dt)
+        tr.xm, tr.Pm, tr.mu = imm_predict(tr.xm, tr.Pm, tr.mu, F, Q, Pi)
+        tr.x, tr.P = imm_combine(tr.xm, tr.Pm, tr.mu)
+
+    def _associate_and_update(self, scan: Scan, bit: int) -> None:
+        cfg, tr = self.cfg, self._tr
+        z, R = scan.z, scan.R
+        m = len(z)
+        conf = np.flatnonzero(tr.confirmed)
+        tent = np.flatnonzero(~tr.confirmed)
+        used = np.zeros(m, dtype=bool)
+        in_conf_gate = np.zeros(m, dtype=bool)
+        upd_t: list[IntArray] = []
+        upd_m: list[IntArray] = []
+        # 1. confirmed tracks first: a tentative track must never steal a confirmed one's plot
+        if conf.size:
+            g = assoc.gate(tr.x[conf, :3], tr.P[conf, :3, :3], z, R, cfg.gate_chi2)
+            in_conf_gate[g.mj] = True
+            if cfg.association == "jpda" and g.ti.size:
+                self._jpda_update(conf, g, z, R, scan)
+                # plots mostly explained by a track are spent; the rest may start tracks
+                beta, _ = self._last_beta
+                spent = np.bincount(g.mj, weights=beta, minlength=m) > 0.5
+                used |= spent
+            else:
+                at, am = assoc.gnn(len(conf), m, g)
+                upd_t.append(conf[at])
+                upd_m.append(am)
+                used[am] = True
+        # 2. tentative tracks with the plots left
+        free = np.flatnonzero(~used)
+        if tent.size and free.size:
+            g2 = assoc.gate(
+                tr.x[tent, :3], tr.P[tent, :3, :3], z[free], R[free], cfg.tentative_gate_chi2
+            )
+            at, am = assoc.gnn(len(tent), free.size, g2)
+            upd_t.append(tent[at])
+            upd_m.append(free[am])
+            used[free[am]] = True
+        if upd_t:
+            ti = np.concatenate(upd_t)
+            mj = np.concatenate(upd_m)
+            if ti.size:
+                tr.xm[ti], tr.Pm[ti], tr.mu[ti] = imm_update(
+                    tr.xm[ti], tr.Pm[ti], tr.mu[ti], z[mj], R[mj]
+                )
+                tr.x[ti], tr.P[ti] = imm_combine(tr.xm[ti], tr.Pm[ti], tr.mu[ti])
+                self._record_hits(ti, mj, scan, bit)
+        # 3. what no track explains, and no confirmed gate holds, starts a tentative track
+        new = np.flatnonzero(~used & ~in_conf_gate)
+        if new.size:
+            self._initiate(scan, new, bit)
+
+    def _jpda_update(
+        self, rows: IntArray, g: assoc.Gated, z: FloatArray, R: FloatArray, scan: Scan
+    ) -> None:
+        """IMM-JPDA update of the confirmed tracks ``rows`` (combined innovation per mode)."""
+        cfg, tr = self.cfg, self._tr
+        lam = cfg.clutter_density
+        if lam is None:
+            ext = (
+                np.maximum(np.ptp(z, axis=0), [2000.0, 2000.0, 1000.0])
+                if len(z) > 1
+                else np.array([2e4, 2e4, 2e3])
+            )
+            lam = max(len(z), 1) / float(np.prod(ext))
+        beta, beta0 = assoc.jpda(len(rows), len(z), g, cfg.p_detect, lam)
+        self._last_beta = (beta, beta0)
+        touched = np.unique(g.ti)
+        for (
+            li
+        ) in touched:  # clusters are small; the per-mode algebra below is vectorised over modes
+            i = int(rows[li])
+            sel = g.ti == li
+            mj, b = g.mj[sel], beta[sel]
+            b0 = float(beta0[li])
+            xm, Pm = tr.xm[i], tr.Pm[i]  # (r, 6), (r, 6, 6)
+            Rbar = np.einsum("k,kab->ab", b, R[mj]) / max(b.sum(), 1e-12)
+            S = Pm[:, :3, :3] + Rbar  # (r, 3, 3)
+            Si = np.linalg.inv(S)
+            K = Pm[:, :, :3] @ Si  # (r, 6, 3)
+            y = z[mj][None, :, :] - xm[:, None, :3]  # (r, k, 3)
+            yc = np.einsum("k,rka->ra", b, y)
+            spread = np.einsum("k,rka,rkb->rab", b, y, y) - np.einsum("ra,rb->rab", yc, yc)
+            IKH = np.broadcast_to(np.eye(6), Pm.shape).copy()
+            IKH[:, :, :3] -= K
+            Pc = IKH @ Pm @ np.swapaxes(IKH, 1, 2) + K @ Rbar @ np.swapaxes(K, 1, 2)
+            Pn = b0 * Pm + (1 - b0) * Pc + K @ spread @ np.swapaxes(K, 1, 2)
+            xn = xm + np.einsum("rab,rb->ra", K, yc)
+            # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_r)   (IMM-PDA)
+            Sk = np.broadcast_to(Pm[:, None, :3, :3], (self._r, len(mj), 3, 3)) + R[mj][None]
+            d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
+            dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(
+                self._r, len(mj)
+            )
+            lik = (1 - cfg.p_detect) + cfg.p_detect / lam * dens.sum(axis=1)
+            mu = lik * tr.mu[i]
+            tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, 1, 2))
+            tr.mu[i] = mu / mu.sum()
+        tr.x[rows[touched]], tr.P[rows[touched]] = imm_combine(
+            tr.xm[rows[touched]], tr.Pm[rows[touched]], tr.mu[rows[touched]]
+        )
+        hit = touched[beta0[touched] < 0.5]
+        if hit.size:
+            # the plot most likely to be the track's, for attributes and bookkeeping
+            best = np.full(len(rows), -1, dtype=np.int64)
+            bestb = np.zeros(len(rows))
+            for k in range(g.ti.size):
+                if beta[k] > bestb[g.ti[k]]:
+                    bestb[g.ti[k]], best[g.ti[k]] = beta[k], g.mj[k]
+            self._record_hits(rows[hit], best[hit], scan, self._bit(scan.sensor_id))
+
+    def _record_hits(self, ti: IntArray, mj: IntArray, scan: Scan, bit: int) -> None:
+        tr = self._tr
+        t = scan.t
+        tr.hits[ti] += 1
+        # the first hit from a new sensor did not count as a look before; it does now
+        tr.opps[ti] += ((tr.smask[ti] & bit) == 0).astype(np.int64)
+        tr.smask[ti] |= bit
+        # features for the classifier: running mean over the first 5 plots, then exponential
+        v = tr.x[ti, 3:5]
+        speed = np.hypot(v[:, 0], v[:, 1])
+        dtp = np.maximum(t - tr.t_hit[ti], 1e-3)
+        vp = tr.v_prev[ti]
+        cross = vp[:, 0] * v[:, 1] - vp[:, 1] * v[:, 0]
+        dot = np.sum(vp * v, axis=1)
+        turn = np.degrees(np.abs(np.arctan2(cross, dot))) / dtp
+        turn = np.where((np.hypot(vp[:, 0], vp[:, 1]) > 1.0) & (speed > 1.0), turn, 0.0)
+        n = tr.f_n[ti] + 1
+        a = np.maximum(1.0 / n, 0.2)
+        tr.f_speed[ti] += a * (speed - tr.f_speed[ti])
+        tr.f_alt[ti] += a * (tr.x[ti, 2] - tr.f_alt[ti])
+        tr.f_turn[ti] += np.where(tr.f_n[ti] >= 2, a * (turn - tr.f_turn[ti]), 0.0)
+        tr.f_n[ti] = n
+        tr.v_prev[ti] = v
+        tr.t_hit[ti] = t
+        if scan.rcs_dbsm is not None:
+            rv = scan.rcs_dbsm[mj]
+            ok = np.isfinite(rv)
+            k = ti[ok]
+            tr.rcs_n[k] += 1
+            ar = np.maximum(1.0 / tr.rcs_n[k], 0.1)
+            tr.rcs_mean[k] += ar * (rv[ok] - tr.rcs_mean[k])
+        if scan.signature is not None:
+            sig = np.array([scan.signature[j] == C2_LINK for j in mj.tolist()], dtype=bool)
+            tr.c2_n[ti[sig]] += 1
+
+    def _initiate(self, scan: Scan, rows: IntArray, bit: int) -> None:
+        cfg, r = self.cfg, self._r
+        k = rows.size
+        new = _Tracks(r)
+        x = np.zeros((k, 6))
+        x[:, :3] = scan.z[rows]
+        P = np.zeros((k, 6, 6))
+        P[:, :3, :3] = scan.R[rows]
+        P[:, 3, 3] = P[:, 4, 4] = cfg.init_speed_sigma**2
+        P[:, 5, 5] = cfg.init_vspeed_sigma**2
+        new.x, new.P = x, P
+        new.xm = np.repeat(x[:, None, :], r, axis=1)
+        new.Pm = np.repeat(P[:, None, :, :], r, axis=1)
+        new.mu = np.full((k, r), 1.0 / r)
+        new.tid = np.zeros(k, dtype=np.int64)
+        new.confirmed = np.zeros(k, dtype=bool)
+        new.hits = np.ones(k, dtype=np.int64)
+        new.opps = np.ones(k, dtype=np.int64)
+        new.t_birth = np.full(k, scan.t)
+        new.t_hit = np.full(k, scan.t)
+        new.smask = np.full(k, bit, dtype=np.int64)
+        new.f_n = np.zeros(k, dtype=np.int64)
+        new.f_speed = np.zeros(k)
+        new.f_alt = x[:, 2].copy()
+        new.f_turn = np.zeros(k)
+        new.v_prev = np.zeros((k, 2))
+        new.rcs_n = np.zeros(k, dtype=np.int64)
+        new.rcs_mean = np.zeros(k)
+        if scan.rcs_dbsm is not None:
+            rv = scan.rcs_dbsm[rows]
+            ok = np.isfinite(rv)
+            new.rcs_n[ok] = 1
+            new.rcs_mean[ok] = rv[ok]
+        new.c2_n = np.zeros(k, dtype=np.int64)
+        if scan.signature is not None:
+            new.c2_n = np.array(
+                [scan.signature[j] == C2_LINK for j in rows.tolist()], dtype=np.int64
+            )
+        new.coop = np.zeros(k, dtype=np.int8)
+        new.coop_t = np.zeros(k)
+        new.identity = np.full(k, "", dtype=object)
+        new.cls = np.full(k, I_UNKNOWN, dtype=np.int8)
+        new.p_cls = np.zeros(k)
+        new.post = np.full((k, 3), 1.0 / 3)
+        self._tr.extend(new)
+        self.counts["initiated"] += k
+
+    def _confirm(self, t: float) -> None:
+        tr, cfg = self._tr, self.cfg
+        ok = (
+            ~tr.confirmed
+            & (tr.hits >= cfg.confirm_m)
+            & (np.hypot(tr.x[:, 3], tr.x[:, 4]) <= cfg.max_speed_ms)
+        )
+        for i in np.flatnonzero(ok):
+            tr.confirmed[i] = True
+            tr.tid[i] = self._next_id
+            self._confirmed_log.append(self._next_id)
+            self._next_id += 1
+        self.counts["confirmed"] += int(np.count_nonzero(ok))
+
+    def _delete(self, t: float) -> None:
+        """Tentative tracks failing M-of-N or too old; confirmed tracks unseen for
+        ``delete_after_s`` or too uncertain. Time-based, so a sensor that stops reporting
+        drops only the tracks no other sensor still sees."""
+        tr, cfg = self._tr, self.cfg
+        if len(tr) == 0:
+            return
+        tent = ~tr.confirmed
+        # M of N failed: even hitting every remaining look cannot reach M
+        too_fast = tent & (tr.hits >= 2) & (np.hypot(tr.x[:, 3], tr.x[:, 4]) > cfg.max_speed_ms)
+        dead_t = too_fast | tent & (
+            (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
+            | (t - tr.t_birth > cfg.tentative_max_age_s)
+        )
+        stale = tr.confirmed & (t - tr.t_hit > cfg.delete_after_s)
+        var_h = tr.P[:, 0, 0] + tr.P[:, 1, 1]
+        lost = tr.confirmed & ~stale & (var_h > 2 * cfg.max_position_sigma_m**2)
+        gone = dead_t | stale | lost
+        if not gone.any():
+            return
+        for i in np.flatnonzero(stale | lost):
+            reason = (
+                f"no detection for {t - tr.t_hit[i]:.0f} s"
+                if stale[i]
+                else f"position uncertainty above {cfg.max_position_sigma_m:.0f} m"
+            )
+            self._dropped_log.append((int(tr.tid[i]), reason))
+        self.counts["dropped"] += int(np.count_nonzero(stale | lost))
+        tr.keep(~gone)
+
+    def _merge_duplicates(self) -> None:
+        """Two confirmed tracks on one target (born from two sensors before either could claim
+        the other's plots) converge; the younger one is dropped."""
+        tr, cfg = self._tr, self.cfg
+        conf = np.flatnonzero(tr.confirmed)
+        if conf.size < 2:
+            return
+        pos = tr.x[conf, :3]
+        Pp = tr.P[conf, :3, :3]
+        g = assoc.gate(pos, Pp, pos, Pp, cfg.merge_chi2)
+        pair = g.ti < g.mj
+        if not pair.any():
+            return
+        a, b = conf[g.ti[pair]], conf[g.mj[pair]]
+        dv = tr.x[a, 3:] - tr.x[b, 3:]
+        Sv = tr.P[a, 3:, 3:] + tr.P[b, 3:, 3:]
+        dv2, _ = assoc._mahalanobis3(dv, Sv)
+        same = dv2 <= cfg.merge_chi2
+        if not same.any():
+            return
+        drop = np.zeros(len(tr), dtype=bool)
+        for i, j in zip(a[same].tolist(), b[same].tolist(), strict=True):
+            if drop[i] or drop[j]:
+                continue
+            young = j if tr.tid[j] > tr.tid[i] else i
+            old = i if young == j else j
+            drop[young] = True
+            self._dropped_log.append((int(tr.tid[young]), f"merged into track {int(tr.tid[old])}"))
+            if tr.identity[young] and not tr.identity[old]:
+                tr.identity[old], tr.coop[old] = tr.identity[young], tr.coop[young]
+        self.counts["dropped"] += int(np.count_nonzero(drop))
+        tr.keep(~drop)
+
+    def classify(self) -> None:
+        """(Re)classify every track from its features (see :mod:`.classify`)."""
+        tr, cfg, t = self._tr, self.cfg, self.t
+        if len(tr) == 0 or t is None:
+            return
+        post = posterior(
+            tr.f_speed,
+            tr.f_alt,
+            tr.f_turn,
+            tr.rcs_mean,
+            tr.rcs_n,
+            tr.c2_n,
+            tr.coop,
+            cfg.class_model,
+        )
+        eligible = ((t - tr.t_birth) >= cfg.class_min_age_s) | (tr.coop != COOP_NONE)
+        tr.cls = decide(post, tr.cls, eligible, cfg.class_threshold, cfg.class_margin)
+        tr.post = post
+        best = np.argmax(post, axis=1)
+        shown = np.where(tr.cls == I_UNKNOWN, best, tr.cls)
+        tr.p_cls = post[np.arange(len(tr)), shown]
