@@ -1,0 +1,121 @@
+"""Running one tracker over a benchmark scenario: timing, peak memory and the per-scan output.
+
+A runner is a function ``(scenario, budget_s, on_scan) -> TrackerOutput``. It builds whatever
+inputs its tracker needs before ``start()`` is called on the meter, times each scan on its
+own, and stops once ``budget_s`` seconds of tracker time are spent.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["MemoryMeter", "TrackerOutput"]
+
+
+@dataclass
+class TrackerOutput:
+    """What a tracker produced: per scan k, the wall time and the confirmed tracks.
+
+    ``ms`` (k,) milliseconds per scan; ``ids[k]`` (N_k,) int64; ``pos[k]`` (N_k, 3) ENU m at
+    the scan time; ``cls[k]`` (N_k,) str, or None when the tracker does not classify.
+    """
+
+    name: str
+    ms: list[float] = field(default_factory=list)
+    ids: list[np.ndarray] = field(default_factory=list)
+    pos: list[np.ndarray] = field(default_factory=list)
+    cls: list[np.ndarray] | None = None
+    complete: bool = True
+    note: str = ""
+    peak_rss_mb: float = float("nan")
+    growth_mb: float = float("nan")
+
+    @property
+    def n_scans(self) -> int:
+        return len(self.ms)
+
+
+Runner = Callable[..., TrackerOutput]
+
+
+def _status_kb(key: str) -> float:
+    with open("/proc/self/status") as f:
+        m = re.search(rf"^{key}:\s+(\d+)\s+kB", f.read(), re.M)
+    if m is None:
+        raise OSError(f"no {key} in /proc/self/status")
+    return float(m.group(1))
+
+
+class MemoryMeter:
+    """Peak resident memory of this process over a stretch of code.
+
+    On Linux, writing 5 to /proc/self/clear_refs resets the high-water mark (VmHWM), so the
+    peak of the stretch alone is read back, and ``growth`` = peak - resident at the start.
+    Elsewhere it falls back to the process-lifetime peak (ru_maxrss) and says so.
+    """
+
+    def __init__(self) -> None:
+        self.exact = True
+        self.start_kb = float("nan")
+
+    def start(self) -> None:
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.start_kb = _status_kb("VmRSS")
+        except OSError:
+            self.exact = False
+            self.start_kb = float("nan")
+
+    def stop(self) -> tuple[float, float]:
+        """(peak MB, growth MB over the start; nan when not measurable)."""
+        if self.exact:
+            peak = _status_kb("VmHWM")
+            return peak / 1024.0, (peak - self.start_kb) / 1024.0
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """What a child process needs to rebuild the scenario and run one tracker on it."""
+
+    tracker: str  # "skywarden" or "stonesoup"
+    n_targets: int
+    n_scans: int
+    seed: int
+    n_radars: int | None
+    pd: float
+    clutter_mean: float
+    budget_s: float
+
+
+def child_main(spec: RunSpec, queue: object) -> None:
+    """Entry point of the child process: rebuild the scenario (seeded, so identical), run the
+    tracker, send ("scan", k) as it goes and ("done", TrackerOutput) or ("error", text) last.
+
+    A fresh process per tracker run keeps one run's memory and imports out of the next."""
+    import traceback
+
+    from bench._tracking_scenario import make_scenario
+
+    put = queue.put  # type: ignore[attr-defined]
+    try:
+        scenario = make_scenario(
+            spec.n_targets, spec.n_scans, seed=spec.seed, n_radars=spec.n_radars, pd=spec.pd,
+            clutter_mean=spec.clutter_mean,
+        )
+        if spec.tracker == "skywarden":
+            from bench._tracking_skywarden import run_skywarden as run
+        elif spec.tracker == "stonesoup":
+            from bench._tracking_stonesoup import run_stonesoup as run
+        else:
+            raise ValueError(f"unknown tracker {spec.tracker!r}")
+        out = run(scenario, spec.budget_s, lambda k: put(("scan", k)))
+        put(("done", out))
+    except BaseException:  # report anything, the parent decides
+        put(("error", traceback.format_exc()))

@@ -1,0 +1,331 @@
+"""Seeded multi-target scenarios for the tracking benchmark.
+
+Targets fly in a square surveillance volume (local east/north/up metres, origin at its centre):
+drones 30-55 m/s (a share of them turning 2-6 deg/s in spells), birds 8-20 m/s wandering,
+manned aircraft 70-250 m/s, straight or in rate-one turns, climbing or descending. One to three
+radars scan once per second each, staggered in time (radar r reports at t = k + r/R), detect
+each target within range with probability ``pd`` and report Cartesian positions with the
+covariance of their range/azimuth/elevation errors, plus Poisson clutter (capped at 100 per
+scan) uniform over the part of the volume each radar covers.
+
+Everything is a pure function of the arguments and the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "CLASSES",
+    "BenchScenario",
+    "Radar",
+    "ScanRecord",
+    "class_counts",
+    "make_scenario",
+    "radars_for",
+]
+
+#: Truth classes, as the tracker and the metrics name them.
+CLASSES: tuple[str, ...] = ("drone", "bird", "manned_aircraft")
+#: Share of each class among the targets (drones, birds, aircraft); see :func:`class_counts`.
+CLASS_MIX: tuple[float, ...] = (0.5, 0.35, 0.15)
+
+HALF_SIDE_M = 50_000.0  # volume: [-50, 50] km east and north
+CEILING_M = 10_000.0  # and 0..10 km up
+MAX_CLUTTER = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Radar:
+    """A radar at ``pos`` (3,) ENU m seeing out to ``max_range_m``; 1-sigma errors in range
+    (m) and in azimuth and elevation (rad)."""
+
+    sensor_id: str
+    pos: np.ndarray
+    max_range_m: float = 60_000.0
+    sigma_range_m: float = 15.0
+    sigma_angle_rad: float = 1.0e-3
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    """One radar scan: ``z`` (M, 3) ENU m, ``R`` (M, 3, 3) m^2, ``rcs_dbsm`` (M,),
+    ``truth_id`` (M,) int64 (-1 for clutter), at ``t`` seconds from the start."""
+
+    t: float
+    sensor_id: str
+    z: np.ndarray
+    R: np.ndarray
+    rcs_dbsm: np.ndarray
+    truth_id: np.ndarray
+
+    @property
+    def n_clutter(self) -> int:
+        return int(np.count_nonzero(self.truth_id < 0))
+
+
+@dataclass(frozen=True, slots=True)
+class BenchScenario:
+    """A generated scenario.
+
+    ``times`` (K,) s, one per scan (``scans[k]`` is at ``times[k]``); ``truth_pos`` (K, n, 3)
+    ENU m of every target at every scan time; ``covered`` (K, n) bool, alive and within range
+    of at least one radar (the truths the metrics judge); ``cls`` (n,) str.
+    """
+
+    n_targets: int
+    n_scans_per_radar: int
+    seed: int
+    radars: tuple[Radar, ...]
+    cls: np.ndarray
+    times: np.ndarray
+    truth_pos: np.ndarray
+    covered: np.ndarray
+    scans: tuple[ScanRecord, ...]
+
+    def truth_at(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Truths judged at scan k: ids (T,), positions (T, 3) m, classes (T,) str."""
+        ids = np.flatnonzero(self.covered[k])
+        return ids.astype(np.int64), self.truth_pos[k, ids], self.cls[ids]
+
+    @property
+    def n_detections(self) -> int:
+        return sum(len(s.z) for s in self.scans)
+
+
+def class_counts(n_targets: int) -> np.ndarray:
+    """Targets per class (3,) for n targets: floor of n * CLASS_MIX, the remainder to drones."""
+    counts = np.floor(np.asarray(CLASS_MIX) * n_targets).astype(np.int64)
+    counts[0] += n_targets - counts.sum()
+    return counts
+
+
+def radars_for(n_radars: int) -> tuple[Radar, ...]:
+    """1 radar at the centre, 2 on the east-west axis 20 km out, 3 on a 25 km circle."""
+    if n_radars == 1:
+        xy = [(0.0, 0.0)]
+    elif n_radars == 2:
+        xy = [(-20_000.0, 0.0), (20_000.0, 0.0)]
+    elif n_radars == 3:
+        ang = np.deg2rad([90.0, 210.0, 330.0])
+        xy = [(25_000.0 * np.cos(a), 25_000.0 * np.sin(a)) for a in ang]
+    else:
+        raise ValueError(f"1 to 3 radars, not {n_radars}")
+    return tuple(
+        Radar(sensor_id=f"radar-{i + 1}", pos=np.array([x, y, 30.0])) for i, (x, y) in enumerate(xy)
+    )
+
+
+def _simulate_truth(
+    rng: np.random.Generator, n: int, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kinematics of n targets at ``times``: positions (K, n, 3), alive (K, n), classes (n,)."""
+    kind = rng.permutation(np.repeat(np.arange(len(CLASSES)), class_counts(n)))
+    drone, bird, plane = kind == 0, kind == 1, kind == 2
+    cls = np.array(CLASSES, dtype=object)[kind].astype(str)
+
+    speed = np.empty(n)
+    speed[drone] = rng.uniform(30.0, 55.0, drone.sum())
+    speed[bird] = rng.uniform(8.0, 20.0, bird.sum())
+    speed[plane] = rng.uniform(70.0, 250.0, plane.sum())
+
+    alt = np.empty(n)
+    alt[drone] = rng.uniform(50.0, 1_500.0, drone.sum())
+    alt[bird] = rng.uniform(20.0, 600.0, bird.sum())
+    # slow aircraft are low (approach), fast ones high (cruise)
+    frac = (speed[plane] - 70.0) / 180.0
+    alt[plane] = 300.0 + frac * rng.uniform(3_000.0, 9_500.0, plane.sum())
+    lo = np.where(plane, 300.0, np.where(drone, 30.0, 10.0))
+    hi = np.where(plane, CEILING_M - 100.0, np.where(drone, 2_000.0, 800.0))
+
+    climb = np.zeros(n)
+    climb[plane] = rng.choice([0.0, 1.0], plane.sum(), p=[0.6, 0.4]) * rng.uniform(
+        -10.0, 10.0, plane.sum()
+    )
+    climb[drone] = rng.uniform(-2.0, 2.0, drone.sum())
+
+    pos = np.column_stack(
+        [rng.uniform(-HALF_SIDE_M, HALF_SIDE_M, (n, 2)), alt]
+    )
+    heading = rng.uniform(0.0, 2 * np.pi, n)  # compass: 0 north, pi/2 east
+
+    # turn rates (rad/s): turning drones in spells, aircraft in steady rate-one turns
+    omega = np.zeros(n)
+    turner = drone & (rng.random(n) < 0.4)
+    spell_left = np.where(turner, rng.uniform(0.0, 15.0, n), np.inf)
+    plane_turn = plane & (rng.random(n) < 0.2)
+    omega[plane_turn] = rng.choice([-1.0, 1.0], plane_turn.sum()) * np.deg2rad(3.0) * np.minimum(
+        1.0, 100.0 / speed[plane_turn]
+    )
+
+    # 70 % present from the start, the rest appear during the first 80 % of the run
+    duration = float(times[-1] - times[0]) if len(times) > 1 else 0.0
+    birth = np.where(rng.random(n) < 0.7, times[0], rng.uniform(times[0], times[0] + 0.8 * duration, n))
+
+    k_steps = len(times)
+    out = np.empty((k_steps, n, 3))
+    prev_t = float(times[0])
+    for k, t in enumerate(times.tolist()):
+        dt = t - prev_t
+        if dt > 0:
+            # drones: a new spell when the last one ends (straight, or turning 2-6 deg/s)
+            spell_left -= dt
+            new = turner & (spell_left <= 0)
+            if np.any(new):
+                m = int(new.sum())
+                turning = rng.random(m) < 0.6
+                omega[new] = turning * rng.choice([-1.0, 1.0], m) * np.deg2rad(
+                    rng.uniform(2.0, 6.0, m)
+                )
+                spell_left[new] = rng.uniform(5.0, 20.0, m)
+            # birds: heading wanders (Ornstein-Uhlenbeck turn rate)
+            nb = int(bird.sum())
+            omega[bird] = 0.9 * omega[bird] + rng.normal(0.0, np.deg2rad(2.0) * np.sqrt(dt), nb)
+            # heading at mid-step for a second-order accurate arc
+            h_mid = heading + 0.5 * omega * dt
+            pos[:, 0] += speed * np.sin(h_mid) * dt
+            pos[:, 1] += speed * np.cos(h_mid) * dt
+            pos[:, 2] += climb * dt
+            heading = heading + omega * dt
+            # stay between floor and ceiling: level off at the bound
+            hit = (pos[:, 2] < lo) | (pos[:, 2] > hi)
+            pos[:, 2] = np.clip(pos[:, 2], lo, hi)
+            climb[hit] = 0.0
+        out[k] = pos
+        prev_t = t
+    alive = times[:, None] >= birth[None, :]
+    return out, alive, cls
+
+
+def _measure(
+    rng: np.random.Generator, radar: Radar, p: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy Cartesian reports of points p (M, 3) and their covariances (M, 3, 3).
+
+    The error is Gaussian in range, azimuth and elevation, linearised onto the unit vectors
+    e_r, e_az, e_el at the point:  R = sr^2 e_r e_r' + (rho sa)^2 e_az e_az' + (r se)^2 e_el e_el'
+    (rho: horizontal range). The radar states R at its measured position.
+    """
+    def basis(q: np.ndarray) -> tuple[np.ndarray, ...]:
+        d = q - radar.pos
+        r = np.linalg.norm(d, axis=1)
+        rho = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1.0)
+        e_r = d / r[:, None]
+        e_az = np.column_stack([-d[:, 1] / rho, d[:, 0] / rho, np.zeros(len(d))])
+        e_el = np.column_stack([-d[:, 0] * d[:, 2] / (r * rho), -d[:, 1] * d[:, 2] / (r * rho),
+                                rho / r])
+        return r, rho, e_r, e_az, e_el
+
+    r, rho, e_r, e_az, e_el = basis(p)
+    s_r = np.full(len(p), radar.sigma_range_m)
+    s_az = rho * radar.sigma_angle_rad
+    s_el = r * radar.sigma_angle_rad
+    n = rng.standard_normal((len(p), 3))
+    z = p + (n[:, 0] * s_r)[:, None] * e_r + (n[:, 1] * s_az)[:, None] * e_az \
+        + (n[:, 2] * s_el)[:, None] * e_el
+    r, rho, e_r, e_az, e_el = basis(z)
+    cov = (
+        radar.sigma_range_m**2 * np.einsum("mi,mj->mij", e_r, e_r)
+        + ((rho * radar.sigma_angle_rad) ** 2)[:, None, None] * np.einsum("mi,mj->mij", e_az, e_az)
+        + ((r * radar.sigma_angle_rad) ** 2)[:, None, None] * np.einsum("mi,mj->mij", e_el, e_el)
+    )
+    return z, cov
+
+
+def _in_range(radar: Radar, p: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(p - radar.pos, axis=-1) <= radar.max_range_m
+
+
+def make_scenario(
+    n_targets: int,
+    n_scans: int,
+    *,
+    seed: int = 0,
+    n_radars: int | None = None,
+    pd: float = 0.9,
+    clutter_mean: float = 50.0,
+) -> BenchScenario:
+    """Generate ``n_targets`` targets seen by ``n_radars`` radars for ``n_scans`` scans each.
+
+    ``n_radars`` defaults to 1 up to 10 targets, 2 up to 100, 3 above. Clutter per scan is
+    Poisson(``clutter_mean``) capped at 100. Scans are in time order, radar r of R at
+    t = k + r/R seconds, k = 0..n_scans-1.
+    """
+    if n_targets < 1 or n_scans < 1:
+        raise ValueError("need at least one target and one scan")
+    if not 0.0 < pd <= 1.0:
+        raise ValueError(f"pd must be in (0, 1], got {pd}")
+    if clutter_mean < 0:
+        raise ValueError("clutter_mean must be >= 0")
+    if n_radars is None:
+        n_radars = 1 if n_targets <= 10 else 2 if n_targets <= 100 else 3
+    radars = radars_for(n_radars)
+    rng = np.random.default_rng([seed, n_targets, n_radars])
+
+    times = np.arange(n_scans * n_radars, dtype=np.float64) / n_radars
+    truth, alive, cls = _simulate_truth(rng, n_targets, times)
+    in_any = np.zeros_like(alive)
+    for radar in radars:
+        in_any |= _in_range(radar, truth)
+    covered = alive & in_any
+
+    scans = []
+    for k, t in enumerate(times.tolist()):
+        radar = radars[k % n_radars]
+        seen = alive[k] & _in_range(radar, truth[k]) & (rng.random(n_targets) < pd)
+        ids = np.flatnonzero(seen)
+        z_t, r_t = _measure(rng, radar, truth[k, ids])
+        rcs_t = _target_rcs(rng, cls[ids])
+
+        n_c = min(int(rng.poisson(clutter_mean)), MAX_CLUTTER)
+        pc = _clutter_points(rng, radar, n_c)
+        z_c, r_c = _measure(rng, radar, pc)
+        rcs_c = rng.uniform(-35.0, -5.0, n_c)
+
+        z = np.concatenate([z_t, z_c])
+        order = rng.permutation(len(z))  # the report order tells nothing
+        scans.append(
+            ScanRecord(
+                t=t,
+                sensor_id=radar.sensor_id,
+                z=z[order],
+                R=np.concatenate([r_t, r_c])[order],
+                rcs_dbsm=np.concatenate([rcs_t, rcs_c])[order],
+                truth_id=np.concatenate([ids, np.full(n_c, -1)]).astype(np.int64)[order],
+            )
+        )
+    return BenchScenario(
+        n_targets=n_targets,
+        n_scans_per_radar=n_scans,
+        seed=seed,
+        radars=radars,
+        cls=cls,
+        times=times,
+        truth_pos=truth,
+        covered=covered,
+        scans=tuple(scans),
+    )
+
+
+def _target_rcs(rng: np.random.Generator, cls: np.ndarray) -> np.ndarray:
+    """Radar cross-section (dBsm): class mean plus Swerling-1 fluctuation 10 log10(Exp(1))."""
+    mean = np.select(
+        [cls == "drone", cls == "bird"], [-12.0, -28.0], default=18.0
+    ).astype(float) + rng.normal(0.0, 3.0, len(cls))
+    return mean + 10.0 * np.log10(np.maximum(rng.exponential(1.0, len(cls)), 1e-6))
+
+
+def _clutter_points(rng: np.random.Generator, radar: Radar, n: int) -> np.ndarray:
+    """n points uniform over the volume inside the radar's range (rejection sampling)."""
+    out = np.zeros((0, 3))
+    while len(out) < n:
+        q = np.column_stack(
+            [
+                rng.uniform(-HALF_SIDE_M, HALF_SIDE_M, (2 * n + 8, 2)),
+                rng.uniform(10.0, CEILING_M, 2 * n + 8),
+            ]
+        )
+        out = np.concatenate([out, q[_in_range(radar, q)]])
+    return out[:n]

@@ -1,0 +1,147 @@
+"""The reference tracker: a standard Stone Soup multi-target tracker on the same detections.
+
+Kalman filter on a 3-D constant-velocity model, global nearest neighbour (2-D assignment) with
+Mahalanobis gating, multi-measurement initiation and covariance-based deletion: the textbook
+Stone Soup pipeline. Stone Soup is a benchmark-only extra (``pip install stonesoup``); it is
+imported only when this runner runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from bench._tracking_run import MemoryMeter, TrackerOutput
+from bench._tracking_scenario import BenchScenario
+
+__all__ = ["STONESOUP_SETTINGS", "run_stonesoup", "stonesoup_version"]
+
+#: The tuning, shared in spirit with Skywarden's defaults (same process noise and gate).
+STONESOUP_SETTINGS = {
+    "q_m2_s3": 10.0,  # constant-velocity process noise spectral density per axis
+    "gate_mahalanobis": 4.0,  # missed_distance: sqrt(chi2_3(0.997)) ~ 4
+    "prior_speed_sd_m_s": 120.0,  # horizontal velocity spread of a new track
+    "prior_climb_sd_m_s": 20.0,
+    "min_points": 3,  # updates to confirm
+    "delete_pos_trace_m2": 3 * 300.0**2,  # delete when position variance trace exceeds
+    "tentative_delete_pos_trace_m2": 3 * 200.0**2,
+}
+
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def stonesoup_version() -> str | None:
+    """The installed Stone Soup version, or None when it is not installed."""
+    try:
+        import stonesoup
+    except ImportError:
+        return None
+    return str(getattr(stonesoup, "__version__", "unknown"))
+
+
+def _build_tracker(detector: object) -> object:
+    from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
+    from stonesoup.deleter.error import CovarianceBasedDeleter
+    from stonesoup.hypothesiser.distance import DistanceHypothesiser
+    from stonesoup.initiator.simple import MultiMeasurementInitiator
+    from stonesoup.measures import Mahalanobis
+    from stonesoup.models.measurement.linear import LinearGaussian
+    from stonesoup.models.transition.linear import (
+        CombinedLinearGaussianTransitionModel,
+        ConstantVelocity,
+    )
+    from stonesoup.predictor.kalman import KalmanPredictor
+    from stonesoup.tracker.simple import MultiTargetTracker
+    from stonesoup.types.state import GaussianState
+    from stonesoup.updater.kalman import KalmanUpdater
+
+    s = STONESOUP_SETTINGS
+    q = s["q_m2_s3"]
+    transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(q)] * 3)
+    # each detection carries its own model (its covariance); this one is only the fallback
+    default_model = LinearGaussian(ndim_state=6, mapping=(0, 2, 4), noise_covar=np.eye(3) * 50.0**2)
+    predictor = KalmanPredictor(transition)
+    updater = KalmanUpdater(default_model)
+    hypothesiser = DistanceHypothesiser(
+        predictor, updater, measure=Mahalanobis(), missed_distance=s["gate_mahalanobis"]
+    )
+    associator = GNNWith2DAssignment(hypothesiser)
+    deleter = CovarianceBasedDeleter(covar_trace_thresh=s["delete_pos_trace_m2"], mapping=[0, 2, 4])
+    sv, sz = s["prior_speed_sd_m_s"], s["prior_climb_sd_m_s"]
+    prior = GaussianState(np.zeros((6, 1)), np.diag([0.0, sv**2, 0.0, sv**2, 0.0, sz**2]))
+    initiator = MultiMeasurementInitiator(
+        prior_state=prior,
+        deleter=CovarianceBasedDeleter(
+            covar_trace_thresh=s["tentative_delete_pos_trace_m2"], mapping=[0, 2, 4]
+        ),
+        data_associator=GNNWith2DAssignment(hypothesiser),
+        updater=updater,
+        min_points=int(s["min_points"]),
+    )
+    return MultiTargetTracker(
+        initiator=initiator,
+        deleter=deleter,
+        detector=detector,
+        data_associator=associator,
+        updater=updater,
+    )
+
+
+def _detections(scenario: BenchScenario) -> list[tuple[datetime, set]]:
+    from stonesoup.models.measurement.linear import LinearGaussian
+    from stonesoup.types.detection import Detection
+
+    out = []
+    for scan in scenario.scans:
+        ts = _EPOCH + timedelta(seconds=scan.t)
+        dets = {
+            Detection(
+                z.reshape(3, 1),
+                timestamp=ts,
+                measurement_model=LinearGaussian(ndim_state=6, mapping=(0, 2, 4), noise_covar=r),
+            )
+            for z, r in zip(scan.z, scan.R, strict=True)
+        }
+        out.append((ts, dets))
+    return out
+
+
+def run_stonesoup(
+    scenario: BenchScenario, budget_s: float, on_scan: Callable[[int], None]
+) -> TrackerOutput:
+    """Run the Stone Soup tracker scan by scan until done or ``budget_s`` of tracker time."""
+    scans = _detections(scenario)  # built before timing: input conversion is not tracking
+    tracker = _build_tracker(scans)
+    out = TrackerOutput(name="Stone Soup")
+    uid: dict[str, int] = {}
+    meter = MemoryMeter()
+    meter.start()
+    it = iter(tracker)
+    spent = 0.0
+    for k in range(len(scans)):
+        t0 = time.perf_counter()
+        _, tracks = next(it)
+        dt = time.perf_counter() - t0
+        spent += dt
+        out.ms.append(dt * 1e3)
+        tk = scenario.times[k]
+        ids = np.empty(len(tracks), dtype=np.int64)
+        pos = np.empty((len(tracks), 3))
+        for n, track in enumerate(sorted(tracks, key=lambda tr: tr.id)):
+            ids[n] = uid.setdefault(track.id, len(uid))
+            x = np.asarray(track.state_vector, dtype=float).ravel()
+            lag = tk - (track.timestamp - _EPOCH).total_seconds()
+            # every track carries a state at the scan time (prediction when not updated)
+            pos[n] = x[[0, 2, 4]] + lag * x[[1, 3, 5]]
+        out.ids.append(ids)
+        out.pos.append(pos)
+        on_scan(k)
+        if spent > budget_s and k + 1 < len(scans):
+            out.complete = False
+            out.note = f"stopped at its {budget_s:.0f} s budget after {k + 1}/{len(scans)} scans"
+            break
+    out.peak_rss_mb, out.growth_mb = meter.stop()
+    return out

@@ -1,0 +1,427 @@
+"""Tracking benchmark: Skywarden's tracker against a standard Stone Soup tracker.
+
+For each size (number of targets) a seeded scenario is generated (drones, birds and manned
+aircraft seen by 1-3 radars with clutter, see bench/_tracking_scenario.py); each tracker runs
+on the same detections in a fresh process. Reported per size: milliseconds per scan (mean,
+p99), GOSPA (p=2, alpha=2, cutoff c) split into localisation / missed / false, identity
+switches, truths confirmed and time to confirm, classification (Skywarden only), peak memory,
+and the Stone Soup / Skywarden ratios of the same run.
+
+Stone Soup is a benchmark-only extra (``pip install stonesoup``); without it, its columns say
+"not installed". It is slow at large sizes: it runs only up to ``--stonesoup-max`` targets and
+stops at ``--stonesoup-budget`` seconds per size; the tables say "not run" or how far it got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import queue as queue_mod
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench._tracking_run import RunSpec, TrackerOutput, child_main
+from bench._tracking_scenario import CLASSES, make_scenario
+from bench._tracking_stonesoup import stonesoup_version
+from skywarden.tracking.metrics import LABELS, evaluate
+
+DEFAULT_SIZES = (10, 100, 300, 1_000, 5_000)
+QUICK_SIZES = (10, 30)
+
+EXAMPLE = """\
+examples:
+  python bench/tracking.py --scans 60 --json tracking.json
+  python bench/tracking.py --sizes 10,100 --scans 30 --stonesoup-max 100
+  python bench/tracking.py --sizes 5000 --scans 60 --stonesoup-max 0
+  python bench/tracking.py --quick          # smoke test, about a minute
+"""
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s.replace("_", "")) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes are comma-separated integers, not {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bench/tracking.py",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--sizes", type=_sizes, default=None,
+                   help=f"numbers of targets, comma-separated (default {','.join(map(str, DEFAULT_SIZES))})")
+    p.add_argument("--scans", type=int, default=None,
+                   help="scans per radar = seconds simulated (default 60; 12 with --quick)")
+    p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"small sizes ({','.join(map(str, QUICK_SIZES))}) and few scans: a smoke test")
+    p.add_argument("--radars", type=int, choices=(1, 2, 3), default=None,
+                   help="radars for every size (default: 1 up to 10 targets, 2 up to 100, else 3)")
+    p.add_argument("--pd", type=float, default=0.9, help="probability of detection (default 0.9)")
+    p.add_argument("--clutter", type=float, default=50.0,
+                   help="mean false reports per scan, Poisson, capped at 100 (default 50)")
+    p.add_argument("--cutoff", type=float, default=150.0,
+                   help="GOSPA cutoff c in metres (default 150: ~3 sigma cross-range at 50 km)")
+    p.add_argument("--min-age", type=float, default=10.0,
+                   help="track age in seconds at which classification is judged (default 10)")
+    p.add_argument("--stonesoup-max", type=int, default=300,
+                   help="largest size Stone Soup runs at (default 300; 0 never)")
+    p.add_argument("--stonesoup-budget", type=float, default=120.0,
+                   help="seconds of Stone Soup tracking per size before it stops (default 120)")
+    p.add_argument("--budget", type=float, default=600.0,
+                   help="seconds of Skywarden tracking per size before it stops (default 600)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def run_tracker(spec: RunSpec, progress: Progress, label: str) -> TrackerOutput | str:
+    """Run one tracker in a fresh process; the output, or the reason it failed."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=child_main, args=(spec, q), daemon=True)
+    task = progress.add_task(label, total=len(make_times(spec)))
+    proc.start()
+    result: TrackerOutput | str = "no result"
+    while True:
+        try:
+            kind, payload = q.get(timeout=1.0)
+        except queue_mod.Empty:
+            if not proc.is_alive():
+                result = f"process ended with code {proc.exitcode}"
+                break
+            continue
+        if kind == "scan":
+            progress.update(task, completed=payload + 1)
+        elif kind == "done":
+            result = payload
+            break
+        else:
+            result = str(payload)
+            break
+    proc.join(timeout=30)
+    if isinstance(result, TrackerOutput) and not result.complete:
+        progress.update(task, description=f"{label} (stopped: budget)")
+    return result
+
+
+def make_times(spec: RunSpec) -> np.ndarray:
+    n_radars = spec.n_radars or (1 if spec.n_targets <= 10 else 2 if spec.n_targets <= 100 else 3)
+    return np.arange(spec.n_scans * n_radars)
+
+
+@dataclass
+class Scored:
+    """One tracker's figures at one size."""
+
+    out: TrackerOutput
+    k_eval: int
+    gospa: dict[str, float]
+    switches: int
+    confirmed: float
+    ttc_median: float
+    ttc_p90: float
+    cls_fraction: float = float("nan")
+    cls_tracks: int = 0
+    confusion: list[list[int]] | None = None
+    mean_tracks: float = float("nan")
+
+    def ms_mean(self) -> float:
+        return float(np.mean(self.out.ms)) if self.out.ms else float("nan")
+
+    def ms_p99(self) -> float:
+        return float(np.percentile(self.out.ms, 99)) if self.out.ms else float("nan")
+
+
+def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: float) -> Scored:
+    """Metrics over the first k_eval scans (the scans both trackers ran)."""
+    truths = [scenario.truth_at(k) for k in range(k_eval)]
+    r = evaluate(
+        scenario.times[:k_eval],
+        [t[0] for t in truths],
+        [t[1] for t in truths],
+        out.ids[:k_eval],
+        out.pos[:k_eval],
+        c=c,
+        truth_cls=[t[2] for t in truths] if out.cls is not None else None,
+        est_cls=out.cls[:k_eval] if out.cls is not None else None,
+        min_age_s=min_age,
+    )
+    ttc = np.array(list(r.confirm_s.values())) if r.confirm_s else np.array([np.nan])
+    s = Scored(
+        out=out,
+        k_eval=k_eval,
+        gospa=r.gospa.mean(),
+        switches=r.switches.total,
+        confirmed=r.confirmed_fraction,
+        ttc_median=float(np.median(ttc)),
+        ttc_p90=float(np.percentile(ttc, 90)),
+        mean_tracks=float(np.mean([len(i) for i in out.ids[:k_eval]])) if k_eval else float("nan"),
+    )
+    if r.classification is not None and r.confusion is not None:
+        s.cls_fraction = r.classification.fraction
+        s.cls_tracks = r.classification.n_tracks
+        s.confusion = r.confusion.tolist()
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+
+def _f(x: float, fmt: str = "{:,.1f}") -> str:
+    return "—" if x is None or not np.isfinite(x) else fmt.format(x)
+
+
+def _ratio(a: float, b: float) -> str:
+    if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
+        return "—"
+    return f"{a / b:,.2f}×"
+
+
+def size_table(n: int, info: dict[str, Any], sw: Scored | str, ss: Scored | str) -> Table:
+    k_eval = next((s.k_eval for s in (sw, ss) if isinstance(s, Scored)), 0)
+    t = Table(
+        title=(f"{n:,} targets · {info['radars']} radar(s) · {info['scans']} scans · "
+               f"{info['dets_per_scan']:.0f} reports/scan ({info['clutter_per_scan']:.0f} clutter) · "
+               f"metrics over the first {k_eval} scans, c = {info['cutoff']:.0f} m"),
+        title_justify="left",
+    )
+    t.add_column("")
+    t.add_column("Skywarden", justify="right")
+    t.add_column("Stone Soup", justify="right")
+    t.add_column("Stone Soup / Skywarden", justify="right", min_width=10)
+
+    def val(s: Scored | str, fn: Any) -> float:
+        return fn(s) if isinstance(s, Scored) else float("nan")
+
+    def cell(s: Scored | str, fn: Any, fmt: str) -> str:
+        return _f(val(s, fn), fmt) if isinstance(s, Scored) else s
+
+    rows: list[tuple[str, Any, str, bool]] = [
+        ("scans run", lambda s: s.out.n_scans, "{:,.0f}", False),
+        ("ms per scan, mean", Scored.ms_mean, "{:,.2f}", True),
+        ("ms per scan, p99", Scored.ms_p99, "{:,.2f}", True),
+        ("GOSPA localisation (m², mean)", lambda s: s.gospa["localisation"], "{:,.0f}", True),
+        ("GOSPA missed (m², mean)", lambda s: s.gospa["missed"], "{:,.0f}", True),
+        ("GOSPA false (m², mean)", lambda s: s.gospa["false"], "{:,.0f}", True),
+        ("GOSPA total (m², mean)", lambda s: s.gospa["total"], "{:,.0f}", True),
+        ("GOSPA distance (m, mean)", lambda s: s.gospa["distance"], "{:,.1f}", True),
+        ("confirmed tracks per scan (mean)", lambda s: s.mean_tracks, "{:,.1f}", False),
+        ("identity switches", lambda s: s.switches, "{:,.0f}", True),
+        ("truths ever tracked (%)", lambda s: 100 * s.confirmed, "{:.1f}", False),
+        ("time to confirm, median / p90 (s)", None, "", False),
+        ("class right after 10 s (%)", lambda s: 100 * s.cls_fraction, "{:.1f}", False),
+        ("peak memory (MB, process)", lambda s: s.out.peak_rss_mb, "{:,.0f}", True),
+        ("memory growth in run (MB)", lambda s: s.out.growth_mb, "{:,.1f}", True),
+    ]
+    for name, fn, fmt, ratio in rows:
+        if fn is None:
+            def ttc(s: Scored | str) -> str:
+                if not isinstance(s, Scored):
+                    return s
+                return f"{_f(s.ttc_median, '{:.2f}')} / {_f(s.ttc_p90, '{:.2f}')}"
+            t.add_row(name, ttc(sw), ttc(ss), "")
+            continue
+        r = _ratio(val(ss, fn), val(sw, fn)) if ratio else ""
+        t.add_row(name, cell(sw, fn, fmt), cell(ss, fn, fmt), r)
+    for s in (sw, ss):
+        if isinstance(s, Scored) and s.out.note:
+            t.caption = (t.caption or "") + f"{s.out.name}: {s.out.note}. "
+    return t
+
+
+def confusion_table(n: int, sw: Scored) -> Table | None:
+    if sw.confusion is None:
+        return None
+    t = Table(title=f"Skywarden classification, {n:,} targets (associated track-scans; "
+                    "rows truth, columns track)", title_justify="left")
+    t.add_column("truth \\ track")
+    for lab in LABELS:
+        t.add_column(lab, justify="right")
+    for lab, row in zip(LABELS, sw.confusion, strict=True):
+        if lab in CLASSES:
+            t.add_row(lab, *[f"{v:,}" for v in row])
+    return t
+
+
+def summary_table(results: list[dict[str, Any]]) -> Table:
+    t = Table(title="Summary (Stone Soup / Skywarden ratios from the same run)", title_justify="left")
+    for col in ("targets", "SW ms mean", "SW ms p99", "SS ms mean", "SS ms p99", "SS/SW ms",
+                "SW GOSPA m²", "SS GOSPA m²", "SW id sw", "SS id sw", "SW class %",
+                "SW peak MB", "SS peak MB"):
+        t.add_column(col, justify="right")
+    for r in results:
+        sw, ss = r["skywarden"], r["stonesoup"]
+
+        def g(d: Any, key: str, fmt: str) -> str:
+            return _f(d[key], fmt) if isinstance(d, dict) else str(d)
+
+        t.add_row(
+            f"{r['n_targets']:,}",
+            g(sw, "ms_mean", "{:,.2f}"), g(sw, "ms_p99", "{:,.2f}"),
+            g(ss, "ms_mean", "{:,.1f}"), g(ss, "ms_p99", "{:,.1f}"),
+            _ratio(ss["ms_mean"], sw["ms_mean"]) if isinstance(ss, dict) and isinstance(sw, dict)
+            else "—",
+            g(sw, "gospa_total", "{:,.0f}"), g(ss, "gospa_total", "{:,.0f}"),
+            g(sw, "switches", "{:,.0f}"), g(ss, "switches", "{:,.0f}"),
+            g(sw, "class_pct", "{:.1f}"),
+            g(sw, "peak_mb", "{:,.0f}"), g(ss, "peak_mb", "{:,.0f}"),
+        )
+    return t
+
+
+def as_record(s: Scored | str) -> dict[str, Any] | str:
+    if not isinstance(s, Scored):
+        return s
+    return {
+        "scans_run": s.out.n_scans,
+        "complete": s.out.complete,
+        "note": s.out.note,
+        "metrics_over_scans": s.k_eval,
+        "ms_mean": s.ms_mean(),
+        "ms_p99": s.ms_p99(),
+        "gospa_localisation": s.gospa["localisation"],
+        "gospa_missed": s.gospa["missed"],
+        "gospa_false": s.gospa["false"],
+        "gospa_total": s.gospa["total"],
+        "gospa_distance": s.gospa["distance"],
+        "switches": s.switches,
+        "truths_tracked_pct": 100 * s.confirmed,
+        "ttc_median_s": s.ttc_median,
+        "ttc_p90_s": s.ttc_p90,
+        "mean_confirmed_tracks": s.mean_tracks,
+        "class_pct": 100 * s.cls_fraction,
+        "class_tracks_judged": s.cls_tracks,
+        "confusion": s.confusion,
+        "peak_mb": s.out.peak_rss_mb,
+        "growth_mb": s.out.growth_mb,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    n_scans = args.scans or (12 if args.quick else 60)
+    if n_scans < 2:
+        raise SystemExit("--scans must be at least 2")
+    # wide enough for the tables when written to a file or a narrow pipe
+    console = Console(width=max(Console().width, 132))
+    ss_ver = stonesoup_version()
+    console.print(
+        f"[bold]Tracking benchmark[/] · python {platform.python_version()} · numpy {np.__version__}"
+        f" · seed {args.seed} · {n_scans} scans per radar · pd {args.pd} · clutter {args.clutter}/scan"
+    )
+    if ss_ver is None:
+        console.print("[yellow]Stone Soup is not installed: its columns say 'not installed'. "
+                      "It is a benchmark-only extra: pip install stonesoup[/]")
+    else:
+        console.print(f"Stone Soup {ss_ver}: up to {args.stonesoup_max:,} targets, "
+                      f"{args.stonesoup_budget:.0f} s per size at most")
+
+    results: list[dict[str, Any]] = []
+    tables: list[Table] = []
+    started = time.perf_counter()
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console)
+    with progress:
+        for n in sizes:
+            scenario = make_scenario(n, n_scans, seed=args.seed, n_radars=args.radars, pd=args.pd,
+                                     clutter_mean=args.clutter)
+            spec = dict(n_targets=n, n_scans=n_scans, seed=args.seed, n_radars=args.radars,
+                        pd=args.pd, clutter_mean=args.clutter)
+            sw_out = run_tracker(RunSpec(tracker="skywarden", budget_s=args.budget, **spec),
+                                 progress, f"{n:>5,} targets · Skywarden")
+            ss_out: TrackerOutput | str
+            if ss_ver is None:
+                ss_out = "not installed"
+            elif n > args.stonesoup_max:
+                ss_out = f"not run (> --stonesoup-max {args.stonesoup_max})"
+            else:
+                ss_out = run_tracker(
+                    RunSpec(tracker="stonesoup", budget_s=args.stonesoup_budget, **spec),
+                    progress, f"{n:>5,} targets · Stone Soup",
+                )
+            for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out)):
+                if isinstance(o, str) and "Traceback" in o:
+                    if _short(o) == "not available":
+                        console.print(f"[yellow]{name} tracker not available in this checkout: "
+                                      f"{o.strip().splitlines()[-1]}[/]")
+                    else:
+                        console.print(f"[red]{name} failed:\n{o}[/]")
+            outs = [o for o in (sw_out, ss_out) if isinstance(o, TrackerOutput)]
+            k_eval = min((o.n_scans for o in outs), default=0)
+            sw = score(sw_out, scenario, k_eval, args.cutoff, args.min_age) \
+                if isinstance(sw_out, TrackerOutput) else _short(sw_out)
+            ss = score(ss_out, scenario, k_eval, args.cutoff, args.min_age) \
+                if isinstance(ss_out, TrackerOutput) else _short(ss_out)
+            info = {
+                "radars": len(scenario.radars),
+                "scans": len(scenario.scans),
+                "dets_per_scan": scenario.n_detections / len(scenario.scans),
+                "clutter_per_scan": float(np.mean([s.n_clutter for s in scenario.scans])),
+                "cutoff": args.cutoff,
+            }
+            tables.append(size_table(n, info, sw, ss))
+            if isinstance(sw, Scored):
+                ct = confusion_table(n, sw)
+                if ct is not None:
+                    tables.append(ct)
+            results.append({"n_targets": n, **info, "skywarden": as_record(sw),
+                            "stonesoup": as_record(ss)})
+    for t in tables:
+        console.print(t)
+    console.print(summary_table(results))
+    console.print(f"total wall time {time.perf_counter() - started:,.0f} s")
+    if args.json is not None:
+        doc = {
+            "command": " ".join(["bench/tracking.py", *(argv if argv is not None else sys.argv[1:])]),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "stonesoup": ss_ver,
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "results": results,
+        }
+        args.json.write_text(json.dumps(doc, indent=2, default=float))
+        console.print(f"figures written to {args.json}")
+    return 0
+
+
+def _short(reason: str) -> str:
+    """A failure reason short enough for a table cell (tracebacks are printed above)."""
+    if "Traceback" in reason:
+        last = reason.strip().splitlines()[-1]
+        if last.startswith(("ImportError", "ModuleNotFoundError")):
+            return "not available"
+        return "failed"
+    return reason
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
