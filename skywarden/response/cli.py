@@ -22,14 +22,14 @@ from skywarden.response.incidents import Incident, build_incidents, find_inciden
 
 incident_app = typer.Typer(help="Incidents: one drone's whole story, from the event log.", no_args_is_help=True)
 
-LogOption = Annotated[Path, typer.Option("--log", help="Event log (SQLite path or URL).")]
+LogOption = Annotated[str, typer.Option("--log", help="Event log: a SQLite path or a log URL.")]
 
 
 def read_events(log: Path | str) -> list[Event]:
-    """Every event of the log at ``log``, in order."""
+    """Every event of the log at ``log`` (a path or a log URL), in order."""
     from skywarden.log import open_log
 
-    if isinstance(log, Path) and not log.exists():
+    if "://" not in str(log) and not Path(log).exists():
         raise typer.BadParameter(f"no event log at {log}", param_hint="--log")
     el = open_log(log)
     try:
@@ -38,7 +38,7 @@ def read_events(log: Path | str) -> list[Event]:
         el.close()
 
 
-def _load(log: Path) -> tuple[list[Incident], ZoneInfo]:
+def _load(log: str) -> tuple[list[Incident], ZoneInfo]:
     try:
         events = read_events(log)
     except SkywardenError as exc:
@@ -107,6 +107,8 @@ def show_incident(
     if inc.kill_number is not None:
         head.append(f"kill #{inc.kill_number} at {inc.kill_time}" + (" (retracted)" if inc.retracted else ""))
     head.append(f"status: {inc.status}")
+    if inc.last_position is not None:
+        head.append(f"last seen {inc.last_position[0]:.4f}, {inc.last_position[1]:.4f}")
     console.print(" | ".join(head))
     table = Table(show_header=True, header_style="bold")
     table.add_column(f"time ({tz.key})", no_wrap=True)

@@ -7,7 +7,7 @@ crews dispatched and their reports, recovery, and the public statements that spo
 
 ``build_incidents(events)`` reads the events once (twice over a list) and returns the incidents
 in a deterministic order: by first time, then id. Each has a ``timeline`` of (UTC time, text)
-lines in log order. Tracks that never were a drone, never posed a threat and were never killed
+lines in time order (log order among lines of the same time). Tracks that never were a drone, never posed a threat and were never killed
 (birds, airliners, clutter) are not incidents.
 """
 
@@ -86,6 +86,13 @@ class Incident:
 
 _INCIDENT_KINDS = (ThreatRaised, ThreatUpdated, ThreatCleared, DebrisPredicted, CrashSiteQueued, CrewDispatched, CrewStatusChanged)
 LEVEL_ORDER = ("low", "medium", "high", "critical")
+CREW_TEXT = {
+    "dispatched": "dispatched",
+    "en_route": "en route",
+    "on_site": "on site",
+    "wreckage_recovered": "reports the wreckage recovered",
+    "site_closed": "reports the site closed",
+}
 STATUS_TEXT = {
     "dispatched": "crew dispatched",
     "en_route": "crew en route",
@@ -168,7 +175,8 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 pos = (ev.lat[i], ev.lon[i])
                 if inc.first_position is None:
                     inc.first_position = pos
-                    inc.add(ev.t, f"first in the picture at {_latlon(*pos)}, {ev.alt[i]:.0f} m")
+                    if not inc.timeline:  # no confirmation logged: say where it was first seen
+                        inc.add(ev.t, f"first in the picture at {_latlon(*pos)}, {ev.alt[i]:.0f} m")
                 inc.last_position = pos
                 inc.last_t = max(inc.last_t, ev.t)
                 if not inc.cls:
@@ -297,7 +305,7 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
             if inc is None:
                 continue
             eta = f", ETA {_minutes(ev.eta_s)}" if ev.eta_s is not None else ""
-            inc.add(ev.t, f"crew {ev.crew_id}: {STATUS_TEXT.get(ev.status, ev.status)}{eta}")
+            inc.add(ev.t, f"crew {ev.crew_id} {CREW_TEXT.get(ev.status, ev.status)}{eta}")
             inc.status = STATUS_TEXT.get(ev.status, ev.status)
         elif isinstance(ev, StatementPublished):
             for inc_id in statement_inc.get(ev.statement_id, []):
@@ -306,6 +314,8 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 inc.add(ev.t, f"public statement {ev.statement_id} published")
                 if ev.statement_id not in inc.statements:
                     inc.statements.append(ev.statement_id)
+    for inc in incidents.values():
+        inc.timeline.sort(key=lambda e: e.t)  # stable: same-time lines keep their log order
     return sorted(incidents.values(), key=lambda i: (i.first_t, i.incident_id))
 
 
