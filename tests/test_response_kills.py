@@ -58,15 +58,33 @@ def test_kill_is_matched_to_the_nearest_track_at_its_time(scenario):
     stage = KillStage(scenario)
     t0 = scenario.start
     fly(stage, scenario, t0, 100, two_tracks)
-    # the kill happened at second 60 where B was; reported (with that time) after the picture moved on
-    tk = t0 + timedelta(seconds=60)
+    # B was killed at second 60; the command reports it 25 s later, 250 m to the side, while the
+    # tracker still coasts B along (A is 30 km away)
     b_then = two_tracks(60)["B"]
-    (ev,) = stage.step(t0 + timedelta(seconds=100), [report(scenario, tk, "R1", b_then[0] + 400.0, b_then[1] - 300.0)])
+    t_rep = t0 + timedelta(seconds=85)
+    (ev,) = stage.step(t0 + timedelta(seconds=100), [report(scenario, t_rep, "R1", b_then[0] + 250.0, b_then[1])])
     assert isinstance(ev, KillNumbered)
     assert ev.track_id == "B" and ev.matched_by == "nearest_track" and ev.incident_id == "INC-B"
     assert ev.number == 1 and ev.day_number == 1
-    assert ev.t == tk
-    assert ev.local_time == tk.astimezone(scenario.tz).strftime("%H:%M")
+    # the kill time is when B passed the reported point, not the report's time
+    assert ev.t == t0 + timedelta(seconds=60)
+    assert ev.local_time == ev.t.astimezone(scenario.tz).strftime("%H:%M")
+
+
+def test_nearest_of_two_tracks_that_both_passed_by(scenario):
+    """Two tracks crossed the kill point within the look-back; the one that passed nearer wins."""
+    t0 = scenario.start
+
+    def crossing(k):
+        return {"E": (-4_000.0 + 40.0 * k, 5_000.0, 40.0, 0.0), "F": (200.0, 1_000.0 + 40.0 * k, 0.0, 40.0)}
+
+    stage = KillStage(scenario)
+    fly(stage, scenario, t0, 120, crossing)
+    # E passes (0, 5000) at second 100; F passes x=200 at (200, 5000) at second 100 too
+    (ev,) = stage.step(t0, [report(scenario, t0 + timedelta(seconds=110), "R1", 50.0, 5_020.0)])
+    assert ev.track_id == "E"
+    (ev,) = stage.step(t0, [report(scenario, t0 + timedelta(seconds=119), "R2", 260.0, 3_000.0)])
+    assert ev.track_id == "F" and ev.t == t0 + timedelta(seconds=50)
 
 
 def test_matching_respects_the_gate_and_the_class(scenario):
@@ -126,13 +144,36 @@ def test_duplicates_are_not_numbered(scenario):
     out += stage.step(tk, [report(scenario, tk + timedelta(seconds=60), "R3", a[0] + 1_500.0, a[1] + 500.0)])
     # a kill of B: far from R1, numbered
     out += stage.step(tk, [report(scenario, tk + timedelta(seconds=5), "R4", b[0], b[1])])
-    # a report outside the window: a new kill (unmatched: A already has its number)
+    # a report outside the window: a new kill (unmatched: no track passed there lately)
     out += stage.step(tk, [report(scenario, tk + timedelta(seconds=200), "R5", a[0], a[1])])
     dups = [(e.report_id, e.duplicate_of) for e in out if isinstance(e, KillDuplicate)]
     assert dups == [("R2", "R1"), ("R3", "R1")]
     assert numbered(out) == [("R1", 1), ("R4", 2), ("R5", 3)]
     # a duplicate withdrawn has no number to retract: applied silently
     assert stage.step(tk, [KillWithdrawn(t=tk, report_id="R3")]) == []
+
+
+def test_a_false_report_withdrawn_later_does_not_swallow_the_real_kill(scenario):
+    """The command reports a decoy hit near drone D, which flies on and is killed 150 s later; the
+    real kill is numbered (not a duplicate of the false one), and the false one is retracted."""
+    t0 = scenario.start
+
+    def d_flies(k):
+        return {"D": (-20_000.0 + 40.0 * k, 0.0, 40.0, 0.0)}
+
+    stage = KillStage(scenario)
+    fly(stage, scenario, t0, 400, d_flies)
+    false_at = d_flies(100)["D"]
+    real_at = d_flies(250)["D"]
+    out = stage.step(t0, [report(scenario, t0 + timedelta(seconds=100), "RF", false_at[0], false_at[1] + 200.0)])
+    out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=270), "RK", real_at[0], real_at[1] + 200.0)])
+    out += stage.step(t0, [KillWithdrawn(t=t0 + timedelta(seconds=330), report_id="RF", reason="decoy")])
+    assert [(e.report_id, e.track_id, e.number) for e in out if isinstance(e, KillNumbered)] == [
+        ("RF", "D", 1),
+        ("RK", "D", 2),
+    ]
+    assert [(e.report_id, e.number) for e in out if isinstance(e, KillRetracted)] == [("RF", 1)]
+    assert stage.numbered() == [(2, "RK")]
 
 
 def test_two_tracks_killed_close_together_are_two_kills(scenario):

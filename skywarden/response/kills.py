@@ -1,26 +1,28 @@
 """Kills reported by the air-defence command: matched to a track, numbered, corrected.
 
-A ``KillReported`` is matched to a track — the one it names (``track_ref``) or else the nearest
-drone/unknown track at the kill's time and place, from the recent ``TrackPicture`` history
-(within ``gate_m`` and ``gate_s``) — and numbered: in the night (1, 2, 3 ...) and in the local
-calendar day of the scenario's time zone, with its local time ("03:10"). Corrections are appended,
-never edits: a ``KillWithdrawn`` retracts a number (``KillRetracted``) that is never given again,
-so later kills keep counting up; a second report of a kill already numbered (the same track, or
-within ``dup_window_s`` and ``dup_radius_m`` of it when the tracks do not tell them apart) is a
-``KillDuplicate`` and gets no number. A withdrawal naming an unknown report is refused
-(``InputRefused``).
+A ``KillReported`` comes some seconds after the kill it reports (its ``t`` is the report's time)
+and some hundred metres off. It is matched to a track — the one it names (``track_ref``) or else
+the drone/unknown track whose recent path (the ``TrackPicture`` history over the last
+``lookback_s``, dead-reckoned past its last sample) came nearest to the reported point, within
+``gate_m`` — and numbered in report order: in the night (1, 2, 3 ...) and in the local calendar
+day of the scenario's time zone. The kill time is when the matched track was nearest the reported
+point (the report's time when unmatched); ``local_time`` ("03:10") and the day follow from it.
 
-The report's ``t`` is taken as the kill time.
+Corrections are appended, never edits: a ``KillWithdrawn`` retracts a number (``KillRetracted``)
+that is never given again, so later kills keep counting up. A second report of a kill already
+numbered — within ``dup_window_s`` and ``dup_radius_m`` of it, unless the tracks tell the two
+apart (the new report's track is another one, and the earlier kill's track is more than
+``ambiguity_m`` farther from the new point) — is a ``KillDuplicate`` and gets no number. A
+withdrawal naming an unknown report is refused (``InputRefused``).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import shapely
@@ -63,12 +65,13 @@ class KillConfig:
     """Settings of the kill stage (metres, seconds)."""
 
     classes: tuple[str, ...] = ("drone", "unknown")  # tracks a kill can be matched to
-    gate_m: float = 3_000.0  # a kill farther than this from every track is unmatched
-    gate_s: float = 120.0  # a track last seen longer than this before the kill is not a candidate
+    gate_m: float = 3_000.0  # a kill farther than this from every track's recent path is unmatched
+    lookback_s: float = 120.0  # the report comes this long after the kill at most
     history_s: float = 900.0  # how much track history is kept
-    max_extrapolate_s: float = 60.0  # past a track's last sample, dead-reckon at most this long
-    dup_window_s: float = 90.0
+    max_extrapolate_s: float = 30.0  # past a track's last sample, dead-reckon at most this long
+    dup_window_s: float = 90.0  # between the reports of one kill
     dup_radius_m: float = 2_000.0
+    ambiguity_m: float = 500.0  # tracks closer than this to each other do not tell two kills apart
     near_zone_m: float = 5_000.0  # "near" a zone: inside it or this close to its edge
 
 
@@ -82,26 +85,32 @@ class _History:
     ve: deque[float] = field(default_factory=deque)
     vn: deque[float] = field(default_factory=deque)
 
-    def at(self, ts: float, max_extrapolate_s: float) -> tuple[float, float] | None:
-        """Position at POSIX time ``ts``: interpolated inside the history, dead-reckoned at most
-        ``max_extrapolate_s`` past its ends."""
-        if not self.t:
-            return None
-        t = list(self.t)
-        k = bisect.bisect_left(t, ts)
-        if k == 0:
-            dt = ts - t[0]
-            if -dt > max_extrapolate_s:
-                return None
-            return self.x[0] + self.ve[0] * dt, self.y[0] + self.vn[0] * dt
-        if k == len(t):
-            dt = ts - t[-1]
-            if dt > max_extrapolate_s:
-                return None
-            return self.x[-1] + self.ve[-1] * dt, self.y[-1] + self.vn[-1] * dt
-        # x = x0 + (x1 - x0) * (t - t0) / (t1 - t0)
-        f = (ts - t[k - 1]) / (t[k] - t[k - 1]) if t[k] > t[k - 1] else 0.0
-        return (self.x[k - 1] + (self.x[k] - self.x[k - 1]) * f, self.y[k - 1] + (self.y[k] - self.y[k - 1]) * f)
+    def nearest(self, x: float, y: float, ts: float, lookback_s: float, max_extrapolate_s: float) -> tuple[float, float]:
+        """(distance m, POSIX time) where this track's path over [ts - lookback_s, ts] came nearest
+        to (x, y): its samples, and the ray dead-reckoned from the last sample before ``ts`` for at
+        most ``max_extrapolate_s``. (inf, nan) if it has no sample in or before the window."""
+        t = np.fromiter(self.t, dtype=np.float64)
+        last = int(np.searchsorted(t, ts, side="right")) - 1
+        if last < 0 or ts - t[last] > lookback_s + max_extrapolate_s:
+            return math.inf, math.nan
+        xs = np.fromiter(self.x, dtype=np.float64)
+        ys = np.fromiter(self.y, dtype=np.float64)
+        win = (t >= ts - lookback_s) & (t <= ts)
+        best_d, best_t = math.inf, math.nan
+        if win.any():
+            d = np.hypot(xs[win] - x, ys[win] - y)
+            k = int(np.argmin(d))
+            best_d, best_t = float(d[k]), float(t[win][k])
+        # s* = clip(((k - p) . v) / |v|^2, 0, s_max): the ray's nearest point to the kill
+        ve, vn = self.ve[last], self.vn[last]
+        vv = ve * ve + vn * vn
+        s_max = min(ts - t[last], max_extrapolate_s)
+        if vv > 1e-9 and s_max > 0:
+            s = min(max(((x - xs[last]) * ve + (y - ys[last]) * vn) / vv, 0.0), s_max)
+            d = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
+            if d < best_d and t[last] + s >= ts - lookback_s:
+                best_d, best_t = d, float(t[last] + s)
+        return best_d, best_t
 
 
 @dataclass
@@ -114,6 +123,7 @@ class _Kill:
     track_id: str | None
     number: int = 0
     duplicate_of: str = ""
+    kill_t: datetime | None = None
 
 
 class KillStage:
@@ -128,7 +138,6 @@ class KillStage:
         self.cls: dict[str, str] = {}
         self.toward: dict[str, str] = {}  # track id -> zone of its last threat
         self.kills: dict[str, _Kill] = {}  # report id -> kill, in report order
-        self.numbered_tracks: dict[str, str] = {}  # track id -> report id of its (live) number
         self.number = 0
         self.day_numbers: dict[date, int] = {}
         self.zone_ids = sorted(scenario.zone_shapes, key=lambda z: (self._priority(z), z))
@@ -186,45 +195,50 @@ class KillStage:
                 del self.history[tid]
 
     # ------------------------------------------------------------------ matching
-    def match(self, t: datetime, x: float, y: float) -> tuple[str | None, float]:
-        """The nearest drone/unknown track to (x, y) local metres at ``t`` within the gates,
-        not already holding a live number; (None, inf) if none."""
+    def candidates(self, t: datetime, x: float, y: float) -> dict[str, tuple[float, float]]:
+        """Track id -> (distance m, POSIX time) of each drone/unknown track's nearest approach to
+        (x, y) (local metres) over the ``lookback_s`` before ``t``; sorted by track id."""
         ts = t.timestamp()
         cfg = self.config
-        ids: list[str] = []
-        px: list[float] = []
-        py: list[float] = []
+        out: dict[str, tuple[float, float]] = {}
         for tid in sorted(self.history):
-            if self.cls.get(tid, "unknown") not in cfg.classes or tid in self.numbered_tracks:
+            if self.cls.get(tid, "unknown") not in cfg.classes:
                 continue
-            h = self.history[tid]
-            if ts - h.t[-1] > cfg.gate_s:
-                continue
-            p = h.at(ts, max(cfg.max_extrapolate_s, 0.0))
-            if p is None:
-                p = (h.x[-1], h.y[-1])  # seen within gate_s but beyond the dead-reckoning limit
-            ids.append(tid)
-            px.append(p[0])
-            py.append(p[1])
-        if not ids:
-            return None, math.inf
-        d = np.hypot(np.asarray(px) - x, np.asarray(py) - y)
-        k = int(np.argmin(d))
-        return (ids[k], float(d[k])) if d[k] <= cfg.gate_m else (None, float(d[k]))
+            d, when = self.history[tid].nearest(x, y, ts, cfg.lookback_s, cfg.max_extrapolate_s)
+            if math.isfinite(d):
+                out[tid] = (d, when)
+        return out
 
-    def _duplicate_of(self, rep: KillReported, x: float, y: float, track_id: str | None) -> str | None:
-        if track_id is not None and track_id in self.numbered_tracks:
-            return self.numbered_tracks[track_id]
+    def match(self, t: datetime, x: float, y: float) -> tuple[str | None, float]:
+        """The track whose recent path came nearest to (x, y) before ``t``, within ``gate_m``;
+        (None, distance of the nearest or inf) when none is close enough."""
+        cands = self.candidates(t, x, y)
+        if not cands:
+            return None, math.inf
+        tid = min(cands, key=lambda k: (cands[k][0], k))
+        d = cands[tid][0]
+        return (tid, d) if d <= self.config.gate_m else (None, d)
+
+    def _duplicate_of(
+        self, rep: KillReported, x: float, y: float, track_id: str | None, cands: dict[str, tuple[float, float]]
+    ) -> str | None:
         cfg = self.config
         for k in self.kills.values():
             if k.state != "numbered":
                 continue
             if abs((rep.t - k.t).total_seconds()) > cfg.dup_window_s:
                 continue
+            if track_id is not None and k.track_id == track_id:
+                return k.report_id
             if math.hypot(k.x - x, k.y - y) > cfg.dup_radius_m:
                 continue
-            if track_id is not None and k.track_id is not None and k.track_id != track_id:
-                continue  # two different tracks: two kills, however close
+            if track_id is not None and k.track_id is not None:
+                if rep.track_ref:
+                    continue  # the command names another track: another kill
+                d_new = cands.get(track_id, (math.inf, 0.0))[0]
+                d_old = cands.get(k.track_id, (math.inf, 0.0))[0]
+                if d_old > d_new + cfg.ambiguity_m:
+                    continue  # the tracks tell the two kills apart
             return k.report_id
         return None
 
@@ -241,32 +255,35 @@ class KillStage:
         if rep.report_id in self.kills:
             return self._refuse(rep, rep.report_id, "report id already used for another kill report")
         x, y = self.scenario.frame.point(rep.lat, rep.lon)
+        cands = self.candidates(rep.t, x, y)
         track_id: str | None = None
         matched_by = "unmatched"
         if rep.track_ref:
             track_id, matched_by = rep.track_ref, "track_ref"
-        else:
-            track_id, _ = self.match(rep.t, x, y)
-            if track_id is not None:
-                matched_by = "nearest_track"
-        kill = _Kill(rep.report_id, "reported", rep.t, x, y, track_id)
+        elif cands:
+            best = min(cands, key=lambda k: (cands[k][0], k))
+            if cands[best][0] <= self.config.gate_m:
+                track_id, matched_by = best, "nearest_track"
+        # the kill happened when the track was nearest the reported point (before the report)
+        kill_t = rep.t
+        if track_id in cands and math.isfinite(cands[track_id][1]):
+            kill_t = min(rep.t, datetime.fromtimestamp(cands[track_id][1], tz=UTC))
+        kill = _Kill(rep.report_id, "reported", rep.t, x, y, track_id, kill_t=kill_t)
         self.kills[rep.report_id] = kill
-        dup = self._duplicate_of(rep, x, y, track_id)
+        dup = self._duplicate_of(rep, x, y, track_id, cands)
         if dup is not None:
             check_transition(kill.state, "duplicate")
             kill.state, kill.duplicate_of = "duplicate", dup
             return KillDuplicate(t=rep.t, report_id=rep.report_id, duplicate_of=dup)
         check_transition(kill.state, "numbered")
         self.number += 1
-        local = rep.t.astimezone(self.scenario.tz)
+        local = kill_t.astimezone(self.scenario.tz)
         day = self.day_numbers.get(local.date(), 0) + 1
         self.day_numbers[local.date()] = day
         kill.state, kill.number = "numbered", self.number
-        if track_id is not None:
-            self.numbered_tracks[track_id] = rep.report_id
         alt = rep.alt if rep.alt is not None and math.isfinite(rep.alt) else 0.0
         return KillNumbered(
-            t=rep.t,
+            t=kill_t,
             report_id=rep.report_id,
             number=self.number,
             day_number=day,
@@ -308,8 +325,6 @@ class KillStage:
             return self._refuse(ev, ev.report_id, f"already {kill.state}")
         check_transition(kill.state, "retracted")
         kill.state = "retracted"
-        if kill.track_id is not None and self.numbered_tracks.get(kill.track_id) == kill.report_id:
-            del self.numbered_tracks[kill.track_id]
         return KillRetracted(t=ev.t, report_id=ev.report_id, number=kill.number, reason=ev.reason or "withdrawn by the command")
 
     # ------------------------------------------------------------------ views
