@@ -1,0 +1,334 @@
+"""Kills reported by the air-defence command: matched to a track, numbered, corrected.
+
+A ``KillReported`` comes some seconds after the kill it reports (its ``t`` is the report's time)
+and some hundred metres off. It is matched to a track — the one it names (``track_ref``) or else
+the drone/unknown track whose recent path (the ``TrackPicture`` history over the last
+``lookback_s``, dead-reckoned past its last sample) came nearest to the reported point, within
+``gate_m`` — and numbered in report order: in the night (1, 2, 3 ...) and in the local calendar
+day of the scenario's time zone. The kill time is when the matched track was nearest the reported
+point (the report's time when unmatched); ``local_time`` ("03:10") and the day follow from it.
+
+Corrections are appended, never edits: a ``KillWithdrawn`` retracts a number (``KillRetracted``)
+that is never given again, so later kills keep counting up. A second report of a kill already
+numbered — within ``dup_window_s`` and ``dup_radius_m`` of it, unless the tracks tell the two
+apart (the new report's track is another one, and the earlier kill's track is more than
+``ambiguity_m`` farther from the new point) — is a ``KillDuplicate`` and gets no number. A
+withdrawal naming an unknown report is refused (``InputRefused``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import numpy as np
+import shapely
+
+from skywarden.errors import TransitionError
+from skywarden.events import (
+    Event,
+    InputRefused,
+    KillDuplicate,
+    KillNumbered,
+    KillReported,
+    KillRetracted,
+    KillWithdrawn,
+    ThreatRaised,
+    ThreatUpdated,
+    TrackClassified,
+    TrackPicture,
+)
+from skywarden.geo import CoordinateError, check_lat_lon
+from skywarden.scenario.load import LoadedScenario
+
+# The lifecycle of a kill report as data.
+KILL_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("reported", "numbered"),
+        ("reported", "duplicate"),
+        ("numbered", "retracted"),
+        ("duplicate", "withdrawn"),
+    }
+)
+
+
+def check_transition(current: str, wanted: str) -> None:
+    if (current, wanted) not in KILL_TRANSITIONS:
+        raise TransitionError("kill report", current, wanted)
+
+
+@dataclass(frozen=True)
+class KillConfig:
+    """Settings of the kill stage (metres, seconds)."""
+
+    classes: tuple[str, ...] = ("drone", "unknown")  # tracks a kill can be matched to
+    gate_m: float = 3_000.0  # a kill farther than this from every track's recent path is unmatched
+    lookback_s: float = 120.0  # the report comes this long after the kill at most
+    history_s: float = 900.0  # how much track history is kept
+    max_extrapolate_s: float = 30.0  # past a track's last sample, dead-reckon at most this long
+    dup_window_s: float = 90.0  # between the reports of one kill
+    dup_radius_m: float = 2_000.0
+    ambiguity_m: float = 500.0  # tracks closer than this to each other do not tell two kills apart
+    near_zone_m: float = 5_000.0  # "near" a zone: inside it or this close to its edge
+
+
+@dataclass
+class _History:
+    """One track's recent positions (local frame) and velocities, oldest first."""
+
+    t: deque[float] = field(default_factory=deque)  # POSIX seconds
+    x: deque[float] = field(default_factory=deque)
+    y: deque[float] = field(default_factory=deque)
+    ve: deque[float] = field(default_factory=deque)
+    vn: deque[float] = field(default_factory=deque)
+
+    def nearest(self, x: float, y: float, ts: float, lookback_s: float, max_extrapolate_s: float) -> tuple[float, float]:
+        """(distance m, POSIX time) where this track's path over [ts - lookback_s, ts] came nearest
+        to (x, y): its samples, and the ray dead-reckoned from the last sample before ``ts`` for at
+        most ``max_extrapolate_s``. (inf, nan) if it has no sample in or before the window."""
+        t = np.fromiter(self.t, dtype=np.float64)
+        last = int(np.searchsorted(t, ts, side="right")) - 1
+        if last < 0 or ts - t[last] > lookback_s + max_extrapolate_s:
+            return math.inf, math.nan
+        xs = np.fromiter(self.x, dtype=np.float64)
+        ys = np.fromiter(self.y, dtype=np.float64)
+        win = (t >= ts - lookback_s) & (t <= ts)
+        best_d, best_t = math.inf, math.nan
+        if win.any():
+            d = np.hypot(xs[win] - x, ys[win] - y)
+            k = int(np.argmin(d))
+            best_d, best_t = float(d[k]), float(t[win][k])
+        # s* = clip(((k - p) . v) / |v|^2, 0, s_max): the ray's nearest point to the kill
+        ve, vn = self.ve[last], self.vn[last]
+        vv = ve * ve + vn * vn
+        s_max = min(ts - t[last], max_extrapolate_s)
+        if vv > 1e-9 and s_max > 0:
+            s = min(max(((x - xs[last]) * ve + (y - ys[last]) * vn) / vv, 0.0), s_max)
+            d = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
+            if d < best_d and t[last] + s >= ts - lookback_s:
+                best_d, best_t = d, float(t[last] + s)
+        return best_d, best_t
+
+
+@dataclass
+class _Kill:
+    report_id: str
+    state: str  # reported | numbered | duplicate | retracted | withdrawn
+    t: datetime
+    x: float
+    y: float
+    track_id: str | None
+    number: int = 0
+    duplicate_of: str = ""
+    kill_t: datetime | None = None
+
+
+class KillStage:
+    """Match, number and correct the kills the air-defence command reports."""
+
+    name = "kills"
+
+    def __init__(self, scenario: LoadedScenario, config: KillConfig | None = None) -> None:
+        self.scenario = scenario
+        self.config = config or KillConfig()
+        self.history: dict[str, _History] = {}
+        self.cls: dict[str, str] = {}
+        self.toward: dict[str, str] = {}  # track id -> zone of its last threat
+        self.kills: dict[str, _Kill] = {}  # report id -> kill, in report order
+        self.number = 0
+        self.day_numbers: dict[date, int] = {}
+        self.zone_ids = sorted(scenario.zone_shapes, key=lambda z: (self._priority(z), z))
+
+    def _priority(self, zone_id: str) -> int:
+        return next(z.priority for z in self.scenario.spec.zones if z.id == zone_id)
+
+    # ------------------------------------------------------------------ stage
+    def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
+        out: list[Event] = []
+        for ev in events:
+            if isinstance(ev, TrackPicture):
+                self._remember(ev)
+            elif isinstance(ev, TrackClassified):
+                self.cls[ev.track_id] = ev.cls
+            elif isinstance(ev, ThreatRaised | ThreatUpdated):
+                self.toward[ev.track_id] = ev.zone_id
+            elif isinstance(ev, KillReported):
+                out.append(self._report(ev))
+            elif isinstance(ev, KillWithdrawn):
+                res = self._withdraw(ev)
+                if res is not None:
+                    out.append(res)
+        return out
+
+    def _remember(self, pic: TrackPicture) -> None:
+        if not pic.track_id:
+            self._forget(pic.t.timestamp())
+            return
+        e, n, _ = self.scenario.frame.to_enu(pic.lat, pic.lon)
+        ts = pic.t.timestamp()
+        for i, tid in enumerate(pic.track_id):
+            if not (math.isfinite(e[i]) and math.isfinite(n[i])):
+                continue
+            h = self.history.setdefault(tid, _History())
+            if h.t and ts <= h.t[-1]:
+                continue
+            h.t.append(ts)
+            h.x.append(float(e[i]))
+            h.y.append(float(n[i]))
+            h.ve.append(float(pic.ve[i]))
+            h.vn.append(float(pic.vn[i]))
+            if pic.cls[i] != "unknown" or tid not in self.cls:
+                self.cls[tid] = pic.cls[i]
+        self._forget(ts)
+
+    def _forget(self, ts: float) -> None:
+        horizon = ts - self.config.history_s
+        for tid in sorted(self.history):
+            h = self.history[tid]
+            while h.t and h.t[0] < horizon:
+                for q in (h.t, h.x, h.y, h.ve, h.vn):
+                    q.popleft()
+            if not h.t:
+                del self.history[tid]
+
+    # ------------------------------------------------------------------ matching
+    def candidates(self, t: datetime, x: float, y: float) -> dict[str, tuple[float, float]]:
+        """Track id -> (distance m, POSIX time) of each drone/unknown track's nearest approach to
+        (x, y) (local metres) over the ``lookback_s`` before ``t``; sorted by track id."""
+        ts = t.timestamp()
+        cfg = self.config
+        out: dict[str, tuple[float, float]] = {}
+        for tid in sorted(self.history):
+            if self.cls.get(tid, "unknown") not in cfg.classes:
+                continue
+            d, when = self.history[tid].nearest(x, y, ts, cfg.lookback_s, cfg.max_extrapolate_s)
+            if math.isfinite(d):
+                out[tid] = (d, when)
+        return out
+
+    def match(self, t: datetime, x: float, y: float) -> tuple[str | None, float]:
+        """The track whose recent path came nearest to (x, y) before ``t``, within ``gate_m``;
+        (None, distance of the nearest or inf) when none is close enough."""
+        cands = self.candidates(t, x, y)
+        if not cands:
+            return None, math.inf
+        tid = min(cands, key=lambda k: (cands[k][0], k))
+        d = cands[tid][0]
+        return (tid, d) if d <= self.config.gate_m else (None, d)
+
+    def _duplicate_of(
+        self, rep: KillReported, x: float, y: float, track_id: str | None, cands: dict[str, tuple[float, float]]
+    ) -> str | None:
+        cfg = self.config
+        for k in self.kills.values():
+            if k.state != "numbered":
+                continue
+            if abs((rep.t - k.t).total_seconds()) > cfg.dup_window_s:
+                continue
+            if track_id is not None and k.track_id == track_id:
+                return k.report_id
+            if math.hypot(k.x - x, k.y - y) > cfg.dup_radius_m:
+                continue
+            if track_id is not None and k.track_id is not None:
+                if rep.track_ref:
+                    continue  # the command names another track: another kill
+                d_new = cands.get(track_id, (math.inf, 0.0))[0]
+                d_old = cands.get(k.track_id, (math.inf, 0.0))[0]
+                if d_old > d_new + cfg.ambiguity_m:
+                    continue  # the tracks tell the two kills apart
+            return k.report_id
+        return None
+
+    # ------------------------------------------------------------------ reports
+    def _refuse(self, ev: Event, ref: str, reason: str) -> InputRefused:
+        kind = type(ev).__struct_config__.tag  # type: ignore[attr-defined]
+        return InputRefused(t=ev.t, stage=self.name, input_kind=str(kind), ref=ref, reason=reason)
+
+    def _report(self, rep: KillReported) -> Event:
+        try:
+            check_lat_lon(rep.lat, rep.lon)
+        except CoordinateError as exc:
+            return self._refuse(rep, rep.report_id, str(exc))
+        if rep.report_id in self.kills:
+            return self._refuse(rep, rep.report_id, "report id already used for another kill report")
+        x, y = self.scenario.frame.point(rep.lat, rep.lon)
+        cands = self.candidates(rep.t, x, y)
+        track_id: str | None = None
+        matched_by = "unmatched"
+        if rep.track_ref:
+            track_id, matched_by = rep.track_ref, "track_ref"
+        elif cands:
+            best = min(cands, key=lambda k: (cands[k][0], k))
+            if cands[best][0] <= self.config.gate_m:
+                track_id, matched_by = best, "nearest_track"
+        # the kill happened when the track was nearest the reported point (before the report)
+        kill_t = rep.t
+        if track_id in cands and math.isfinite(cands[track_id][1]):
+            kill_t = min(rep.t, datetime.fromtimestamp(cands[track_id][1], tz=UTC))
+        kill = _Kill(rep.report_id, "reported", rep.t, x, y, track_id, kill_t=kill_t)
+        self.kills[rep.report_id] = kill
+        dup = self._duplicate_of(rep, x, y, track_id, cands)
+        if dup is not None:
+            check_transition(kill.state, "duplicate")
+            kill.state, kill.duplicate_of = "duplicate", dup
+            return KillDuplicate(t=rep.t, report_id=rep.report_id, duplicate_of=dup)
+        check_transition(kill.state, "numbered")
+        self.number += 1
+        local = kill_t.astimezone(self.scenario.tz)
+        day = self.day_numbers.get(local.date(), 0) + 1
+        self.day_numbers[local.date()] = day
+        kill.state, kill.number = "numbered", self.number
+        alt = rep.alt if rep.alt is not None and math.isfinite(rep.alt) else 0.0
+        return KillNumbered(
+            t=kill_t,
+            report_id=rep.report_id,
+            number=self.number,
+            day_number=day,
+            local_time=local.strftime("%H:%M"),
+            incident_id="INC-" + (track_id if track_id is not None else rep.report_id),
+            track_id=track_id,
+            matched_by=matched_by,  # type: ignore[arg-type]
+            lat=rep.lat,
+            lon=rep.lon,
+            alt=alt,
+            near=self.near(x, y),
+            toward=self.toward.get(track_id, "") if track_id is not None else "",
+        )
+
+    def near(self, x: float, y: float) -> str:
+        """The zone the point is in (or within ``near_zone_m`` of, the nearest), else its district."""
+        pt = shapely.Point(x, y)
+        best, best_d = "", math.inf
+        for zid in self.zone_ids:
+            d = float(self.scenario.zone_shapes[zid].distance(pt))
+            if d <= self.config.near_zone_m and d < best_d:
+                best, best_d = zid, d
+        if best:
+            return best
+        for did in sorted(self.scenario.district_shapes):
+            if self.scenario.district_shapes[did].contains(pt):
+                return did
+        return ""
+
+    def _withdraw(self, ev: KillWithdrawn) -> Event | None:
+        kill = self.kills.get(ev.report_id)
+        if kill is None:
+            return self._refuse(ev, ev.report_id, "no kill report with this id")
+        if kill.state == "duplicate":
+            check_transition(kill.state, "withdrawn")
+            kill.state = "withdrawn"
+            return None  # a duplicate had no number: nothing to retract
+        if kill.state != "numbered":
+            return self._refuse(ev, ev.report_id, f"already {kill.state}")
+        check_transition(kill.state, "retracted")
+        kill.state = "retracted"
+        return KillRetracted(t=ev.t, report_id=ev.report_id, number=kill.number, reason=ev.reason or "withdrawn by the command")
+
+    # ------------------------------------------------------------------ views
+    def numbered(self) -> list[tuple[int, str]]:
+        """(number, report id) of the live (not retracted) kills, in number order."""
+        return sorted((k.number, k.report_id) for k in self.kills.values() if k.state == "numbered")
+

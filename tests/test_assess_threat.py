@@ -1,0 +1,360 @@
+"""Zone-entry prediction and the threat stage's lifecycle (raise, update, hysteresis, clear)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+import shapely
+
+import skywarden.assess as assess
+from skywarden.assess import MotionModel, ThreatConfig, ThreatStage, predict_entries
+from skywarden.assess.threat import (
+    band_of,
+    band_with_hysteresis,
+    check_transition,
+    level_of,
+    level_with_hysteresis,
+)
+from skywarden.errors import TransitionError
+from skywarden.events import (
+    KillNumbered,
+    ThreatCleared,
+    ThreatRaised,
+    ThreatUpdated,
+    TrackClassified,
+    TrackDropped,
+    TrackPicture,
+)
+
+
+def picture(scenario, t, tracks, cls="drone", sigma=50.0):
+    """A TrackPicture from {track_id: (east, north, ve, vn)} in the scenario's local frame."""
+    ids = sorted(tracks)
+    lat, lon = [], []
+    for tid in ids:
+        a, b = scenario.frame.latlon(tracks[tid][0], tracks[tid][1])
+        lat.append(a)
+        lon.append(b)
+    n = len(ids)
+    return TrackPicture(
+        t=t,
+        track_id=ids,
+        lat=lat,
+        lon=lon,
+        alt=[500.0] * n,
+        ve=[tracks[k][2] for k in ids],
+        vn=[tracks[k][3] for k in ids],
+        vu=[0.0] * n,
+        sigma_m=[sigma] * n,
+        cls=[cls] * n,
+        p_cls=[0.9] * n,
+    )
+
+
+def centre_shape(scenario):
+    return scenario.zone_shapes["centre"]
+
+
+def test_public_api_is_pinned():
+    assert sorted(assess.__all__) == sorted(
+        [
+            "THREAT_TRANSITIONS",
+            "EntryPrediction",
+            "MotionModel",
+            "ThreatConfig",
+            "ThreatStage",
+            "predict_entries",
+            "signed_distance",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- prediction kernel
+
+
+def test_straight_at_zone_time_to_zone_is_distance_over_speed(scenario):
+    zone = centre_shape(scenario)
+    c = zone.centroid
+    radius = math.sqrt(zone.area / math.pi)
+    for dist, speed in [(20_000.0, 40.0), (35_000.0, 48.0), (8_000.0, 25.0)]:
+        pos = np.array([[c.x + dist, c.y]])
+        vel = np.array([[-speed, 0.0]])
+        pred = predict_entries(pos, vel, np.array([50.0]), [zone])
+        expected = (dist - radius) / speed
+        assert pred.time_to_zone_s[0, 0] == pytest.approx(expected, abs=3.0)
+        assert pred.cpa_m[0, 0] == 0.0
+        assert pred.p_entry[0, 0] > 0.9
+
+
+def test_flying_away_predicts_no_entry(scenario):
+    zone = centre_shape(scenario)
+    c = zone.centroid
+    pred = predict_entries(np.array([[c.x + 10_000.0, c.y]]), np.array([[40.0, 0.0]]), np.array([50.0]), [zone])
+    assert math.isnan(pred.time_to_zone_s[0, 0])
+    assert pred.p_entry[0, 0] < 0.01
+    # the closest approach is now: 10 km from the centre, minus the radius
+    assert pred.cpa_m[0, 0] == pytest.approx(10_000.0 - 3_000.0, abs=15.0)
+    assert pred.t_cpa_s[0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_crossing_near_gives_the_closest_approach(scenario):
+    zone = centre_shape(scenario)
+    c = zone.centroid
+    offset, speed = 4_500.0, 40.0
+    pos = np.array([[c.x - 20_000.0, c.y + offset]])
+    pred = predict_entries(pos, np.array([[speed, 0.0]]), np.array([50.0]), [zone])
+    assert math.isnan(pred.time_to_zone_s[0, 0])
+    # the 48-gon is inscribed in the 3 km circle: its edge lies within 7 m inside the circle
+    assert pred.cpa_m[0, 0] == pytest.approx(offset - 3_000.0, abs=10.0)
+    assert pred.t_cpa_s[0, 0] == pytest.approx(20_000.0 / speed, abs=5.0)
+    # 1.5 km off the edge, 8 min ahead: possible but not likely
+    assert 0.0 < pred.p_entry[0, 0] < 0.5
+
+
+def test_uncertainty_grows_with_time():
+    m = MotionModel(sigma_v_ms=2.0, q_m2s3=0.02)
+    s = m.sigma(np.array([30.0]), m.times())[0]
+    assert np.all(np.diff(s) > 0)
+    t = 600.0
+    assert m.sigma(np.array([30.0]), np.array([t]))[0, 0] == pytest.approx(
+        math.sqrt(30.0**2 + (2.0 * t) ** 2 + 0.02 * t**3 / 3.0)
+    )
+
+
+def test_square_zone_entry_is_exact():
+    square = shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)])
+    pos = np.array([[-5_000.0, 500.0], [500.0, 500.0], [-5_000.0, 3_000.0]])
+    vel = np.array([[50.0, 0.0], [10.0, 0.0], [50.0, 0.0]])
+    pred = predict_entries(pos, vel, np.full(3, 20.0), [square])
+    assert pred.time_to_zone_s[0, 0] == pytest.approx(100.0, abs=0.5)
+    assert pred.time_to_zone_s[1, 0] == 0.0  # already inside
+    assert math.isnan(pred.time_to_zone_s[2, 0])
+    assert pred.cpa_m[2, 0] == pytest.approx(2_000.0)
+
+
+def test_batched_prediction_matches_one_track_at_a_time(scenario):
+    rng = np.random.default_rng(7)
+    shapes = list(scenario.zone_shapes.values())
+    pos = rng.uniform(-40_000, 40_000, size=(25, 2))
+    vel = rng.uniform(-50, 50, size=(25, 2))
+    sig = rng.uniform(20, 300, size=25)
+    batch = predict_entries(pos, vel, sig, shapes)
+    for i in range(25):
+        one = predict_entries(pos[i : i + 1], vel[i : i + 1], sig[i : i + 1], shapes)
+        np.testing.assert_allclose(one.p_entry[0], batch.p_entry[i], atol=1e-12)
+        np.testing.assert_allclose(one.cpa_m[0], batch.cpa_m[i], atol=1e-9)
+        np.testing.assert_array_equal(np.isnan(one.time_to_zone_s[0]), np.isnan(batch.time_to_zone_s[i]))
+
+
+def test_empty_inputs():
+    pred = predict_entries(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0), [])
+    assert pred.p_entry.shape == (0, 0)
+
+
+# --------------------------------------------------------------------------- hysteresis helpers
+
+
+def test_level_rises_at_once_and_falls_only_past_the_margin():
+    th = (0.5, 0.68, 0.85)
+    assert level_of(0.9, th) == 3
+    assert level_with_hysteresis(1, 0.9, th, 0.06) == 3
+    assert level_with_hysteresis(3, 0.82, th, 0.06) == 3  # 0.03 below the threshold: stays
+    assert level_with_hysteresis(3, 0.78, th, 0.06) == 2  # 0.07 below: falls
+    assert level_with_hysteresis(3, 0.3, th, 0.06) == 0
+
+
+def test_band_changes_only_past_the_margin():
+    edges = (60.0, 120.0, 300.0, 600.0)
+    assert band_of(100.0, edges) == 1
+    assert band_of(None, edges) == 5
+    assert band_with_hysteresis(1, 55.0, edges, 15.0) == 1  # 5 s into the next band: stays
+    assert band_with_hysteresis(1, 40.0, edges, 15.0) == 0
+    assert band_with_hysteresis(2, 310.0, edges, 15.0) == 2
+    assert band_with_hysteresis(2, 320.0, edges, 15.0) == 3
+
+
+def test_lifecycle_table_refuses_illegal_transitions():
+    check_transition("none", "active")
+    check_transition("active", "cleared")
+    with pytest.raises(TransitionError):
+        check_transition("none", "cleared")
+    with pytest.raises(TransitionError):
+        check_transition("killed", "active")
+
+
+def test_config_refuses_inverted_hysteresis():
+    with pytest.raises(ValueError):
+        ThreatConfig(raise_score=0.3, clear_score=0.4)
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def run(stage, scenario, t0, seconds, tracks_at, extra=None):
+    """Step the stage once a second; ``tracks_at(k)`` gives the picture's tracks at second k."""
+    out = []
+    for k in range(seconds):
+        t = t0 + timedelta(seconds=k)
+        evs = [picture(scenario, t, tracks_at(k))]
+        if extra and k in extra:
+            evs.extend(extra[k](t))
+        out.extend((k, e) for e in stage.step(t, evs))
+    return out
+
+
+def approaching(scenario, dist0=25_000.0, speed=45.0):
+    c = centre_shape(scenario).centroid
+
+    def at(k):
+        return {"T1": (c.x + dist0 - speed * k, c.y, -speed, 0.0)}
+
+    return at
+
+
+def test_track_heading_for_the_centre_raises_a_threat(scenario):
+    stage = ThreatStage(scenario)
+    t0 = scenario.start
+    out = run(stage, scenario, t0, 60, approaching(scenario))
+    raised = [e for _, e in out if isinstance(e, ThreatRaised)]
+    assert len(raised) == 1
+    ev = raised[0]
+    assert ev.incident_id == "INC-T1" and ev.track_id == "T1"
+    assert ev.zone_id == "centre"
+    assert ev.time_to_zone_s == pytest.approx((25_000.0 - 3_000.0) / 45.0, abs=3.0)
+    assert ev.p_entry > 0.9
+    assert ev.reasons[0] == "heading toward City centre"
+    assert "min to the zone" in ev.reasons[1]
+    assert any(r.startswith("p=") for r in ev.reasons)
+    assert any("from the east" in r for r in ev.reasons)
+
+
+def test_updates_are_material_changes_not_every_tick(scenario):
+    stage = ThreatStage(scenario)
+    out = run(stage, scenario, scenario.start, 480, approaching(scenario))
+    updates = [(k, e) for k, e in out if isinstance(e, ThreatUpdated)]
+    assert 1 <= len(updates) <= 8  # band and level changes on the way in, never tick by tick
+    for (_, a), (_, b) in zip(updates, updates[1:], strict=False):
+        assert (a.level, a.zone_id) != (b.level, b.zone_id) or band_of(a.time_to_zone_s, (60, 120, 300, 600)) != band_of(
+            b.time_to_zone_s, (60, 120, 300, 600)
+        )
+    assert updates[-1][1].level == "critical"
+
+
+def test_flying_away_raises_nothing(scenario):
+    c = centre_shape(scenario).centroid
+    stage = ThreatStage(scenario)
+    out = run(stage, scenario, scenario.start, 30, lambda k: {"T1": (c.x + 12_000.0 + 45.0 * k, c.y, 45.0, 0.0)})
+    assert out == []
+
+
+def test_wobbling_track_does_not_flap_and_clears_after_the_hold(scenario):
+    """A track flying at the centre whose velocity estimate swings away and back every few
+    seconds keeps one threat; once it turns away for good, the threat clears hold_s later, once."""
+    c = centre_shape(scenario).centroid
+    cfg = ThreatConfig(hold_s=30.0)
+    stage = ThreatStage(scenario, cfg)
+    speed = 45.0
+    turn_at = 200
+    state = {"x": c.x + 20_000.0, "y": c.y}
+
+    def at(k):
+        if k >= turn_at:
+            v = (0.0, speed)  # due north, away for good: passes the zone well clear
+            state["y"] += speed
+        else:
+            state["x"] -= speed  # the track truly flies at the centre ...
+            # ... but its velocity estimate swings 80 degrees off for 4 s out of 8
+            v = (-speed, 0.0) if (k // 4) % 2 == 0 else (-speed * 0.17, speed * 0.98)
+        return {"T1": (state["x"], state["y"], v[0], v[1])}
+
+    # the score of the threatened zone, tick by tick, as the stage sees it
+    scores = []
+    out = []
+    for k in range(turn_at + 120):
+        t = scenario.start + timedelta(seconds=k)
+        pic = picture(scenario, t, at(k))
+        _, _, score = stage.assess(pic)
+        scores.append(float(score[0, stage.zone_ids.index("centre")]))
+        out.extend((k, e) for e in stage.step(t, [pic]))
+    wobble = scores[:turn_at]
+    assert max(wobble) >= cfg.raise_score and min(wobble) < cfg.clear_score  # it truly wobbles
+    raised = [k for k, e in out if isinstance(e, ThreatRaised)]
+    cleared = [(k, e) for k, e in out if isinstance(e, ThreatCleared)]
+    assert len(raised) == 1
+    assert len(cleared) == 1
+    k_clear, ev = cleared[0]
+    assert k_clear > turn_at
+    first_low = k_clear  # the start of the run of low scores that ends in the clearing
+    while scores[first_low - 1] < cfg.clear_score:
+        first_low -= 1
+    assert k_clear - first_low == pytest.approx(cfg.hold_s, abs=1)
+    assert ev.reason.startswith("turned away")
+
+
+def test_cleared_when_classified_bird(scenario):
+    stage = ThreatStage(scenario)
+    at = approaching(scenario)
+    extra = {20: lambda t: [TrackClassified(t=t, track_id="T1", cls="bird", p=0.95)]}
+    out = run(stage, scenario, scenario.start, 25, at, extra)
+    cleared = [e for _, e in out if isinstance(e, ThreatCleared)]
+    assert len(cleared) == 1 and "bird" in cleared[0].reason
+
+
+def test_cleared_when_dropped_and_when_killed(scenario):
+    at = approaching(scenario)
+    stage = ThreatStage(scenario)
+    out = run(stage, scenario, scenario.start, 12, at, {10: lambda t: [TrackDropped(t=t, track_id="T1", reason="coasted out")]})
+    cleared = [e for _, e in out if isinstance(e, ThreatCleared)]
+    assert [e.reason for e in cleared] == ["track dropped: coasted out"]
+
+    stage = ThreatStage(scenario)
+
+    def kill(t: datetime):
+        return [
+            KillNumbered(
+                t=t, report_id="R1", number=31, day_number=31, local_time="03:10", incident_id="INC-T1",
+                track_id="T1", matched_by="nearest_track", lat=55.7, lon=37.6, alt=0.0,
+            )
+        ]
+
+    out = run(stage, scenario, scenario.start, 40, at, {10: kill})
+    cleared = [e for _, e in out if isinstance(e, ThreatCleared)]
+    raised = [e for _, e in out if isinstance(e, ThreatRaised)]
+    assert len(raised) == 1 and len(cleared) == 1  # a killed track still in the picture stays cleared
+    assert cleared[0].reason == "killed: kill #31 at 03:10"
+
+
+def test_lost_track_is_cleared(scenario):
+    stage = ThreatStage(scenario, ThreatConfig(stale_s=10.0))
+    at = approaching(scenario)
+    out = run(stage, scenario, scenario.start, 5, at)
+    assert any(isinstance(e, ThreatRaised) for _, e in out)
+    t = scenario.start + timedelta(seconds=20)
+    empty = TrackPicture(t=t, track_id=[], lat=[], lon=[], alt=[], ve=[], vn=[], vu=[], sigma_m=[], cls=[], p_cls=[])
+    evs = stage.step(t, [empty])
+    assert [type(e) for e in evs] == [ThreatCleared]
+
+
+def test_birds_and_airliners_are_not_assessed(scenario):
+    stage = ThreatStage(scenario)
+    t = scenario.start
+    for cls in ("bird", "manned_aircraft"):
+        assert stage.step(t, [picture(scenario, t, approaching(scenario)(0), cls=cls)]) == []
+
+
+def test_replay_gives_identical_events(scenario):
+    c = centre_shape(scenario).centroid
+
+    def at(k):
+        return {
+            "A": (c.x + 20_000.0 - 40.0 * k, c.y + 300.0, -40.0, 0.0),
+            "B": (c.x - 30_000.0 + 30.0 * k, c.y - 5_000.0 + 10.0 * k, 30.0, 10.0),
+            "C": (c.x, c.y + 25_000.0 - 35.0 * k, 0.0, -35.0),
+        }
+
+    a = run(ThreatStage(scenario), scenario, scenario.start, 120, at)
+    b = run(ThreatStage(scenario), scenario, scenario.start, 120, at)
+    assert a == b and len(a) >= 3
