@@ -270,9 +270,12 @@ class Footprint:
     inside: NDArray[np.bool_]
 
 
-def density_mode(xy: FloatArray, bins: int = 64, smooth_bins: float = 1.5) -> tuple[float, float]:
-    """The most likely point of a 2-D sample cloud: the peak of a Gaussian-smoothed histogram
-    over the central 98 % of the samples (fragment tails do not stretch the grid)."""
+def density_mode(xy: FloatArray, bins: int = 64) -> tuple[float, float]:
+    """The most likely point of a 2-D sample cloud: the peak of a kernel density estimate,
+    computed as a Gaussian-smoothed histogram over the central 98 % of the samples (fragment
+    tails do not stretch the grid). Bandwidth per axis by Silverman's rule on a robust spread:
+    h = sigma n^(-1/6), sigma = IQR / 1.349."""
+    n = xy.shape[0]
     lo = np.percentile(xy, 1.0, axis=0)
     hi = np.percentile(xy, 99.0, axis=0)
     span = np.maximum(hi - lo, 1.0)
@@ -280,7 +283,9 @@ def density_mode(xy: FloatArray, bins: int = 64, smooth_bins: float = 1.5) -> tu
     hist, ex, ey = np.histogram2d(
         xy[:, 0], xy[:, 1], bins=bins, range=[[lo[0], hi[0]], [lo[1], hi[1]]]
     )
-    dens = ndimage.gaussian_filter(hist, smooth_bins, mode="constant")
+    q25, q75 = np.percentile(xy, [25.0, 75.0], axis=0)
+    bandwidth = np.maximum((q75 - q25) / 1.349, 1e-3) * n ** (-1.0 / 6.0)
+    dens = ndimage.gaussian_filter(hist, bandwidth / ((hi - lo) / bins), mode="constant")
     i, j = np.unravel_index(int(np.argmax(dens)), dens.shape)
     return float(0.5 * (ex[i] + ex[i + 1])), float(0.5 * (ey[j] + ey[j + 1]))
 
