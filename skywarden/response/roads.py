@@ -187,10 +187,7 @@ class RoadGraph:
         e, n, _ = frame.to_enu(lat, lon)
         xy = np.column_stack([e, n])
 
-        src: list[int] = []
-        dst: list[int] = []
-        spd: list[float] = []
-        hw: list[str] = []
+        edges: list[tuple[int, int, float, str]] = []  # (from, to, speed m/s, highway class)
         missing = 0
         for refs, tags in ways:
             ids = [index[r] for r in refs if r in index]
@@ -202,15 +199,17 @@ class RoadGraph:
                 if a == b:
                     continue
                 if direction >= 0:
-                    src.append(a), dst.append(b), spd.append(ms), hw.append(tags["highway"])
+                    edges.append((a, b, ms, tags["highway"]))
                 if direction <= 0:
-                    src.append(b), dst.append(a), spd.append(ms), hw.append(tags["highway"])
-        u = np.asarray(src, dtype=np.intp)
-        v = np.asarray(dst, dtype=np.intp)
+                    edges.append((b, a, ms, tags["highway"]))
+        u = np.asarray([e[0] for e in edges], dtype=np.intp)
+        v = np.asarray([e[1] for e in edges], dtype=np.intp)
+        spd = np.asarray([e[2] for e in edges])
+        hw = [e[3] for e in edges]
         length = np.hypot(*(xy[v] - xy[u]).T)
         # a zero weight would read as "no edge" in a sparse graph: floor at a millimetre
         length = np.maximum(length, 1e-3)
-        time = length / np.asarray(spd)
+        time = length / spd
         # parallel edges: keep the fastest (CSR construction would add them up)
         order = np.lexsort((time, v, u))
         u, v, time, length = u[order], v[order], time[order], length[order]
