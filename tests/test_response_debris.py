@@ -107,6 +107,18 @@ def test_rk4_converges_to_a_fine_step() -> None:
     assert np.abs(coarse.t - fine.t).max() < 0.2
 
 
+def test_stiff_pieces_take_sub_steps_and_stay_stable() -> None:
+    # a light fragment thrown at 150 m/s: drag rate rho beta |v| ~ 18/s, far past RK4's limit at 0.5 s
+    pos = np.array([[0.0, 0.0, 600.0], [0.0, 0.0, 600.0]])
+    vel = np.array([[150.0, 0.0, 0.0], [20.0, 0.0, 0.0]])
+    beta = np.array([0.1, 0.001])
+    coarse = fall(pos, vel, beta, (5.0, 0.0), dt_s=0.5)
+    fine = fall(pos, vel, beta, (5.0, 0.0), dt_s=0.005)
+    assert np.isfinite(coarse.impact).all() and coarse.landed.all()
+    assert np.abs(coarse.impact - fine.impact).max() < 1.0
+    assert np.abs(coarse.t - fine.t).max() < 0.05
+
+
 def test_pieces_on_the_ground_land_where_they_are() -> None:
     res = fall(np.array([[5.0, 6.0, 0.0], [0.0, 0.0, 100.0]]), np.ones((2, 3)), 0.01)
     assert res.landed.all()
@@ -141,6 +153,15 @@ def test_a_cloud_without_spread_gives_a_small_disc() -> None:
     fp = footprint(np.zeros((50, 2)) + [10.0, 20.0])
     assert fp.polygon.contains(shapely.Point(10.0, 20.0))
     assert fp.polygon.area < 200.0
+
+
+def test_non_finite_points_are_left_out() -> None:
+    xy = np.random.default_rng(2).normal(0.0, 100.0, (1_000, 2))
+    xy[:3] = np.nan
+    fp = footprint(xy)
+    assert not fp.inside[:3].any() and fp.inside.sum() == math.ceil(0.95 * 997)
+    with pytest.raises(ValueError, match="finite"):
+        footprint(np.full((4, 2), np.inf))
 
 
 # --------------------------------------------------------------------------- the stage

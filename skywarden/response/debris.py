@@ -172,6 +172,83 @@ def _hermite(
     )
 
 
+STIFF_LIMIT = 1.0  # largest h * lambda a fixed step may take (RK4 is stable up to ~2.8)
+
+
+def _integrate(
+    step: Callable[[Accel, list[FloatArray], list[FloatArray], float], list[FloatArray]],
+    accel: Accel,
+    idx: NDArray[np.intp],
+    pos: FloatArray,
+    vel: FloatArray,
+    beta_a: FloatArray,
+    wind_a: FloatArray,
+    h: float,
+    ground_m: float,
+    max_t_s: float,
+    rho0: float,
+    out: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_]],
+) -> None:
+    """Integrate the pieces ``idx`` with the fixed step ``h`` into ``out`` (impact, t, v, landed).
+
+    Stiffness: a piece's drag rate is lambda = rho beta |v - w| (1/s), and an explicit step
+    needs h lambda small. A light fragment thrown fast is stiff for its first second or so,
+    until drag has slowed it toward its terminal speed; while any piece has h lambda >
+    STIFF_LIMIT, those pieces cross the step in m equal sub-steps, m = ceil(h lambda_max /
+    STIFF_LIMIT). Everyone else takes the one fixed step."""
+    impact, t_out, v_out, landed = out
+    s = [pos[idx, 0], pos[idx, 1], pos[idx, 2], vel[idx, 0], vel[idx, 1], vel[idx, 2]]
+    prm = [beta_a[idx], wind_a[idx, 0], wind_a[idx, 1]]
+    alive = np.ones(idx.size, dtype=bool)  # of the (compacted) working arrays
+    n_alive = idx.size
+    t = 0.0
+    while n_alive and t < max_t_s:
+        s1 = step(accel, s, prm, h)
+        # lambda h = rho0 beta |v - w| h, at sea-level density (the densest air on the way down)
+        rx, ry = s[3] - prm[1], s[4] - prm[2]
+        lam_h = np.sqrt(rx * rx + ry * ry + s[5] * s[5])
+        lam_h *= prm[0]
+        lam_h *= rho0 * h
+        stiff = np.flatnonzero(lam_h > STIFF_LIMIT)
+        if stiff.size:
+            m = math.ceil(float(lam_h[stiff].max()) / STIFF_LIMIT)
+            sub = [a[stiff] for a in s]
+            sub_prm = [a[stiff] for a in prm]
+            for _ in range(m):
+                sub = step(accel, sub, sub_prm, h / m)
+            for a, b in zip(s1, sub, strict=True):
+                a[stiff] = b
+        t += h
+        down = s1[2] <= ground_m
+        down &= alive
+        if down.any():
+            d = np.flatnonzero(down)
+            f = _hermite_crossing(s[2][d], s[5][d], s1[2][d], s1[5][d], h, ground_m)
+            gi = idx[d]
+            impact[gi, 0] = _hermite(s[0][d], s[3][d], s1[0][d], s1[3][d], h, f)
+            impact[gi, 1] = _hermite(s[1][d], s[4][d], s1[1][d], s1[4][d], h, f)
+            t_out[gi] = t - h + f * h
+            for k in range(3):
+                v_out[gi, k] = s[3 + k][d] + f * (s1[3 + k][d] - s[3 + k][d])
+            landed[gi] = True
+            alive[d] = False
+            n_alive -= d.size
+            # Landed pieces ride along below ground (masked out) until compacting pays off.
+            if n_alive < 0.75 * alive.size:
+                keep = np.flatnonzero(alive)
+                idx, alive = idx[keep], alive[keep]
+                s1 = [a[keep] for a in s1]
+                prm = [a[keep] for a in prm]
+        s = s1
+    if n_alive:  # still airborne at max_t_s: report the last state, not landed
+        keep = np.flatnonzero(alive)
+        gi = idx[keep]
+        impact[gi, 0], impact[gi, 1] = s[0][keep], s[1][keep]
+        t_out[gi] = t
+        for k in range(3):
+            v_out[gi, k] = s[3 + k][keep]
+
+
 def fall(
     pos: FloatArray,
     vel: FloatArray,
@@ -212,43 +289,9 @@ def fall(
     t_out = np.zeros(n)
     v_out = vel.copy()
     landed = pos[:, 2] <= ground_m  # already on the ground: land where they are, at t = 0
-    idx: NDArray[np.intp] = np.flatnonzero(~landed)
-    s = [pos[idx, 0], pos[idx, 1], pos[idx, 2], vel[idx, 0], vel[idx, 1], vel[idx, 2]]
-    prm = [beta_a[idx], wind_a[idx, 0], wind_a[idx, 1]]
-    alive = np.ones(idx.size, dtype=bool)  # of the (compacted) working arrays
-    n_alive = idx.size
-    t = 0.0
-    while n_alive and t < max_t_s:
-        s1 = step(accel, s, prm, dt_s)
-        t += dt_s
-        down = s1[2] <= ground_m
-        down &= alive
-        if down.any():
-            d = np.flatnonzero(down)
-            f = _hermite_crossing(s[2][d], s[5][d], s1[2][d], s1[5][d], dt_s, ground_m)
-            gi = idx[d]
-            impact[gi, 0] = _hermite(s[0][d], s[3][d], s1[0][d], s1[3][d], dt_s, f)
-            impact[gi, 1] = _hermite(s[1][d], s[4][d], s1[1][d], s1[4][d], dt_s, f)
-            t_out[gi] = t - dt_s + f * dt_s
-            for k in range(3):
-                v_out[gi, k] = s[3 + k][d] + f * (s1[3 + k][d] - s[3 + k][d])
-            landed[gi] = True
-            alive[d] = False
-            n_alive -= d.size
-            # Landed pieces ride along below ground (masked out) until compacting pays off.
-            if n_alive < 0.75 * alive.size:
-                keep = np.flatnonzero(alive)
-                idx, alive = idx[keep], alive[keep]
-                s1 = [a[keep] for a in s1]
-                prm = [a[keep] for a in prm]
-        s = s1
-    if n_alive:  # still airborne at max_t_s: report the last state, not landed
-        keep = np.flatnonzero(alive)
-        gi = idx[keep]
-        impact[gi, 0], impact[gi, 1] = s[0][keep], s[1][keep]
-        t_out[gi] = t
-        for k in range(3):
-            v_out[gi, k] = s[3 + k][keep]
+    out = (impact, t_out, v_out, landed)
+    idx = np.flatnonzero(~landed)
+    _integrate(step, accel, idx, pos, vel, beta_a, wind_a, dt_s, ground_m, max_t_s, rho0, out)
     return FallResult(impact=impact, t=t_out, v_impact=v_out, landed=landed)
 
 
@@ -302,6 +345,15 @@ def footprint(xy: FloatArray, containment: float = 0.95, min_radius_m: float = 5
         raise ValueError(f"xy must be (S, 2) with S > 0, got {xy.shape}")
     if not 0.0 < containment <= 1.0:
         raise ValueError("containment must be in (0, 1]")
+    # a piece without a finite impact (cannot happen with a stable step) must not poison the rest
+    ok = np.isfinite(xy).all(axis=1)
+    if not ok.all():
+        if not ok.any():
+            raise ValueError("no finite impact point")
+        inside_all = np.zeros(xy.shape[0], dtype=bool)
+        fp = footprint(xy[ok], containment, min_radius_m)
+        inside_all[ok] = fp.inside
+        return Footprint(mode=fp.mode, polygon=fp.polygon, inside=inside_all)
     mode = density_mode(xy)
     d = xy - np.asarray(mode)
     cov = np.cov(xy.T) + np.eye(2) if xy.shape[0] > 1 else np.eye(2)
