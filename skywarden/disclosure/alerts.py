@@ -31,12 +31,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 import shapely
 
 from skywarden.disclosure import cap
+from skywarden.disclosure.policy import DisclosurePolicy
 from skywarden.errors import ConfigError, TransitionError
 from skywarden.events import (
     AlertIssued,
@@ -69,24 +70,6 @@ TRANSITIONS: dict[tuple[AlertState, Action], AlertState] = {
     ("holding", "update"): "active",
     ("holding", "cancel"): "clear",
 }
-
-
-class TimeGate(Protocol):
-    """What the alert stage needs of the disclosure policy: the public form of a time."""
-
-    def public_time(self, t: datetime) -> datetime: ...
-
-
-@dataclass(frozen=True)
-class WholeMinutes:
-    """A stand-in gate that rounds times down to ``minutes`` (used when no policy is given)."""
-
-    minutes: int = 1
-
-    def public_time(self, t: datetime) -> datetime:
-        # floor to the step on the UTC epoch: t - (t mod step)
-        whole = int(t.timestamp() // 1)
-        return t - timedelta(seconds=whole % (60 * self.minutes), microseconds=t.microsecond)
 
 
 @dataclass(frozen=True)
@@ -236,11 +219,12 @@ class AlertStage:
         self,
         scenario: LoadedScenario,
         config: AlertConfig | None = None,
-        policy: TimeGate | None = None,
+        policy: DisclosurePolicy | None = None,
     ) -> None:
         self.scenario = scenario
         self.config = config or AlertConfig()
-        self.policy: TimeGate = policy if policy is not None else WholeMinutes(1)
+        # the one disclosure policy: every time and text of a CAP document passes through it
+        self.policy = policy if policy is not None else DisclosurePolicy.for_scenario(scenario)
         city = scenario.spec.city
         self.city_slug = slug(city.name)
         self.sender = self.config.sender or f"skywarden@{self.city_slug}"
@@ -254,6 +238,7 @@ class AlertStage:
     # ------------------------------------------------------------------ stage
 
     def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
+        self.policy.learn(events)
         for ev in events:
             if isinstance(ev, ThreatRaised | ThreatUpdated):
                 self._threats[ev.track_id] = ev.level
@@ -364,7 +349,7 @@ class AlertStage:
         a = self.alerts[district]
         a.sequence += 1
         identifier = f"skywarden-{self.city_slug}-{self.night_tag}-{slug(district)}-{a.sequence}"
-        sent = self.policy.public_time(now.astimezone(self.scenario.tz))
+        sent = self.policy.coarsen_time(now)
         if a.chain and sent < a.chain[-1].sent:
             sent = a.chain[-1].sent  # a later message is never dated before the one it updates
         references = tuple(a.chain) if msg_type != "Alert" else ()
@@ -408,43 +393,44 @@ class AlertStage:
         name = (spec.name_ru or spec.name) if ru else spec.name
         city = self.scenario.spec.city
         city_name = (city.name_ru or city.name) if ru else city.name
-        area = cap.Area(desc=name, polygons=(tuple(spec.polygon),))
-        minutes = int(round(cfg.horizon_s / 60))
-        common = {
-            "language": lang,
-            "categories": ("Safety", "Security"),
-            "event": tx.event,
-            "sender_name": cfg.sender_name or tx.sender_name.format(city=city_name),
-            "contact": cfg.contact,
-            "web": cfg.web,
-            "areas": (area,),
-        }
+        minutes = minutes_phrase(lang, int(round(cfg.horizon_s / 60)))
         if msg_type == "Cancel":
-            return cap.Info(
-                **common,  # type: ignore[arg-type]
-                urgency="Past",
-                severity="Minor",
-                certainty="Observed",
-                response_types=("AllClear",),
-                expires=sent + timedelta(seconds=cfg.expires_s),
-                headline=tx.headline_cancel.format(name=name),
-                description=tx.description_cancel.format(name=name),
-                instruction=tx.instruction_cancel,
-            )
-        assert danger is not None
-        template = (
-            tx.description_immediate if danger.urgency == "Immediate" else tx.description_expected
-        )
+            headline = tx.headline_cancel.format(name=name)
+            description = tx.description_cancel.format(name=name)
+            instruction = tx.instruction_cancel
+            urgency, severity, certainty = "Past", "Minor", "Observed"
+            response: cap.ResponseType = "AllClear"
+        else:
+            assert danger is not None
+            headline = tx.headline.format(name=name)
+            immediate = danger.urgency == "Immediate"
+            template = tx.description_immediate if immediate else tx.description_expected
+            description = template.format(name=name, minutes=minutes)
+            instruction = tx.instruction
+            urgency, severity, certainty = danger.urgency, danger.severity, danger.certainty
+            response = "Shelter"
+
+        def public(text: str) -> str:
+            # every published text passes the disclosure policy (withheld terms, coordinates...)
+            return self.policy.redact(text, "ru" if ru else "en")[0]
+
         return cap.Info(
-            **common,  # type: ignore[arg-type]
-            urgency=danger.urgency,
-            severity=danger.severity,
-            certainty=danger.certainty,
-            response_types=("Shelter",),
+            language=lang,
+            categories=("Safety", "Security"),
+            event=public(tx.event),
+            response_types=(response,),
+            urgency=urgency,  # type: ignore[arg-type]
+            severity=severity,  # type: ignore[arg-type]
+            certainty=certainty,  # type: ignore[arg-type]
             expires=sent + timedelta(seconds=cfg.expires_s),
-            headline=tx.headline.format(name=name),
-            description=template.format(name=name, minutes=minutes_phrase(lang, minutes)),
-            instruction=tx.instruction,
+            sender_name=public(cfg.sender_name or tx.sender_name.format(city=city_name)),
+            headline=public(headline),
+            description=public(description),
+            instruction=public(instruction),
+            web=cfg.web,
+            contact=public(cfg.contact),
+            # the district's own public polygon, never a track position
+            areas=(cap.Area(desc=public(name), polygons=(tuple(spec.polygon),)),),
         )
 
 
