@@ -89,13 +89,12 @@ class Channel(Protocol):
 
 # --------------------------------------------------------------------------- helpers
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def file_stem(item_id: str) -> str:
-    """An item id as a safe file name (no separators, no leading dot)."""
-    stem = _SAFE.sub("_", item_id).lstrip(".")
-    return stem or "_"
+    """An item id as a safe file name: letters, digits, "-" and "_" only (no separators, no dots)."""
+    return _SAFE.sub("_", item_id) or "_"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -379,6 +378,14 @@ class Publisher:
         if len(set(names)) != len(names):
             raise ConfigError(f"channel names must be unique, got {names}")
         self.channels, self.outbox, self.policy = list(channels), outbox, policy
+
+    def close(self) -> None:
+        """Close the channels that hold connections, and the outbox."""
+        for ch in self.channels:
+            closer = getattr(ch, "close", None)
+            if callable(closer):
+                closer()
+        self.outbox.close()
 
     # ------------------------------------------------------------------ items
 
