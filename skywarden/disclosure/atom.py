@@ -14,7 +14,7 @@ wall clock), so the same items always give the same bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -179,21 +179,26 @@ class AtomFeed:
                 p.text = text
             for name, value in e.cap:
                 etree.SubElement(el, _C + name).text = value
-        return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+        data: bytes = etree.tostring(
+            root, pretty_print=True, xml_declaration=True, encoding="UTF-8"
+        )
+        return data
 
     # ------------------------------------------------------------------ reading back
 
     @classmethod
-    def from_xml(cls, data: bytes, **settings: object) -> AtomFeed:
-        """Rebuild the index from a feed this class wrote (so a restart keeps the index)."""
+    def from_xml(cls, data: bytes, like: AtomFeed | None = None) -> AtomFeed:
+        """Rebuild the index from a feed this class wrote (so a restart keeps the index);
+        the settings (title, ids, links, limits) are those of ``like``."""
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
         root = etree.fromstring(data, parser)
-        feed = cls(**settings)  # type: ignore[arg-type]
+        feed = replace(like, entries={}, updated=None) if like is not None else cls()
         text = root.findtext(_A + "updated")
         if text and root.find(_A + "entry") is not None:
             feed.updated = datetime.fromisoformat(text)
         for el in root.findall(_A + "entry"):
-            kind = el.find(_A + "category").get("term", "")  # type: ignore[union-attr]
+            category = el.find(_A + "category")
+            kind = category.get("term", "") if category is not None else ""
             entry_id = el.findtext(_A + "id") or ""
             item_id = entry_id.rsplit(f"/{kind}/", 1)[-1]
             link = el.find(_A + "link")

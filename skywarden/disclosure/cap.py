@@ -293,7 +293,7 @@ def to_element(alert: Alert) -> etree._Element:
 
 def to_xml(alert: Alert) -> str:
     """The whole document as text, with its XML declaration (UTF-8)."""
-    body = etree.tostring(to_element(alert), pretty_print=True, encoding="unicode")
+    body: str = etree.tostring(to_element(alert), pretty_print=True, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 
@@ -413,7 +413,7 @@ def problems(doc: str | bytes | etree._Element) -> list[str]:
         return exc.problems
     xsd = schema()
     if not xsd.validate(root):
-        return [f"line {e.line}: {e.message}" for e in xsd.error_log]  # type: ignore[attr-defined]
+        return [f"line {e.line}: {e.message}" for e in xsd.error_log]
     found: list[str] = []
     for tag in ("identifier", "sender"):
         if _ID_FORBIDDEN.search(_text(root, tag)) or not _text(root, tag):

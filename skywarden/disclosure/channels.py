@@ -177,11 +177,7 @@ class FeedChannel:
         self.path, self.name = Path(path), name
         self.feed = feed if feed is not None else AtomFeed()
         if self.path.exists():
-            settings = {
-                k: getattr(self.feed, k)
-                for k in ("title", "authority", "date", "name", "base_uri", "author", "max_entries")
-            }
-            self.feed = AtomFeed.from_xml(self.path.read_bytes(), **settings)
+            self.feed = AtomFeed.from_xml(self.path.read_bytes(), like=self.feed)
 
     def publish(self, item: PublishedItem) -> Delivery:
         try:
@@ -407,14 +403,17 @@ class Publisher:
         problems = self.alert_problems(doc)
         if problems:
             raise Withheld("; ".join(problems))
-        en = next((i for i in doc.infos if i.language.startswith("en")), None)
-        ru = next((i for i in doc.infos if i.language.startswith("ru")), None)
+
+        def body(lang: str) -> str:
+            info = next((i for i in doc.infos if i.language.startswith(lang)), None)
+            return " ".join(x for x in (info.description, info.instruction) if x) if info else ""
+
         return PublishedItem(
             id=doc.identifier,
             kind="alert",
             title=red(event.headline, "en")[0],
-            text_en=" ".join(x for x in (en.description, en.instruction) if x) if en else "",
-            text_ru=" ".join(x for x in (ru.description, ru.instruction) if x) if ru else "",
+            text_en=body("en"),
+            text_ru=body("ru"),
             updated=doc.sent,
             cap_xml=event.cap_xml,
             msg_type=doc.msg_type,
