@@ -365,6 +365,7 @@ class StatementDrafted(Event, frozen=True, kw_only=True, tag="statement_drafted"
     approvals_needed: int
     about: list[str] = []  # report ids / airport ids / incident ids it speaks of
     event_time: datetime | None = None  # when the thing it reports happened
+    supersedes: str = ""  # the unpublished statement this draft replaces (a kill was retracted)
 
 
 class StatementPublished(Event, frozen=True, kw_only=True, tag="statement_published"):

@@ -119,7 +119,9 @@ def load_rules(path: str | Path | None = None) -> PolicyRules:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise ScenarioError(str(p), "", f"not valid TOML: {exc}", int(m.group(1)) if m else None) from exc
+        raise ScenarioError(
+            str(p), "", f"not valid TOML: {exc}", int(m.group(1)) if m else None
+        ) from exc
     try:
         rules = msgspec.convert(raw, PolicyRules)
     except msgspec.ValidationError as exc:
@@ -129,7 +131,9 @@ def load_rules(path: str | Path | None = None) -> PolicyRules:
         what = msg.split(" - at ")[0]
         um = re.search(r"unknown field `(\w+)`", what)
         line_path = f"{where}.{um.group(1)}" if um else where
-        raise ScenarioError(str(p), where.removeprefix("$."), what, _line_of(text, line_path)) from exc
+        raise ScenarioError(
+            str(p), where.removeprefix("$."), what, _line_of(text, line_path)
+        ) from exc
     check_rules(rules, str(p), text)
     return rules
 
@@ -148,7 +152,9 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
     if not 0 <= rules.place.max_decimals <= 3:
         raise fail("place.max_decimals", "must be 0..3 (2 decimals of a degree is ~1 km)")
     if not 1 <= rules.time.round_min <= 60 or 60 % rules.time.round_min:
-        raise fail("time.round_min", f"must divide 60 (1, 2, 5, 10, 15, 30...), got {rules.time.round_min}")
+        raise fail(
+            "time.round_min", f"must divide 60 (1, 2, 5, 10, 15, 30...), got {rules.time.round_min}"
+        )
     if not (math.isfinite(rules.time.release_delay_s) and rules.time.release_delay_s >= 0):
         raise fail("time.release_delay_s", "must be a non-negative number of seconds")
     for i, term in enumerate(rules.withhold.terms):
@@ -232,7 +238,9 @@ _DECIMAL_RE = re.compile(r"(?<![\d.,])\d{1,3}[.,](\d+)(?![\d])")
 _DMS_RE = re.compile(r"\d{1,3}\s*°\s*\d")
 _AIRBORNE_RE = (
     re.compile(r"\b\d+\b[^.;!?\n]*\b(?:in the air|airborne|inbound|still flying)\b", re.IGNORECASE),
-    re.compile(r"\b(?:still|remain\w*)\b[^.;!?\n]*\b(?:in the air|airborne|inbound)\b", re.IGNORECASE),
+    re.compile(
+        r"\b(?:still|remain\w*)\b[^.;!?\n]*\b(?:in the air|airborne|inbound)\b", re.IGNORECASE
+    ),
     re.compile(r"\d+[^.;!?\n]*(?:в воздухе|на подл[её]те)", re.IGNORECASE),
     re.compile(r"(?:в воздухе|на подл[её]те)[^.;!?\n]*\d+", re.IGNORECASE),
 )
@@ -378,7 +386,9 @@ class DisclosurePolicy:
             if m.group(3) is not None:
                 found.append(Violation("time", "seconds", m.start(), m.end(), m.group(0)))
             elif int(m.group(2)) % n:
-                found.append(Violation("time", f"finer than {n} min", m.start(), m.end(), m.group(0)))
+                found.append(
+                    Violation("time", f"finer than {n} min", m.start(), m.end(), m.group(0))
+                )
         if self.rules.withhold.airborne_count:
             for rx_a in _AIRBORNE_RE:
                 for m in rx_a.finditer(text):

@@ -1,0 +1,168 @@
+"""``skywarden claim``: record outside claims in a night's log and see how the log assesses them.
+
+Registered by the main command line as ``app.add_typer(claim_app, name="claim")``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from skywarden.events import ClaimAssessed, ClaimRecorded, Event, InputRefused, NightOpened
+from skywarden.log import open_log
+from skywarden.scenario.load import parse_time
+
+LogOpt = Annotated[Path, typer.Option("--log", help="The night's event log (SQLite file).")]
+
+claim_app = typer.Typer(
+    help="Outside claims (press, witnesses): record them and see the log's verdict.",
+    no_args_is_help=True,
+)
+
+
+def _read(log_path: Path) -> list[Event]:
+    if not log_path.exists():
+        raise typer.BadParameter(f"no event log at {log_path}", param_hint="--log")
+    log = open_log(str(log_path))
+    try:
+        return [r.event() for r in log.read()]
+    finally:
+        log.close()
+
+
+def _when(value: str | None, opened: NightOpened, option: str) -> datetime | None:
+    """ "HH:MM" (local time on the night) or ISO 8601 with an offset, as UTC."""
+    if value is None:
+        return None
+    try:
+        return parse_time(value, ZoneInfo(opened.timezone), opened.t)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
+
+
+@claim_app.command("add")
+def add(
+    log: LogOpt,
+    source: Annotated[str, typer.Option("--source", help="Who claims it (a channel, an agency).")],
+    what: Annotated[
+        str,
+        typer.Option("--what", help="kill, airport_closed, damage (hit, crash), drone_sighting."),
+    ],
+    count: Annotated[
+        int | None, typer.Option("--count", min=0, help="How many, if it says.")
+    ] = None,
+    when_from: Annotated[
+        str | None,
+        typer.Option("--from", help="Start of the claimed time: HH:MM local or ISO 8601."),
+    ] = None,
+    when_to: Annotated[
+        str | None, typer.Option("--to", help="End of the claimed time: HH:MM local or ISO 8601.")
+    ] = None,
+    where: Annotated[
+        str, typer.Option("--where", help="District, zone or airport, or a direction (south-west).")
+    ] = "",
+    lat: Annotated[
+        float | None, typer.Option("--lat", help="Claimed point, WGS84 degrees.")
+    ] = None,
+    lon: Annotated[
+        float | None, typer.Option("--lon", help="Claimed point, WGS84 degrees.")
+    ] = None,
+    radius: Annotated[
+        float | None, typer.Option("--radius", min=0.0, help="Around --lat/--lon, metres.")
+    ] = None,
+    text: Annotated[str, typer.Option("--text", help="The claim as published.")] = "",
+) -> None:
+    """Record an outside claim in the night's log; the stages assess it at once.
+
+    Example:
+
+        skywarden claim add --log night.db --source "Channel X" --what kill --count 12
+        --from 02:00 --to 03:00 --where south-west
+        --text "12 drones shot down over the south-west between 02:00 and 03:00"
+
+        skywarden claim add --log night.db --source "Agency Y" --what airport_closed
+        --from 01:00 --where Vnukovo --text "Vnukovo closed at 01:00"
+    """
+    from skywarden.runtime import inject
+
+    events = _read(log)
+    opened = next((e for e in events if isinstance(e, NightOpened)), None)
+    if opened is None:
+        raise typer.BadParameter(
+            f"{log} is not a Skywarden night (no night_opened)", param_hint="--log"
+        )
+    if (lat is None) != (lon is None):
+        raise typer.BadParameter("give both --lat and --lon, or neither", param_hint="--lat")
+    n = sum(isinstance(e, ClaimRecorded) for e in events)
+    claim = ClaimRecorded(
+        t=max(e.t for e in events),
+        claim_id=f"CL-{n + 1:04d}",
+        source=source,
+        what=what,
+        count=count,
+        when_from=_when(when_from, opened, "--from"),
+        when_to=_when(when_to, opened, "--to"),
+        where=where,
+        lat=lat,
+        lon=lon,
+        radius_m=radius,
+        text=text,
+    )
+    derived = inject(str(log), [claim])
+    console = Console()
+    console.print(f"recorded [bold]{claim.claim_id}[/bold] from {source}")
+    for e in derived:
+        if isinstance(e, ClaimAssessed) and e.claim_id == claim.claim_id:
+            console.print(f"  {e.outcome}: {e.reason}")
+            if e.evidence:
+                console.print(f"  evidence: {', '.join(e.evidence)}")
+        elif isinstance(e, InputRefused) and e.ref == claim.claim_id:
+            console.print(f"  [red]refused[/red]: {e.reason}")
+            raise typer.Exit(1)
+
+
+@claim_app.command("list")
+def list_claims(
+    log: LogOpt,
+) -> None:
+    """The claims recorded in a night, each with its latest assessment.
+
+    Example:
+
+        skywarden claim list --log night.db
+    """
+    events = _read(log)
+    claims: dict[str, ClaimRecorded] = {}
+    latest: dict[str, ClaimAssessed] = {}
+    for e in events:
+        if isinstance(e, ClaimRecorded):
+            claims.setdefault(e.claim_id, e)
+        elif isinstance(e, ClaimAssessed):
+            latest[e.claim_id] = e
+    table = Table(title=f"Claims in {log.name}")
+    for col in ("id", "source", "what", "count", "where", "outcome", "reason", "evidence"):
+        table.add_column(col)
+    style = {"confirmed": "green", "contradicted": "red", "unconfirmed": "yellow"}
+    for cid, c in claims.items():
+        a = latest.get(cid)
+        outcome = f"[{style[a.outcome]}]{a.outcome}[/]" if a else "-"
+        table.add_row(
+            cid,
+            c.source,
+            c.what,
+            "" if c.count is None else str(c.count),
+            c.where or ("point" if c.lat is not None else ""),
+            outcome,
+            a.reason if a else "not assessed yet",
+            ", ".join(a.evidence) if a else "",
+        )
+    Console().print(table)
+
+
+__all__ = ["claim_app"]

@@ -1,0 +1,388 @@
+"""DisclosureStage: drafts statements from the log, waits for approval, publishes, checks claims.
+
+Per step, in this order:
+
+1. the policy learns withheld terms from the events (units, effectors, sensor ids);
+2. facts go into open batches: kills, airport restrictions and lifts, debris recoveries; a batch
+   is drafted as one statement when its window (``batch_window_s`` after its first fact) ends;
+   a retracted kill leaves its batch, its unpublished statement (redrafted without it), or, once
+   published, is corrected by a new statement;
+3. officers' approvals, edits and rejections move statements through the lifecycle of
+   :mod:`skywarden.disclosure.approval`; an input that cannot apply becomes ``InputRefused``;
+4. at the end of the night, a morning summary is drafted;
+5. an approved statement is published (``StatementPublished``) once the policy's release time
+   has come, its texts passed through :meth:`DisclosurePolicy.apply`;
+6. claims are assessed when recorded, and again when facts change or their window settles; a
+   new ``ClaimAssessed`` only when the outcome changes.
+
+Statement ids are "ST-0001", "ST-0002"... in drafting order, so replay gives the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from skywarden.disclosure.approval import Statement
+from skywarden.disclosure.claims import ClaimAssessor, ClaimsConfig
+from skywarden.disclosure.drafting import (
+    TEMPLATES,
+    AirportFact,
+    KillFact,
+    NightFacts,
+    Wording,
+    accusative_ru,
+    ordinal_en,
+    ordinal_ru_gen,
+)
+from skywarden.disclosure.policy import DisclosurePolicy, Draft, PolicyRules, check_rules
+from skywarden.errors import ApprovalError, TransitionError
+from skywarden.events import (
+    AirportLifted,
+    AirportRestricted,
+    ClaimAssessed,
+    ClaimRecorded,
+    CrewStatusChanged,
+    DebrisPredicted,
+    Event,
+    InputRefused,
+    KillNumbered,
+    KillRetracted,
+    StatementApproved,
+    StatementDrafted,
+    StatementEdited,
+    StatementPublished,
+    StatementRejected,
+)
+from skywarden.scenario.load import LoadedScenario
+
+
+@dataclass(frozen=True)
+class DisclosureConfig:
+    """Settings of the disclosure stage.
+
+    ``batch_window_s``: facts of one topic within this many seconds of the first become one
+    statement; ``recovered_window_s``: the same for debris recoveries; ``policy``: rules to use
+    instead of the scenario's policy file (``policy_path``) or the shipped default;
+    ``toward_en``/``toward_ru``: how the statements name the city ("the capital" / "Москву";
+    empty ``toward_ru``: the accusative of the city's Russian name).
+    """
+
+    batch_window_s: float = 180.0
+    recovered_window_s: float = 600.0
+    draft_recoveries: bool = True
+    morning_summary: bool = True
+    policy: PolicyRules | None = None
+    policy_path: str | None = None
+    toward_en: str = "the capital"
+    toward_ru: str = ""
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+
+
+@dataclass
+class _Batch:
+    opened: datetime
+    facts: list[KillFact | AirportFact] = field(default_factory=list)
+
+
+class DisclosureStage:
+    """Statements and claims from the log. See the module docstring for the order of work."""
+
+    name = "disclosure"
+
+    def __init__(self, scenario: LoadedScenario, config: DisclosureConfig | None = None) -> None:
+        self.scenario = scenario
+        self.config = config or DisclosureConfig()
+        cfg = self.config
+        if cfg.policy is not None:
+            check_rules(cfg.policy, "<config>")
+            self.policy = DisclosurePolicy(cfg.policy, scenario, "<config>")
+        else:
+            self.policy = DisclosurePolicy.for_scenario(scenario, cfg.policy_path)
+        city = scenario.spec.city
+        self.wording = Wording(
+            cfg.toward_en, cfg.toward_ru or accusative_ru(city.name_ru or city.name)
+        )
+        self.officers = {o.id: o for o in scenario.spec.officers}
+        self.statements: dict[str, Statement] = {}
+        self.batches: dict[str, _Batch] = {}  # topic -> open batch
+        self.kills: dict[str, KillFact] = {}  # report id -> fact (retracted removed)
+        self.site_kill: dict[str, str] = {}  # site id -> report id
+        self.recovered: list[str] = []  # site ids
+        self.airports_restricted: list[str] = []  # airport ids, first restriction order
+        self.summary_done = False
+        self.claims = ClaimAssessor(scenario, cfg.claims)
+        self.claim_list: dict[str, ClaimRecorded] = {}
+        self.claim_outcome: dict[str, str] = {}
+        self.claim_settled: dict[str, bool] = {}
+
+    # ---------------------------------------------------------------- the step
+
+    def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
+        out: list[Event] = []
+        self.policy.learn(events)
+        facts_changed = self.claims.observe(events)
+        new_claims: list[str] = []
+        for e in events:
+            if isinstance(e, KillNumbered):
+                fact = KillFact(e.report_id, e.number, e.t, e.lat, e.lon)
+                self.kills[e.report_id] = fact
+                self._add("kills", now, fact)
+            elif isinstance(e, KillRetracted):
+                out.extend(self._retract(now, e))
+            elif isinstance(e, AirportRestricted | AirportLifted):
+                a = next((a for a in self.scenario.spec.airports if a.id == e.airport_id), None)
+                name, name_ru = (a.name, a.name_ru or a.name) if a else (e.airport_id, e.airport_id)
+                topic = (
+                    "airport_restricted" if isinstance(e, AirportRestricted) else "airport_lifted"
+                )
+                self._add(topic, now, AirportFact(e.airport_id, name, name_ru, e.t))
+                if (
+                    isinstance(e, AirportRestricted)
+                    and e.airport_id not in self.airports_restricted
+                ):
+                    self.airports_restricted.append(e.airport_id)
+            elif isinstance(e, DebrisPredicted):
+                rid = next(
+                    (k.report_id for k in self.kills.values() if k.number == e.kill_number), ""
+                )
+                if rid:
+                    self.site_kill[e.site_id] = rid
+            elif isinstance(e, CrewStatusChanged) and e.status == "wreckage_recovered":
+                rid = self.site_kill.get(e.site_id, "")
+                if rid in self.kills and e.site_id not in self.recovered:
+                    self.recovered.append(e.site_id)
+                    k = self.kills[rid]
+                    if self.config.draft_recoveries:
+                        self._add("recovered", now, KillFact(rid, k.number, e.t, k.lat, k.lon))
+            elif isinstance(e, StatementApproved | StatementRejected | StatementEdited):
+                refused = self._officer_input(now, e)
+                if refused is not None:
+                    out.append(refused)
+            elif isinstance(e, ClaimRecorded):
+                if e.claim_id in self.claim_list:
+                    out.append(
+                        self._refuse(now, e, e.claim_id, "a claim with this id is already recorded")
+                    )
+                else:
+                    self.claim_list[e.claim_id] = e
+                    new_claims.append(e.claim_id)
+        out.extend(self._close_batches(now))
+        if self.config.morning_summary and not self.summary_done and now >= self.scenario.end:
+            self.summary_done = True
+            out.append(self._summary(now))
+        out.extend(self._publish(now))
+        out.extend(self._assess_claims(now, new_claims, facts_changed))
+        return out
+
+    # ---------------------------------------------------------------- drafting
+
+    def _add(self, topic: str, now: datetime, fact: KillFact | AirportFact) -> None:
+        batch = self.batches.setdefault(topic, _Batch(opened=now))
+        batch.facts.append(fact)
+
+    def _window(self, topic: str) -> timedelta:
+        s = self.config.recovered_window_s if topic == "recovered" else self.config.batch_window_s
+        return timedelta(seconds=s)
+
+    def _close_batches(self, now: datetime) -> list[Event]:
+        out: list[Event] = []
+        for topic in list(self.batches):
+            b = self.batches[topic]
+            if not b.facts:
+                del self.batches[topic]
+            elif now >= b.opened + self._window(topic):
+                del self.batches[topic]
+                out.append(self._draft(now, topic, b.facts))
+        return out
+
+    def _next_id(self) -> str:
+        return f"ST-{len(self.statements) + 1:04d}"
+
+    def _draft(
+        self,
+        now: datetime,
+        topic: str,
+        facts: Sequence[KillFact | AirportFact],
+        supersedes: str = "",
+    ) -> StatementDrafted:
+        en, ru = TEMPLATES[topic](self.policy, self.wording, facts)
+        about = [f.report_id if isinstance(f, KillFact) else f.airport_id for f in facts]
+        event_time = max(f.t for f in facts)
+        return self._new_statement(now, topic, en, ru, about, event_time, supersedes)
+
+    def _new_statement(
+        self,
+        now: datetime,
+        topic: str,
+        en: str,
+        ru: str,
+        about: list[str],
+        event_time: datetime,
+        supersedes: str = "",
+    ) -> StatementDrafted:
+        sid = self._next_id()
+        needed = self.policy.rules.approval.needed(topic)
+        self.statements[sid] = Statement(
+            statement_id=sid,
+            topic=topic,
+            text_en=en,
+            text_ru=ru,
+            approvals_needed=needed,
+            drafted_at=now,
+            event_time=event_time,
+            about=list(about),
+        )
+        return StatementDrafted(
+            t=now,
+            statement_id=sid,
+            topic=topic,
+            text_en=en,
+            text_ru=ru,
+            approvals_needed=needed,
+            about=list(about),
+            event_time=event_time,
+            supersedes=supersedes,
+        )
+
+    def _summary(self, now: datetime) -> StatementDrafted:
+        names = {a.id: a for a in self.scenario.spec.airports}
+        night = NightFacts(
+            kills=len(self.kills),
+            airports_en=tuple(names[a].name if a in names else a for a in self.airports_restricted),
+            airports_ru=tuple(
+                (names[a].name_ru or names[a].name) if a in names else a
+                for a in self.airports_restricted
+            ),
+            sites_recovered=len(self.recovered),
+            start=self.scenario.start,
+            end=self.scenario.end,
+        )
+        en, ru = TEMPLATES["summary"](self.policy, self.wording, night)
+        return self._new_statement(now, "summary", en, ru, [], self.scenario.end)
+
+    def _retract(self, now: datetime, e: KillRetracted) -> list[Event]:
+        """A kill withdrawn by the command: out of its batch, its draft, or corrected in public."""
+        fact = self.kills.pop(e.report_id, None)
+        if fact is None:
+            return []
+        for b in self.batches.values():
+            b.facts = [
+                f for f in b.facts if not (isinstance(f, KillFact) and f.report_id == e.report_id)
+            ]
+        out: list[Event] = []
+        for sid in list(self.statements):
+            st = self.statements[sid]
+            if st.topic not in ("kills", "recovered") or e.report_id not in st.about:
+                continue
+            if st.state == "published":
+                if st.topic == "kills":
+                    t = self.policy.time_text(e.t)
+                    n = fact.number
+                    out.append(
+                        self._new_statement(
+                            now,
+                            "correction",
+                            f"{t}. Correction: the report that the {ordinal_en(n)} drone was "
+                            f"destroyed has been withdrawn.",
+                            f"{t}. Уточнение: сообщение об уничтожении {ordinal_ru_gen(n)} "
+                            f"беспилотника отозвано.",
+                            [e.report_id],
+                            e.t,
+                        )
+                    )
+            elif st.state != "rejected":
+                st.withdraw(now, f"kill {e.report_id} retracted")  # the new draft names it
+                remaining = [self.kills[r] for r in st.about if r in self.kills]
+                if remaining and st.topic == "kills":
+                    out.append(self._draft(now, "kills", remaining, supersedes=sid))
+        return out
+
+    # ---------------------------------------------------------------- officers
+
+    def _refuse(self, now: datetime, e: Event, ref: str, reason: str) -> InputRefused:
+        kind = type(e).__struct_config__.tag
+        return InputRefused(t=now, stage=self.name, input_kind=str(kind), ref=ref, reason=reason)
+
+    def _officer_input(
+        self, now: datetime, e: StatementApproved | StatementRejected | StatementEdited
+    ) -> InputRefused | None:
+        st = self.statements.get(e.statement_id)
+        if st is None:
+            return self._refuse(now, e, e.statement_id, "unknown statement")
+        rules = self.policy.rules.approval
+        try:
+            if isinstance(e, StatementApproved):
+                st.approve(e.t, e.officer, e.role, self.officers, rules)
+            elif isinstance(e, StatementRejected):
+                st.reject(e.t, e.officer, e.role, self.officers, rules)
+            else:
+                bad = self.policy.check(e.text_en) + self.policy.check(e.text_ru)
+                if bad:
+                    what = sorted({f"{v.kind}({v.category})" for v in bad})
+                    return self._refuse(
+                        now,
+                        e,
+                        e.statement_id,
+                        "the edit contains withheld content: " + ", ".join(what),
+                    )
+                if not e.text_en.strip() or not e.text_ru.strip():
+                    return self._refuse(now, e, e.statement_id, "the edit leaves a text empty")
+                st.edit(e.t, e.editor, e.role, e.text_en, e.text_ru, self.officers, rules)
+        except (ApprovalError, TransitionError) as exc:
+            return self._refuse(now, e, e.statement_id, str(exc))
+        return None
+
+    # ---------------------------------------------------------------- publishing
+
+    def _publish(self, now: datetime) -> list[Event]:
+        out: list[Event] = []
+        for st in self.statements.values():
+            if st.state != "approved":
+                continue
+            event_time = st.event_time or st.drafted_at
+            public = self.policy.apply(Draft(st.text_en, st.text_ru, event_time))
+            if public.release_at is not None and now < public.release_at:
+                continue
+            st.publish(now)
+            out.append(
+                StatementPublished(
+                    t=now,
+                    statement_id=st.statement_id,
+                    text_en=public.text_en,
+                    text_ru=public.text_ru,
+                    approved_by=st.approved_by,
+                    delay_s=(now - event_time).total_seconds(),
+                )
+            )
+        return out
+
+    # ---------------------------------------------------------------- claims
+
+    def _assess_claims(self, now: datetime, new: list[str], facts_changed: bool) -> list[Event]:
+        out: list[Event] = []
+        for cid, claim in self.claim_list.items():
+            settled_now = now >= self.claims.settles_at(claim)
+            if not (
+                cid in new or facts_changed or (settled_now and not self.claim_settled.get(cid))
+            ):
+                continue
+            self.claim_settled[cid] = settled_now
+            a = self.claims.assess(claim, now)
+            if self.claim_outcome.get(cid) == a.outcome:
+                continue
+            self.claim_outcome[cid] = a.outcome
+            out.append(
+                ClaimAssessed(
+                    t=now,
+                    claim_id=cid,
+                    outcome=a.outcome,
+                    reason=a.reason,
+                    evidence=list(a.evidence),
+                )
+            )
+        return out
+
+
+__all__ = ["DisclosureConfig", "DisclosureStage"]
