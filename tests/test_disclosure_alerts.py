@@ -270,3 +270,41 @@ def test_the_shipped_night_gives_valid_alerts_for_its_districts() -> None:
     for a in out:
         assert isinstance(a, AlertIssued)
         cap.validate(etree.fromstring(a.cap_xml.encode()))
+
+
+def hover(
+    city: LoadedScenario, stage: AlertStage, seconds: int, lat: float = 55.72, lon: float = 37.575
+) -> list[tuple[int, AlertIssued]]:
+    """A drone hovering over west_end with an open threat, one picture a minute."""
+    out: list[tuple[int, AlertIssued]] = []
+    for k in range(0, seconds, 60):
+        now = city.start + timedelta(seconds=k)
+        pic = TrackPicture(
+            t=now, track_id=["H1"], lat=[lat], lon=[lon], alt=[100.0], ve=[0.0], vn=[0.0], vu=[0.0],
+            sigma_m=[20.0], cls=["drone"], p_cls=[0.9],
+        )  # fmt: skip
+        evs: list[Event] = [Tick(t=now), pic]
+        if k == 0:
+            evs.append(
+                ThreatRaised(
+                    t=now, incident_id="INC-H1", track_id="H1", level="medium", zone_id="z",
+                    time_to_zone_s=None, p_entry=0.2, cpa_m=900.0, reasons=[],
+                )
+            )  # fmt: skip
+        out += [(k, a) for a in stage.step(now, evs) if isinstance(a, AlertIssued)]
+    return out
+
+
+def test_a_long_danger_is_reissued_before_its_alert_expires(city: LoadedScenario) -> None:
+    cfg = AlertConfig(expires_s=3600.0, refresh_s=600.0)
+    out = of(hover(city, AlertStage(city, cfg), 2 * 3600), "west_end")
+    assert [(k, a.msg_type) for k, a in out] == [(0, "Alert"), (3000, "Update"), (6000, "Update")]
+    docs = [cap.parse(a.cap_xml) for _, a in out]
+    for before, after in zip(docs, docs[1:], strict=False):
+        assert after.infos[0].expires > before.infos[0].expires  # never a gap in coverage
+        assert before.reference in after.references
+
+
+def test_a_track_with_a_non_finite_state_is_skipped_not_a_crash(city: LoadedScenario) -> None:
+    assert hover(city, AlertStage(city, CONFIG), 300, lat=float("nan")) == []
+    assert len(hover(city, AlertStage(city, CONFIG), 300)) == 1

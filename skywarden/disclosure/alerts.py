@@ -264,12 +264,17 @@ class AlertStage:
         if pic is None or not self._threats:
             return {}
         floor = LEVELS.index(cfg.min_level)
+        # a track with a non-finite position or velocity cannot be predicted: it is skipped
+        finite = np.isfinite(np.column_stack([pic.lat, pic.lon, pic.ve, pic.vn, pic.sigma_m])).all(
+            axis=1
+        )
         idx = [
             i
             for i, tid in enumerate(pic.track_id)
             if tid in self._threats
             and pic.cls[i] in cfg.classes
             and LEVELS.index(self._threats[tid]) >= floor
+            and finite[i]
         ]
         if not idx:
             return {}

@@ -14,6 +14,7 @@ wall clock), so the same items always give the same bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -43,6 +44,15 @@ CAP_FIELDS = (
     "sent",
     "expires",
 )
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def file_stem(item_id: str) -> str:
+    """An item id as a safe file name: letters, digits, "-" and "_" only (no separators, no dots).
+    The folder channel names its files so, and the feed links to them so."""
+    return _UNSAFE.sub("_", item_id) or "_"
 
 
 def rfc3339(t: datetime) -> str:
@@ -103,7 +113,7 @@ class AtomFeed:
 
     def href(self, kind: str, item_id: str) -> str:
         folder, ext = ("alerts", "xml") if kind == "alert" else ("statements", "txt")
-        return f"{self.base_uri}{folder}/{item_id}.{ext}"
+        return f"{self.base_uri}{folder}/{file_stem(item_id)}.{ext}"
 
     # ------------------------------------------------------------------ applying items
 

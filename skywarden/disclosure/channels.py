@@ -41,7 +41,7 @@ import httpx
 import msgspec
 
 from skywarden.disclosure import cap
-from skywarden.disclosure.atom import AtomFeed
+from skywarden.disclosure.atom import AtomFeed, file_stem
 from skywarden.disclosure.policy import DisclosurePolicy
 from skywarden.errors import ConfigError
 from skywarden.events import AlertIssued, Delivered, Event, StatementPublished
@@ -88,13 +88,6 @@ class Channel(Protocol):
 
 
 # --------------------------------------------------------------------------- helpers
-
-_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def file_stem(item_id: str) -> str:
-    """An item id as a safe file name: letters, digits, "-" and "_" only (no separators, no dots)."""
-    return _SAFE.sub("_", item_id) or "_"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
