@@ -439,3 +439,30 @@ def test_the_publisher_passes_alerts_through_the_policy(
 
 def _fields(obj: object) -> dict[str, object]:
     return {k: getattr(obj, k) for k in obj.__slots__}  # type: ignore[attr-defined]
+
+
+def test_a_final_refusal_is_parked_and_does_not_block_the_queue(scenario: LoadedScenario) -> None:
+    refuse = {"ST-1"}
+    bodies: list[str] = []
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        body = json.loads(req.content)
+        if body["id"] in refuse:
+            return httpx.Response(422, json={"error": "unprocessable"})
+        bodies.append(body["id"])
+        return httpx.Response(200)
+
+    box = Outbox(":memory:")
+    ch = hook("https://hub.example.org/hook", [], transport=httpx.MockTransport(answer))
+    pub = Publisher([ch], box, DisclosurePolicy.for_scenario(scenario))
+    out = pub.publish(T0, [published(1), published(2)])
+    assert [(d.item_id, d.ok) for d in out] == [("ST-1", False), ("ST-2", True)]
+    assert "parked" in out[0].detail and out[0].attempts == 1  # a final answer is not retried
+    assert [it.id for _, it, _ in box.parked()] == ["ST-1"] and box.pending("webhook") == []
+    assert pub.publish(T0, []) == []  # parked items are not retried on their own
+    refuse.clear()  # the receiver is fixed; an operator requeues the item
+    assert box.unpark("webhook", "ST-1") and not box.unpark("webhook", "ST-1")
+    out = pub.publish(T0, [])
+    assert [(d.item_id, d.ok, d.attempts) for d in out] == [("ST-1", True, 2)]
+    assert bodies == ["ST-2", "ST-1"] and len(box) == 0
+    pub.close()

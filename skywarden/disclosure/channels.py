@@ -76,6 +76,7 @@ class Delivery:
     ok: bool
     attempts: int = 1
     detail: str = ""
+    final: bool = False  # refused for good (e.g. HTTP 400): retrying the same item cannot help
 
 
 @runtime_checkable
@@ -146,9 +147,8 @@ class FolderChannel:
     def publish(self, item: PublishedItem) -> Delivery:
         if item.kind == "alert":
             if not item.cap_xml:
-                return Delivery(
-                    self.name, item.id, ok=False, detail="an alert without a CAP document"
-                )
+                why = "an alert without a CAP document"
+                return Delivery(self.name, item.id, ok=False, detail=why, final=True)
             data = item.cap_xml.encode("utf-8")
         else:
             data = f"{item.text_en.strip()}\n\n{item.text_ru.strip()}\n".encode()
@@ -200,7 +200,7 @@ class RetryPolicy:
         return float(min(self.max_s, self.base_s * self.factor ** (attempt - 1)))
 
 
-# answers worth retrying: the receiver is busy, down or overloaded; any other 4xx is final
+# answers worth retrying: the receiver is busy, down or overloaded; any other non-2xx is final
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -262,7 +262,9 @@ class WebhookChannel:
                     )
                 detail = f"HTTP {r.status_code}"
                 if r.status_code not in RETRY_STATUS:
-                    return Delivery(self.name, item.id, ok=False, attempts=attempt, detail=detail)
+                    return Delivery(
+                        self.name, item.id, ok=False, attempts=attempt, detail=detail, final=True
+                    )
                 after = _retry_after(r.headers.get("Retry-After"))
                 if after is not None:
                     wait = min(self.retry.max_s, after)
@@ -289,10 +291,13 @@ def _is_loopback(url: str) -> bool:
 
 
 class Outbox:
-    """Items a channel could not take yet, kept in SQLite until it does (per channel, in order).
+    """Items a channel has not taken yet, kept in SQLite until it does (per channel, in order).
 
     ``path`` is a file (durable across restarts) or ":memory:" for tests. One row per
-    (channel, item): queueing an item twice keeps one row.
+    (channel, item): queueing an item twice keeps one row. A row is *waiting* (retried in order,
+    and nothing newer for its channel overtakes it) or *parked*: refused with a final answer
+    (say HTTP 400), kept for an operator, not retried and not blocking the channel, until
+    :meth:`unpark` puts it back in the queue.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -306,31 +311,52 @@ class Outbox:
                 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                 " channel TEXT NOT NULL, item_id TEXT NOT NULL, item BLOB NOT NULL,"
                 " attempts INTEGER NOT NULL, last_error TEXT NOT NULL,"
+                " parked INTEGER NOT NULL DEFAULT 0,"
                 " UNIQUE (channel, item_id))"
             )
 
-    def put(self, channel: str, item: PublishedItem, attempts: int, error: str) -> None:
+    def put(
+        self, channel: str, item: PublishedItem, attempts: int, error: str, parked: bool = False
+    ) -> None:
         with self._db:
             self._db.execute(
-                "INSERT INTO outbox (channel, item_id, item, attempts, last_error) VALUES (?,?,?,?,?)"
+                "INSERT INTO outbox (channel, item_id, item, attempts, last_error, parked)"
+                " VALUES (?,?,?,?,?,?)"
                 " ON CONFLICT (channel, item_id) DO UPDATE SET"
-                " attempts = attempts + excluded.attempts, last_error = excluded.last_error",
-                (channel, item.id, msgspec.json.encode(item), attempts, error),
+                " attempts = attempts + excluded.attempts, last_error = excluded.last_error,"
+                " parked = excluded.parked",
+                (channel, item.id, msgspec.json.encode(item), attempts, error, int(parked)),
             )
 
     def pending(self, channel: str) -> list[tuple[int, PublishedItem, int]]:
-        """(seq, item, attempts so far) for ``channel``, oldest first."""
+        """(seq, item, attempts so far) waiting for ``channel``, oldest first."""
+        return self._rows("WHERE channel = ? AND parked = 0", (channel,))
+
+    def parked(self) -> list[tuple[int, PublishedItem, int]]:
+        """(seq, item, attempts so far) of every parked row, oldest first."""
+        return self._rows("WHERE parked = 1", ())
+
+    def _rows(self, where: str, args: tuple[str, ...]) -> list[tuple[int, PublishedItem, int]]:
         rows = self._db.execute(
-            "SELECT seq, item, attempts FROM outbox WHERE channel = ? ORDER BY seq", (channel,)
+            f"SELECT seq, item, attempts FROM outbox {where} ORDER BY seq", args
         ).fetchall()
         return [(seq, msgspec.json.decode(blob, type=PublishedItem), n) for seq, blob, n in rows]
 
-    def note_failure(self, seq: int, attempts: int, error: str) -> None:
+    def note_failure(self, seq: int, attempts: int, error: str, park: bool = False) -> None:
         with self._db:
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + ?, last_error = ? WHERE seq = ?",
-                (attempts, error, seq),
+                "UPDATE outbox SET attempts = attempts + ?, last_error = ?, parked = ? WHERE seq = ?",
+                (attempts, error, int(park), seq),
             )
+
+    def unpark(self, channel: str, item_id: str) -> bool:
+        """Queue a parked item again (after the receiver was fixed); False if none was parked."""
+        with self._db:
+            cur = self._db.execute(
+                "UPDATE outbox SET parked = 0 WHERE channel = ? AND item_id = ? AND parked = 1",
+                (channel, item_id),
+            )
+        return cur.rowcount == 1
 
     def remove(self, seq: int) -> None:
         with self._db:
@@ -490,8 +516,8 @@ class Publisher:
                     continue
                 d = _attempt(ch, item)
                 if not d.ok:
-                    self.outbox.put(ch.name, item, d.attempts, d.detail)
-                out.append(_delivered(now, d, queued=not d.ok))
+                    self.outbox.put(ch.name, item, d.attempts, d.detail, parked=d.final)
+                out.append(_delivered(now, d))
         return out
 
     def retry(self, now: datetime) -> list[Delivered]:
@@ -514,7 +540,10 @@ class Publisher:
                         )
                     )
                     continue
-                self.outbox.note_failure(seq, d.attempts, d.detail)
+                self.outbox.note_failure(seq, d.attempts, d.detail, park=d.final)
+                if d.final:
+                    out.append(_delivered(now, d))
+                    continue  # parked: it no longer holds the others back
                 break
         return out
 
@@ -527,8 +556,13 @@ def _attempt(ch: Channel, item: PublishedItem) -> Delivery:
         return Delivery(ch.name, item.id, ok=False, detail=f"{type(exc).__name__}: {exc}")
 
 
-def _delivered(now: datetime, d: Delivery, queued: bool) -> Delivered:
-    detail = f"queued in the outbox: {d.detail}" if queued else d.detail
+def _delivered(now: datetime, d: Delivery) -> Delivered:
+    if d.ok:
+        detail = d.detail
+    elif d.final:
+        detail = f"refused for good, parked in the outbox: {d.detail}"
+    else:
+        detail = f"queued in the outbox: {d.detail}"
     return Delivered(
         t=now, channel=d.channel, item_id=d.item_id, ok=d.ok, attempts=d.attempts, detail=detail
     )
