@@ -1,0 +1,117 @@
+"""The stage: batching by window, retractions, recoveries, the morning summary."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
+from skywarden.events import (
+    CrewStatusChanged,
+    DebrisPredicted,
+    Event,
+    KillNumbered,
+    KillRetracted,
+    StatementApproved,
+    StatementDrafted,
+    StatementPublished,
+    Tick,
+)
+from skywarden.scenario import LoadedScenario
+
+
+def kill(t: datetime, n: int) -> KillNumbered:
+    return KillNumbered(
+        t=t, report_id=f"R{n}", number=n, day_number=n, local_time="", incident_id=f"INC-R{n}",
+        track_id=None, matched_by="unmatched", lat=55.75, lon=37.62, alt=0.0,
+    )  # fmt: skip
+
+
+class Run:
+    def __init__(self, scenario: LoadedScenario, **cfg: object) -> None:
+        self.stage = DisclosureStage(scenario, DisclosureConfig(**cfg))  # type: ignore[arg-type]
+        self.now = scenario.at("01:00")
+        self.out: list[Event] = []
+
+    def step(self, *inputs: Event, s: float = 10.0) -> list[Event]:
+        self.now += timedelta(seconds=s)
+        got = self.stage.step(self.now, [*inputs, Tick(t=self.now)])
+        self.out += got
+        return got
+
+    def drafts(self) -> list[StatementDrafted]:
+        return [e for e in self.out if isinstance(e, StatementDrafted)]
+
+    def approve_all(self) -> None:
+        done = {e.statement_id for e in self.out if isinstance(e, StatementPublished)}
+        self.step(*[StatementApproved(t=self.now, statement_id=d.statement_id, officer="duty-1", role="publisher")
+                    for d in self.drafts() if d.statement_id not in done])  # fmt: skip
+
+
+def test_kills_inside_the_window_batch_and_later_ones_do_not(scenario: LoadedScenario) -> None:
+    r = Run(scenario, batch_window_s=180.0)
+    r.step(kill(r.now, 1))
+    r.step(kill(r.now, 2), s=60)
+    r.step(kill(r.now, 3), s=60)
+    r.step(s=60)  # 180 s after the first: one statement for three
+    (d,) = r.drafts()
+    assert d.about == ["R1", "R2", "R3"] and "three drones" in d.text_en
+    r.step(kill(r.now, 4), s=10)
+    for _ in range(18):
+        r.step()
+    assert [x.about for x in r.drafts()] == [["R1", "R2", "R3"], ["R4"]]
+
+
+def test_retraction_before_publication_supersedes_the_draft(scenario: LoadedScenario) -> None:
+    r = Run(scenario, batch_window_s=60.0)
+    r.step(kill(r.now, 1), kill(r.now, 2))
+    for _ in range(6):
+        r.step()
+    (d,) = r.drafts()
+    got = r.step(KillRetracted(t=r.now, report_id="R2", number=2, reason="double report"))
+    (new,) = [e for e in got if isinstance(e, StatementDrafted)]
+    assert new.supersedes == d.statement_id and new.about == ["R1"]
+    assert "1st drone" in new.text_en and "2nd" not in new.text_en
+    r.approve_all()
+    published = [e.statement_id for e in r.out if isinstance(e, StatementPublished)]
+    assert published == [new.statement_id]  # the withdrawn draft never goes out
+
+
+def test_retraction_after_publication_is_corrected(scenario: LoadedScenario) -> None:
+    r = Run(scenario, batch_window_s=60.0)
+    r.step(kill(r.now, 5))
+    for _ in range(6):
+        r.step()
+    r.approve_all()
+    got = r.step(KillRetracted(t=r.now, report_id="R5", number=5, reason="not confirmed"))
+    (c,) = [e for e in got if isinstance(e, StatementDrafted)]
+    assert (
+        c.topic == "correction"
+        and "the 5th drone" in c.text_en
+        and "5-го беспилотника" in c.text_ru
+    )
+
+
+def test_recovery_and_morning_summary(scenario: LoadedScenario) -> None:
+    r = Run(scenario, batch_window_s=60.0, recovered_window_s=60.0)
+    r.step(kill(r.now, 1))
+    r.step(DebrisPredicted(t=r.now, site_id="S1", incident_id="INC-R1", kill_number=1, lat=55.75, lon=37.62,
+                           polygon95=[], districts=[], zones=[], samples=1, fall_time_s=10.0))  # fmt: skip
+    r.step(
+        CrewStatusChanged(
+            t=r.now,
+            crew_id="fire-1",
+            site_id="S1",
+            incident_id="INC-R1",
+            status="wreckage_recovered",
+        )
+    )
+    for _ in range(10):
+        r.step()
+    assert [d.topic for d in r.drafts()] == ["kills", "recovered"]
+    r.now = scenario.end - timedelta(seconds=5)
+    r.step()
+    (summary,) = [d for d in r.drafts() if d.topic == "summary"]
+    assert summary.approvals_needed == 2  # the shipped policy asks two officers for the summary
+    assert "destroyed one drone" in summary.text_en and "one crash site" in summary.text_en
+    r.step()
+    assert [d.topic for d in r.drafts()].count("summary") == 1
