@@ -1,6 +1,6 @@
 """Property: no CAP document and no feed entry carries what the disclosure policy withholds.
 
-Whatever the night (tracks anywhere, any speed, threats raised and cleared at any second, kill
+Whatever the policy (its time grid and coordinate precision drawn) and the night (tracks anywhere, any speed, threats raised and cleared at any second, kill
 reports naming any unit and effector, statements quoting units, sensors, coordinates and exact
 times), every published CAP document and every feed entry and webhook item:
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from skywarden.disclosure import cap
 from skywarden.disclosure.alerts import AlertConfig, AlertStage
 from skywarden.disclosure.atom import ATOM, XHTML, AtomFeed
 from skywarden.disclosure.channels import MemoryChannel, Outbox, PublishedItem, Publisher
+from skywarden.disclosure.policy import DisclosurePolicy, load_rules
 from skywarden.events import (
     AlertIssued,
     Event,
@@ -43,12 +45,10 @@ from skywarden.scenario import LoadedScenario
 A, C = "{" + ATOM + "}", "{" + cap.NS + "}"
 CAP_TIMES = {"sent", "effective", "onset", "expires"}
 
-word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=8)
-unit_names = st.builds(
-    lambda a, b: f"{a} {b.capitalize()}", st.sampled_from(["Battery", "Regiment", "Unit"]), word
-)
-effector_names = st.builds(
-    lambda a, b: f"{a}-{b.upper()}", st.sampled_from(["Launcher", "Gun", "Jammer"]), word
+# names that cannot occur in a template by chance (Latin or Cyrillic), so any occurrence is a leak
+NAME = st.one_of(
+    st.from_regex(r"\A[A-Z][a-z]{2,6}-[0-9]{1,3}[A-Z]?\Z"),
+    st.from_regex(r"\A[А-Я][а-я]{2,6}-[0-9]{1,3}\Z"),
 )
 track = st.fixed_dictionaries(
     {
@@ -65,6 +65,17 @@ track = st.fixed_dictionaries(
 
 
 @st.composite
+def policies(draw: st.DrawFn, scenario: LoadedScenario) -> DisclosurePolicy:
+    """The shipped policy with its time grid and coordinate precision drawn."""
+    rules = load_rules()
+    place = msgspec.structs.replace(rules.place, max_decimals=draw(st.integers(0, 2)))
+    time = msgspec.structs.replace(
+        rules.time, round_min=draw(st.sampled_from([1, 2, 5, 10, 15, 30]))
+    )
+    return DisclosurePolicy(msgspec.structs.replace(rules, place=place, time=time), scenario)
+
+
+@st.composite
 def nights(draw: st.DrawFn, scenario: LoadedScenario) -> dict[str, object]:
     sensors = [s for s in scenario.spec.sensors]
     return {
@@ -73,8 +84,8 @@ def nights(draw: st.DrawFn, scenario: LoadedScenario) -> dict[str, object]:
             st.lists(st.integers(1, 900), min_size=4, max_size=4)
         ),  # seconds between ticks
         "offset": draw(st.integers(0, 3 * 3600)),
-        "unit": draw(unit_names),
-        "effector": draw(effector_names),
+        "unit": draw(NAME),
+        "effector": draw(NAME),
         "sensor": draw(
             st.sampled_from([s.name or s.id for s in sensors] + [s.id for s in sensors])
         ),
@@ -88,10 +99,10 @@ def nights(draw: st.DrawFn, scenario: LoadedScenario) -> dict[str, object]:
 
 
 def play(
-    scenario: LoadedScenario, night: dict[str, object]
+    scenario: LoadedScenario, night: dict[str, object], policy: DisclosurePolicy | None = None
 ) -> tuple[list[AlertIssued], list[PublishedItem]]:
     """Run the alert stage and the publisher over a synthetic night; what they published."""
-    stage = AlertStage(scenario, AlertConfig(hold_s=60.0, min_update_s=0.0))
+    stage = AlertStage(scenario, AlertConfig(hold_s=60.0, min_update_s=0.0), policy)
     mem = MemoryChannel()
     pub = Publisher([mem], Outbox(":memory:"), stage.policy)
     tracks: list[dict[str, float | str | int]] = night["tracks"]  # type: ignore[assignment]
@@ -171,10 +182,10 @@ class Rules:
     """The independent checks, from the policy's settings and the night's secrets."""
 
     def __init__(
-        self, scenario: LoadedScenario, stage: AlertStage, night: dict[str, object]
+        self, scenario: LoadedScenario, policy: DisclosurePolicy, night: dict[str, object]
     ) -> None:
-        self.step = stage.policy.rules.time.round_min
-        self.max_decimals = stage.policy.rules.place.max_decimals
+        self.step = policy.rules.time.round_min
+        self.max_decimals = policy.rules.place.max_decimals
         self.secrets = [str(night["unit"]), str(night["effector"])]
         self.secrets += [s.id for s in scenario.spec.sensors] + [
             s.name for s in scenario.spec.sensors if s.name
@@ -234,15 +245,16 @@ class Rules:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_nothing_withheld_reaches_cap_documents_or_feed_entries(
     scenario: LoadedScenario, data: st.DataObject
 ) -> None:
     night = data.draw(nights(scenario))
-    alerts, items = play(scenario, night)
-    rules = Rules(scenario, AlertStage(scenario), night)
+    policy = data.draw(policies(scenario))
+    alerts, items = play(scenario, night, policy)
+    rules = Rules(scenario, policy, night)
     for a in alerts:
         cap.validate(a.cap_xml)
         rules.cap_document(a.cap_xml)
@@ -263,7 +275,7 @@ def test_nothing_withheld_reaches_cap_documents_or_feed_entries(
 def test_the_property_sees_a_leak_when_there_is_one(scenario: LoadedScenario) -> None:
     """The checks above fail on the very things they guard against."""
     stage = AlertStage(scenario)
-    rules = Rules(scenario, stage, {"unit": "Battery Seven", "effector": "Gun-X"})
+    rules = Rules(scenario, stage.policy, {"unit": "Battery Seven", "effector": "Gun-X"})
     for bad in (
         "by Battery Seven",
         "at 55.7512",
@@ -285,4 +297,6 @@ def test_the_property_sees_a_leak_when_there_is_one(scenario: LoadedScenario) ->
 def test_comma_joined_coordinates_are_withheld(scenario: LoadedScenario) -> None:
     stage = AlertStage(scenario)
     text, _ = stage.policy.redact("Debris at 55.7512,37.6184.", "en")
-    Rules(scenario, stage, {"unit": "Battery Seven", "effector": "Gun-X"}).text(text, "redacted")
+    Rules(scenario, stage.policy, {"unit": "Battery Seven", "effector": "Gun-X"}).text(
+        text, "redacted"
+    )
