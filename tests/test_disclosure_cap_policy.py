@@ -1,8 +1,8 @@
 """Property: no CAP document and no feed entry carries what the disclosure policy withholds.
 
-Whatever the policy (its time grid and coordinate precision drawn) and the night (tracks anywhere, any speed, threats raised and cleared at any second, kill
-reports naming any unit and effector, statements quoting units, sensors, coordinates and exact
-times), every published CAP document and every feed entry and webhook item:
+Whatever the policy (its time grid and coordinate precision drawn) and the night (tracks
+anywhere, any speed, threats raised and cleared at any second, kill reports naming any unit and
+effector, statements quoting units, sensors, coordinates and exact times), every published CAP document and every feed entry and webhook item:
 
 * names no sensor (id or name) and no unit or effector of the command's kill reports;
 * has no coordinate finer than the policy allows: numbers in texts have at most
