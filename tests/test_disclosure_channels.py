@@ -466,3 +466,12 @@ def test_a_final_refusal_is_parked_and_does_not_block_the_queue(scenario: Loaded
     assert [(d.item_id, d.ok, d.attempts) for d in out] == [("ST-1", True, 2)]
     assert bodies == ["ST-2", "ST-1"] and len(box) == 0
     pub.close()
+
+
+def test_the_publisher_is_a_runtime_sink(scenario: LoadedScenario) -> None:
+    mem = MemoryChannel()
+    pub = Publisher([mem], Outbox(":memory:"), DisclosurePolicy.for_scenario(scenario))
+    out = pub.handle([Tick(t=T0), published(1)], T0)
+    assert [(type(d).__name__, type(d).INPUT, d.ok) for d in out] == [("Delivered", True, True)]
+    assert [i.id for i in mem.items] == ["ST-1"]
+    pub.close()

@@ -44,7 +44,7 @@ from skywarden.disclosure import cap
 from skywarden.disclosure.atom import AtomFeed, file_stem
 from skywarden.disclosure.policy import DisclosurePolicy
 from skywarden.errors import ConfigError
-from skywarden.events import AlertIssued, Delivered, Event, StatementPublished
+from skywarden.events import AlertIssued, Delivered, Event, InputEvent, StatementPublished
 
 ItemKind = Literal["statement", "alert"]
 
@@ -380,7 +380,9 @@ class Publisher:
     """Fans published statements and alerts out to the channels; see the module doc.
 
     ``publish(now, events)`` returns one ``Delivered`` per (channel, item) tried, stamped ``now``
-    (the runtime's clock). Call ``retry(now)`` at start-up to drain the outbox.
+    (the runtime's clock); ``handle(events, now)`` is the same as the runtime's sink. Call
+    ``retry(now)`` at start-up to drain the outbox. Give it the policy object the stages use
+    (``AlertStage.policy``): the stages see every input and teach it the names to withhold.
     """
 
     def __init__(
@@ -519,6 +521,10 @@ class Publisher:
                     self.outbox.put(ch.name, item, d.attempts, d.detail, parked=d.final)
                 out.append(_delivered(now, d))
         return out
+
+    def handle(self, events: Sequence[Event], now: datetime) -> list[InputEvent]:
+        """The runtime's sink interface: :meth:`publish` over a tick's derived events."""
+        return list(self.publish(now, events))
 
     def retry(self, now: datetime) -> list[Delivered]:
         """Try the outbox again, oldest first per channel; stop a channel at its first failure."""
