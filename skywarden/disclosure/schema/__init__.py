@@ -1,0 +1,1 @@
+"""Schema files shipped with the disclosure package (the OASIS CAP 1.2 XML schema)."""
