@@ -164,7 +164,9 @@ class PostgresLog:
                     for r, e in zip(records, events, strict=True):
                         cp.write_row((r.seq, e.t, type(e).__struct_config__.tag, r.data, r.hash))
         except psycopg.Error as exc:
-            raise LogError(f"{_redacted(self.url)}: append failed, nothing written ({exc})") from exc
+            raise LogError(
+                f"{_redacted(self.url)}: append failed, nothing written ({exc})"
+            ) from exc
         self._seq, self._head = records[-1].seq, records[-1].hash
         return self._seq
 
