@@ -1,0 +1,488 @@
+"""The event log on NATS JetStream: one stream per log, one message per event.
+
+URL: ``nats://host:4222?log=night1`` (log name default ``events``). The log lives in the stream
+``SKYWARDEN_<LOG>`` on the subject ``skywarden.<log>.events``, file storage, limits retention
+with no limits, and message deletion and purge denied (the stream itself can still be deleted
+by an operator, see :meth:`NatsLog.drop`).
+
+Each message's payload is the event's canonical JSON (the hashed bytes); its headers say where
+it sits in the chain::
+
+    Skywarden-Seq    the record's seq in the log (1, 2, 3, ...)
+    Skywarden-Hash   sha256(previous hash || seq || payload), 64 hex digits
+    Skywarden-Batch  a random id shared by the messages of one append call
+    Skywarden-First  seq of the batch's first record
+    Skywarden-Last   seq of the batch's last record (the message that carries it commits the batch)
+
+Writers and atomicity. JetStream (2.9) stores messages one by one, so a batch is made atomic by
+the reader: a batch counts once its last message is stored, and not at all before. The first
+message of a batch carries ``Nats-Expected-Last-Sequence`` (the stream position the writer
+chained from), every later one ``Nats-Expected-Last-Msg-Id`` (its predecessor in the batch), so
+what a failed or raced append leaves behind is always a *prefix* of its batch with nothing else
+in between. Readers drop such prefixes; :meth:`NatsLog.verify` therefore walks exactly the
+committed batches, and the writer resumes from the last committed record. Nothing is ever
+truncated: an aborted prefix stays in the stream as evidence. A second writer that raced ahead
+makes the first message's expectation fail; the writer then re-reads the head and tries again,
+so the chain never forks.
+
+nats-py is asyncio; the log runs a private event loop on a background thread so that the
+:class:`~skywarden.log.base.EventLog` interface stays synchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import threading
+from collections.abc import Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from skywarden.errors import LogClosedError, LogError
+from skywarden.events import Event, encode
+from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
+
+DEFAULT_LOG = "events"
+CONNECT_TIMEOUT_S = 2.0
+REQUEST_TIMEOUT_S = 10.0  # one JetStream API call
+ACK_TIMEOUT_S = 60.0  # all acks of one batch
+READ_CHUNK = 2048  # messages per pull
+APPEND_RETRIES = 5  # re-reads of the head when another writer got in first
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_ERR_WRONG_LAST_SEQ = 10071
+
+H_SEQ, H_HASH, H_BATCH, H_FIRST, H_LAST = (
+    "Skywarden-Seq",
+    "Skywarden-Hash",
+    "Skywarden-Batch",
+    "Skywarden-First",
+    "Skywarden-Last",
+)
+
+T = TypeVar("T")
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``(server URL without 'log', log name)``; raises :class:`LogError` on a bad name."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    names = [v for k, v in query if k == "log"]
+    name = names[-1] if names else DEFAULT_LOG
+    if not _NAME.fullmatch(name):
+        raise LogError(
+            f"log name {name!r}: use 1-40 lowercase letters, digits or '_', starting with a letter"
+        )
+    rest = urlencode([(k, v) for k, v in query if k != "log"])
+    return urlunsplit(parts._replace(query=rest)), name
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """The chain headers of one stored message (``None`` from :func:`stamp_of` if foreign)."""
+
+    seq: int
+    hash: bytes
+    batch: str
+    first: int
+    last: int
+
+
+def stamp_of(headers: dict[str, str] | None) -> Stamp | None:
+    """Parse a message's Skywarden headers; ``None`` when absent or malformed (not a record)."""
+    if not headers:
+        return None
+    try:
+        s = Stamp(
+            seq=int(headers[H_SEQ]),
+            hash=bytes.fromhex(headers[H_HASH]),
+            batch=headers[H_BATCH],
+            first=int(headers[H_FIRST]),
+            last=int(headers[H_LAST]),
+        )
+    except (KeyError, ValueError):
+        return None
+    if not (1 <= s.first <= s.seq <= s.last) or len(s.hash) != 32:
+        return None
+    return s
+
+
+def batch_messages(
+    records: Sequence[Record], batch: str, stream_last: int
+) -> list[tuple[bytes, dict[str, str]]]:
+    """``(payload, headers)`` for one batch chained after stream position ``stream_last``."""
+    first, last = records[0].seq, records[-1].seq
+    out: list[tuple[bytes, dict[str, str]]] = []
+    for k, r in enumerate(records):
+        h = {
+            H_SEQ: str(r.seq),
+            H_HASH: r.hash.hex(),
+            H_BATCH: batch,
+            H_FIRST: str(first),
+            H_LAST: str(last),
+            "Nats-Msg-Id": f"{batch}.{k}",
+        }
+        if k == 0:
+            h["Nats-Expected-Last-Sequence"] = str(stream_last)
+        else:
+            h["Nats-Expected-Last-Msg-Id"] = f"{batch}.{k - 1}"
+        out.append((r.data, h))
+    return out
+
+
+class _Committed:
+    """Reader state machine: feeds stored messages in stream order, yields committed records.
+
+    A batch is committed when all its messages, first to last, arrived consecutively with the
+    same batch id. A new batch start discards an unfinished one (the prefix an aborted append
+    left); a message that continues nothing (foreign, or the tail of a raced batch) is dropped.
+    """
+
+    def __init__(self) -> None:
+        self._buf: list[tuple[Stamp, bytes]] = []
+        self.dropped = 0  # messages that belong to no committed batch
+
+    def feed(self, stamp: Stamp | None, data: bytes) -> list[Record]:
+        if stamp is None:
+            self._drop()
+            self.dropped += 1
+            return []
+        if stamp.seq == stamp.first:
+            self._drop()
+            self._buf = [(stamp, data)]
+        elif (
+            self._buf
+            and self._buf[-1][0].batch == stamp.batch
+            and stamp.seq == self._buf[-1][0].seq + 1
+        ):
+            self._buf.append((stamp, data))
+        else:
+            self._drop()
+            self.dropped += 1
+            return []
+        if stamp.seq == stamp.last:
+            done, self._buf = self._buf, []
+            return [Record(s.seq, d, s.hash) for s, d in done]
+        return []
+
+    def _drop(self) -> None:
+        self.dropped += len(self._buf)
+        self._buf = []
+
+
+class NatsLog:
+    """Hash-chained event log in one JetStream stream (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._server, self.name = split_url(url)
+        self.stream = f"SKYWARDEN_{self.name.upper()}"
+        self.subject = f"skywarden.{self.name}.events"
+        self._closed = True
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"nats-log-{self.name}", daemon=True
+        )
+        self._thread.start()
+        try:
+            self._nc: Client = self._run(self._connect(), CONNECT_TIMEOUT_S * 3)
+            self._js = self._nc.jetstream(timeout=REQUEST_TIMEOUT_S)
+            self._run(self._ensure_stream())
+            self._seq, self._head, self._stream_last = self._run(self._recover())
+        except BaseException:
+            self._stop_loop()
+            raise
+        self._closed = False
+
+    # ----------------------------------------------------------------------------- loop plumbing
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float = REQUEST_TIMEOUT_S * 3) -> T:
+        """Run ``coro`` on the private loop and wait; NATS failures become :class:`LogError`."""
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return fut.result(timeout)
+        except TimeoutError as exc:
+            fut.cancel()
+            raise LogError(f"{_redacted(self.url)}: no answer within {timeout:.0f} s") from exc
+        except (nats.errors.Error, OSError) as exc:
+            raise LogError(f"{_redacted(self.url)}: {type(exc).__name__}: {exc}") from exc
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    async def _connect(self) -> Client:
+        async def quiet(exc: Exception) -> None:  # errors surface through the calls that fail
+            return None
+
+        try:
+            return await nats.connect(
+                self._server,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                allow_reconnect=True,
+                max_reconnect_attempts=3,
+                reconnect_time_wait=0.5,
+                error_cb=quiet,
+            )
+        except (nats.errors.Error, OSError, TimeoutError) as exc:
+            raise LogError(
+                f"cannot reach NATS at {_redacted(self.url)}: {type(exc).__name__} {exc}".strip()
+            ) from exc
+
+    async def _ensure_stream(self) -> None:
+        try:
+            info = await self._js.stream_info(self.stream)
+        except nats.js.errors.NotFoundError:
+            await self._js.add_stream(
+                StreamConfig(
+                    name=self.stream,
+                    description="Skywarden event log (hash-chained, one event per message)",
+                    subjects=[self.subject],
+                    storage=StorageType.FILE,
+                    retention=RetentionPolicy.LIMITS,
+                    discard=DiscardPolicy.NEW,  # never drop history to make room
+                    max_msgs=-1,
+                    max_bytes=-1,
+                    max_age=0,
+                    deny_delete=True,
+                    deny_purge=True,
+                )
+            )
+            return
+        except nats.js.errors.ServiceUnavailableError as exc:
+            raise LogError(
+                f"{_redacted(self.url)}: JetStream is not enabled on this server"
+            ) from exc
+        if self.subject not in (info.config.subjects or []):
+            raise LogError(
+                f"stream {self.stream} exists but does not carry {self.subject}: not a Skywarden log"
+            )
+
+    async def _stamp_at(self, pos: int) -> Stamp | None:
+        msg = await self._js.get_msg(self.stream, pos)
+        return stamp_of(dict(msg.headers) if msg.headers else None)
+
+    async def _recover(self) -> tuple[int, bytes, int]:
+        """``(seq, hash, stream position)`` of the last committed record, and the stream's end.
+
+        Walks back from the stream's last message over aborted batch prefixes (each step jumps
+        to the message before the prefix's first one); a clean log takes one lookup.
+        """
+        state = (await self._js.stream_info(self.stream)).state
+        end = state.last_seq
+        pos = end
+        while pos >= max(state.first_seq, 1):
+            s = await self._stamp_at(pos)
+            if s is None:
+                pos -= 1
+            elif s.seq == s.last:
+                first_pos = pos - (s.seq - s.first)
+                start = s if first_pos == pos else await self._stamp_at(first_pos)
+                if start is not None and start.batch == s.batch and start.seq == s.first:
+                    return s.seq, s.hash, end
+                pos = first_pos - 1
+            else:
+                pos -= s.seq - s.first + 1
+        return 0, GENESIS, end
+
+    async def _publish(self, msgs: list[tuple[bytes, dict[str, str]]]) -> list[dict[str, Any]]:
+        """Publish pipelined, then wait for every ack; the acks as JSON, in order."""
+        nc = self._nc
+        inbox = nc.new_inbox()
+        loop = asyncio.get_running_loop()
+        futs: list[asyncio.Future[dict[str, Any]]] = [loop.create_future() for _ in msgs]
+        cut = len(inbox) + 1
+
+        async def on_ack(m: Msg) -> None:
+            i = int(m.subject[cut:])
+            if not futs[i].done():
+                try:
+                    futs[i].set_result(json.loads(m.data))
+                except ValueError:
+                    futs[i].set_result({"error": {"description": f"bad ack {m.data[:80]!r}"}})
+
+        sub = await nc.subscribe(inbox + ".*", cb=on_ack)
+        try:
+            for i, (data, h) in enumerate(msgs):
+                await nc.publish(self.subject, data, reply=f"{inbox}.{i}", headers=h)
+            await nc.flush(REQUEST_TIMEOUT_S)
+            return await asyncio.wait_for(asyncio.gather(*futs), ACK_TIMEOUT_S)
+        finally:
+            await sub.unsubscribe()
+
+    # ----------------------------------------------------------------------------- EventLog
+
+    def append(self, events: Sequence[Event]) -> int:
+        """Append in order; the batch counts only once its last message is stored."""
+        if self._closed:
+            raise LogClosedError(f"{_redacted(self.url)} is closed")
+        if not events:
+            return self._seq
+        payloads = [encode(e) for e in events]
+        limit = self._nc.max_payload
+        for i, p in enumerate(payloads):
+            if len(p) > limit - 1024:  # headers travel in the same message
+                raise LogError(
+                    f"event {i} of the batch ({type(events[i]).__name__}) is {len(p)} bytes; "
+                    f"this NATS server takes at most {limit} per message: nothing written"
+                )
+        for _ in range(APPEND_RETRIES):
+            records = list(chain(self._head, self._seq + 1, payloads))
+            msgs = batch_messages(records, os.urandom(8).hex(), self._stream_last)
+            try:
+                acks = self._run(self._publish(msgs), ACK_TIMEOUT_S + REQUEST_TIMEOUT_S)
+            except LogError:
+                self._resync_quietly()
+                raise
+            stored = 0
+            for ack in acks:
+                if "error" in ack:
+                    break
+                stored += 1
+            if stored == len(acks):
+                self._seq, self._head = records[-1].seq, records[-1].hash
+                self._stream_last = int(acks[-1]["seq"])
+                return self._seq
+            err = acks[stored]["error"]
+            self._seq, self._head, self._stream_last = self._run(self._recover())
+            if stored == 0 and err.get("err_code") == _ERR_WRONG_LAST_SEQ:
+                continue  # another writer appended first: chain from its head and try again
+            raise LogError(
+                f"{_redacted(self.url)}: append stopped after {stored} of {len(msgs)} messages "
+                f"({err.get('description', err)}); the partial batch does not count, "
+                f"the log stays at record {self._seq}"
+            )
+        raise LogError(
+            f"{_redacted(self.url)}: other writers kept appending; gave up after "
+            f"{APPEND_RETRIES} tries (the log stays at record {self._seq})"
+        )
+
+    def _resync_quietly(self) -> None:
+        # On failure the next append's expected-sequence check refuses a stale head anyway.
+        with contextlib.suppress(LogError):
+            self._seq, self._head, self._stream_last = self._run(self._recover())
+
+    def read(self, after: int = 0) -> Iterator[Record]:
+        """Committed records with seq > ``after``, in order, pulled in chunks."""
+        reader = _Committed()
+        for stamp, data in self._messages(after):
+            for rec in reader.feed(stamp, data):
+                if rec.seq > after:
+                    yield rec
+
+    def _messages(self, after: int) -> Iterator[tuple[Stamp | None, bytes]]:
+        """Stored messages from the batch holding the record after ``after`` to the stream's end."""
+        if self._closed:
+            raise LogClosedError(f"{_redacted(self.url)} is closed")
+        state = self._run(self._js.stream_info(self.stream)).state
+        end, start = state.last_seq, max(state.first_seq, 1, after + 1)
+        if start > end or state.messages == 0:
+            return
+        # Record ``after + 1`` sits at stream position >= after + 1 (aborted prefixes only push
+        # records later); start at the first message of the batch found there.
+        s = self._run(self._stamp_at(start))
+        if s is not None:
+            start = max(start - (s.seq - s.first), state.first_seq, 1)
+        psub = self._run(
+            self._js.pull_subscribe(
+                self.subject,
+                durable=None,
+                stream=self.stream,
+                config=ConsumerConfig(
+                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                    opt_start_seq=start,
+                    ack_policy=AckPolicy.NONE,
+                    inactive_threshold=60.0,
+                ),
+            )
+        )
+        try:
+            pos = start - 1
+            while pos < end:
+                chunk = self._run(self._pull(psub, min(READ_CHUNK, end - pos)))
+                if not chunk:
+                    raise LogError(
+                        f"{_redacted(self.url)}: stream stopped at position {pos} of {end}"
+                    )
+                for spos, stamp, data in chunk:
+                    if spos > end:
+                        return
+                    pos = spos
+                    yield stamp, data
+        finally:
+            # Should this fail, the ephemeral consumer expires on its own (inactive_threshold).
+            if not self._loop.is_closed():
+                with contextlib.suppress(LogError):
+                    self._run(psub.unsubscribe(), REQUEST_TIMEOUT_S)
+
+    @staticmethod
+    async def _pull(psub: Any, n: int) -> list[tuple[int, Stamp | None, bytes]]:
+        try:
+            msgs = await psub.fetch(n, timeout=REQUEST_TIMEOUT_S)
+        except nats.errors.TimeoutError:
+            return []
+        return [
+            (m.metadata.sequence.stream, stamp_of(dict(m.headers) if m.headers else None), m.data)
+            for m in msgs
+        ]
+
+    def last_seq(self) -> int:
+        return self._seq
+
+    def verify(self) -> VerifyReport:
+        return verify_records(self.read())
+
+    def close(self) -> None:
+        """Drain the connection (pending publishes and acks finish) and stop the loop."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._run(self._nc.drain(), REQUEST_TIMEOUT_S * 2)
+        except LogError:
+            pass
+        finally:
+            self._stop_loop()
+
+    # ----------------------------------------------------------------------------- admin
+
+    def drop(self) -> None:
+        """Delete this log's stream and everything in it (tests and throwaway nights)."""
+        if self._closed:
+            raise LogClosedError(f"{_redacted(self.url)} is closed")
+
+        async def delete() -> None:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await self._js.delete_stream(self.stream)
+
+        try:
+            self._run(delete())
+        finally:
+            self.close()

@@ -1,0 +1,222 @@
+"""The event log on PostgreSQL: one append-only table per log, one transaction per batch.
+
+URL: ``postgresql://user@host:5432/db?log=night1`` — every libpq parameter is passed through
+except ``log``, the log's name (default ``events``), which picks the table ``skywarden_<log>``.
+Several nights can share a database; a test can drop its own log with :meth:`PostgresLog.drop`.
+
+Table (one row per event)::
+
+    seq  bigint PRIMARY KEY   1, 2, 3, ... without gaps
+    t    timestamptz          the event's time (for SQL range queries)
+    kind text                 the event's tag (for SQL filters)
+    data bytea                the event's canonical JSON, exactly the bytes that were hashed
+    hash bytea                sha256(previous hash || seq || data), 32 bytes
+
+Writers: each batch is one transaction that first takes a transaction-scoped advisory lock on
+the log and re-reads the head (seq, hash) *inside* it, so two processes appending to the same
+log serialise and each chains from the other's last record; the chain never forks. A trigger
+refuses UPDATE, DELETE and TRUNCATE, so history can only be changed by someone who can also
+disable triggers — which ``verify`` then catches.
+
+Readers: :meth:`PostgresLog.read` streams through a server-side cursor on its own connection,
+so reading a whole night never loads it into memory and never holds the writer's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from skywarden.errors import LogClosedError, LogError
+from skywarden.events import Event, encode
+from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
+
+DEFAULT_LOG = "events"
+CONNECT_TIMEOUT_S = 2
+READ_CHUNK = 4096  # rows per round trip of the server-side cursor
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# Advisory-lock namespace: pg_advisory_xact_lock(namespace, hashtext(table)) serialises writers
+# of one log without blocking writers of another.
+_LOCK_NAMESPACE = 0x5357  # "SW"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {table} (
+    seq  bigint PRIMARY KEY CHECK (seq > 0),
+    t    timestamptz NOT NULL,
+    kind text NOT NULL,
+    data bytea NOT NULL,
+    hash bytea NOT NULL CHECK (octet_length(hash) = 32)
+);
+CREATE INDEX IF NOT EXISTS {kind_index} ON {table} (kind);
+CREATE OR REPLACE FUNCTION skywarden_refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the Skywarden event log % is append-only', TG_TABLE_NAME;
+END $$;
+DO $$ BEGIN
+    CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION skywarden_refuse_rewrite();
+    CREATE TRIGGER {trigger_truncate} BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION skywarden_refuse_rewrite();
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+"""
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``(libpq conninfo URL without 'log', log name)``; raises :class:`LogError` on a bad name."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    names = [v for k, v in query if k == "log"]
+    name = names[-1] if names else DEFAULT_LOG
+    if not _NAME.fullmatch(name):
+        raise LogError(
+            f"log name {name!r}: use 1-40 lowercase letters, digits or '_', starting with a letter"
+        )
+    rest = [(k, v) for k, v in query if k != "log"]
+    if not any(k == "connect_timeout" for k, _ in rest):
+        rest.append(("connect_timeout", str(CONNECT_TIMEOUT_S)))
+    return urlunsplit(parts._replace(query=urlencode(rest))), name
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresLog:
+    """Hash-chained event log in one PostgreSQL table (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conninfo, self.name = split_url(url)
+        self.table = f"skywarden_{self.name}"
+        self._tbl = sql.Identifier(self.table)
+        self._lock_key = sql.SQL("pg_advisory_xact_lock({ns}, hashtext({name}))").format(
+            ns=sql.Literal(_LOCK_NAMESPACE), name=sql.Literal(self.table)
+        )
+        self._db = self._connect()
+        try:
+            with self._db.transaction():
+                # The trigger function is shared by every log: create it under one global lock.
+                self._db.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_LOCK_NAMESPACE,))
+                self._db.execute(
+                    sql.SQL(_SCHEMA).format(
+                        table=self._tbl,
+                        kind_index=sql.Identifier(f"{self.table}_kind"),
+                        trigger=sql.Identifier(f"{self.table}_append_only"),
+                        trigger_truncate=sql.Identifier(f"{self.table}_no_truncate"),
+                    )
+                )
+            self._seq, self._head = self._read_head()
+        except psycopg.Error as exc:
+            self._db.close()
+            raise LogError(f"{_redacted(url)}: cannot open the event log ({exc})") from exc
+        self._closed = False
+
+    # ----------------------------------------------------------------------------- plumbing
+
+    def _connect(self, autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:
+        try:
+            return psycopg.connect(self._conninfo, autocommit=autocommit)
+        except psycopg.Error as exc:
+            raise LogError(
+                f"cannot reach PostgreSQL at {_redacted(self.url)}: {str(exc).strip()}"
+            ) from exc
+
+    def _lock_sql(self) -> sql.Composed:
+        return sql.SQL("SELECT {}").format(self._lock_key)
+
+    def _read_head(self) -> tuple[int, bytes]:
+        row = self._db.execute(
+            sql.SQL("SELECT seq, hash FROM {} ORDER BY seq DESC LIMIT 1").format(self._tbl)
+        ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)  # type: ignore[call-overload]
+
+    # ----------------------------------------------------------------------------- EventLog
+
+    def append(self, events: Sequence[Event]) -> int:
+        """Append in order, all or nothing; return the seq of the last record."""
+        if self._closed:
+            raise LogClosedError(f"{_redacted(self.url)} is closed")
+        if not events:
+            return self.last_seq()
+        payloads = [encode(e) for e in events]
+        copy = sql.SQL("COPY {} (seq, t, kind, data, hash) FROM STDIN (FORMAT BINARY)").format(
+            self._tbl
+        )
+        try:
+            with self._db.transaction():
+                # Serialise writers of this log, then chain from the head as it is now, not as
+                # it was when this process last looked: another writer may have appended since.
+                self._db.execute(self._lock_sql())
+                seq, head = self._read_head()
+                records = list(chain(head, seq + 1, payloads))
+                with self._db.cursor() as cur, cur.copy(copy) as cp:
+                    cp.set_types(["int8", "timestamptz", "text", "bytea", "bytea"])
+                    for r, e in zip(records, events, strict=True):
+                        cp.write_row((r.seq, e.t, type(e).__struct_config__.tag, r.data, r.hash))
+        except psycopg.Error as exc:
+            raise LogError(
+                f"{_redacted(self.url)}: append failed, nothing written ({exc})"
+            ) from exc
+        self._seq, self._head = records[-1].seq, records[-1].hash
+        return self._seq
+
+    def read(self, after: int = 0) -> Iterator[Record]:
+        """Records with seq > ``after`` in order, streamed through a server-side cursor."""
+        conn = self._connect(autocommit=False)  # a server-side cursor lives in a transaction
+        conn.read_only = True
+        try:
+            with conn.cursor(name="skywarden_read") as cur:
+                cur.itersize = READ_CHUNK
+                cur.execute(
+                    sql.SQL("SELECT seq, data, hash FROM {} WHERE seq > %s ORDER BY seq").format(
+                        self._tbl
+                    ),
+                    (after,),
+                )
+                for seq, data, h in cur:
+                    yield Record(int(seq), bytes(data), bytes(h))
+        except psycopg.Error as exc:
+            raise LogError(f"{_redacted(self.url)}: read failed ({exc})") from exc
+        finally:
+            conn.close()
+
+    def last_seq(self) -> int:
+        """The seq of the last record as the server has it now (other writers included)."""
+        if self._closed:
+            return self._seq
+        try:
+            self._seq, self._head = self._read_head()
+        except psycopg.Error as exc:
+            raise LogError(f"{_redacted(self.url)}: cannot read the head ({exc})") from exc
+        return self._seq
+
+    def verify(self) -> VerifyReport:
+        return verify_records(self.read())
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    # ----------------------------------------------------------------------------- admin
+
+    def drop(self) -> None:
+        """Delete this log's table and everything in it (tests and throwaway nights)."""
+        conn = self._connect()
+        try:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._tbl))
+        except psycopg.Error as exc:
+            raise LogError(f"{_redacted(self.url)}: cannot drop {self.table} ({exc})") from exc
+        finally:
+            conn.close()
+        self.close()
