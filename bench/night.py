@@ -89,12 +89,11 @@ def bench_log(n: int, batches: list[int]) -> Table:
 
 
 def bench_night() -> Table:
-    from skywarden.scenario.sim import Simulator
-
     from skywarden.log import open_log
     from skywarden.pipeline import build_stages
     from skywarden.runtime import Runtime, SimulatedClock, night_opened
     from skywarden.scenario import load_scenario
+    from skywarden.scenario.sim import Simulator
 
     scn = load_scenario()
     per_stage: dict[str, float] = defaultdict(float)

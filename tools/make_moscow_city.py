@@ -24,10 +24,12 @@ def ring(points):
 def sector(b0, b1, r0, r1, step=5.0):
     out, b = [], b0
     while b <= b1 + 1e-9:
-        out.append(pt(b, r1)); b += step
+        out.append(pt(b, r1))
+        b += step
     b = b1
     while b >= b0 - 1e-9:
-        out.append(pt(b, r0)); b -= step
+        out.append(pt(b, r0))
+        b -= step
     return out
 
 

@@ -1,5 +1,10 @@
-"""Response: kill numbering, airspace restrictions ("Carpet"), debris footprints, crews and dispatch.
+"""Response: airspace restrictions ("Carpet"), kill numbering, debris footprints, crews and
+dispatch, and the incident projection that ties one drone's story together."""
 
-Import the stages from their modules (``response.airspace``, ``response.kills``,
-``response.debris``, ``response.dispatch``); this module re-exports them.
-"""
+from skywarden.response.airspace import AirspaceStage
+from skywarden.response.debris import DebrisStage
+from skywarden.response.dispatch import DispatchStage
+from skywarden.response.incidents import build_incidents
+from skywarden.response.kills import KillStage
+
+__all__ = ["AirspaceStage", "DebrisStage", "DispatchStage", "KillStage", "build_incidents"]
