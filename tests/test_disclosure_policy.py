@@ -148,6 +148,26 @@ def test_terms_match_whole_words_in_any_case(scenario: LoadedScenario) -> None:
     assert not p.check("the motorway and the tutor")
 
 
+def test_coordinates_in_any_notation_are_found(scenario: LoadedScenario) -> None:
+    p = policy(scenario, place={"max_decimals": 1})
+    for text in (
+        "at 55.7512,37.6184.",
+        "at 55,7512",
+        "(55.75, 37.62)",
+        "at 55.7512;37.6",
+        "55°45′N",
+    ):
+        clean, taken = p.redact(text)
+        assert taken and p.check(clean) == [], text
+        assert (
+            "7512" not in clean
+            and "6184" not in clean
+            and "75" not in clean.replace("[withheld]", "")
+        )
+    assert p.redact("at 55° 45' 12\" N, 37°37′E.")[0] == "at [withheld], [withheld]."
+    assert p.check("1.5 km, 20-30 km, 2025-03-11") == []
+
+
 def test_learning_sensor_ids_from_plots(scenario: LoadedScenario) -> None:
     p = policy(scenario)
     p.learn([

@@ -233,9 +233,14 @@ _COMPASS_RU = {
 
 # HH:MM[:SS[.fff]] not inside a longer run of digits/colons
 _TIME_RE = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,]\d+)?)?(?![\d:])")
-# a decimal number (either separator); its fractional digits decide whether it is a coordinate
-_DECIMAL_RE = re.compile(r"(?<![\d.,])\d{1,3}[.,](\d+)(?![\d])")
-_DMS_RE = re.compile(r"\d{1,3}\s*°\s*\d")
+# a run of digit groups joined by "." or "," ("55.7512", "55,7512", "55.7512,37.6184"); a group
+# after a separator longer than ``max_decimals`` digits makes the run a coordinate
+_DECIMAL_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)+")
+_GROUP_RE = re.compile(r"[.,](\d+)")
+# degrees with minutes (and seconds): 55°45′, 55° 45' 12" N
+_DMS_RE = re.compile(
+    r"\d{1,3}(?:[.,]\d+)?\s*°\s*\d{1,2}(?:[.,]\d+)?\s*['′]?(?:\s*\d{1,2}(?:[.,]\d+)?\s*[\"″])?(?:\s*[NSEWСЮВЗ]\b)?"
+)
 _AIRBORNE_RE = (
     re.compile(r"\b\d+\b[^.;!?\n]*\b(?:in the air|airborne|inbound|still flying)\b", re.IGNORECASE),
     re.compile(
@@ -377,7 +382,7 @@ class DisclosurePolicy:
                 found.append(Violation("term", cat, m.start(), m.end(), m.group(0)))
         maxd = self.rules.place.max_decimals
         for m in _DECIMAL_RE.finditer(text):
-            if len(m.group(1)) > maxd:
+            if any(len(g) > maxd for g in _GROUP_RE.findall(m.group(0))):
                 found.append(Violation("coordinate", "decimal", m.start(), m.end(), m.group(0)))
         for m in _DMS_RE.finditer(text):
             found.append(Violation("coordinate", "degrees", m.start(), m.end(), m.group(0)))
