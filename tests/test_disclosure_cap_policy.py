@@ -162,7 +162,8 @@ def play(
                     t=now + timedelta(seconds=7),
                     statement_id=f"ST-{k}",
                     text_en=(
-                        f"{unit} used {effector} at {clock} near {lat:.{d}f}, {lon:.{d}f}; "
+                        f"{unit} used {effector} at {clock} near {lat:.{d}f}, {lon:.{d}f} "
+                        f"({lat:.{d}f},{lon:.{d}f}); "
                         f"seen by {sensor}. Debris fell in the Central district."
                     ),
                     text_ru=f"{unit}: {effector}, {clock}, {lat:.{d}f}, {lon:.{d}f}, {sensor}.",
@@ -289,11 +290,6 @@ def test_the_property_sees_a_leak_when_there_is_one(scenario: LoadedScenario) ->
         rules.time(scenario.start + timedelta(seconds=61), "test")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy.check misses the second number of a comma-joined pair ('55.7512,37.6184'): "
-    "its decimal pattern refuses a match preceded by ','",
-)
 def test_comma_joined_coordinates_are_withheld(scenario: LoadedScenario) -> None:
     stage = AlertStage(scenario)
     text, _ = stage.policy.redact("Debris at 55.7512,37.6184.", "en")

@@ -310,6 +310,10 @@ def test_a_receiver_down_entirely_fills_the_outbox_then_gets_everything_once(
     assert by[("webhook", "ST-2")].attempts == 0  # queued behind ST-1, not tried out of order
     assert by[("memory", "ST-1")].ok and by[("memory", "ST-2")].ok
     assert len(outbox) == 2 and len(sleeps) == 3
+    # the next ticks do not hammer a receiver that is down: one round of back-off per 30 s
+    assert pub.publish(now + timedelta(seconds=1), [Tick(t=now)]) == [] and len(sleeps) == 3
+    again = pub.publish(now + timedelta(seconds=30), [])
+    assert [(d.item_id, d.ok) for d in again] == [] and len(sleeps) == 6  # tried ST-1, still down
     pub.close()
 
     # a restart: a fresh publisher over the same outbox file; the receiver is back
@@ -322,7 +326,7 @@ def test_a_receiver_down_entirely_fills_the_outbox_then_gets_everything_once(
         ("webhook", "ST-1", True),
         ("webhook", "ST-2", True),
     ]
-    assert again[0].attempts == 5 and again[0].t == later
+    assert again[0].attempts == 4 + 4 + 1 and again[0].t == later  # every attempt counted
     assert len(outbox) == 0
     assert [b["id"] for b in r.accepted] == ["ST-1", "ST-2"] and len(r.keys) == 2
     # statements' times pass through the policy: rounded down to its grid
@@ -361,7 +365,9 @@ def test_a_channel_that_raises_loses_nothing_and_stops_no_other(scenario: Loaded
     out = pub.publish(T0, [published(1)])
     assert [(d.channel, d.ok) for d in out] == [("exploding", False), ("memory", False)]
     assert "RuntimeError: boom" in out[0].detail
-    out = pub.publish(T0, [])  # the memory channel now works: its item comes out of the outbox
+    assert pub.publish(T0 + timedelta(seconds=29), []) == []  # a failed channel rests 30 s
+    later = T0 + timedelta(seconds=30)
+    out = pub.publish(later, [])  # the memory channel now works: its item comes out of the outbox
     assert [(d.channel, d.item_id, d.ok) for d in out] == [("memory", "ST-1", True)]
     assert [i.id for i in mem.items] == ["ST-1"] and len(box) == 1  # the exploding one still waits
     with pytest.raises(ConfigError):

@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -390,11 +390,18 @@ class Publisher:
         channels: Sequence[Channel],
         outbox: Outbox,
         policy: DisclosurePolicy,
+        *,
+        retry_every_s: float = 30.0,
     ) -> None:
         names = [c.name for c in channels]
         if len(set(names)) != len(names):
             raise ConfigError(f"channel names must be unique, got {names}")
+        if not retry_every_s >= 0:
+            raise ConfigError(f"retry_every_s must be >= 0, got {retry_every_s}")
         self.channels, self.outbox, self.policy = list(channels), outbox, policy
+        self.retry_every_s = retry_every_s
+        # channel -> earliest time its outbox is tried again (the caller's clock, never the wall's)
+        self._next_try: dict[str, datetime] = {}
 
     def close(self) -> None:
         """Close the channels that hold connections, and the outbox."""
@@ -476,8 +483,8 @@ class Publisher:
     def publish(self, now: datetime, events: Iterable[Event]) -> list[Delivered]:
         """Deliver every StatementPublished/AlertIssued in ``events``; earlier outbox items first.
 
-        Pass every event of the tick (not only the publishable ones): the policy learns from the
-        others what it must withhold (unit and effector names, sensor ids).
+        Other events are read too: the policy learns from them what it must withhold (unit and
+        effector names, sensor ids).
         """
         events = list(events)
         self.policy.learn(events)  # units, effectors, sensor ids the log has revealed so far
@@ -519,6 +526,8 @@ class Publisher:
                 d = _attempt(ch, item)
                 if not d.ok:
                     self.outbox.put(ch.name, item, d.attempts, d.detail, parked=d.final)
+                    if not d.final:
+                        self._next_try[ch.name] = now + timedelta(seconds=self.retry_every_s)
                 out.append(_delivered(now, d))
         return out
 
@@ -527,9 +536,17 @@ class Publisher:
         return list(self.publish(now, events))
 
     def retry(self, now: datetime) -> list[Delivered]:
-        """Try the outbox again, oldest first per channel; stop a channel at its first failure."""
+        """Try the outbox again, oldest first per channel; stop a channel at its first failure.
+
+        A channel that failed is tried again no sooner than ``retry_every_s`` later, so a
+        receiver that stays down costs one round of back-off per period, not one per tick.
+        """
         out: list[Delivered] = []
         for ch in self.channels:
+            due = self._next_try.get(ch.name)
+            if due is not None and now < due:
+                continue
+            self._next_try.pop(ch.name, None)
             for seq, item, before in self.outbox.pending(ch.name):
                 d = _attempt(ch, item)
                 total = before + d.attempts
@@ -550,6 +567,7 @@ class Publisher:
                 if d.final:
                     out.append(_delivered(now, d))
                     continue  # parked: it no longer holds the others back
+                self._next_try[ch.name] = now + timedelta(seconds=self.retry_every_s)
                 break
         return out
 
