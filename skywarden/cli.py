@@ -148,13 +148,29 @@ def _export(view, scn, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
     return written
 
 
-def _sinks(out: Path, scn):  # type: ignore[no-untyped-def]
-    """The demo's publishing channels: a folder and the Atom feed, inside the output folder."""
-    try:
-        from skywarden.disclosure.channels import default_publisher
-    except ImportError:
-        return []
-    return [default_publisher(out, scn)]
+def _sinks(out: Path, webhook: str | None = None, token: str | None = None):  # type: ignore[no-untyped-def]
+    """The publishing channels: a folder and the Atom feed in ``out`` (and a webhook if given),
+    behind one publisher that shares the alert stage's disclosure policy."""
+
+    def build(stages):  # type: ignore[no-untyped-def]
+        from skywarden.disclosure.alerts import AlertStage
+        from skywarden.disclosure.channels import (
+            FeedChannel,
+            FolderChannel,
+            Outbox,
+            Publisher,
+            WebhookChannel,
+        )
+
+        alert_stage = next((s for s in stages if isinstance(s, AlertStage)), None)
+        if alert_stage is None:
+            return []
+        channels = [FolderChannel(out), FeedChannel(out / "feed.atom")]
+        if webhook:
+            channels.append(WebhookChannel(webhook, token=token))
+        return [Publisher(channels, Outbox(out / "outbox.sqlite"), alert_stage.policy)]
+
+    return build
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -173,11 +189,11 @@ def demo(
     scn = _load(scenario)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "night.sqlite"
-    for stale in out.glob("night.sqlite*"):
-        stale.unlink()
+    for stale in [*out.glob("night.sqlite*"), *out.glob("outbox.sqlite*"), out / "feed.atom"]:
+        stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     try:
-        result = _play(scn, str(log_path), None, False, seed, _sinks(out, scn), None)
+        result = _play(scn, str(log_path), None, False, seed, _sinks(out), None)
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -186,14 +202,17 @@ def demo(
     from skywarden.report import write_report
 
     report = write_report(view, scn, out)
-    files = _export(view, scn, out)
+    files = [*(out / "statements").glob("*.txt"), *(out / "alerts").glob("*.xml")]
     console.print(_summary_table(view, f"{scn.name}"))
     night_s = (scn.end - scn.start).total_seconds()
     console.print(
         f"played {result.ticks} ticks ({night_s / 3600:.1f} h) in {wall:.1f} s: "
         f"{night_s / wall:.0f} times faster than real time"
     )
-    console.print(f"event log: {log_path}\nreport:    {report}\nstatements and alerts: {len(files)} files in {out}")
+    console.print(
+        f"event log: {log_path}\nreport:    {report}\n"
+        f"published: {len(files)} statements and CAP alerts in {out}/statements, {out}/alerts; feed {out / 'feed.atom'}"
+    )
 
 
 @app.command()
@@ -205,6 +224,9 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     speed: Annotated[float | None, typer.Option(help="Pace the night: 1 = real time, 60 = a minute per second. Default: as fast as possible.")] = None,
     input: Annotated[Path | None, typer.Option("--input", "-i", help="Play recorded reports (JSON lines, one input event each) instead of the simulator.")] = None,
+    publish: Annotated[Path | None, typer.Option(help="Publish statements and CAP alerts to this folder and its Atom feed.")] = None,
+    webhook: Annotated[str | None, typer.Option(help="Also POST each published item (JSON) to this URL, with retries.")] = None,
+    webhook_token: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WEBHOOK_TOKEN", help="Bearer token for the webhook.")] = None,
 ) -> None:
     """Play a scenario (simulated, or a recording of reports) into an event log.
 
@@ -222,7 +244,8 @@ def run(
         if source is not None and source.checker.rejected:
             err.print(f"{input}: {source.checker.rejected} line(s) rejected (kept in the log as report_rejected)")
     try:
-        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, [], speed, source)
+        sinks = _sinks(publish, webhook, webhook_token) if publish else []
+        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source)
     except SkywardenError as exc:
         _fail(exc)
         return

@@ -24,6 +24,7 @@ from skywarden.runtime import (
     replay,
 )
 from skywarden.scenario import LoadedScenario
+from skywarden.stage import Stage
 
 
 @dataclass
@@ -40,7 +41,7 @@ def play_night(
     *,
     until: datetime | None = None,
     clock: Clock | None = None,
-    sinks: Sequence[Sink] = (),
+    sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]] = (),
     stage_names: Sequence[str] = DEFAULT_ORDER,
     seed: int | None = None,
     resume: bool = False,
@@ -52,7 +53,8 @@ def play_night(
     With ``resume``, an existing log is continued: its inputs are replayed through fresh stages
     and a fresh simulator (which must reproduce what the log holds), then live ticks go on from
     the last complete tick. A log that already holds a night refuses a fresh start.
-    ``source`` replaces the simulator (e.g. a recording of reports).
+    ``source`` replaces the simulator (e.g. a recording of reports). ``sinks`` may be a function
+    of the built stages (publishing channels share the disclosure stages' policy object).
     """
     end = min(until, scenario.end) if until else scenario.end
     stages = build_stages(scenario, stage_names)
@@ -79,7 +81,7 @@ def play_night(
     else:
         rt = Runtime(log=log, stages=stages, source=sim)
         log.append([night_opened(scenario, seed)])
-    rt.sinks = list(sinks)
+    rt.sinks = list(sinks(stages) if callable(sinks) else sinks)
     start = rt.last_tick or scenario.start
     ticks = 0
 
