@@ -16,10 +16,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def night(scenario):
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the machine is shared, wall time says little
     sim = Simulator(scenario)
     events = sim.run(step_s=5.0)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     return sim, events, elapsed
 
 
@@ -98,8 +98,8 @@ def test_every_drone_kill_stops_its_trajectory(night):
 def test_whole_night_is_fast(night):
     _, events, elapsed = night
     assert len(events) > 20_000
-    # ~3 s on an idle core; generous for a shared machine
-    assert elapsed < 20.0, f"whole night took {elapsed:.1f} s"
+    # ~3 s of CPU; the bound leaves room for a slower machine
+    assert elapsed < 10.0, f"whole night took {elapsed:.1f} s of CPU"
 
 
 def test_waves_fly_at_their_airframe_speed(scenario, night):
