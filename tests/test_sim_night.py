@@ -63,6 +63,12 @@ def test_corrections_duplicates_and_one_withdrawal(scenario, night):
         assert a.unit != b.unit
         assert 0 < (a.t - b.t).total_seconds() <= 90.0
         assert distance_m(a.lat, a.lon, b.lat, b.lon) < 700.0
+    # a kill stage can tell them apart: no two distinct kills are as close in space and time
+    distinct = [reports[r.report_id] for r in sim.truth.reports if r.kind != "duplicate"]
+    for i, a in enumerate(distinct):
+        for b in distinct[i + 1 :]:
+            if abs((b.t - a.t).total_seconds()) <= 90.0:
+                assert distance_m(a.lat, a.lon, b.lat, b.lon) > 800.0, (a.report_id, b.report_id)
     withdrawals = [e for e in events if isinstance(e, KillWithdrawn)]
     assert len(withdrawals) == 1
     w = withdrawals[0]

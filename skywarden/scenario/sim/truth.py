@@ -114,7 +114,7 @@ class TruthState:
     vu: FloatArray
 
 
-@dataclass
+@dataclass(eq=False)
 class Truth:
     """The night's ground truth: trajectories on a grid, the objects, the kills and the reports.
 
@@ -128,7 +128,7 @@ class Truth:
     objects: tuple[TruthObject, ...]
     kills: tuple[TruthKill, ...]
     reports: tuple[KillReportTruth, ...] = ()
-    _by_id: dict[str, TruthObject] = field(default_factory=dict, repr=False)
+    _by_id: dict[str, TruthObject] = field(default_factory=dict, repr=False, init=False)
 
     def __post_init__(self) -> None:
         self._by_id = {o.id: o for o in self.objects}
