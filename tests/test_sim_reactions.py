@@ -52,6 +52,7 @@ def test_a_crew_reports_its_way_through_the_job(scenario):
     assert sim.crews.position("fire-1", t - timedelta(seconds=1)) == route[0]
     mid = sim.crews.position("fire-1", en + (on - en) / 2)
     assert distance_m(*mid, *route[0]) > 1_000 and distance_m(*mid, *route[-1]) > 1_000
+    assert sim.truth.crew_position("fire-1", en + (on - en) / 2) == mid
     end = sim.crews.position("fire-1", rec)
     assert distance_m(*end, *route[-1]) < 1.0
     assert sim.crews.busy_at(on) == ["fire-1"] and sim.crews.busy_at(closed) == []
