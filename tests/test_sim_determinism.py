@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import msgspec
 import numpy as np
@@ -95,3 +99,28 @@ def test_naive_time_is_refused(scenario):
     sim = Simulator(scenario)
     with pytest.raises(ValueError, match="tz-aware"):
         sim.poll(scenario.start.replace(tzinfo=None))
+
+
+_DIGEST = """
+import hashlib
+from skywarden.events import encode
+from skywarden.scenario import load_scenario
+from skywarden.scenario.sim import Simulator
+sc = load_scenario()
+h = hashlib.sha256()
+for e in Simulator(sc).run(until=sc.at("00:25")):
+    h.update(encode(e))
+print(h.hexdigest())
+"""
+
+
+def test_same_events_in_another_process_with_another_hash_seed():
+    """String hashing is salted per process; nothing the simulator emits may depend on it."""
+    out = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        r = subprocess.run(
+            [sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, check=True
+        )
+        out.append(r.stdout.strip())
+    assert out[0] == out[1] and len(out[0]) == 64
