@@ -16,10 +16,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def night(scenario):
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: the machine is shared, wall time says little
     sim = Simulator(scenario)
     events = sim.run(step_s=5.0)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     return sim, events, elapsed
 
 
@@ -63,6 +63,12 @@ def test_corrections_duplicates_and_one_withdrawal(scenario, night):
         assert a.unit != b.unit
         assert 0 < (a.t - b.t).total_seconds() <= 90.0
         assert distance_m(a.lat, a.lon, b.lat, b.lon) < 700.0
+    # a kill stage can tell them apart: no two distinct kills are as close in space and time
+    distinct = [reports[r.report_id] for r in sim.truth.reports if r.kind != "duplicate"]
+    for i, a in enumerate(distinct):
+        for b in distinct[i + 1 :]:
+            if abs((b.t - a.t).total_seconds()) <= 90.0:
+                assert distance_m(a.lat, a.lon, b.lat, b.lon) > 800.0, (a.report_id, b.report_id)
     withdrawals = [e for e in events if isinstance(e, KillWithdrawn)]
     assert len(withdrawals) == 1
     w = withdrawals[0]
@@ -98,8 +104,8 @@ def test_every_drone_kill_stops_its_trajectory(night):
 def test_whole_night_is_fast(night):
     _, events, elapsed = night
     assert len(events) > 20_000
-    # ~3 s on an idle core; generous for a shared machine
-    assert elapsed < 20.0, f"whole night took {elapsed:.1f} s"
+    # ~3 s of CPU; the bound leaves room for a slower machine
+    assert elapsed < 10.0, f"whole night took {elapsed:.1f} s of CPU"
 
 
 def test_waves_fly_at_their_airframe_speed(scenario, night):

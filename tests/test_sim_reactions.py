@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import msgspec
@@ -10,6 +11,12 @@ import pytest
 from skywarden.events import CrewDispatched, CrewReported, StatementApproved, StatementDrafted
 from skywarden.geo import distance_m
 from skywarden.scenario.sim import SimConfig, Simulator
+
+
+@pytest.fixture(scope="module")
+def quiet(scenario):
+    """The night without sensors: only the command, the crews and the officers speak."""
+    return dataclasses.replace(scenario, spec=msgspec.structs.replace(scenario.spec, sensors=[]))
 
 
 def _only(events, cls):
@@ -31,7 +38,8 @@ def _dispatch(scenario, t, crew="fire-1", site="SITE-1", eta=600.0):
     )
 
 
-def test_a_crew_reports_its_way_through_the_job(scenario):
+def test_a_crew_reports_its_way_through_the_job(quiet):
+    scenario = quiet
     cfg = SimConfig()
     sim = Simulator(scenario, config=cfg)
     t = scenario.at("00:30")
@@ -52,12 +60,14 @@ def test_a_crew_reports_its_way_through_the_job(scenario):
     assert sim.crews.position("fire-1", t - timedelta(seconds=1)) == route[0]
     mid = sim.crews.position("fire-1", en + (on - en) / 2)
     assert distance_m(*mid, *route[0]) > 1_000 and distance_m(*mid, *route[-1]) > 1_000
+    assert sim.truth.crew_position("fire-1", en + (on - en) / 2) == mid
     end = sim.crews.position("fire-1", rec)
     assert distance_m(*end, *route[-1]) < 1.0
     assert sim.crews.busy_at(on) == ["fire-1"] and sim.crews.busy_at(closed) == []
 
 
-def test_reports_are_never_emitted_into_a_window_already_polled(scenario):
+def test_reports_are_never_emitted_into_a_window_already_polled(quiet):
+    scenario = quiet
     sim = Simulator(scenario)
     now = scenario.at("00:30")
     sim.poll(now)
@@ -68,7 +78,8 @@ def test_reports_are_never_emitted_into_a_window_already_polled(scenario):
     assert all(r.t > now for r in reps)
 
 
-def test_redispatch_cancels_the_old_job_and_unknown_crews_are_ignored(scenario):
+def test_redispatch_cancels_the_old_job_and_unknown_crews_are_ignored(quiet):
+    scenario = quiet
     sim = Simulator(scenario)
     t = scenario.at("00:30")
     sim.poll(t)
@@ -84,7 +95,8 @@ def test_redispatch_cancels_the_old_job_and_unknown_crews_are_ignored(scenario):
     assert sim.crews.ignored == ["ghost-9: no such crew in the scenario"]
 
 
-def test_publishers_approve_drafts(scenario):
+def test_publishers_approve_drafts(quiet):
+    scenario = quiet
     sim = Simulator(scenario)
     t = scenario.at("00:40")
     sim.poll(t)

@@ -155,7 +155,8 @@ class RadarScanner(Scanner):
             return []
 
         def mix(a: FloatArray, b: FloatArray) -> list[float]:
-            return [float(x) for x in np.concatenate([a, b])[order]]
+            out: list[float] = np.concatenate([a, b])[order].tolist()
+            return out
 
         return [
             PolarPlots(
@@ -202,7 +203,10 @@ class PositionScanner(Scanner):
         allp = np.concatenate([q, false])[rng.permutation(n + m)]
         if n + m == 0 and not c.emit_empty_scans:
             return []
-        lat, lon, alt = self.scenario.frame.to_wgs84(allp[:, 0], allp[:, 1], allp[:, 2])
+        if n + m:
+            lat, lon, alt = self.scenario.frame.to_wgs84(allp[:, 0], allp[:, 1], allp[:, 2])
+        else:
+            lat = lon = alt = np.empty(0)
         signature: list[str] | None = None
         if s.kind == "rf":
             signature = ["drone_c2_link"] * (n + m)

@@ -54,6 +54,7 @@ class Simulator:
         self._command = Command(scenario, self.truth, self.seed, self.config, rank=n)
         self.truth.reports = self._command.reports
         self.crews = Crews(scenario, self.seed, self.config, rank=n + 1)
+        self.truth.crews = self.crews
         self.officers = Officers(scenario, rank=n + 2)
         self._sources: list[_Source] = [*scanners, self._command, self.crews, self.officers]
         self._last_us = 0

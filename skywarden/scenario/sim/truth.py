@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import shapely
@@ -36,6 +36,9 @@ from skywarden.scenario.load import LoadedScenario
 from skywarden.scenario.model import DroneType, Flight, Wave
 from skywarden.scenario.sim.config import SimConfig
 from skywarden.scenario.sim.streams import stream, token
+
+if TYPE_CHECKING:
+    from skywarden.scenario.sim.crews import Crews
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -114,7 +117,7 @@ class TruthState:
     vu: FloatArray
 
 
-@dataclass
+@dataclass(eq=False)
 class Truth:
     """The night's ground truth: trajectories on a grid, the objects, the kills and the reports.
 
@@ -128,7 +131,8 @@ class Truth:
     objects: tuple[TruthObject, ...]
     kills: tuple[TruthKill, ...]
     reports: tuple[KillReportTruth, ...] = ()
-    _by_id: dict[str, TruthObject] = field(default_factory=dict, repr=False)
+    crews: Crews | None = field(default=None, repr=False)  # the simulated crews, when played
+    _by_id: dict[str, TruthObject] = field(default_factory=dict, repr=False, init=False)
 
     def __post_init__(self) -> None:
         self._by_id = {o.id: o for o in self.objects}
@@ -162,6 +166,12 @@ class Truth:
     def steps(self) -> int:
         """K: the grid has K+1 rows."""
         return int(self.enu.shape[0]) - 1
+
+    def crew_position(self, crew_id: str, t: datetime) -> tuple[float, float]:
+        """Where a simulated crew is at ``t`` (lat, lon); see :meth:`Crews.position`."""
+        if self.crews is None:
+            raise LookupError("no crews are simulated with this truth")
+        return self.crews.position(crew_id, t)
 
     # ------------------------------------------------------------------ kinematics
 
