@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -16,11 +15,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def night(scenario):
-    t0 = time.process_time()  # CPU time: the machine is shared, wall time says little
     sim = Simulator(scenario)
     events = sim.run(step_s=5.0)
-    elapsed = time.process_time() - t0
-    return sim, events, elapsed
+    return sim, events, None
 
 
 def _numbered(sim, events):
@@ -101,11 +98,9 @@ def test_every_drone_kill_stops_its_trajectory(night):
         assert 3.0 < k.fall_s < 40.0
 
 
-def test_whole_night_is_fast(night):
-    _, events, elapsed = night
-    assert len(events) > 20_000
-    # ~3 s of CPU; the bound leaves room for a slower machine
-    assert elapsed < 10.0, f"whole night took {elapsed:.1f} s of CPU"
+def test_whole_night_has_its_sensor_traffic(night):
+    _, events, _ = night
+    assert len(events) > 20_000  # speed is measured by bench/night.py, not here
 
 
 def test_waves_fly_at_their_airframe_speed(scenario, night):
