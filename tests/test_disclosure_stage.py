@@ -108,9 +108,12 @@ def test_recovery_and_morning_summary(scenario: LoadedScenario) -> None:
     for _ in range(10):
         r.step()
     assert [d.topic for d in r.drafts()] == ["kills", "recovered"]
-    r.now = scenario.end - timedelta(seconds=5)
+    r.now = scenario.end - timedelta(seconds=915)
     r.step()
+    assert "summary" not in [d.topic for d in r.drafts()]
+    r.step()  # 15 minutes before the end (summary_lead_s)
     (summary,) = [d for d in r.drafts() if d.topic == "summary"]
+    assert summary.text_en.startswith("Overnight (00:00–03:45)")
     assert summary.approvals_needed == 2  # the shipped policy asks two officers for the summary
     assert "destroyed one drone" in summary.text_en and "one crash site" in summary.text_en
     r.step()

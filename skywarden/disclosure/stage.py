@@ -9,7 +9,7 @@ Per step, in this order:
    published, is corrected by a new statement;
 3. officers' approvals, edits and rejections move statements through the lifecycle of
    :mod:`skywarden.disclosure.approval`; an input that cannot apply becomes ``InputRefused``;
-4. at the end of the night, a morning summary is drafted;
+4. near the end of the night (``summary_lead_s`` before it), a morning summary is drafted;
 5. an approved statement is published (``StatementPublished``) once the policy's release time
    has come, its texts passed through :meth:`DisclosurePolicy.apply`;
 6. claims are assessed when recorded, and again when facts change or their window settles; a
@@ -65,6 +65,8 @@ class DisclosureConfig:
     ``batch_window_s``: facts of one topic within this many seconds of the first become one
     statement; ``recovered_window_s``: the same for debris recoveries; ``policy``: rules to use
     instead of the scenario's policy file (``policy_path``) or the shipped default;
+    ``summary_lead_s``: the morning summary is drafted this long before the night's end (so it
+    is approved and published within the night) and covers the night up to then;
     ``toward_en``/``toward_ru``: how the statements name the city ("the capital" / "Москву";
     empty ``toward_ru``: the accusative of the city's Russian name).
     """
@@ -73,6 +75,7 @@ class DisclosureConfig:
     recovered_window_s: float = 600.0
     draft_recoveries: bool = True
     morning_summary: bool = True
+    summary_lead_s: float = 900.0
     policy: PolicyRules | None = None
     policy_path: str | None = None
     toward_en: str = "the capital"
@@ -169,7 +172,8 @@ class DisclosureStage:
                     self.claim_list[e.claim_id] = e
                     new_claims.append(e.claim_id)
         out.extend(self._close_batches(now))
-        if self.config.morning_summary and not self.summary_done and now >= self.scenario.end:
+        summary_at = self.scenario.end - timedelta(seconds=self.config.summary_lead_s)
+        if self.config.morning_summary and not self.summary_done and now >= summary_at:
             self.summary_done = True
             out.append(self._summary(now))
         out.extend(self._publish(now))
@@ -257,10 +261,10 @@ class DisclosureStage:
             ),
             sites_recovered=len(self.recovered),
             start=self.scenario.start,
-            end=self.scenario.end,
+            end=now,
         )
         en, ru = TEMPLATES["summary"](self.policy, self.wording, night)
-        return self._new_statement(now, "summary", en, ru, [], self.scenario.end)
+        return self._new_statement(now, "summary", en, ru, [], now)
 
     def _retract(self, now: datetime, e: KillRetracted) -> list[Event]:
         """A kill withdrawn by the command: out of its batch, its draft, or corrected in public."""
