@@ -114,6 +114,8 @@ class DisclosureStage:
         self.site_kill: dict[str, str] = {}  # site id -> report id
         self.recovered: list[str] = []  # site ids
         self.airports_restricted: list[str] = []  # airport ids, first restriction order
+        self.airport_now: dict[str, bool] = {}  # airport id -> restricted, as the log says now
+        self.airport_told: dict[str, bool] = {}  # airport id -> restricted, as last drafted
         self.summary_done = False
         self.claims = ClaimAssessor(scenario, cfg.claims)
         self.claim_list: dict[str, ClaimRecorded] = {}
@@ -141,6 +143,7 @@ class DisclosureStage:
                     "airport_restricted" if isinstance(e, AirportRestricted) else "airport_lifted"
                 )
                 self._add(topic, now, AirportFact(e.airport_id, name, name_ru, e.t))
+                self.airport_now[e.airport_id] = isinstance(e, AirportRestricted)
                 if (
                     isinstance(e, AirportRestricted)
                     and e.airport_id not in self.airports_restricted
@@ -198,8 +201,36 @@ class DisclosureStage:
                 del self.batches[topic]
             elif now >= b.opened + self._window(topic):
                 del self.batches[topic]
-                out.append(self._draft(now, topic, b.facts))
+                facts = (
+                    self._airport_news(topic, b.facts) if topic.startswith("airport") else b.facts
+                )
+                if facts:
+                    out.append(self._draft(now, topic, facts))
         return out
+
+    def _airport_news(
+        self, topic: str, facts: Sequence[KillFact | AirportFact]
+    ) -> list[KillFact | AirportFact]:
+        """The airports whose state the public does not know yet, one fact each (the latest).
+
+        An airport lifted and restricted again within a window was never announced as lifted, so
+        its new restriction is no news; one restricted and lifted again before its restriction
+        was drafted is not announced at all.
+        """
+        restricted = topic == "airport_restricted"
+        latest: dict[str, AirportFact] = {}
+        for f in facts:
+            if isinstance(f, AirportFact):
+                latest[f.airport_id] = f
+        news: list[KillFact | AirportFact] = []
+        for aid, f in latest.items():
+            if (
+                self.airport_now.get(aid) == restricted
+                and self.airport_told.get(aid, False) != restricted
+            ):
+                self.airport_told[aid] = restricted
+                news.append(f)
+        return news
 
     def _next_id(self) -> str:
         return f"ST-{len(self.statements) + 1:04d}"
