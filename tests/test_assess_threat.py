@@ -360,3 +360,15 @@ def test_replay_gives_identical_events(scenario):
     a = run(ThreatStage(scenario), scenario, scenario.start, 120, at)
     b = run(ThreatStage(scenario), scenario, scenario.start, 120, at)
     assert a == b and len(a) >= 3
+
+
+def test_a_drone_identified_by_remote_id_is_not_a_threat(scenario):
+    stage = ThreatStage(scenario)
+    at = approaching(scenario)
+    extra = {10: lambda t: [TrackClassified(t=t, track_id="T1", cls="drone", p=0.9, identity="RID-LAWFUL-1")]}
+    out = run(stage, scenario, scenario.start, 30, at, extra)
+    assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared]
+    assert out[1][1].reason == "cooperative: identified as RID-LAWFUL-1"
+    stage = ThreatStage(scenario, ThreatConfig(cooperative_is_threat=True))
+    out = run(stage, scenario, scenario.start, 30, at, extra)
+    assert [type(e) for _, e in out] == [ThreatRaised]

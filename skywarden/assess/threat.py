@@ -82,6 +82,7 @@ class ThreatConfig:
     motion: MotionModel = field(default_factory=MotionModel)
     classes: tuple[str, ...] = ("drone", "unknown")  # track classes that are assessed
     every_s: float = 2.0  # assess the picture at most this often (drops, kills act at once)
+    cooperative_is_threat: bool = False  # a drone identified by Remote ID is not a threat
     smoothing_s: float = 30.0  # time constant of the score's moving average (0: none)
     p_full: float = 0.6  # an entry this likely counts in full
     urgency_floor: float = 0.4  # the urgency of an entry at the horizon (1 at zero time)
@@ -161,6 +162,7 @@ class _Track:
 
     cls: str = "unknown"
     p_cls: float = 0.0
+    identity: str = ""  # Remote ID or callsign when a cooperative report matched
     last_seen: datetime | None = None
     state: str = "none"  # none | active | cleared | killed
     zone: str = ""
@@ -213,9 +215,9 @@ class ThreatStage:
                 out.extend(self._picture(ev))
             elif isinstance(ev, TrackClassified):
                 tr = self.tracks.setdefault(ev.track_id, _Track())
-                tr.cls, tr.p_cls = ev.cls, ev.p
-                if ev.cls not in self.config.classes and tr.state == "active":
-                    out.append(self._clear(ev.t, ev.track_id, tr, f"classified as {ev.cls.replace('_', ' ')}"))
+                tr.cls, tr.p_cls, tr.identity = ev.cls, ev.p, ev.identity
+                if not self._assessed(tr) and tr.state == "active":
+                    out.append(self._clear(ev.t, ev.track_id, tr, self._why_not(tr)))
             elif isinstance(ev, TrackDropped):
                 tr = self.tracks.pop(ev.track_id, None)
                 if tr is not None and tr.state == "active":
@@ -277,9 +279,22 @@ class ThreatStage:
 
     def _cls(self, tid: str, pic_cls: str) -> str:
         tr = self.tracks.get(tid)
+        if tr is not None and tr.identity and not self.config.cooperative_is_threat:
+            return "cooperative"
         if tr is not None and tr.cls != "unknown":
             return tr.cls
         return pic_cls
+
+    def _assessed(self, tr: _Track) -> bool:
+        if tr.identity and not self.config.cooperative_is_threat:
+            return False
+        return tr.cls in self.config.classes
+
+    @staticmethod
+    def _why_not(tr: _Track) -> str:
+        if tr.identity and tr.cls in ("drone", "unknown"):
+            return f"cooperative: identified as {tr.identity}"
+        return f"classified as {tr.cls.replace('_', ' ')}"
 
     def _picture(self, pic: TrackPicture) -> list[Event]:
         out: list[Event] = []
@@ -288,8 +303,8 @@ class ThreatStage:
             tr.last_seen = pic.t
             if pic.cls[i] != "unknown" or tr.cls == "unknown":
                 tr.cls, tr.p_cls = pic.cls[i], pic.p_cls[i]
-            if tr.state == "active" and tr.cls not in self.config.classes:
-                out.append(self._clear(pic.t, tid, tr, f"classified as {tr.cls.replace('_', ' ')}"))
+            if tr.state == "active" and not self._assessed(tr):
+                out.append(self._clear(pic.t, tid, tr, self._why_not(tr)))
         if self.last_assessed is not None and (pic.t - self.last_assessed).total_seconds() < self.config.every_s:
             return out
         self.last_assessed = pic.t
