@@ -255,7 +255,7 @@ def fall(
     beta: FloatArray | float,
     wind: FloatArray | Sequence[float] = (0.0, 0.0),
     *,
-    dt_s: float = 0.5,
+    dt_s: float = 1.0,
     method: str = "rk4",
     ground_m: float = 0.0,
     max_t_s: float = 900.0,
@@ -383,7 +383,7 @@ class DebrisConfig:
 
     samples: int = 10_000
     method: str = "rk4"
-    dt_s: float = 0.5
+    dt_s: float = 1.0
     max_fall_s: float = 900.0
     seed: int | None = None  # None: the scenario's night seed
     ground_alt_m: float = 0.0  # height of the ground on the datum of the reported altitudes
