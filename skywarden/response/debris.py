@@ -447,31 +447,32 @@ class DebrisStage:
         w = scenario.spec.wind
         self.wind = wind_vector(w.speed_ms, w.from_deg)
         self.gust_sigma = w.gust_sigma_ms
-        self.tracks: dict[str, TrackState] = {}
+        self.tracks: dict[str, tuple[TrackPicture, int]] = {}  # track id -> (picture, row)
 
     # -- state -------------------------------------------------------------------------------
 
     def _remember(self, pic: TrackPicture) -> None:
+        # keep a reference to the picture and the track's row in it: no copy per track per tick
         for i, tid in enumerate(pic.track_id):
             self.tracks.pop(tid, None)  # re-insert: the dict stays ordered by last update
-            self.tracks[tid] = TrackState(
-                pic.t,
-                pic.lat[i],
-                pic.lon[i],
-                pic.alt[i],
-                pic.ve[i],
-                pic.vn[i],
-                pic.vu[i],
-                pic.sigma_m[i],
-            )
+            self.tracks[tid] = (pic, i)
 
     def _forget_old(self, now: datetime) -> None:
         horizon = self.config.track_memory_s
         while self.tracks:
-            tid, st = next(iter(self.tracks.items()))
-            if (now - st.t).total_seconds() <= horizon:
+            tid, (pic, _) = next(iter(self.tracks.items()))
+            if (now - pic.t).total_seconds() <= horizon:
                 break
             del self.tracks[tid]
+
+    def track_state(self, track_id: str | None) -> TrackState | None:
+        """The latest state of a track seen in a picture (None if never seen or forgotten)."""
+        if not track_id or track_id not in self.tracks:
+            return None
+        p, i = self.tracks[track_id]
+        return TrackState(
+            p.t, p.lat[i], p.lon[i], p.alt[i], p.ve[i], p.vn[i], p.vu[i], p.sigma_m[i]
+        )
 
     def airframe_for(self, speed_ms: float | None) -> DroneType:
         """The listed airframe whose cruise speed is nearest ``speed_ms`` (ties: first listed)."""
@@ -486,7 +487,7 @@ class DebrisStage:
     ) -> tuple[tuple[float, float, float], tuple[float, float, float], float, DroneType, bool]:
         """(east, north, up) m, (ve, vn, vu) m/s, position sigma m, airframe, matched-to-a-track."""
         e, n = self.scenario.frame.point(kill.lat, kill.lon)
-        st = self.tracks.get(kill.track_id) if kill.track_id else None
+        st = self.track_state(kill.track_id)
         if st is not None:
             v = (st.ve, st.vn, st.vu)
             kind = self.airframe_for(math.sqrt(st.ve**2 + st.vn**2 + st.vu**2))
