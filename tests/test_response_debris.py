@@ -218,6 +218,17 @@ def test_an_unmatched_kill_flies_toward_the_centre(scenario) -> None:
     assert v[1] == pytest.approx(kind.cruise_speed_ms, rel=1e-3) and abs(v[0]) < 0.05 * v[1]
 
 
+def test_an_unknown_altitude_is_the_tracks_or_the_airframes(scenario) -> None:
+    stage = DebrisStage(scenario)
+    stage.step(T0, [picture("T1", 55.70, 37.50, 40.0, 0.0)])  # the picture says 600 m
+    (_, _, up), *_ = stage.initial_state(kill(alt=0.0, track_id="T1"))
+    assert up == 600.0
+    (_, _, up), _, _, kind, _ = stage.initial_state(kill(alt=0.0))
+    assert up == kind.altitude_m
+    (_, _, up), *_ = stage.initial_state(kill(alt=450.0, track_id="T1"))
+    assert up == 450.0  # a reported altitude wins
+
+
 def test_the_airframe_is_the_one_of_nearest_cruise_speed(scenario) -> None:
     stage = DebrisStage(scenario)
     light = min(scenario.spec.drone_types, key=lambda d: d.cruise_speed_ms)

@@ -428,7 +428,9 @@ class DebrisStage:
 
     Velocity at the kill: the latest ``TrackPicture`` state of the kill's track. A kill matched to
     no track (or to one never seen in a picture) is assumed to fly at the airframe's cruise speed
-    level toward the city centre (``default_drone_type``, else the first airframe listed).
+    level toward the city centre (``default_drone_type``, else the first airframe listed). A kill
+    reported at ground height (altitude unknown) is taken at the track's last altitude, else at
+    the airframe's cruise altitude.
     """
 
     name = "debris"
@@ -488,16 +490,20 @@ class DebrisStage:
         """(east, north, up) m, (ve, vn, vu) m/s, position sigma m, airframe, matched-to-a-track."""
         e, n = self.scenario.frame.point(kill.lat, kill.lon)
         st = self.track_state(kill.track_id)
+        # a kill reported at ground height means "altitude unknown" (reports may omit it):
+        # take the track's last altitude, else the airframe's typical cruise altitude
+        known = kill.alt > self.config.ground_alt_m + 1.0
         if st is not None:
             v = (st.ve, st.vn, st.vu)
             kind = self.airframe_for(math.sqrt(st.ve**2 + st.vn**2 + st.vu**2))
-            return (e, n, kill.alt), v, st.sigma_m, kind, True
+            return (e, n, kill.alt if known else st.alt), v, st.sigma_m, kind, True
         kind = self.default_type
         r = math.hypot(e, n)
         # level flight at cruise speed toward the city centre (frame origin); due south at the centre
         ue, un = (-e / r, -n / r) if r > 1.0 else (0.0, -1.0)
         v = (kind.cruise_speed_ms * ue, kind.cruise_speed_ms * un, 0.0)
-        return (e, n, kill.alt), v, self.config.sigma_position_m, kind, False
+        alt = kill.alt if known else self.config.ground_alt_m + kind.altitude_m
+        return (e, n, alt), v, self.config.sigma_position_m, kind, False
 
     def sample(self, kill: KillNumbered) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """The Monte Carlo pieces of one kill: pos (S,3), vel (S,3), beta (S,), wind (S,2)."""
