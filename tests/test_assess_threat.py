@@ -86,7 +86,25 @@ def test_straight_at_zone_time_to_zone_is_distance_over_speed(scenario):
         expected = (dist - radius) / speed
         assert pred.time_to_zone_s[0, 0] == pytest.approx(expected, abs=3.0)
         assert pred.cpa_m[0, 0] == 0.0
-        assert pred.p_entry[0, 0] > 0.7  # heading uncertainty over 11 min still leaves it likely
+        assert pred.p_entry[0, 0] == pytest.approx(head_on_p(dist - radius, speed, 50.0, radius), abs=0.005)
+        # the 15 s samples may miss the best moment a little: within 0.03 of a 1 s grid
+        fine = head_on_p(dist - radius, speed, 50.0, radius, grid=np.arange(0.0, 901.0))
+        assert fine - 0.03 <= pred.p_entry[0, 0] <= fine + 0.005
+        assert pred.p_entry[0, 0] > 0.5  # flying straight at it: more likely than not
+
+
+def head_on_p(gap_m, speed, sigma0, radius=3_000.0, model=None, grid=None):
+    """One-track reference: a path straight through a circle's centre, ``gap_m`` from its edge.
+    With s = v t - gap the depth along the chord, d(t) = |s - R| - R; P = max_t Phi(-d / sigma)
+    over ``grid`` (default: the model's own samples)."""
+    m = model or MotionModel()
+    best = 0.0
+    for t in m.times() if grid is None else grid:
+        t = float(t)
+        d = abs(speed * t - gap_m - radius) - radius
+        sig = float(m.sigma(np.array([sigma0]), np.array([t]), np.array([speed]))[0, 0])
+        best = max(best, 0.5 * math.erfc(d / (sig * math.sqrt(2.0))))
+    return best
 
 
 def test_flying_away_predicts_no_entry(scenario):
@@ -224,7 +242,7 @@ def test_track_heading_for_the_centre_raises_a_threat(scenario):
     assert ev.incident_id == "INC-T1" and ev.track_id == "T1"
     assert ev.zone_id == "centre"
     assert ev.time_to_zone_s == pytest.approx((25_000.0 - 3_000.0) / 45.0, abs=3.0)
-    assert ev.p_entry > 0.8
+    assert ev.p_entry == pytest.approx(head_on_p(22_000.0, 45.0, 50.0), abs=0.01)
     assert ev.reasons[0] == "heading toward City centre"
     assert "min to the zone" in ev.reasons[1]
     assert any(r.startswith("p=") for r in ev.reasons)

@@ -47,7 +47,7 @@ class MotionModel:
     horizon_s: float = 900.0  # how far ahead the path is predicted
     dt_s: float = 15.0  # spacing of the time samples along the path (crossings are interpolated)
     sigma_v_ms: float = 2.0  # 1-sigma velocity estimate error (m/s)
-    sigma_heading_deg: float = 6.0  # 1-sigma of the heading held over the horizon
+    sigma_heading_deg: float = 10.0  # 1-sigma of the heading held over the horizon
     q_m2s3: float = 0.02  # white-noise acceleration PSD (m^2/s^3)
 
     def times(self) -> FloatArray:
