@@ -8,7 +8,8 @@ Rules (see docs/response.md):
   Equal times (crews of one station): the kind listed first in ``suitable_kinds`` wins.
 * When no suitable crew is free, the site waits in a queue ordered by priority (1: the 95 %
   footprint touches a protected zone; 2: it lies in a district; 3: open ground), then by the
-  time it was predicted. Each change of the queue is a ``CrashSiteQueued`` carrying the queue.
+  time it was predicted. Each arrival in the queue and each withdrawal is a ``CrashSiteQueued``
+  carrying the queue after it; a site leaves the queue for a crew with its ``CrewDispatched``.
 * Crews report their own progress (``CrewReported``); accepted reports become
   ``CrewStatusChanged``, refused ones ``InputRefused``. At ``site_closed`` the crew is free: it
   goes from that site to the head of the queue, or, with nothing waiting, counts as back home.
