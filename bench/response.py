@@ -244,7 +244,7 @@ def main() -> None:
         "--kills", type=int, default=1_000, help="kills in the end-to-end night (0: skip)"
     )
     ap.add_argument(
-        "--max-hours", type=float, default=72.0, help="stop the night's clock after this"
+        "--max-hours", type=float, default=120.0, help="stop the night's clock after this"
     )
     args = ap.parse_args()
     sc = load_scenario(args.scenario)
