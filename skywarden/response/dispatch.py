@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from skywarden.errors import TransitionError
+from skywarden.errors import ScenarioError, TransitionError
 from skywarden.events import (
     CrashSiteQueued,
     CrewDispatched,
@@ -78,9 +78,11 @@ def make_router(scenario: LoadedScenario, config: DispatchConfig) -> Router:
     straight = StraightLineRouter(scenario.frame, config.detour_factor, config.straight_speed_kmh)
     if not (config.use_roads and scenario.spec.roads):
         return straight
-    graph = load_roads(
-        scenario.path.parent / scenario.spec.roads, scenario.frame, config.speed_factor
-    )
+    path = scenario.path.parent / scenario.spec.roads
+    try:
+        graph = load_roads(path, scenario.frame, config.speed_factor)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(str(path), "roads", f"cannot use the road extract: {exc}") from exc
     return RoadRouter(
         graph,
         scenario.frame,
