@@ -54,9 +54,10 @@ class ClassModel:
     turn_scale: tuple[float, float, float] = (2.5, 8.0, 1.2)
     # P(an RF detector heard a drone command link | class)
     c2_link: tuple[float, float, float] = (0.9, 0.02, 0.02)
-    # P(cooperative report kind | class): ADS-B -> manned, Remote ID -> drone
-    adsb: tuple[float, float, float] = (0.01, 0.001, 0.99)
-    remote_id: tuple[float, float, float] = (0.99, 0.001, 0.01)
+    # P(cooperative report kind | class): ADS-B -> manned, Remote ID -> drone. Birds broadcast
+    # nothing, so a report all but rules them out; a declaration outweighs any kinematics.
+    adsb: tuple[float, float, float] = (1e-3, 1e-9, 1.0)
+    remote_id: tuple[float, float, float] = (1.0, 1e-9, 1e-4)
     # tempering weights (correlated features must not be counted at full strength)
     w_speed: float = 1.0
     w_alt: float = 0.6
