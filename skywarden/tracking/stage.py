@@ -220,7 +220,7 @@ class TrackingStage:
                         lat=float(lat),
                         lon=float(lon),
                         alt=float(alt),
-                        sensors=table.sensors[k],
+                        sensors=table.sensors(k),
                     )
                 )
         for tid, reason in dropped:
