@@ -281,9 +281,11 @@ class Tracker:
         tr.misses[looked] += 1
         if len(scan.z):
             self._associate_and_update(scan, bit)
-        self._confirm(scan.t)
+            self._confirm(scan.t)
         self._delete(scan.t)
-        if self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s:
+        if len(scan.z) and (
+            self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s
+        ):
             self._merge_duplicates()
             self._t_merge = scan.t
 
@@ -674,7 +676,9 @@ class Tracker:
         dv = tr.x[a, 3:] - tr.x[b, 3:]
         Sv = tr.P[a, 3:, 3:] + tr.P[b, 3:, 3:]
         dv2, _ = assoc._mahalanobis3(dv, Sv)
-        same = dv2 <= cfg.merge_chi2
+        # two tracks that each took a plot of the same scan are two objects (birds of a flock,
+        # a formation), however close: only tracks that never do are one target seen twice
+        same = (dv2 <= cfg.merge_chi2) & (tr.t_hit[a] != tr.t_hit[b])
         if not same.any():
             return
         drop = np.zeros(len(tr), dtype=bool)
