@@ -19,14 +19,16 @@ __all__ = ["MemoryMeter", "TrackerOutput"]
 
 @dataclass
 class TrackerOutput:
-    """What a tracker produced: per scan k, the wall time and the confirmed tracks.
+    """What a tracker produced: per scan k, the time it took and the confirmed tracks.
 
-    ``ms`` (k,) milliseconds per scan; ``ids[k]`` (N_k,) int64; ``pos[k]`` (N_k, 3) ENU m at
+    ``ms`` (k,) wall milliseconds per scan; ``cpu_ms`` (k,) CPU milliseconds of this process
+    (tells a busy shared machine from a slow tracker); ``ids[k]`` (N_k,) int64; ``pos[k]`` (N_k, 3) ENU m at
     the scan time; ``cls[k]`` (N_k,) str, or None when the tracker does not classify.
     """
 
     name: str
     ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
     ids: list[np.ndarray] = field(default_factory=list)
     pos: list[np.ndarray] = field(default_factory=list)
     cls: list[np.ndarray] | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import queue as queue_mod
 import sys
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=_sizes, default=None,
                    help=f"numbers of targets, comma-separated (default {','.join(map(str, DEFAULT_SIZES))})")
     p.add_argument("--scans", type=int, default=None,
-                   help="scans per radar = seconds simulated (default 60; 12 with --quick)")
+                   help="scans per radar = seconds simulated (default 60; 8 with --quick)")
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--quick", action="store_true",
                    help=f"small sizes ({','.join(map(str, QUICK_SIZES))}) and few scans: a smoke test")
@@ -85,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="track age in seconds at which classification is judged (default 10)")
     p.add_argument("--stonesoup-max", type=int, default=300,
                    help="largest size Stone Soup runs at (default 300; 0 never)")
-    p.add_argument("--stonesoup-budget", type=float, default=120.0,
-                   help="seconds of Stone Soup tracking per size before it stops (default 120)")
+    p.add_argument("--stonesoup-budget", type=float, default=None,
+                   help="seconds of Stone Soup tracking per size before it stops "
+                        "(default 120; 15 with --quick)")
     p.add_argument("--budget", type=float, default=600.0,
                    help="seconds of Skywarden tracking per size before it stops (default 600)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
@@ -147,12 +149,16 @@ class Scored:
     cls_tracks: int = 0
     confusion: list[list[int]] | None = None
     mean_tracks: float = float("nan")
+    mean_truths: float = float("nan")
 
     def ms_mean(self) -> float:
         return float(np.mean(self.out.ms)) if self.out.ms else float("nan")
 
     def ms_p99(self) -> float:
         return float(np.percentile(self.out.ms, 99)) if self.out.ms else float("nan")
+
+    def cpu_mean(self) -> float:
+        return float(np.mean(self.out.cpu_ms)) if self.out.cpu_ms else float("nan")
 
 
 def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: float) -> Scored:
@@ -179,6 +185,7 @@ def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: flo
         ttc_median=float(np.median(ttc)),
         ttc_p90=float(np.percentile(ttc, 90)),
         mean_tracks=float(np.mean([len(i) for i in out.ids[:k_eval]])) if k_eval else float("nan"),
+        mean_truths=float(np.mean([len(t[0]) for t in truths])) if k_eval else float("nan"),
     )
     if r.classification is not None and r.confusion is not None:
         s.cls_fraction = r.classification.fraction
@@ -201,7 +208,11 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:,.2f}×"
 
 
-def size_table(n: int, info: dict[str, Any], sw: Scored | str, ss: Scored | str) -> Table:
+def size_table(
+    n: int, info: dict[str, Any], sw: Scored | str, ss: Scored | str, sw_all: Scored | None
+) -> Table:
+    """Per-size figures; ``sw_all`` is Skywarden over all its scans when the comparison had to
+    stop earlier (Stone Soup ran out of budget)."""
     k_eval = next((s.k_eval for s in (sw, ss) if isinstance(s, Scored)), 0)
     t = Table(
         title=(f"{n:,} targets · {info['radars']} radar(s) · {info['scans']} scans · "
@@ -213,40 +224,45 @@ def size_table(n: int, info: dict[str, Any], sw: Scored | str, ss: Scored | str)
     t.add_column("Skywarden", justify="right")
     t.add_column("Stone Soup", justify="right")
     t.add_column("Stone Soup / Skywarden", justify="right", min_width=10)
+    if sw_all is not None:
+        t.add_column(f"Skywarden, all {sw_all.k_eval} scans", justify="right")
 
-    def val(s: Scored | str, fn: Any) -> float:
-        return fn(s) if isinstance(s, Scored) else float("nan")
+    def val(s: Scored | str | None, fn: Any) -> float:
+        return float(fn(s)) if isinstance(s, Scored) else float("nan")
 
-    def cell(s: Scored | str, fn: Any, fmt: str) -> str:
-        return _f(val(s, fn), fmt) if isinstance(s, Scored) else s
+    def cell(s: Scored | str | None, fn: Any, fmt: str) -> str:
+        if s is None or isinstance(s, str):
+            return s or ""
+        if fmt == "ttc":
+            return f"{_f(s.ttc_median, '{:.2f}')} / {_f(s.ttc_p90, '{:.2f}')}"
+        return _f(val(s, fn), fmt)
 
     rows: list[tuple[str, Any, str, bool]] = [
         ("scans run", lambda s: s.out.n_scans, "{:,.0f}", False),
         ("ms per scan, mean", Scored.ms_mean, "{:,.2f}", True),
         ("ms per scan, p99", Scored.ms_p99, "{:,.2f}", True),
+        ("CPU ms per scan, mean", Scored.cpu_mean, "{:,.2f}", True),
         ("GOSPA localisation (m², mean)", lambda s: s.gospa["localisation"], "{:,.0f}", True),
         ("GOSPA missed (m², mean)", lambda s: s.gospa["missed"], "{:,.0f}", True),
         ("GOSPA false (m², mean)", lambda s: s.gospa["false"], "{:,.0f}", True),
         ("GOSPA total (m², mean)", lambda s: s.gospa["total"], "{:,.0f}", True),
         ("GOSPA distance (m, mean)", lambda s: s.gospa["distance"], "{:,.1f}", True),
+        ("truths judged per scan (mean)", lambda s: s.mean_truths, "{:,.1f}", False),
         ("confirmed tracks per scan (mean)", lambda s: s.mean_tracks, "{:,.1f}", False),
         ("identity switches", lambda s: s.switches, "{:,.0f}", True),
         ("truths ever tracked (%)", lambda s: 100 * s.confirmed, "{:.1f}", False),
-        ("time to confirm, median / p90 (s)", None, "", False),
+        ("time to confirm, median / p90 (s)", None, "ttc", False),
         ("class right after 10 s (%)", lambda s: 100 * s.cls_fraction, "{:.1f}", False),
+        ("tracks judged for class", lambda s: s.cls_tracks, "{:,.0f}", False),
         ("peak memory (MB, process)", lambda s: s.out.peak_rss_mb, "{:,.0f}", True),
         ("memory growth in run (MB)", lambda s: s.out.growth_mb, "{:,.1f}", True),
     ]
     for name, fn, fmt, ratio in rows:
-        if fn is None:
-            def ttc(s: Scored | str) -> str:
-                if not isinstance(s, Scored):
-                    return s
-                return f"{_f(s.ttc_median, '{:.2f}')} / {_f(s.ttc_p90, '{:.2f}')}"
-            t.add_row(name, ttc(sw), ttc(ss), "")
-            continue
         r = _ratio(val(ss, fn), val(sw, fn)) if ratio else ""
-        t.add_row(name, cell(sw, fn, fmt), cell(ss, fn, fmt), r)
+        cells = [name, cell(sw, fn, fmt), cell(ss, fn, fmt), r]
+        if sw_all is not None:
+            cells.append(cell(sw_all, fn, fmt))
+        t.add_row(*cells)
     for s in (sw, ss):
         if isinstance(s, Scored) and s.out.note:
             t.caption = (t.caption or "") + f"{s.out.name}: {s.out.note}. "
@@ -268,24 +284,31 @@ def confusion_table(n: int, sw: Scored) -> Table | None:
 
 
 def summary_table(results: list[dict[str, Any]]) -> Table:
-    t = Table(title="Summary (Stone Soup / Skywarden ratios from the same run)", title_justify="left")
+    """One row per size. Skywarden over all its scans, Stone Soup over the scans it ran; the
+    per-size tables hold the like-for-like comparison over the scans both ran."""
+    t = Table(title="Summary: SW = Skywarden (all its scans), SS = Stone Soup (the scans it ran); "
+                    "ratios SS/SW from the same run", title_justify="left")
     for col in ("targets", "SW ms mean", "SW ms p99", "SS ms mean", "SS ms p99", "SS/SW ms",
-                "SW GOSPA m²", "SS GOSPA m²", "SW id sw", "SS id sw", "SW class %",
+                "SW GOSPA m²", "SS GOSPA m² (scans)", "SW id sw", "SS id sw", "SW class %",
                 "SW peak MB", "SS peak MB"):
         t.add_column(col, justify="right")
     for r in results:
-        sw, ss = r["skywarden"], r["stonesoup"]
+        sw = r["skywarden_all_scans"] or r["skywarden"]
+        ss = r["stonesoup"]
 
         def g(d: Any, key: str, fmt: str) -> str:
             return _f(d[key], fmt) if isinstance(d, dict) else str(d)
 
+        ss_gospa = g(ss, "gospa_total", "{:,.0f}")
+        if isinstance(ss, dict):
+            ss_gospa += f" ({ss['metrics_over_scans']})"
         t.add_row(
             f"{r['n_targets']:,}",
             g(sw, "ms_mean", "{:,.2f}"), g(sw, "ms_p99", "{:,.2f}"),
             g(ss, "ms_mean", "{:,.1f}"), g(ss, "ms_p99", "{:,.1f}"),
             _ratio(ss["ms_mean"], sw["ms_mean"]) if isinstance(ss, dict) and isinstance(sw, dict)
             else "—",
-            g(sw, "gospa_total", "{:,.0f}"), g(ss, "gospa_total", "{:,.0f}"),
+            g(sw, "gospa_total", "{:,.0f}"), ss_gospa,
             g(sw, "switches", "{:,.0f}"), g(ss, "switches", "{:,.0f}"),
             g(sw, "class_pct", "{:.1f}"),
             g(sw, "peak_mb", "{:,.0f}"), g(ss, "peak_mb", "{:,.0f}"),
@@ -303,6 +326,7 @@ def as_record(s: Scored | str) -> dict[str, Any] | str:
         "metrics_over_scans": s.k_eval,
         "ms_mean": s.ms_mean(),
         "ms_p99": s.ms_p99(),
+        "cpu_ms_mean": s.cpu_mean(),
         "gospa_localisation": s.gospa["localisation"],
         "gospa_missed": s.gospa["missed"],
         "gospa_false": s.gospa["false"],
@@ -313,6 +337,7 @@ def as_record(s: Scored | str) -> dict[str, Any] | str:
         "ttc_median_s": s.ttc_median,
         "ttc_p90_s": s.ttc_p90,
         "mean_confirmed_tracks": s.mean_tracks,
+        "mean_truths_judged": s.mean_truths,
         "class_pct": 100 * s.cls_fraction,
         "class_tracks_judged": s.cls_tracks,
         "confusion": s.confusion,
@@ -327,7 +352,12 @@ def as_record(s: Scored | str) -> dict[str, Any] | str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    n_scans = args.scans or (12 if args.quick else 60)
+    n_scans = args.scans or (8 if args.quick else 60)
+    if args.stonesoup_budget is None:
+        args.stonesoup_budget = 15.0 if args.quick else 120.0
+    # one thread of linear algebra per tracker: a fair comparison, and kind to a shared machine
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     if n_scans < 2:
         raise SystemExit("--scans must be at least 2")
     # wide enough for the tables when written to a file or a narrow pipe
@@ -387,13 +417,17 @@ def main(argv: list[str] | None = None) -> int:
                 "clutter_per_scan": float(np.mean([s.n_clutter for s in scenario.scans])),
                 "cutoff": args.cutoff,
             }
-            tables.append(size_table(n, info, sw, ss))
+            sw_all = None
+            if isinstance(sw_out, TrackerOutput) and k_eval < sw_out.n_scans:
+                sw_all = score(sw_out, scenario, sw_out.n_scans, args.cutoff, args.min_age)
+            tables.append(size_table(n, info, sw, ss, sw_all))
             if isinstance(sw, Scored):
-                ct = confusion_table(n, sw)
+                ct = confusion_table(n, sw_all or sw)
                 if ct is not None:
                     tables.append(ct)
             results.append({"n_targets": n, **info, "skywarden": as_record(sw),
-                            "stonesoup": as_record(ss)})
+                            "stonesoup": as_record(ss),
+                            "skywarden_all_scans": as_record(sw_all) if sw_all else None})
     for t in tables:
         console.print(t)
     console.print(summary_table(results))

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
 from skywarden.events import (
+    AirportLifted,
+    AirportRestricted,
     CrewStatusChanged,
     DebrisPredicted,
     Event,
@@ -108,10 +110,38 @@ def test_recovery_and_morning_summary(scenario: LoadedScenario) -> None:
     for _ in range(10):
         r.step()
     assert [d.topic for d in r.drafts()] == ["kills", "recovered"]
-    r.now = scenario.end - timedelta(seconds=5)
+    r.now = scenario.end - timedelta(seconds=915)
     r.step()
+    assert "summary" not in [d.topic for d in r.drafts()]
+    r.step()  # 15 minutes before the end (summary_lead_s)
     (summary,) = [d for d in r.drafts() if d.topic == "summary"]
+    assert summary.text_en.startswith("Overnight (00:00–03:45)")
     assert summary.approvals_needed == 2  # the shipped policy asks two officers for the summary
     assert "destroyed one drone" in summary.text_en and "one crash site" in summary.text_en
     r.step()
     assert [d.topic for d in r.drafts()].count("summary") == 1
+
+
+def test_airport_flapping_is_not_announced_twice(scenario: LoadedScenario) -> None:
+    r = Run(scenario, batch_window_s=120.0)
+
+    def restricted(aid: str) -> AirportRestricted:
+        return AirportRestricted(t=r.now, airport_id=aid, reason="", track_ids=[])
+
+    def lifted(aid: str) -> AirportLifted:
+        return AirportLifted(t=r.now, airport_id=aid, restricted_since=r.now, duration_s=0.0)
+
+    r.step(restricted("VKO"), restricted("SVO"))
+    r.step(s=120)
+    r.step(lifted("VKO"), lifted("SVO"))
+    r.step(restricted("VKO"), s=30)  # VKO restricted again before its lift was announced
+    for _ in range(30):
+        r.step()
+    r.step(restricted("DME"))
+    r.step(lifted("DME"), s=30)  # DME lifted before its restriction was announced
+    for _ in range(30):
+        r.step()
+    assert [(d.topic, d.about) for d in r.drafts()] == [
+        ("airport_restricted", ["VKO", "SVO"]),
+        ("airport_lifted", ["SVO"]),
+    ]

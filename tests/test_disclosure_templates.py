@@ -63,6 +63,7 @@ def test_russian_ordinals_and_runs() -> None:
     assert numbers_ru([29, 30, 31]) == "с 29-го по 31-й"
     assert numbers_ru([29, 30, 32]) == "29-й, 30-й и 32-й"
     assert numbers_ru([7, 8]) == "7-й и 8-й"
+    assert numbers_ru([7, 9], genitive=True) == "7-го и 9-го"
     assert numbers_en([31, 29, 30]) == "the 29th to the 31st"
     assert numbers_en([1, 2]) == "the 1st and 2nd"
     assert numbers_en([21, 23, 24]) == "the 21st, 23rd and 24th"
@@ -143,6 +144,8 @@ def test_recovery_statements(scenario: LoadedScenario, pol: DisclosurePolicy) ->
     en, ru = draft_recovered(pol, W, [_kill(scenario, n, 30) for n in (7, 8, 9)])
     assert "the debris of three drones, the 7th to the 9th" in en
     assert "обломки трёх беспилотников — с 7-го по 9-й" in ru
+    _, ru = draft_recovered(pol, W, [_kill(scenario, n, 30) for n in (23, 29)])
+    assert "обломки двух беспилотников — 23-го и 29-го." in ru
 
 
 def test_morning_summary(scenario: LoadedScenario, pol: DisclosurePolicy) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skywarden.errors import TransitionError
+from skywarden.errors import ScenarioError, TransitionError
 from skywarden.events import (
     CrashSiteQueued,
     CrewDispatched,
@@ -111,6 +111,13 @@ def test_without_roads_the_straight_line_estimate_is_used_and_labelled(tmp_path:
     assert len(d.route) == 2 and straight == pytest.approx(1500.0, rel=2e-3)
     assert d.distance_m == pytest.approx(1.4 * 1500.0, rel=2e-3)
     assert d.eta_s == pytest.approx(1.4 * 1500.0 / (40 / 3.6), rel=2e-3)
+
+
+def test_a_broken_road_extract_is_a_scenario_error_naming_the_file(tmp_path: Path) -> None:
+    sc = write_scenario(tmp_path, RIVER_STATIONS, roads=True)
+    (tmp_path / "roads.osm").write_text("<osm version='0.6'><node id='1'", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"roads\.osm.*well-formed"):
+        DispatchStage(sc)
 
 
 def test_only_suitable_on_duty_crews_go(tmp_path: Path) -> None:

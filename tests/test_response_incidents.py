@@ -228,3 +228,27 @@ def test_cli_show_unknown_and_missing_log(log_path, tmp_path):
     assert res.exit_code != 0 and "no incident" in res.output
     res = CliRunner().invoke(incident_app, ["list", "--log", str(tmp_path / "absent.db")])
     assert res.exit_code != 0 and "no event log" in res.output
+
+
+def test_a_drone_with_a_retracted_number_and_a_real_kill(night):
+    """A decoy hit is reported (#32), the drone flies on and is really killed (#34); then #32 is
+    withdrawn. The incident keeps both numbers; the live one is #34."""
+    t = night[-1].t
+    events = [*night, kill(t + timedelta(seconds=5), "R34", 34, "T8", local="03:30")]
+    incs = build_incidents(events)
+    t8 = find_incident(incs, "kill:32")
+    assert t8 is find_incident(incs, "kill:34") and t8.incident_id == "INC-T8"
+    assert [(k.number, k.retracted) for k in t8.kills] == [(32, True), (34, False)]
+    assert t8.kill_number == 34 and t8.kill_time == "03:30" and not t8.retracted
+    assert t8.status == "killed"
+
+
+def test_cli_list_shows_every_number_of_an_incident(tmp_path, night):
+    t = night[-1].t
+    path = tmp_path / "n.db"
+    log = open_log(path)
+    log.append([*night, kill(t + timedelta(seconds=5), "R34", 34, "T8", local="03:30")])
+    log.close()
+    res = CliRunner().invoke(incident_app, ["list", "--log", str(path)], env={"COLUMNS": "200"})
+    row = next(x for x in res.output.splitlines() if "INC-T8" in x)
+    assert "#32 (retracted), #34" in row

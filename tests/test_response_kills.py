@@ -269,3 +269,50 @@ def test_kill_lifecycle_table():
     check_transition("numbered", "retracted")
     with pytest.raises(TransitionError):
         check_transition("retracted", "numbered")
+
+
+def trail(k, killed_at=None):
+    """Two drones of a wave on one path, 40 s apart (1.6 km), flying east at 40 m/s; the lead is
+    killed at ``killed_at`` (its track ends there)."""
+    out = {"LEAD": (0.0 + 40.0 * k, 20_000.0, 40.0, 0.0), "NEXT": (-1_600.0 + 40.0 * k, 20_000.0, 40.0, 0.0)}
+    if killed_at is not None and k > killed_at:
+        del out["LEAD"]
+    return out
+
+
+def test_the_track_that_ended_beats_the_next_drone_passing_the_spot(scenario):
+    t0 = scenario.start
+    stage = KillStage(scenario)
+    fly(stage, scenario, t0, 80, lambda k: trail(k, killed_at=30))
+    # the lead was killed at second 30 at x = 1200; reported 40 s later, 250 m off, just as the
+    # next drone flies over the reported point
+    (ev,) = stage.step(t0, [report(scenario, t0 + timedelta(seconds=70), "R1", 1_200.0 + 150.0, 20_200.0)])
+    assert ev.track_id == "LEAD"
+    # the point lies 150 m along the path past the track's end: dead-reckoned, 3.75 s late
+    assert abs((ev.t - (t0 + timedelta(seconds=30))).total_seconds()) <= 5.0
+
+
+def test_a_second_unit_reporting_the_same_kill_is_a_duplicate_even_near_the_next_drone(scenario):
+    t0 = scenario.start
+    stage = KillStage(scenario)
+    fly(stage, scenario, t0, 100, lambda k: trail(k, killed_at=30))
+    out = stage.step(t0, [report(scenario, t0 + timedelta(seconds=60), "R1", 1_200.0, 20_150.0)])
+    out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=99), "R2", 1_300.0, 19_800.0)])
+    assert [type(e) for e in out] == [KillNumbered, KillDuplicate]
+    assert out[1].duplicate_of == "R1"
+
+
+def test_two_drones_killed_at_the_same_spot_are_two_kills(scenario):
+    t0 = scenario.start
+
+    def both(k):
+        out = trail(k, killed_at=30)
+        if k > 70:
+            del out["NEXT"]  # the next one is killed 40 s later where the lead fell
+        return out
+
+    stage = KillStage(scenario)
+    fly(stage, scenario, t0, 100, both)
+    out = stage.step(t0, [report(scenario, t0 + timedelta(seconds=55), "R1", 1_200.0, 20_150.0)])
+    out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=95), "R2", 1_250.0, 19_850.0)])
+    assert [(type(e), e.track_id) for e in out] == [(KillNumbered, "LEAD"), (KillNumbered, "NEXT")]

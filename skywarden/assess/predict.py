@@ -5,10 +5,14 @@ The kernel works on arrays, tracks x zones x time samples, in the scenario's loc
 grows with the look-ahead time ``t``::
 
     sigma(t)^2 = sigma0^2 + (sigma_v * t)^2 + q * t^3 / 3
+    sigma_v^2  = sigma_v0^2 + (speed * sin(sigma_heading))^2
 
-``sigma0`` is the track's 1-sigma horizontal position error now, ``sigma_v`` the 1-sigma error of
-its velocity estimate (m/s) and ``q`` the power spectral density (m^2/s^3) of a white-noise
-acceleration (the drone's manoeuvres), whose integrated position variance is ``q t^3 / 3``.
+``sigma0`` is the track's 1-sigma horizontal position error now; ``sigma_v`` the 1-sigma error of
+its velocity as a straight-line predictor: the estimate's own error ``sigma_v0`` plus the heading
+the drone will really hold over the next minutes (attack drones weave and dog-leg, so a heading
+known to ``sigma_heading`` moves the far end of the path sideways in proportion to speed); ``q``
+the power spectral density (m^2/s^3) of a white-noise acceleration (the remaining manoeuvres),
+whose integrated position variance is ``q t^3 / 3``.
 
 The probability that the track is inside a zone at time ``t`` is taken from the Gaussian margin
 across the zone's edge::
@@ -41,8 +45,9 @@ class MotionModel:
     """Constant velocity with growing uncertainty; see the module docstring for the equation."""
 
     horizon_s: float = 900.0  # how far ahead the path is predicted
-    dt_s: float = 10.0  # spacing of the time samples along the path
-    sigma_v_ms: float = 2.0  # 1-sigma velocity error (m/s)
+    dt_s: float = 15.0  # spacing of the time samples along the path (crossings are interpolated)
+    sigma_v_ms: float = 2.0  # 1-sigma velocity estimate error (m/s)
+    sigma_heading_deg: float = 10.0  # 1-sigma of the heading held over the horizon
     q_m2s3: float = 0.02  # white-noise acceleration PSD (m^2/s^3)
 
     def times(self) -> FloatArray:
@@ -50,11 +55,17 @@ class MotionModel:
         k = int(np.ceil(self.horizon_s / self.dt_s))
         return np.minimum(np.arange(k + 1, dtype=np.float64) * self.dt_s, self.horizon_s)
 
-    def sigma(self, sigma0: FloatArray, t: FloatArray) -> FloatArray:
+    def sigma_v(self, speed: FloatArray) -> FloatArray:
+        """(N,) velocity error of the straight-line predictor: sqrt(sigma_v0^2 + (speed sin(sigma_h))^2)."""
+        sh = np.sin(np.radians(self.sigma_heading_deg))
+        return np.sqrt(self.sigma_v_ms**2 + (np.asarray(speed, dtype=np.float64) * sh) ** 2)
+
+    def sigma(self, sigma0: FloatArray, t: FloatArray, speed: FloatArray | None = None) -> FloatArray:
         """(N, K) 1-sigma position error: sqrt(sigma0^2 + (sigma_v t)^2 + q t^3 / 3)."""
         s0 = np.asarray(sigma0, dtype=np.float64)[:, None]
         tt = np.asarray(t, dtype=np.float64)[None, :]
-        return np.sqrt(s0**2 + (self.sigma_v_ms * tt) ** 2 + self.q_m2s3 * tt**3 / 3.0)
+        sv = self.sigma_v(np.zeros(s0.shape[0]) if speed is None else speed)[:, None]
+        return np.sqrt(s0**2 + (sv * tt) ** 2 + self.q_m2s3 * tt**3 / 3.0)
 
 
 @dataclass(frozen=True)
@@ -73,15 +84,44 @@ class EntryPrediction:
     t_cpa_s: FloatArray
 
 
+def edge_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> FloatArray:
+    """Distance (m) from points (M,) to the polygon's exterior ring: the nearest of its edges.
+
+    For edge A->B and point P: ``u = clip(((P - A) . (B - A)) / |B - A|^2, 0, 1)``,
+    ``d = |P - (A + u (B - A))|``; shape (M, E) in between.
+    """
+    ring = np.asarray(zone.exterior.coords, dtype=np.float64)
+    a = ring[:-1]
+    ab = ring[1:] - a  # (E, 2)
+    ab2 = np.maximum(np.sum(ab * ab, axis=1), 1e-12)
+    px = x[:, None] - a[None, :, 0]
+    py = y[:, None] - a[None, :, 1]
+    u = np.clip((px * ab[None, :, 0] + py * ab[None, :, 1]) / ab2[None, :], 0.0, 1.0)
+    return np.sqrt(np.min((px - u * ab[None, :, 0]) ** 2 + (py - u * ab[None, :, 1]) ** 2, axis=1))
+
+
 def signed_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> FloatArray:
     """Signed distance (m) from points (any shape) to the polygon's edge: negative inside."""
     shape = np.shape(x)
-    xf = np.ravel(x)
-    yf = np.ravel(y)
-    pts = shapely.points(xf, yf)
-    d = shapely.distance(zone.exterior, pts)
+    xf = np.ravel(np.asarray(x, dtype=np.float64))
+    yf = np.ravel(np.asarray(y, dtype=np.float64))
+    d = edge_distance(zone, xf, yf)
     inside = shapely.contains_xy(zone, xf, yf)
     return np.where(inside, -d, d).reshape(shape)
+
+
+def _signed_distance_far(zone: shapely.Polygon, x: FloatArray, y: FloatArray, sig: FloatArray) -> FloatArray:
+    """Signed distance where it matters: exact for points within 6 sigma of the zone's bounding
+    circle, the lower bound ``|P - c| - R`` (P_in < 1e-9 there anyway) farther out."""
+    c = zone.centroid
+    ring = np.asarray(zone.exterior.coords, dtype=np.float64)
+    r_max = float(np.max(np.hypot(ring[:, 0] - c.x, ring[:, 1] - c.y)))
+    lb = np.hypot(x - c.x, y - c.y) - r_max
+    out = lb.copy()
+    near = lb < 6.0 * sig
+    if near.any():
+        out[near] = signed_distance(zone, x[near], y[near])
+    return out
 
 
 def predict_entries(
@@ -119,7 +159,7 @@ def predict_entries(
     speed = np.hypot(vel[:, 0], vel[:, 1])
     along = np.hypot(start_pt[..., 0] - pos[:, None, 0], start_pt[..., 1] - pos[:, None, 1])
     tcpa = np.where(speed[:, None] > 1e-9, along / np.maximum(speed[:, None], 1e-9), 0.0)
-    sig = m.sigma(sigma0, t)  # (N, K)
+    sig = m.sigma(sigma0, t, speed)  # (N, K)
     # Pairs farther than 5 sigma at the horizon cannot reach P_in above Phi(-5) ~ 3e-7: skip them.
     reach = cpa < 5.0 * sig[:, -1:]
     xs = pos[:, None, 0] + vel[:, None, 0] * t[None, :]  # (N, K)
@@ -128,7 +168,7 @@ def predict_entries(
         idx = np.flatnonzero(reach[:, j])
         if idx.size == 0:
             continue
-        sd = signed_distance(zone, xs[idx], ys[idx])  # (n', K)
+        sd = _signed_distance_far(zone, xs[idx], ys[idx], sig[idx])  # (n', K)
         # P_in(t) = Phi(-d(t) / sigma(t)); P(entry) ~ max over t
         pe[idx, j] = ndtr(-sd / sig[idx]).max(axis=1)
         inside = sd <= 0.0

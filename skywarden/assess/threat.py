@@ -4,10 +4,14 @@ Every ``TrackPicture`` the stage predicts, for each drone/unknown track and each
 the time to the zone, the probability of entry and the closest approach (``predict.py``, arrays
 of tracks x zones x time samples). A score per (track, zone) combines them::
 
-    score = p_entry * w_priority(zone) * w_time,   w_time = 1 - 0.5 * min(t_ref / horizon, 1)
+    score = w_priority(zone) * urgency * min(1, p_entry / p_full)
+    urgency = 1 - (1 - urgency_floor) * min(t_ref / horizon, 1)
 
-with ``t_ref`` the time to the zone (or to the closest approach when the mean path misses it).
-The track's threat is about its best-scoring zone.
+with ``t_ref`` the time to the zone (or to the closest approach when the mean path misses it): a
+likely entry (``p_entry >= p_full``) scores by its urgency alone, a less likely one in proportion.
+Scores are smoothed per track and zone over ``smoothing_s`` (an exponential moving average,
+``s += (1 - exp(-dt / tau)) * (raw - s)``), because a weaving drone swings its straight-line
+prediction across a zone's edge. The track's threat is about its best-scoring zone.
 
 A threat is an incident ("INC-" + track id) with a small lifecycle and hysteresis, so that a
 wobbling track does not flap:
@@ -77,19 +81,26 @@ class ThreatConfig:
 
     motion: MotionModel = field(default_factory=MotionModel)
     classes: tuple[str, ...] = ("drone", "unknown")  # track classes that are assessed
+    every_s: float = 2.0  # assess the picture at most this often (drops, kills act at once)
+    cooperative_is_threat: bool = False  # a drone identified by Remote ID is not a threat
+    smoothing_s: float = 30.0  # time constant of the score's moving average (0: none)
+    p_full: float = 0.6  # an entry this likely counts in full
+    urgency_floor: float = 0.4  # the urgency of an entry at the horizon (1 at zero time)
     raise_score: float = 0.40
     clear_score: float = 0.25
-    hold_s: float = 30.0  # below clear_score this long before clearing
+    hold_s: float = 60.0  # below clear_score this long before clearing
     stale_s: float = 30.0  # missing from the picture this long: the track is lost
     # score thresholds of medium, high, critical (below the first: low)
-    level_thresholds: tuple[float, float, float] = (0.5, 0.68, 0.85)
-    level_margin: float = 0.06
+    # (priority 1, p >= p_full: medium within ~11 min, high ~6 min, critical ~2.5 min)
+    level_thresholds: tuple[float, float, float] = (0.55, 0.75, 0.9)
+    level_margin: float = 0.1
     zone_margin: float = 0.10
-    # edges (s) of the time bands: < 1 min, 1-2 min, 2-5 min, 5-10 min, 10+ min, no entry
+    # edges (s) of the bands of the time to the zone (or to the closest approach): < 1 min,
+    # 1-2 min, 2-5 min, 5-10 min, 10+ min
     band_edges_s: tuple[float, ...] = (60.0, 120.0, 300.0, 600.0)
     band_margin_s: float = 15.0
     # weight of a zone by its priority (1 = highest); priorities past the end take the last
-    priority_weights: tuple[float, ...] = (1.0, 0.9, 0.8, 0.7)
+    priority_weights: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.clear_score < self.raise_score <= 1.0:
@@ -151,12 +162,15 @@ class _Track:
 
     cls: str = "unknown"
     p_cls: float = 0.0
+    identity: str = ""  # Remote ID or callsign when a cooperative report matched
     last_seen: datetime | None = None
     state: str = "none"  # none | active | cleared | killed
     zone: str = ""
     level: int = 0
     band: int = 0
     below_since: datetime | None = None
+    ema: np.ndarray | None = None  # (Z,) smoothed scores
+    ema_t: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +181,11 @@ class _Assessment:
     tz: float | None
     cpa: float
     t_cpa: float
+
+    @property
+    def t_ref(self) -> float:
+        """Time to the zone, or to the closest approach when the mean path misses it (s)."""
+        return self.tz if self.tz is not None else self.t_cpa
 
 
 class ThreatStage:
@@ -186,6 +205,7 @@ class ThreatStage:
         self.weights = np.array([w[min(z.priority, len(w)) - 1] for z in zones], dtype=np.float64)
         self.tracks: dict[str, _Track] = {}
         self.kill_track: dict[int, str] = {}  # kill number -> track id
+        self.last_assessed: datetime | None = None
 
     # ------------------------------------------------------------------ stage
     def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
@@ -195,9 +215,9 @@ class ThreatStage:
                 out.extend(self._picture(ev))
             elif isinstance(ev, TrackClassified):
                 tr = self.tracks.setdefault(ev.track_id, _Track())
-                tr.cls, tr.p_cls = ev.cls, ev.p
-                if ev.cls not in self.config.classes and tr.state == "active":
-                    out.append(self._clear(ev.t, ev.track_id, tr, f"classified as {ev.cls.replace('_', ' ')}"))
+                tr.cls, tr.p_cls, tr.identity = ev.cls, ev.p, ev.identity
+                if not self._assessed(tr) and tr.state == "active":
+                    out.append(self._clear(ev.t, ev.track_id, tr, self._why_not(tr)))
             elif isinstance(ev, TrackDropped):
                 tr = self.tracks.pop(ev.track_id, None)
                 if tr is not None and tr.state == "active":
@@ -227,32 +247,54 @@ class ThreatStage:
 
     # ------------------------------------------------------------------ assessment
     def assess(self, pic: TrackPicture) -> tuple[list[int], EntryPrediction, np.ndarray]:
-        """Rows of the picture that are assessed, their entry predictions and (N, Z) scores."""
-        rows = [i for i, tid in enumerate(pic.track_id) if self._cls(tid, pic.cls[i]) in self.config.classes]
+        """Rows of the picture that are assessed (drone/unknown tracks with finite numbers), their
+        entry predictions and (N, Z) raw scores."""
+        lat = np.asarray(pic.lat, dtype=np.float64)
+        lon = np.asarray(pic.lon, dtype=np.float64)
+        ve = np.asarray(pic.ve, dtype=np.float64)
+        vn = np.asarray(pic.vn, dtype=np.float64)
+        sig = np.asarray(pic.sigma_m, dtype=np.float64)
+        finite = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(ve) & np.isfinite(vn) & np.isfinite(sig)
+        finite &= (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+        rows = [
+            i
+            for i, tid in enumerate(pic.track_id)
+            if finite[i] and self._cls(tid, pic.cls[i]) in self.config.classes
+        ]
         if not rows:
             empty = np.zeros((0, len(self.zone_ids)))
             return rows, EntryPrediction(empty, empty, empty, empty), empty
         r = np.asarray(rows)
-        e, n, _ = self.scenario.frame.to_enu(np.asarray(pic.lat)[r], np.asarray(pic.lon)[r])
+        e, n, _ = self.scenario.frame.to_enu(lat[r], lon[r])
         pos = np.column_stack([e, n])
-        vel = np.column_stack([np.asarray(pic.ve)[r], np.asarray(pic.vn)[r]])
-        sigma0 = np.asarray(pic.sigma_m, dtype=np.float64)[r]
-        ok = np.isfinite(pos).all(axis=1) & np.isfinite(vel).all(axis=1) & np.isfinite(sigma0)
-        pos, vel = np.where(ok[:, None], pos, 1e9), np.where(ok[:, None], vel, 0.0)
-        sigma0 = np.where(ok, np.maximum(sigma0, 0.0), 1.0)
+        vel = np.column_stack([ve[r], vn[r]])
+        sigma0 = np.maximum(sig[r], 0.0)
         pred = predict_entries(pos, vel, sigma0, self.shapes, self.config.motion)
         horizon = self.config.motion.horizon_s
         t_ref = np.where(np.isnan(pred.time_to_zone_s), pred.t_cpa_s, pred.time_to_zone_s)
-        w_time = 1.0 - 0.5 * np.minimum(t_ref / horizon, 1.0)
-        score = pred.p_entry * self.weights[None, :] * w_time
-        score[~ok] = 0.0
+        cfg = self.config
+        urgency = 1.0 - (1.0 - cfg.urgency_floor) * np.minimum(t_ref / horizon, 1.0)
+        score = self.weights[None, :] * urgency * np.minimum(pred.p_entry / cfg.p_full, 1.0)
         return rows, pred, score
 
     def _cls(self, tid: str, pic_cls: str) -> str:
         tr = self.tracks.get(tid)
+        if tr is not None and tr.identity and not self.config.cooperative_is_threat:
+            return "cooperative"
         if tr is not None and tr.cls != "unknown":
             return tr.cls
         return pic_cls
+
+    def _assessed(self, tr: _Track) -> bool:
+        if tr.identity and not self.config.cooperative_is_threat:
+            return False
+        return tr.cls in self.config.classes
+
+    @staticmethod
+    def _why_not(tr: _Track) -> str:
+        if tr.identity and tr.cls in ("drone", "unknown"):
+            return f"cooperative: identified as {tr.identity}"
+        return f"classified as {tr.cls.replace('_', ' ')}"
 
     def _picture(self, pic: TrackPicture) -> list[Event]:
         out: list[Event] = []
@@ -261,21 +303,33 @@ class ThreatStage:
             tr.last_seen = pic.t
             if pic.cls[i] != "unknown" or tr.cls == "unknown":
                 tr.cls, tr.p_cls = pic.cls[i], pic.p_cls[i]
-            if tr.state == "active" and tr.cls not in self.config.classes:
-                out.append(self._clear(pic.t, tid, tr, f"classified as {tr.cls.replace('_', ' ')}"))
+            if tr.state == "active" and not self._assessed(tr):
+                out.append(self._clear(pic.t, tid, tr, self._why_not(tr)))
+        if self.last_assessed is not None and (pic.t - self.last_assessed).total_seconds() < self.config.every_s:
+            return out
+        self.last_assessed = pic.t
         rows, pred, score = self.assess(pic)
         for k, i in enumerate(rows):
             tid = pic.track_id[i]
             tr = self.tracks[tid]
+            raw = score[k]
+            if tr.ema is None or tr.ema_t is None or self.config.smoothing_s <= 0:
+                tr.ema = raw.copy()
+            else:
+                dt = max((pic.t - tr.ema_t).total_seconds(), 0.0)
+                # s += (1 - exp(-dt / tau)) * (raw - s)
+                tr.ema = tr.ema + (1.0 - math.exp(-dt / self.config.smoothing_s)) * (raw - tr.ema)
+            tr.ema_t = pic.t
             if tr.state == "killed":
                 continue
-            ev = self._update(pic, i, tid, tr, pred, score, k)
+            ev = self._update(pic, i, tid, tr, pred, tr.ema, k)
             if ev is not None:
                 out.append(ev)
         return out
 
-    def _best(self, k: int, pred: EntryPrediction, score: np.ndarray, current: str) -> _Assessment:
-        s = score[k]
+    def _best(self, k: int, pred: EntryPrediction, s: np.ndarray, current: str) -> _Assessment:
+        """The zone of row ``k`` with the best (smoothed) score ``s`` (Z,), sticking to ``current``
+        unless another beats it by ``zone_margin``."""
         j = int(np.argmax(s))  # zones are sorted by (priority, id): ties go to the higher priority
         if current in self.zone_ids:
             jc = self.zone_ids.index(current)
@@ -292,17 +346,17 @@ class ThreatStage:
         )
 
     def _update(
-        self, pic: TrackPicture, i: int, tid: str, tr: _Track, pred: EntryPrediction, score: np.ndarray, k: int
+        self, pic: TrackPicture, i: int, tid: str, tr: _Track, pred: EntryPrediction, s: np.ndarray, k: int
     ) -> Event | None:
         cfg = self.config
-        a = self._best(k, pred, score, tr.zone if tr.state == "active" else "")
+        a = self._best(k, pred, s, tr.zone if tr.state == "active" else "")
         if tr.state != "active":
             if a.score < cfg.raise_score:
                 return None
             check_transition(tr.state, "active")
             tr.state, tr.zone, tr.below_since = "active", a.zone, None
             tr.level = level_of(a.score, cfg.level_thresholds)
-            tr.band = band_of(a.tz, cfg.band_edges_s)
+            tr.band = band_of(a.t_ref, cfg.band_edges_s)
             return ThreatRaised(t=pic.t, **self._fields(pic, i, tid, tr, a))
         # active: clear after hold_s below clear_score
         if a.score < cfg.clear_score:
@@ -316,9 +370,10 @@ class ThreatStage:
             return None
         tr.below_since = None
         level = level_with_hysteresis(tr.level, a.score, cfg.level_thresholds, cfg.level_margin)
-        band = band_of(a.tz, cfg.band_edges_s) if a.zone != tr.zone else band_with_hysteresis(
-            tr.band, a.tz, cfg.band_edges_s, cfg.band_margin_s
-        )
+        if a.zone != tr.zone:
+            band = band_of(a.t_ref, cfg.band_edges_s)
+        else:
+            band = band_with_hysteresis(tr.band, a.t_ref, cfg.band_edges_s, cfg.band_margin_s)
         if level == tr.level and band == tr.band and a.zone == tr.zone:
             return None
         tr.level, tr.band, tr.zone = level, band, a.zone

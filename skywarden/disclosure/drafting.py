@@ -89,14 +89,16 @@ def numbers_en(numbers: Sequence[int]) -> str:
     return "the " + ", ".join(ordinal_en(n) for n in ns[:-1]) + f" and {ordinal_en(ns[-1])}"
 
 
-def numbers_ru(numbers: Sequence[int]) -> str:
-    """ "с 29-го по 31-й" for a run, "29-й, 30-й и 32-й" otherwise."""
+def numbers_ru(numbers: Sequence[int], genitive: bool = False) -> str:
+    """ "с 29-го по 31-й" for a run, "29-й, 30-й и 32-й" otherwise ("29-го, 30-го и 32-го"
+    in the genitive, after "обломки двух беспилотников")."""
     ns = sorted(numbers)
+    form = ordinal_ru_gen if genitive else ordinal_ru_nom
     if len(ns) == 1:
-        return ordinal_ru_nom(ns[0])
+        return form(ns[0])
     if len(ns) > 2 and _runs(ns):
         return f"с {ordinal_ru_gen(ns[0])} по {ordinal_ru_nom(ns[-1])}"
-    return ", ".join(ordinal_ru_nom(n) for n in ns[:-1]) + f" и {ordinal_ru_nom(ns[-1])}"
+    return ", ".join(form(n) for n in ns[:-1]) + f" и {form(ns[-1])}"
 
 
 def accusative_ru(name: str) -> str:
@@ -271,7 +273,7 @@ def draft_recovered(
         f"{label}. Emergency services have recovered the debris of {count_en(c)} drones, "
         f"{numbers_en(nums)}. Area: {place_en}.",
         f"{label}. Специалисты экстренных служб собрали обломки {count_ru(c, genitive=True)} "
-        f"{drones_ru_gen(c)} — {numbers_ru(nums)}. Район: {place_ru}.",
+        f"{drones_ru_gen(c)} — {numbers_ru(nums, genitive=True)}. Район: {place_ru}.",
     )
 
 

@@ -9,7 +9,7 @@ Per step, in this order:
    published, is corrected by a new statement;
 3. officers' approvals, edits and rejections move statements through the lifecycle of
    :mod:`skywarden.disclosure.approval`; an input that cannot apply becomes ``InputRefused``;
-4. at the end of the night, a morning summary is drafted;
+4. near the end of the night (``summary_lead_s`` before it), a morning summary is drafted;
 5. an approved statement is published (``StatementPublished``) once the policy's release time
    has come, its texts passed through :meth:`DisclosurePolicy.apply`;
 6. claims are assessed when recorded, and again when facts change or their window settles; a
@@ -65,6 +65,8 @@ class DisclosureConfig:
     ``batch_window_s``: facts of one topic within this many seconds of the first become one
     statement; ``recovered_window_s``: the same for debris recoveries; ``policy``: rules to use
     instead of the scenario's policy file (``policy_path``) or the shipped default;
+    ``summary_lead_s``: the morning summary is drafted this long before the night's end (so it
+    is approved and published within the night) and covers the night up to then;
     ``toward_en``/``toward_ru``: how the statements name the city ("the capital" / "Москву";
     empty ``toward_ru``: the accusative of the city's Russian name).
     """
@@ -73,6 +75,7 @@ class DisclosureConfig:
     recovered_window_s: float = 600.0
     draft_recoveries: bool = True
     morning_summary: bool = True
+    summary_lead_s: float = 900.0
     policy: PolicyRules | None = None
     policy_path: str | None = None
     toward_en: str = "the capital"
@@ -111,6 +114,8 @@ class DisclosureStage:
         self.site_kill: dict[str, str] = {}  # site id -> report id
         self.recovered: list[str] = []  # site ids
         self.airports_restricted: list[str] = []  # airport ids, first restriction order
+        self.airport_now: dict[str, bool] = {}  # airport id -> restricted, as the log says now
+        self.airport_told: dict[str, bool] = {}  # airport id -> restricted, as last drafted
         self.summary_done = False
         self.claims = ClaimAssessor(scenario, cfg.claims)
         self.claim_list: dict[str, ClaimRecorded] = {}
@@ -138,6 +143,7 @@ class DisclosureStage:
                     "airport_restricted" if isinstance(e, AirportRestricted) else "airport_lifted"
                 )
                 self._add(topic, now, AirportFact(e.airport_id, name, name_ru, e.t))
+                self.airport_now[e.airport_id] = isinstance(e, AirportRestricted)
                 if (
                     isinstance(e, AirportRestricted)
                     and e.airport_id not in self.airports_restricted
@@ -169,7 +175,8 @@ class DisclosureStage:
                     self.claim_list[e.claim_id] = e
                     new_claims.append(e.claim_id)
         out.extend(self._close_batches(now))
-        if self.config.morning_summary and not self.summary_done and now >= self.scenario.end:
+        summary_at = self.scenario.end - timedelta(seconds=self.config.summary_lead_s)
+        if self.config.morning_summary and not self.summary_done and now >= summary_at:
             self.summary_done = True
             out.append(self._summary(now))
         out.extend(self._publish(now))
@@ -194,8 +201,36 @@ class DisclosureStage:
                 del self.batches[topic]
             elif now >= b.opened + self._window(topic):
                 del self.batches[topic]
-                out.append(self._draft(now, topic, b.facts))
+                facts = (
+                    self._airport_news(topic, b.facts) if topic.startswith("airport") else b.facts
+                )
+                if facts:
+                    out.append(self._draft(now, topic, facts))
         return out
+
+    def _airport_news(
+        self, topic: str, facts: Sequence[KillFact | AirportFact]
+    ) -> list[KillFact | AirportFact]:
+        """The airports whose state the public does not know yet, one fact each (the latest).
+
+        An airport lifted and restricted again within a window was never announced as lifted, so
+        its new restriction is no news; one restricted and lifted again before its restriction
+        was drafted is not announced at all.
+        """
+        restricted = topic == "airport_restricted"
+        latest: dict[str, AirportFact] = {}
+        for f in facts:
+            if isinstance(f, AirportFact):
+                latest[f.airport_id] = f
+        news: list[KillFact | AirportFact] = []
+        for aid, f in latest.items():
+            if (
+                self.airport_now.get(aid) == restricted
+                and self.airport_told.get(aid, False) != restricted
+            ):
+                self.airport_told[aid] = restricted
+                news.append(f)
+        return news
 
     def _next_id(self) -> str:
         return f"ST-{len(self.statements) + 1:04d}"
@@ -257,10 +292,10 @@ class DisclosureStage:
             ),
             sites_recovered=len(self.recovered),
             start=self.scenario.start,
-            end=self.scenario.end,
+            end=now,
         )
         en, ru = TEMPLATES["summary"](self.policy, self.wording, night)
-        return self._new_statement(now, "summary", en, ru, [], self.scenario.end)
+        return self._new_statement(now, "summary", en, ru, [], now)
 
     def _retract(self, now: datetime, e: KillRetracted) -> list[Event]:
         """A kill withdrawn by the command: out of its batch, its draft, or corrected in public."""

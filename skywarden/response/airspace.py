@@ -192,7 +192,8 @@ class AirspaceStage:
         if tin[k] <= 0:
             text = f"{what} inside the {radius / 1000:.0f} km radius ({where})"
         else:
-            text = f"{what} predicted within {radius / 1000:.0f} km in {tin[k] / 60:.0f} min ({where})"
+            when = f"{tin[k]:.0f} s" if tin[k] < 90 else f"{tin[k] / 60:.0f} min"
+            text = f"{what} predicted within {radius / 1000:.0f} km in {when} ({where})"
         if len(ids) > 1:
             text += f"; {len(ids) - 1} more track{'s' if len(ids) > 2 else ''}"
         return text

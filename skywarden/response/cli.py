@@ -66,7 +66,7 @@ def list_incidents(log: LogOption) -> None:
     for col in ("#", "incident", "first seen", "class", "threat", "airports", "kill", "at", "near", "status"):
         table.add_column(col, justify="right" if col in ("#", "kill") else "left")
     for n, inc in enumerate(incidents, start=1):
-        kill = "" if inc.kill_number is None else (f"#{inc.kill_number}" + (" (retracted)" if inc.retracted else ""))
+        kill = ", ".join(f"#{k.number}" + (" (retracted)" if k.retracted else "") for k in inc.kills)
         threat = f"{inc.max_level} -> {', '.join(inc.zones)}" if inc.zones else ""
         table.add_row(
             str(n),
@@ -104,8 +104,8 @@ def show_incident(
         head.append(f"track {inc.track_id}")
     if inc.cls:
         head.append(inc.cls)
-    if inc.kill_number is not None:
-        head.append(f"kill #{inc.kill_number} at {inc.kill_time}" + (" (retracted)" if inc.retracted else ""))
+    for k in inc.kills:
+        head.append(f"kill #{k.number} at {k.local_time}" + (" (retracted)" if k.retracted else ""))
     head.append(f"status: {inc.status}")
     if inc.last_position is not None:
         head.append(f"last seen {inc.last_position[0]:.4f}, {inc.last_position[1]:.4f}")

@@ -255,7 +255,7 @@ def fall(
     beta: FloatArray | float,
     wind: FloatArray | Sequence[float] = (0.0, 0.0),
     *,
-    dt_s: float = 0.5,
+    dt_s: float = 1.0,
     method: str = "rk4",
     ground_m: float = 0.0,
     max_t_s: float = 900.0,
@@ -383,7 +383,7 @@ class DebrisConfig:
 
     samples: int = 10_000
     method: str = "rk4"
-    dt_s: float = 0.5
+    dt_s: float = 1.0
     max_fall_s: float = 900.0
     seed: int | None = None  # None: the scenario's night seed
     ground_alt_m: float = 0.0  # height of the ground on the datum of the reported altitudes
@@ -428,7 +428,9 @@ class DebrisStage:
 
     Velocity at the kill: the latest ``TrackPicture`` state of the kill's track. A kill matched to
     no track (or to one never seen in a picture) is assumed to fly at the airframe's cruise speed
-    level toward the city centre (``default_drone_type``, else the first airframe listed).
+    level toward the city centre (``default_drone_type``, else the first airframe listed). A kill
+    reported at ground height (altitude unknown) is taken at the track's last altitude, else at
+    the airframe's cruise altitude.
     """
 
     name = "debris"
@@ -447,31 +449,32 @@ class DebrisStage:
         w = scenario.spec.wind
         self.wind = wind_vector(w.speed_ms, w.from_deg)
         self.gust_sigma = w.gust_sigma_ms
-        self.tracks: dict[str, TrackState] = {}
+        self.tracks: dict[str, tuple[TrackPicture, int]] = {}  # track id -> (picture, row)
 
     # -- state -------------------------------------------------------------------------------
 
     def _remember(self, pic: TrackPicture) -> None:
+        # keep a reference to the picture and the track's row in it: no copy per track per tick
         for i, tid in enumerate(pic.track_id):
             self.tracks.pop(tid, None)  # re-insert: the dict stays ordered by last update
-            self.tracks[tid] = TrackState(
-                pic.t,
-                pic.lat[i],
-                pic.lon[i],
-                pic.alt[i],
-                pic.ve[i],
-                pic.vn[i],
-                pic.vu[i],
-                pic.sigma_m[i],
-            )
+            self.tracks[tid] = (pic, i)
 
     def _forget_old(self, now: datetime) -> None:
         horizon = self.config.track_memory_s
         while self.tracks:
-            tid, st = next(iter(self.tracks.items()))
-            if (now - st.t).total_seconds() <= horizon:
+            tid, (pic, _) = next(iter(self.tracks.items()))
+            if (now - pic.t).total_seconds() <= horizon:
                 break
             del self.tracks[tid]
+
+    def track_state(self, track_id: str | None) -> TrackState | None:
+        """The latest state of a track seen in a picture (None if never seen or forgotten)."""
+        if not track_id or track_id not in self.tracks:
+            return None
+        p, i = self.tracks[track_id]
+        return TrackState(
+            p.t, p.lat[i], p.lon[i], p.alt[i], p.ve[i], p.vn[i], p.vu[i], p.sigma_m[i]
+        )
 
     def airframe_for(self, speed_ms: float | None) -> DroneType:
         """The listed airframe whose cruise speed is nearest ``speed_ms`` (ties: first listed)."""
@@ -486,17 +489,21 @@ class DebrisStage:
     ) -> tuple[tuple[float, float, float], tuple[float, float, float], float, DroneType, bool]:
         """(east, north, up) m, (ve, vn, vu) m/s, position sigma m, airframe, matched-to-a-track."""
         e, n = self.scenario.frame.point(kill.lat, kill.lon)
-        st = self.tracks.get(kill.track_id) if kill.track_id else None
+        st = self.track_state(kill.track_id)
+        # a kill reported at ground height means "altitude unknown" (reports may omit it):
+        # take the track's last altitude, else the airframe's typical cruise altitude
+        known = kill.alt > self.config.ground_alt_m + 1.0
         if st is not None:
             v = (st.ve, st.vn, st.vu)
             kind = self.airframe_for(math.sqrt(st.ve**2 + st.vn**2 + st.vu**2))
-            return (e, n, kill.alt), v, st.sigma_m, kind, True
+            return (e, n, kill.alt if known else st.alt), v, st.sigma_m, kind, True
         kind = self.default_type
         r = math.hypot(e, n)
         # level flight at cruise speed toward the city centre (frame origin); due south at the centre
         ue, un = (-e / r, -n / r) if r > 1.0 else (0.0, -1.0)
         v = (kind.cruise_speed_ms * ue, kind.cruise_speed_ms * un, 0.0)
-        return (e, n, kill.alt), v, self.config.sigma_position_m, kind, False
+        alt = kill.alt if known else self.config.ground_alt_m + kind.altitude_m
+        return (e, n, alt), v, self.config.sigma_position_m, kind, False
 
     def sample(self, kill: KillNumbered) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """The Monte Carlo pieces of one kill: pos (S,3), vel (S,3), beta (S,), wind (S,2)."""

@@ -51,8 +51,23 @@ class TimelineEntry:
 
 
 @dataclass
+class KillRecord:
+    """One numbered kill of an incident (a drone may carry a retracted number and a live one)."""
+
+    number: int
+    day_number: int
+    local_time: str  # "03:10"
+    t: datetime  # UTC, the kill
+    report_id: str
+    near: str = ""
+    toward: str = ""
+    retracted: bool = False
+
+
+@dataclass
 class Incident:
-    """One incident and its timeline; times UTC, ``kill_time`` the local "HH:MM" of the kill."""
+    """One incident and its timeline; times UTC. ``kills`` in number order; the properties
+    ``kill_number``, ``kill_time`` and ``kill_t`` speak of the live kill (else the last one)."""
 
     incident_id: str
     first_t: datetime
@@ -60,13 +75,7 @@ class Incident:
     track_id: str | None = None
     cls: str = ""
     status: str = "tracked"
-    kill_number: int | None = None
-    day_number: int | None = None
-    kill_time: str = ""
-    kill_t: datetime | None = None
-    retracted: bool = False
-    near: str = ""
-    toward: str = ""
+    kills: list[KillRecord] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)  # zones it threatened, first first
     max_level: str = ""
     airports: list[str] = field(default_factory=list)  # airports it caused to be restricted
@@ -77,6 +86,41 @@ class Incident:
     first_position: tuple[float, float] | None = None  # (lat, lon)
     last_position: tuple[float, float] | None = None
     timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def kill(self) -> KillRecord | None:
+        """The live kill, else the last retracted one, else None."""
+        live = [k for k in self.kills if not k.retracted]
+        return live[-1] if live else (self.kills[-1] if self.kills else None)
+
+    @property
+    def kill_number(self) -> int | None:
+        return self.kill.number if self.kill else None
+
+    @property
+    def day_number(self) -> int | None:
+        return self.kill.day_number if self.kill else None
+
+    @property
+    def kill_time(self) -> str:
+        return self.kill.local_time if self.kill else ""
+
+    @property
+    def kill_t(self) -> datetime | None:
+        return self.kill.t if self.kill else None
+
+    @property
+    def near(self) -> str:
+        return self.kill.near if self.kill else ""
+
+    @property
+    def toward(self) -> str:
+        return self.kill.toward if self.kill else ""
+
+    @property
+    def retracted(self) -> bool:
+        """Every kill number this incident had was retracted."""
+        return bool(self.kills) and all(k.retracted for k in self.kills)
 
     def add(self, t: datetime, text: str) -> None:
         self.timeline.append(TimelineEntry(t, text))
@@ -242,8 +286,11 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
             inc = get(ev.incident_id, ev.t)
             assert inc is not None
             inc.track_id = ev.track_id or inc.track_id
-            inc.kill_number, inc.day_number, inc.kill_time, inc.kill_t = ev.number, ev.day_number, ev.local_time, ev.t
-            inc.near, inc.toward, inc.retracted, inc.status = ev.near, ev.toward, False, "killed"
+            inc.kills.append(
+                KillRecord(ev.number, ev.day_number, ev.local_time, ev.t, ev.report_id, ev.near, ev.toward)
+            )
+            inc.kills.sort(key=lambda k: k.number)
+            inc.status = "killed"
             if ev.report_id not in inc.report_ids:
                 inc.report_ids.append(ev.report_id)
             where = f", near {ev.near}" if ev.near else ""
@@ -266,7 +313,10 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
             inc = get(inc_id, ev.t) if inc_id else None
             if inc is not None:
                 inc.add(ev.t, f"kill #{ev.number} retracted: {ev.reason} (the number is not reused)")
-                inc.retracted, inc.status = True, "kill retracted"
+                for k in inc.kills:
+                    k.retracted = k.retracted or k.number == ev.number
+                if inc.retracted:
+                    inc.status = "kill retracted"
         elif isinstance(ev, DebrisPredicted):
             inc = get(ev.incident_id, ev.t)
             if inc is None:
@@ -337,7 +387,7 @@ def find_incident(incidents: Sequence[Incident], key: str) -> Incident | None:
         num = key[5:].strip().lstrip("#")
         if not num.isdigit():
             return None
-        return next((i for i in incidents if i.kill_number == int(num)), None)
+        return next((i for i in incidents if any(k.number == int(num) for k in i.kills)), None)
     for inc in incidents:
         if key in (inc.incident_id, inc.track_id) or key in inc.report_ids:
             return inc

@@ -39,6 +39,7 @@ from skywarden.events import (
     ThreatRaised,
     ThreatUpdated,
     TrackClassified,
+    TrackDropped,
     TrackPicture,
 )
 from skywarden.geo import CoordinateError, check_lat_lon
@@ -72,6 +73,7 @@ class KillConfig:
     dup_window_s: float = 90.0  # between the reports of one kill
     dup_radius_m: float = 2_000.0
     ambiguity_m: float = 500.0  # tracks closer than this to each other do not tell two kills apart
+    ended_bonus_m: float = 1_000.0  # a track that ended near the kill is preferred to a flying one
     near_zone_m: float = 5_000.0  # "near" a zone: inside it or this close to its edge
 
 
@@ -135,6 +137,8 @@ class KillStage:
         self.scenario = scenario
         self.config = config or KillConfig()
         self.history: dict[str, _History] = {}
+        self.dropped: set[str] = set()
+        self.latest: float | None = None  # POSIX time of the latest picture
         self.cls: dict[str, str] = {}
         self.toward: dict[str, str] = {}  # track id -> zone of its last threat
         self.kills: dict[str, _Kill] = {}  # report id -> kill, in report order
@@ -153,6 +157,8 @@ class KillStage:
                 self._remember(ev)
             elif isinstance(ev, TrackClassified):
                 self.cls[ev.track_id] = ev.cls
+            elif isinstance(ev, TrackDropped):
+                self.dropped.add(ev.track_id)
             elif isinstance(ev, ThreatRaised | ThreatUpdated):
                 self.toward[ev.track_id] = ev.zone_id
             elif isinstance(ev, KillReported):
@@ -164,6 +170,7 @@ class KillStage:
         return out
 
     def _remember(self, pic: TrackPicture) -> None:
+        self.latest = pic.t.timestamp() if self.latest is None else max(self.latest, pic.t.timestamp())
         if not pic.track_id:
             self._forget(pic.t.timestamp())
             return
@@ -193,6 +200,7 @@ class KillStage:
                     q.popleft()
             if not h.t:
                 del self.history[tid]
+                self.dropped.discard(tid)
 
     # ------------------------------------------------------------------ matching
     def candidates(self, t: datetime, x: float, y: float) -> dict[str, tuple[float, float]]:
@@ -209,18 +217,60 @@ class KillStage:
                 out[tid] = (d, when)
         return out
 
+    def ended(self, tid: str) -> bool:
+        """The track is gone: dropped, or missing from the latest picture."""
+        h = self.history.get(tid)
+        return tid in self.dropped or h is None or (self.latest is not None and h.t[-1] < self.latest)
+
+    def live_tracks(self, t: datetime | None = None, window_s: float = math.inf) -> set[str]:
+        """Tracks holding a live (not retracted) kill number, reported within ``window_s`` of ``t``."""
+        return {
+            k.track_id
+            for k in self.kills.values()
+            if k.state == "numbered"
+            and k.track_id is not None
+            and (t is None or abs((k.t - t).total_seconds()) <= window_s)
+        }
+
+    def choose(self, t: datetime, cands: dict[str, tuple[float, float]]) -> str | None:
+        """The track a kill report made at ``t`` is about, among the candidates within ``gate_m``:
+        the least ``cost = d - ended_bonus_m [ended] + ambiguity_m [numbered lately]``.
+
+        A kill ends a track, so a track that has ended near the point beats one still flying
+        (e.g. the next drone of the wave, passing the same spot a little later); a track whose
+        kill was reported within ``dup_window_s`` is already counted, so a fresh track that ended
+        there too beats it unless it is much nearer."""
+        cfg = self.config
+        inside = {tid: c for tid, c in cands.items() if c[0] <= cfg.gate_m}
+        if not inside:
+            return None
+        recent = self.live_tracks(t, cfg.dup_window_s)
+
+        def cost(tid: str) -> tuple[float, str]:
+            c = inside[tid][0]
+            c -= cfg.ended_bonus_m if self.ended(tid) else 0.0
+            c += cfg.ambiguity_m if tid in recent else 0.0
+            return c, tid
+
+        return min(sorted(inside), key=cost)
+
     def match(self, t: datetime, x: float, y: float) -> tuple[str | None, float]:
-        """The track whose recent path came nearest to (x, y) before ``t``, within ``gate_m``;
-        (None, distance of the nearest or inf) when none is close enough."""
+        """The track a kill at (x, y) local metres reported at ``t`` is about (see :meth:`choose`)
+        and its distance; (None, distance of the nearest or inf) when none is within the gate."""
         cands = self.candidates(t, x, y)
-        if not cands:
-            return None, math.inf
-        tid = min(cands, key=lambda k: (cands[k][0], k))
-        d = cands[tid][0]
-        return (tid, d) if d <= self.config.gate_m else (None, d)
+        tid = self.choose(t, cands)
+        if tid is not None:
+            return tid, cands[tid][0]
+        return None, min((c[0] for c in cands.values()), default=math.inf)
 
     def _duplicate_of(
-        self, rep: KillReported, x: float, y: float, track_id: str | None, cands: dict[str, tuple[float, float]]
+        self,
+        rep: KillReported,
+        x: float,
+        y: float,
+        track_id: str | None,
+        cands: dict[str, tuple[float, float]],
+        ended: bool,
     ) -> str | None:
         cfg = self.config
         for k in self.kills.values():
@@ -232,6 +282,8 @@ class KillStage:
                 return k.report_id
             if math.hypot(k.x - x, k.y - y) > cfg.dup_radius_m:
                 continue
+            if track_id is not None and ended and track_id not in self.live_tracks(rep.t, cfg.dup_window_s):
+                continue  # another track that ended here, not counted lately: another kill
             if track_id is not None and k.track_id is not None:
                 if rep.track_ref:
                     continue  # the command names another track: another kill
@@ -260,17 +312,17 @@ class KillStage:
         matched_by = "unmatched"
         if rep.track_ref:
             track_id, matched_by = rep.track_ref, "track_ref"
-        elif cands:
-            best = min(cands, key=lambda k: (cands[k][0], k))
-            if cands[best][0] <= self.config.gate_m:
-                track_id, matched_by = best, "nearest_track"
+        else:
+            track_id = self.choose(rep.t, cands)
+            if track_id is not None:
+                matched_by = "nearest_track"
         # the kill happened when the track was nearest the reported point (before the report)
         kill_t = rep.t
         if track_id in cands and math.isfinite(cands[track_id][1]):
             kill_t = min(rep.t, datetime.fromtimestamp(cands[track_id][1], tz=UTC))
         kill = _Kill(rep.report_id, "reported", rep.t, x, y, track_id, kill_t=kill_t)
         self.kills[rep.report_id] = kill
-        dup = self._duplicate_of(rep, x, y, track_id, cands)
+        dup = self._duplicate_of(rep, x, y, track_id, cands, ended=track_id is not None and self.ended(track_id))
         if dup is not None:
             check_transition(kill.state, "duplicate")
             kill.state, kill.duplicate_of = "duplicate", dup

@@ -74,6 +74,7 @@ class TrackingStage:
         self.sensor_status: dict[str, str] = {}
         self._shown: dict[int, tuple[str, str]] = {}  # track id -> (class, identity) last emitted
         self._had_picture = False
+        self._table: TrackTable | None = None
 
     # ------------------------------------------------------------------ the Stage protocol
 
@@ -87,6 +88,7 @@ class TrackingStage:
         items.sort(key=lambda it: (it[0], it[1]))
         out: list[Event] = []
         t_state = None
+        changed = False
         for t, _, ev in items:
             s = self._seconds(t)
             if self.tracker.t is not None and s < self.tracker.t:
@@ -103,16 +105,24 @@ class TrackingStage:
                     out.append(self._refuse(ev, why))
                     continue
                 self.tracker.process(scan)
+                changed |= len(scan.z) > 0
                 t_state = t
-                out.extend(self._lifecycle(t))
+                lc = self._lifecycle(t)
+                changed |= bool(lc)
+                out.extend(lc)
             else:
-                self._cooperative(ev, s)
+                changed |= self._cooperative(ev, s)
                 t_state = t
         self.tracker.maintain(self._seconds(now))
-        out.extend(self._lifecycle(now))
-        self.tracker.classify()
-        table = self.tracker.table()
-        out.extend(self._classified(table, t_state or now))
+        lc = self._lifecycle(now)
+        changed |= bool(lc)
+        out.extend(lc)
+        if changed or self._table is None:
+            # nothing moved since the last tick: the table (and the classes) are the same
+            self.tracker.classify()
+            self._table = self.tracker.table()
+            out.extend(self._classified(self._table, t_state or now))
+        table = self._table
         pic = self._picture(now, table)
         if pic is not None:
             out.append(pic)
@@ -180,14 +190,16 @@ class TrackingStage:
             t=s, sensor_id=ev.sensor_id, z=np.column_stack([e, n, u]), R=R, signature=sigs
         ), ""
 
-    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float) -> None:
+    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float) -> bool:
+        """Attach the report; True when it matched a track."""
         e, n = self.frame.point(ev.lat, ev.lon)
         vel = None if ev.ve is None or ev.vn is None else np.array([ev.ve, ev.vn, ev.vu or 0.0])
         if isinstance(ev, AdsbReport):
             ident = ev.callsign.strip() or ev.icao24
-            self.tracker.cooperative(s, "adsb", ident, np.array([e, n, ev.alt]), vel)
+            i = self.tracker.cooperative(s, "adsb", ident, np.array([e, n, ev.alt]), vel)
         else:
-            self.tracker.cooperative(s, "remote_id", ev.uas_id, np.array([e, n, ev.alt]), vel)
+            i = self.tracker.cooperative(s, "remote_id", ev.uas_id, np.array([e, n, ev.alt]), vel)
+        return i is not None
 
     def _refuse(self, ev: _Item, reason: str) -> InputRefused:
         ref = (
@@ -220,7 +232,7 @@ class TrackingStage:
                         lat=float(lat),
                         lon=float(lon),
                         alt=float(alt),
-                        sensors=table.sensors[k],
+                        sensors=table.sensors(k),
                     )
                 )
         for tid, reason in dropped:

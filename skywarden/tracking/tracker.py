@@ -162,12 +162,18 @@ class TrackTable:
     identity: NDArray[np.str_]  # (N,) callsign / UAS id, "" when none
     age_s: FloatArray  # (N,) since the first plot
     last_hit_t: FloatArray  # (N,) time of the last plot
-    sensors: list[list[str]]  # per track, the sensors that contributed, in order of first sight
+    sensor_mask: IntArray  # (N,) bit k set when sensor_names[k] contributed a plot
+    sensor_names: tuple[str, ...]  # in order of first sight (bits are shared beyond 62 sensors)
     posterior: FloatArray  # (N, 3) drone, bird, manned
     features: FloatArray  # (N, 5) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def sensors(self, k: int) -> list[str]:
+        """The sensors that contributed to row k."""
+        m = int(self.sensor_mask[k])
+        return [s for j, s in enumerate(self.sensor_names) if m & (1 << (j % 62))]
 
 
 class _Tracks:
@@ -237,7 +243,6 @@ class Tracker:
         self._next_id = 1
         self._sensor_bit: dict[str, int] = {}
         self._sensor_names: list[str] = []
-        self._names_cache: dict[int, list[str]] = {}
         self._confirmed_log: list[int] = []
         self._dropped_log: list[tuple[int, str]] = []
         self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
@@ -276,9 +281,11 @@ class Tracker:
         tr.misses[looked] += 1
         if len(scan.z):
             self._associate_and_update(scan, bit)
-        self._confirm(scan.t)
+            self._confirm(scan.t)
         self._delete(scan.t)
-        if self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s:
+        if len(scan.z) and (
+            self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s
+        ):
             self._merge_duplicates()
             self._t_merge = scan.t
 
@@ -359,7 +366,8 @@ class Tracker:
             identity=tr.identity[idx].astype(str),
             age_s=t - tr.t_birth[idx],
             last_hit_t=tr.t_hit[idx].copy(),
-            sensors=[self._names_of(int(m)) for m in tr.smask[idx]],
+            sensor_mask=tr.smask[idx].copy(),
+            sensor_names=tuple(self._sensor_names),
             posterior=tr.post[idx].copy(),
             features=feats,
         )
@@ -382,16 +390,8 @@ class Tracker:
             k = len(self._sensor_names)
             b = 1 << (k % 62)  # beyond 62 sensors bits are shared: looks count a little early
             self._sensor_bit[sensor_id] = b
-            self._names_cache.clear()
             self._sensor_names.append(sensor_id)
         return b
-
-    def _names_of(self, mask: int) -> list[str]:
-        names = self._names_cache.get(mask)
-        if names is None:
-            names = [s for s in self._sensor_names if mask & self._sensor_bit[s]]
-            self._names_cache[mask] = names
-        return list(names)
 
     def _fq(self, dt: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         key = round(dt, 9)
@@ -676,7 +676,9 @@ class Tracker:
         dv = tr.x[a, 3:] - tr.x[b, 3:]
         Sv = tr.P[a, 3:, 3:] + tr.P[b, 3:, 3:]
         dv2, _ = assoc._mahalanobis3(dv, Sv)
-        same = dv2 <= cfg.merge_chi2
+        # two tracks that each took a plot of the same scan are two objects (birds of a flock,
+        # a formation), however close: only tracks that never do are one target seen twice
+        same = (dv2 <= cfg.merge_chi2) & (tr.t_hit[a] != tr.t_hit[b])
         if not same.any():
             return
         drop = np.zeros(len(tr), dtype=bool)
