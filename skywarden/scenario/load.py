@@ -266,6 +266,15 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
     for i, b in enumerate(spec.birds):
         check_point(f"birds[{i}].lat", b.lat, b.lon)
     unique("officers", [o.id for o in spec.officers])
+    unique("claims", [c.id for c in spec.claims])
+    for i, c in enumerate(spec.claims):
+        for key in ("at", "time_from", "time_to"):
+            value = getattr(c, key)
+            if value or key == "at":
+                try:
+                    parse_time(value, tz, start)
+                except ValueError as exc:
+                    raise fail(f"claims[{i}].{key}", str(exc)) from exc
     for key in ("roads", "policy"):
         name = getattr(spec, key)
         if name and not (p.parent / name).is_file():

@@ -185,6 +185,25 @@ class Officer(Base, frozen=True, kw_only=True):
     approve_delay_s: float = 120.0  # the scripted officer in the simulator
 
 
+class Claim(Base, frozen=True, kw_only=True):
+    """An outside claim (press, witness, another agency) that reaches the centre at ``at``.
+
+    ``what`` is the claim's kind as the claims ledger reads it ("kill", "airport_closed",
+    "damage", "drone_sighting"); ``time_from``/``time_to`` the window it speaks of (local
+    "HH:MM" or ISO); ``where`` a district, zone, airport or compass direction.
+    """
+
+    id: str
+    at: str
+    source: str
+    what: str
+    count: int | None = None
+    time_from: str = ""
+    time_to: str = ""
+    where: str = ""
+    text: str = ""
+
+
 class Scenario(Base, frozen=True, kw_only=True):
     night: Night
     city: City
@@ -199,5 +218,6 @@ class Scenario(Base, frozen=True, kw_only=True):
     birds: list[BirdFlock] = []
     flights: list[Flight] = []
     officers: list[Officer] = []
+    claims: list[Claim] = []
     roads: str = ""  # an OpenStreetMap XML extract next to the scenario file; empty: straight lines
     policy: str = ""  # a disclosure policy file next to the scenario; empty: the shipped default

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from skywarden.events import CrewDispatched, Event, InputEvent, StatementDrafted
 from skywarden.scenario.load import LoadedScenario
+from skywarden.scenario.sim.claims import Claims
 from skywarden.scenario.sim.command import Command
 from skywarden.scenario.sim.config import SimConfig
 from skywarden.scenario.sim.crews import Crews
@@ -56,7 +57,9 @@ class Simulator:
         self.crews = Crews(scenario, self.seed, self.config, rank=n + 1)
         self.truth.crews = self.crews
         self.officers = Officers(scenario, rank=n + 2)
-        self._sources: list[_Source] = [*scanners, self._command, self.crews, self.officers]
+        self._sources: list[_Source] = [
+            *scanners, self._command, self.crews, self.officers, Claims(scenario, rank=n + 3)
+        ]
         self._last_us = 0
 
     @property
