@@ -23,11 +23,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 from skywarden.events import DebrisPredicted, Event, KillNumbered, TrackPicture
 from skywarden.scenario.load import LoadedScenario
@@ -319,14 +321,12 @@ def density_mode(xy: FloatArray, bins: int = 64) -> tuple[float, float]:
     tails do not stretch the grid). Bandwidth per axis by Silverman's rule on a robust spread:
     h = sigma n^(-1/6), sigma = IQR / 1.349."""
     n = xy.shape[0]
-    lo = np.percentile(xy, 1.0, axis=0)
-    hi = np.percentile(xy, 99.0, axis=0)
+    lo, q25, q75, hi = np.percentile(xy, [1.0, 25.0, 75.0, 99.0], axis=0)  # one sort per axis
     span = np.maximum(hi - lo, 1.0)
     lo, hi = lo - 0.05 * span, hi + 0.05 * span
     hist, ex, ey = np.histogram2d(
         xy[:, 0], xy[:, 1], bins=bins, range=[[lo[0], hi[0]], [lo[1], hi[1]]]
     )
-    q25, q75 = np.percentile(xy, [25.0, 75.0], axis=0)
     bandwidth = np.maximum((q75 - q25) / 1.349, 1e-3) * n ** (-1.0 / 6.0)
     dens = ndimage.gaussian_filter(hist, bandwidth / ((hi - lo) / bins), mode="constant")
     i, j = np.unravel_index(int(np.argmax(dens)), dens.shape)
@@ -361,7 +361,11 @@ def footprint(xy: FloatArray, containment: float = 0.95, min_radius_m: float = 5
     k = max(1, math.ceil(containment * xy.shape[0]))
     cut = np.partition(d2, k - 1)[k - 1]
     inside = d2 <= cut
-    hull = shapely.MultiPoint(xy[inside]).convex_hull
+    pts = xy[inside]
+    try:  # qhull on the array: no shapely point objects for thousands of samples
+        hull: Any = shapely.Polygon(pts[ConvexHull(pts).vertices])
+    except QhullError:  # fewer than 3 distinct points, or all on one line
+        hull = shapely.MultiPoint(pts).convex_hull
     if not isinstance(hull, shapely.Polygon) or hull.area < math.pi * min_radius_m**2:
         hull = hull.buffer(min_radius_m)
     poly = shapely.Polygon(hull.exterior)
