@@ -81,7 +81,9 @@ def test_sigkill_mid_night_reopens_intact_and_continues(scenario, tmp_path):
     until = "00:40"
     killed = tmp_path / "killed.sqlite"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen(_cli("run", "--log", str(killed), "--until", until), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errlog = tmp_path / "stderr.txt"
+    with errlog.open("wb") as errfh:
+        proc = subprocess.Popen(_cli("run", "--log", str(killed), "--until", until), env=env, stdout=subprocess.DEVNULL, stderr=errfh)
     deadline = time.monotonic() + 120
     seen = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -94,7 +96,7 @@ def test_sigkill_mid_night_reopens_intact_and_continues(scenario, tmp_path):
                 continue
             if seen > 3000:
                 break
-    assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
+    assert proc.poll() is None, f"the run ended before it could be killed: {errlog.read_text()}"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     log = SqliteLog(killed)
