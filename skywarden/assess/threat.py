@@ -219,9 +219,9 @@ class ThreatStage:
                 if not self._assessed(tr) and tr.state == "active":
                     out.append(self._clear(ev.t, ev.track_id, tr, self._why_not(tr)))
             elif isinstance(ev, TrackDropped):
-                tr = self.tracks.pop(ev.track_id, None)
-                if tr is not None and tr.state == "active":
-                    out.append(self._clear(ev.t, ev.track_id, tr, f"track dropped: {ev.reason}"))
+                gone = self.tracks.pop(ev.track_id, None)
+                if gone is not None and gone.state == "active":
+                    out.append(self._clear(ev.t, ev.track_id, gone, f"track dropped: {ev.reason}"))
             elif isinstance(ev, KillNumbered) and ev.track_id is not None:
                 self.kill_track[ev.number] = ev.track_id
                 tr = self.tracks.setdefault(ev.track_id, _Track())
@@ -357,7 +357,7 @@ class ThreatStage:
             tr.state, tr.zone, tr.below_since = "active", a.zone, None
             tr.level = level_of(a.score, cfg.level_thresholds)
             tr.band = band_of(a.t_ref, cfg.band_edges_s)
-            return ThreatRaised(t=pic.t, **self._fields(pic, i, tid, tr, a))
+            return self._event(ThreatRaised, pic, i, tid, tr, a)
         # active: clear after hold_s below clear_score
         if a.score < cfg.clear_score:
             tr.below_since = tr.below_since or pic.t
@@ -377,9 +377,17 @@ class ThreatStage:
         if level == tr.level and band == tr.band and a.zone == tr.zone:
             return None
         tr.level, tr.band, tr.zone = level, band, a.zone
-        return ThreatUpdated(t=pic.t, **self._fields(pic, i, tid, tr, a))
+        return self._event(ThreatUpdated, pic, i, tid, tr, a)
 
-    def _fields(self, pic: TrackPicture, i: int, tid: str, tr: _Track, a: _Assessment) -> dict[str, object]:
+    def _event(
+        self,
+        kind: type[ThreatRaised] | type[ThreatUpdated],
+        pic: TrackPicture,
+        i: int,
+        tid: str,
+        tr: _Track,
+        a: _Assessment,
+    ) -> ThreatRaised | ThreatUpdated:
         name = self.zone_names[a.zone]
         speed = math.hypot(pic.ve[i], pic.vn[i])
         reasons = [f"heading toward {name}" if a.tz is not None else f"passing near {name}"]
@@ -393,16 +401,17 @@ class ThreatStage:
             reasons.append(f"{speed:.0f} m/s from the {came_from}")
         reasons.append(f"{tr.cls.replace('_', ' ')} (p={tr.p_cls:.2f})")
         reasons.append(f"zone priority {self._priority(a.zone)}")
-        return {
-            "incident_id": _incident(tid),
-            "track_id": tid,
-            "level": LEVELS[tr.level],
-            "zone_id": a.zone,
-            "time_to_zone_s": None if a.tz is None else round(a.tz, 1),
-            "p_entry": round(a.p, 3),
-            "cpa_m": round(a.cpa, 1),
-            "reasons": reasons,
-        }
+        return kind(
+            t=pic.t,
+            incident_id=_incident(tid),
+            track_id=tid,
+            level=LEVELS[tr.level],
+            zone_id=a.zone,
+            time_to_zone_s=None if a.tz is None else round(a.tz, 1),
+            p_entry=round(a.p, 3),
+            cpa_m=round(a.cpa, 1),
+            reasons=reasons,
+        )
 
     def _priority(self, zone_id: str) -> int:
         return next(z.priority for z in self.scenario.spec.zones if z.id == zone_id)

@@ -270,13 +270,13 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 if ev.airport_id not in inc.airports:
                     inc.airports.append(ev.airport_id)
         elif isinstance(ev, AirportLifted):
-            for inc_id in restriction_incs.pop(ev.airport_id, []):
-                inc = get(inc_id, ev.t)
+            for lifted_id in restriction_incs.pop(ev.airport_id, []):
+                inc = get(lifted_id, ev.t)
                 assert inc is not None
                 inc.add(ev.t, f"airport {ev.airport_id} lifted after {_minutes(ev.duration_s)}")
         elif isinstance(ev, KillReported):
-            inc_id = report_inc.get(ev.report_id)
-            inc = get(inc_id, ev.t) if inc_id else None
+            rep_inc = report_inc.get(ev.report_id)
+            inc = get(rep_inc, ev.t) if rep_inc else None
             if inc is not None:
                 ref = f", naming track {ev.track_ref}" if ev.track_ref else ""
                 inc.add(ev.t, f"kill reported by the air-defence command (report {ev.report_id}{ref})")
@@ -302,15 +302,15 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 f"matched: {how.get(ev.matched_by, ev.matched_by)}",
             )
         elif isinstance(ev, KillDuplicate):
-            inc_id = report_inc.get(ev.report_id)
-            inc = get(inc_id, ev.t) if inc_id else None
+            rep_inc = report_inc.get(ev.report_id)
+            inc = get(rep_inc, ev.t) if rep_inc else None
             if inc is not None:
                 inc.add(ev.t, f"report {ev.report_id} is a duplicate of {ev.duplicate_of}: not numbered")
                 if ev.report_id not in inc.report_ids:
                     inc.report_ids.append(ev.report_id)
         elif isinstance(ev, KillRetracted):
-            inc_id = report_inc.get(ev.report_id)
-            inc = get(inc_id, ev.t) if inc_id else None
+            rep_inc = report_inc.get(ev.report_id)
+            inc = get(rep_inc, ev.t) if rep_inc else None
             if inc is not None:
                 inc.add(ev.t, f"kill #{ev.number} retracted: {ev.reason} (the number is not reused)")
                 for k in inc.kills:
@@ -343,11 +343,11 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 continue
             if ev.crew_id not in inc.crews:
                 inc.crews.append(ev.crew_id)
-            how = "by road" if ev.method == "road" else "straight line"
+            route = "by road" if ev.method == "road" else "straight line"
             inc.add(
                 ev.t,
                 f"crew {ev.crew_id} ({ev.crew_kind}) dispatched to site {ev.site_id}: "
-                f"{ev.distance_m / 1000:.1f} km {how}, ETA {_minutes(ev.eta_s)}",
+                f"{ev.distance_m / 1000:.1f} km {route}, ETA {_minutes(ev.eta_s)}",
             )
             inc.status = "crew dispatched"
         elif isinstance(ev, CrewStatusChanged):

@@ -109,9 +109,9 @@ class _History:
         s_max = min(ts - t[last], max_extrapolate_s)
         if vv > 1e-9 and s_max > 0:
             s = min(max(((x - xs[last]) * ve + (y - ys[last]) * vn) / vv, 0.0), s_max)
-            d = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
-            if d < best_d and t[last] + s >= ts - lookback_s:
-                best_d, best_t = d, float(t[last] + s)
+            d_ray = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
+            if d_ray < best_d and t[last] + s >= ts - lookback_s:
+                best_d, best_t = d_ray, float(t[last] + s)
         return best_d, best_t
 
 
@@ -296,7 +296,7 @@ class KillStage:
 
     # ------------------------------------------------------------------ reports
     def _refuse(self, ev: Event, ref: str, reason: str) -> InputRefused:
-        kind = type(ev).__struct_config__.tag  # type: ignore[attr-defined]
+        kind = type(ev).__struct_config__.tag
         return InputRefused(t=ev.t, stage=self.name, input_kind=str(kind), ref=ref, reason=reason)
 
     def _report(self, rep: KillReported) -> Event:
