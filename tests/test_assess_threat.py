@@ -390,3 +390,23 @@ def test_a_drone_identified_by_remote_id_is_not_a_threat(scenario):
     stage = ThreatStage(scenario, ThreatConfig(cooperative_is_threat=True))
     out = run(stage, scenario, scenario.start, 30, at, extra)
     assert [type(e) for _, e in out] == [ThreatRaised]
+
+
+def test_a_retracted_kill_lets_the_track_be_a_threat_again(scenario):
+    from skywarden.events import KillRetracted
+
+    at = approaching(scenario)
+    stage = ThreatStage(scenario)
+
+    def kill(t):
+        return [
+            KillNumbered(
+                t=t, report_id="R1", number=7, day_number=7, local_time="01:00", incident_id="INC-T1",
+                track_id="T1", matched_by="nearest_track", lat=55.7, lon=37.6, alt=0.0,
+            )
+        ]  # fmt: skip
+
+    extra = {5: kill, 20: lambda t: [KillRetracted(t=t, report_id="R1", number=7, reason="decoy")]}
+    out = run(stage, scenario, scenario.start, 30, at, extra)
+    assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared, ThreatRaised]
+    assert out[2][0] >= 20  # raised again only after the retraction

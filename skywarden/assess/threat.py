@@ -202,7 +202,7 @@ class ThreatStage:
         self.zone_kind = {z.id: z.kind for z in zones}
         self.shapes = [scenario.zone_shapes[z] for z in self.zone_ids]
         w = self.config.priority_weights
-        self.weights = np.array([w[min(z.priority, len(w)) - 1] for z in zones], dtype=np.float64)
+        self.weights = np.array([w[min(max(z.priority, 1), len(w)) - 1] for z in zones], dtype=np.float64)
         self.tracks: dict[str, _Track] = {}
         self.kill_track: dict[int, str] = {}  # kill number -> track id
         self.last_assessed: datetime | None = None
