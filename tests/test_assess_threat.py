@@ -236,13 +236,15 @@ def test_track_heading_for_the_centre_raises_a_threat(scenario):
     stage = ThreatStage(scenario)
     t0 = scenario.start
     out = run(stage, scenario, t0, 60, approaching(scenario))
-    raised = [e for _, e in out if isinstance(e, ThreatRaised)]
+    raised = [(k, e) for k, e in out if isinstance(e, ThreatRaised)]
     assert len(raised) == 1
-    ev = raised[0]
+    k, ev = raised[0]
+    assert k == ThreatConfig().min_age_s  # a new track raises nothing until its age allows
     assert ev.incident_id == "INC-T1" and ev.track_id == "T1"
     assert ev.zone_id == "centre"
-    assert ev.time_to_zone_s == pytest.approx((25_000.0 - 3_000.0) / 45.0, abs=3.0)
-    assert ev.p_entry == pytest.approx(head_on_p(22_000.0, 45.0, 50.0), abs=0.01)
+    gap = 25_000.0 - 45.0 * k - 3_000.0
+    assert ev.time_to_zone_s == pytest.approx(gap / 45.0, abs=3.0)
+    assert ev.p_entry == pytest.approx(head_on_p(gap, 45.0, 50.0), abs=0.01)
     assert ev.reasons[0] == "heading toward City centre"
     assert "min to the zone" in ev.reasons[1]
     assert any(r.startswith("p=") for r in ev.reasons)
@@ -350,12 +352,24 @@ def test_cleared_when_dropped_and_when_killed(scenario):
 def test_lost_track_is_cleared(scenario):
     stage = ThreatStage(scenario, ThreatConfig(stale_s=10.0))
     at = approaching(scenario)
-    out = run(stage, scenario, scenario.start, 5, at)
+    out = run(stage, scenario, scenario.start, 15, at)
     assert any(isinstance(e, ThreatRaised) for _, e in out)
-    t = scenario.start + timedelta(seconds=20)
+    t = scenario.start + timedelta(seconds=30)
     empty = TrackPicture(t=t, track_id=[], lat=[], lon=[], alt=[], ve=[], vn=[], vu=[], sigma_m=[], cls=[], p_cls=[])
     evs = stage.step(t, [empty])
     assert [type(e) for e in evs] == [ThreatCleared]
+
+
+def test_a_new_track_raises_nothing_until_its_age_allows(scenario):
+    """Fresh tracks have rough velocities and unsettled classes (a bird is often called a drone
+    for its first seconds): no threat before min_age_s, then at once."""
+    cfg = ThreatConfig(min_age_s=20.0)
+    out = run(ThreatStage(scenario, cfg), scenario, scenario.start, 40, approaching(scenario))
+    assert [(k, type(e)) for k, e in out] == [(20, ThreatRaised)]
+    # a track first seen inside the centre is raised as soon as it is old enough, as critical
+    c = centre_shape(scenario).centroid
+    out = run(ThreatStage(scenario, cfg), scenario, scenario.start, 40, lambda k: {"H": (c.x, c.y, 3.0, 0.0)})
+    assert [(k, type(e), e.level) for k, e in out] == [(20, ThreatRaised, "critical")]
 
 
 def test_birds_and_airliners_are_not_assessed(scenario):
@@ -406,7 +420,7 @@ def test_a_retracted_kill_lets_the_track_be_a_threat_again(scenario):
             )
         ]  # fmt: skip
 
-    extra = {5: kill, 20: lambda t: [KillRetracted(t=t, report_id="R1", number=7, reason="decoy")]}
-    out = run(stage, scenario, scenario.start, 30, at, extra)
+    extra = {14: kill, 30: lambda t: [KillRetracted(t=t, report_id="R1", number=7, reason="decoy")]}
+    out = run(stage, scenario, scenario.start, 40, at, extra)
     assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared, ThreatRaised]
-    assert out[2][0] >= 20  # raised again only after the retraction
+    assert out[2][0] >= 30  # raised again only after the retraction

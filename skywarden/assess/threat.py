@@ -82,6 +82,7 @@ class ThreatConfig:
     motion: MotionModel = field(default_factory=MotionModel)
     classes: tuple[str, ...] = ("drone", "unknown")  # track classes that are assessed
     every_s: float = 2.0  # assess the picture at most this often (drops, kills act at once)
+    min_age_s: float = 10.0  # a track younger than this raises nothing: velocity and class not settled
     cooperative_is_threat: bool = False  # a drone identified by Remote ID is not a threat
     smoothing_s: float = 30.0  # time constant of the score's moving average (0: none)
     p_full: float = 0.6  # an entry this likely counts in full
@@ -163,6 +164,7 @@ class _Track:
     cls: str = "unknown"
     p_cls: float = 0.0
     identity: str = ""  # Remote ID or callsign when a cooperative report matched
+    first_seen: datetime | None = None
     last_seen: datetime | None = None
     state: str = "none"  # none | active | cleared | killed
     zone: str = ""
@@ -300,6 +302,7 @@ class ThreatStage:
         out: list[Event] = []
         for i, tid in enumerate(pic.track_id):
             tr = self.tracks.setdefault(tid, _Track())
+            tr.first_seen = tr.first_seen or pic.t
             tr.last_seen = pic.t
             if pic.cls[i] != "unknown" or tr.cls == "unknown":
                 tr.cls, tr.p_cls = pic.cls[i], pic.p_cls[i]
@@ -351,7 +354,8 @@ class ThreatStage:
         cfg = self.config
         a = self._best(k, pred, s, tr.zone if tr.state == "active" else "")
         if tr.state != "active":
-            if a.score < cfg.raise_score:
+            young = tr.first_seen is not None and (pic.t - tr.first_seen).total_seconds() < cfg.min_age_s
+            if a.score < cfg.raise_score or young:
                 return None
             check_transition(tr.state, "active")
             tr.state, tr.zone, tr.below_since = "active", a.zone, None

@@ -74,6 +74,7 @@ class KillConfig:
     dup_radius_m: float = 2_000.0
     ambiguity_m: float = 500.0  # tracks closer than this to each other do not tell two kills apart
     ended_bonus_m: float = 1_000.0  # a track that ended near the kill is preferred to a flying one
+    coexist_s: float = 60.0  # two tracks seen together this long are two drones, not a broken track
     near_zone_m: float = 5_000.0  # "near" a zone: inside it or this close to its edge
 
 
@@ -222,6 +223,13 @@ class KillStage:
         h = self.history.get(tid)
         return tid in self.dropped or h is None or (self.latest is not None and h.t[-1] < self.latest)
 
+    def coexisted(self, a: str, b: str) -> float:
+        """Seconds both tracks were in the picture together (overlap of their kept histories)."""
+        ha, hb = self.history.get(a), self.history.get(b)
+        if ha is None or hb is None or not ha.t or not hb.t:
+            return 0.0
+        return max(0.0, min(ha.t[-1], hb.t[-1]) - max(ha.t[0], hb.t[0]))
+
     def live_tracks(self, t: datetime | None = None, window_s: float = math.inf) -> set[str]:
         """Tracks holding a live (not retracted) kill number, reported within ``window_s`` of ``t``."""
         return {
@@ -282,8 +290,14 @@ class KillStage:
                 return k.report_id
             if math.hypot(k.x - x, k.y - y) > cfg.dup_radius_m:
                 continue
-            if track_id is not None and ended and track_id not in self.live_tracks(rep.t, cfg.dup_window_s):
-                continue  # another track that ended here, not counted lately: another kill
+            if (
+                track_id is not None
+                and k.track_id is not None
+                and ended
+                and track_id not in self.live_tracks(rep.t, cfg.dup_window_s)
+                and self.coexisted(track_id, k.track_id) >= cfg.coexist_s
+            ):
+                continue  # another drone, flying beside that one, whose track ended here: another kill
             if track_id is not None and k.track_id is not None:
                 if rep.track_ref:
                     continue  # the command names another track: another kill
