@@ -424,3 +424,36 @@ def test_a_retracted_kill_lets_the_track_be_a_threat_again(scenario):
     out = run(stage, scenario, scenario.start, 40, at, extra)
     assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared, ThreatRaised]
     assert out[2][0] >= 30  # raised again only after the retraction
+
+
+def test_level_steps_down_only_after_the_hold(scenario):
+    """A drone flying at the centre whose heading estimate swings 30 degrees off for 40 s out of
+    every 80: the level never steps down while it weaves (each swing is shorter than
+    level_hold_s). When it really turns 35 degrees off and holds, the level steps down, not before
+    level_hold_s has passed."""
+    from skywarden.assess.threat import LEVELS
+
+    c = centre_shape(scenario).centroid
+    cfg = ThreatConfig()
+    stage = ThreatStage(scenario, cfg)
+    speed, turn_at = 45.0, 200  # seconds 160-199 fly straight at it
+    state = {"x": c.x + 24_000.0, "y": c.y}
+    off = (-speed * math.cos(math.radians(30)), speed * math.sin(math.radians(30)))
+    turned = (-speed * math.cos(math.radians(35)), speed * math.sin(math.radians(35)))
+
+    def at(k):
+        if k < turn_at:
+            state["x"] -= speed
+            v = (-speed, 0.0) if (k // 40) % 2 == 0 else off
+        else:
+            state["x"] += turned[0]
+            state["y"] += turned[1]
+            v = turned
+        return {"T1": (state["x"], state["y"], v[0], v[1])}
+
+    out = run(stage, scenario, scenario.start, turn_at + 200, at)
+    levels = [(k, LEVELS.index(e.level)) for k, e in out if isinstance(e, ThreatRaised | ThreatUpdated)]
+    before = [lv for k, lv in levels if k < turn_at]
+    assert before == sorted(before)  # no step down while weaving
+    downs = [k for (k, lv), (_, prev) in zip(levels[1:], levels, strict=False) if lv < prev]
+    assert downs and downs[0] >= turn_at + cfg.level_hold_s

@@ -18,7 +18,8 @@ wobbling track does not flap:
 
 * raised when the score reaches ``raise_score``;
 * updated (``ThreatUpdated``) only when the level, the zone or the time band changes materially:
-  a level rises at once but falls only ``level_margin`` below its threshold; a new zone must beat
+  a level rises at once but falls only ``level_margin`` below its threshold and after
+  ``level_hold_s`` there; a new zone must beat
   the current one by ``zone_margin``; a time band changes only when the time to the zone leaves
   the band by ``band_margin_s``;
 * cleared when the score stays below ``clear_score`` for ``hold_s`` (turned away), or at once when
@@ -95,6 +96,7 @@ class ThreatConfig:
     # (priority 1, p >= p_full: medium within ~11 min, high ~6 min, critical ~2.5 min)
     level_thresholds: tuple[float, float, float] = (0.55, 0.75, 0.9)
     level_margin: float = 0.1
+    level_hold_s: float = 90.0  # a lower level must hold this long before the threat steps down
     zone_margin: float = 0.10
     # edges (s) of the bands of the time to the zone (or to the closest approach): < 1 min,
     # 1-2 min, 2-5 min, 5-10 min, 10+ min
@@ -171,6 +173,7 @@ class _Track:
     level: int = 0
     band: int = 0
     below_since: datetime | None = None
+    lower_since: datetime | None = None  # since when the score has pointed to a lower level
     ema: np.ndarray | None = None  # (Z,) smoothed scores
     ema_t: datetime | None = None
 
@@ -374,12 +377,21 @@ class ThreatStage:
             return None
         tr.below_since = None
         level = level_with_hysteresis(tr.level, a.score, cfg.level_thresholds, cfg.level_margin)
+        if level < tr.level:
+            # step down only once the lower level has held (a weaving drone swings its score)
+            tr.lower_since = tr.lower_since or pic.t
+            if (pic.t - tr.lower_since).total_seconds() < cfg.level_hold_s:
+                level = tr.level
+        else:
+            tr.lower_since = None
         if a.zone != tr.zone:
             band = band_of(a.t_ref, cfg.band_edges_s)
         else:
             band = band_with_hysteresis(tr.band, a.t_ref, cfg.band_edges_s, cfg.band_margin_s)
         if level == tr.level and band == tr.band and a.zone == tr.zone:
             return None
+        if level < tr.level:
+            tr.lower_since = None
         tr.level, tr.band, tr.zone = level, band, a.zone
         return self._event(ThreatUpdated, pic, i, tid, tr, a)
 
