@@ -101,7 +101,7 @@ class ThreatConfig:
     # edges (s) of the bands of the time to the zone (or to the closest approach): < 1 min,
     # 1-2 min, 2-5 min, 5-10 min, 10+ min
     band_edges_s: tuple[float, ...] = (60.0, 120.0, 300.0, 600.0)
-    band_margin_s: float = 15.0
+    band_margin_s: float = 30.0
     # weight of a zone by its priority (1 = highest); priorities past the end take the last
     priority_weights: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85)
 
