@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from skywarden.errors import TransitionError
+from skywarden.errors import ScenarioError, TransitionError
 from skywarden.events import (
     CrashSiteQueued,
     CrewDispatched,
@@ -55,7 +55,11 @@ def write_scenario(tmp: Path, stations: list[tuple[str, float, float, list[tuple
     ]  # fmt: skip
     for sid, e, n, crews in stations:
         lat, lon = FRAME.latlon(e, n)
-        crew_list = ", ".join(f'{{ id = "{c}", kind = "{k}" }}' for c, k in crews)
+        # a kind ending in "!" marks a crew off duty (available = false)
+        crew_list = ", ".join(
+            f'{{ id = "{c}", kind = "{k.rstrip("!")}", available = {str(not k.endswith("!")).lower()} }}'
+            for c, k in crews
+        )
         lines += ["[[stations]]", f'id = "{sid}"', f'name = "{sid}"', f"lat = {lat}", f"lon = {lon}",
                   f"crews = [{crew_list}]"]  # fmt: skip
     path = tmp / "night.toml"
@@ -113,9 +117,16 @@ def test_without_roads_the_straight_line_estimate_is_used_and_labelled(tmp_path:
     assert d.eta_s == pytest.approx(1.4 * 1500.0 / (40 / 3.6), rel=2e-3)
 
 
+def test_a_broken_road_extract_is_a_scenario_error_naming_the_file(tmp_path: Path) -> None:
+    sc = write_scenario(tmp_path, RIVER_STATIONS, roads=True)
+    (tmp_path / "roads.osm").write_text("<osm version='0.6'><node id='1'", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"roads\.osm.*well-formed"):
+        DispatchStage(sc)
+
+
 def test_only_suitable_on_duty_crews_go(tmp_path: Path) -> None:
     stations = [
-        ("st-a", 0.0, 1500.0, [("police-a", "police")]),
+        ("st-a", 0.0, 1500.0, [("police-a", "police"), ("fire-a", "fire!")]),  # fire-a off duty
         ("st-b", 3000.0, 0.0, [("eod-b", "eod")]),
     ]
     sc = write_scenario(tmp_path, stations, roads=False)

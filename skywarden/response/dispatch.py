@@ -8,7 +8,8 @@ Rules (see docs/response.md):
   Equal times (crews of one station): the kind listed first in ``suitable_kinds`` wins.
 * When no suitable crew is free, the site waits in a queue ordered by priority (1: the 95 %
   footprint touches a protected zone; 2: it lies in a district; 3: open ground), then by the
-  time it was predicted. Each change of the queue is a ``CrashSiteQueued`` carrying the queue.
+  time it was predicted. Each arrival in the queue and each withdrawal is a ``CrashSiteQueued``
+  carrying the queue after it; a site leaves the queue for a crew with its ``CrewDispatched``.
 * Crews report their own progress (``CrewReported``); accepted reports become
   ``CrewStatusChanged``, refused ones ``InputRefused``. At ``site_closed`` the crew is free: it
   goes from that site to the head of the queue, or, with nothing waiting, counts as back home.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from skywarden.errors import TransitionError
+from skywarden.errors import ScenarioError, TransitionError
 from skywarden.events import (
     CrashSiteQueued,
     CrewDispatched,
@@ -77,9 +78,11 @@ def make_router(scenario: LoadedScenario, config: DispatchConfig) -> Router:
     straight = StraightLineRouter(scenario.frame, config.detour_factor, config.straight_speed_kmh)
     if not (config.use_roads and scenario.spec.roads):
         return straight
-    graph = load_roads(
-        scenario.path.parent / scenario.spec.roads, scenario.frame, config.speed_factor
-    )
+    path = scenario.path.parent / scenario.spec.roads
+    try:
+        graph = load_roads(path, scenario.frame, config.speed_factor)
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(str(path), "roads", f"cannot use the road extract: {exc}") from exc
     return RoadRouter(
         graph,
         scenario.frame,
