@@ -8,7 +8,8 @@ crews dispatched and their reports, recovery, and the public statements that spo
 ``build_incidents(events)`` reads the events once (twice over a list) and returns the incidents
 in a deterministic order: by first time, then id. Each has a ``timeline`` of (UTC time, text)
 lines in time order (log order among lines of the same time). Tracks that never were a drone, never posed a threat and were never killed
-(birds, airliners, clutter) are not incidents.
+(birds, airliners, clutter, lawful drones identified by Remote ID) are not incidents; the latest
+classification decides.
 """
 
 from __future__ import annotations
@@ -175,19 +176,21 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
     # ---- pass 1: which ids are incidents, and what links reports, sites, statements to them
     incident_ids: set[str] = set()
     report_inc: dict[str, str] = {}
-    drone_tracks: set[str] = set()
+    last_class: dict[str, tuple[str, str]] = {}  # track id -> its latest (class, identity)
     for ev in evs:
         if isinstance(ev, _INCIDENT_KINDS):
             incident_ids.add(ev.incident_id)
         elif isinstance(ev, KillNumbered):
             incident_ids.add(ev.incident_id)
             report_inc[ev.report_id] = ev.incident_id
-        elif isinstance(ev, TrackClassified) and ev.cls == "drone":
-            drone_tracks.add(ev.track_id)
+        elif isinstance(ev, TrackClassified):
+            last_class[ev.track_id] = (ev.cls, ev.identity)
     for ev in evs:  # duplicates point at a numbered report, possibly reported later in the log
         if isinstance(ev, KillDuplicate) and ev.duplicate_of in report_inc:
             report_inc[ev.report_id] = report_inc[ev.duplicate_of]
-    incident_ids |= {"INC-" + t for t in drone_tracks}
+    # a track whose classifier settled on "drone" (not a cooperative one with Remote ID) is an
+    # incident even if it threatened nothing; one first called a drone, then a bird, is not
+    incident_ids |= {"INC-" + t for t, (cls, ident) in last_class.items() if cls == "drone" and not ident}
     statement_inc: dict[str, list[str]] = {}
     for ev in evs:
         if isinstance(ev, StatementDrafted):
