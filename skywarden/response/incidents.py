@@ -244,6 +244,8 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
             inc = get("INC-" + ev.track_id, ev.t)
             if inc is not None:
                 inc.add(ev.t, f"track dropped: {ev.reason}")
+                if inc.status == "tracked":
+                    inc.status = "track dropped"
         elif isinstance(ev, ThreatRaised | ThreatUpdated):
             inc = get(ev.incident_id, ev.t)
             if inc is None:
