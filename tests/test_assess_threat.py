@@ -457,3 +457,28 @@ def test_level_steps_down_only_after_the_hold(scenario):
     assert before == sorted(before)  # no step down while weaving
     downs = [k for (k, lv), (_, prev) in zip(levels[1:], levels, strict=False) if lv < prev]
     assert downs and downs[0] >= turn_at + cfg.level_hold_s
+
+
+def test_two_kills_of_one_track_and_one_retracted(scenario):
+    """A decoy hit numbered #33 on a track, then its real kill #37; #33 is withdrawn: the track
+    stays killed, no new threat from it."""
+    from skywarden.events import KillRetracted
+
+    at = approaching(scenario)
+    stage = ThreatStage(scenario)
+
+    def kill(number):
+        def make(t):
+            return [
+                KillNumbered(
+                    t=t, report_id=f"R{number}", number=number, day_number=number, local_time="03:12",
+                    incident_id="INC-T1", track_id="T1", matched_by="nearest_track", lat=55.7, lon=37.6, alt=0.0,
+                )
+            ]  # fmt: skip
+
+        return make
+
+    extra = {12: kill(33), 20: kill(37), 30: lambda t: [KillRetracted(t=t, report_id="R33", number=33, reason="decoy")]}
+    out = run(stage, scenario, scenario.start, 45, at, extra)
+    assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared]
+    assert stage.tracks["T1"].state == "killed"

@@ -65,6 +65,7 @@ THREAT_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         ("none", "killed"),
         ("active", "killed"),
         ("cleared", "killed"),
+        ("killed", "killed"),  # a second kill reported of the same track (e.g. after a decoy hit)
         ("killed", "cleared"),  # a retracted kill: the track may be assessed again
     }
 )
@@ -204,7 +205,6 @@ class ThreatStage:
         zones = sorted(scenario.spec.zones, key=lambda z: (z.priority, z.id))
         self.zone_ids = [z.id for z in zones]
         self.zone_names = {z.id: z.name for z in zones}
-        self.zone_kind = {z.id: z.kind for z in zones}
         self.shapes = [scenario.zone_shapes[z] for z in self.zone_ids]
         w = self.config.priority_weights
         self.weights = np.array([w[min(max(z.priority, 1), len(w)) - 1] for z in zones], dtype=np.float64)
@@ -238,7 +238,8 @@ class ThreatStage:
                     out.append(ThreatCleared(t=ev.t, incident_id=_incident(ev.track_id), track_id=ev.track_id, reason=reason))
             elif isinstance(ev, KillRetracted):
                 tid = self.kill_track.pop(ev.number, None)
-                if tid is not None and tid in self.tracks and self.tracks[tid].state == "killed":
+                still_killed = tid in self.kill_track.values()  # another live number on it
+                if tid is not None and not still_killed and tid in self.tracks and self.tracks[tid].state == "killed":
                     check_transition("killed", "cleared")
                     self.tracks[tid].state = "cleared"
         # Tracks missing from the picture for stale_s are lost (TrackDropped normally comes first).
