@@ -482,3 +482,21 @@ def test_two_kills_of_one_track_and_one_retracted(scenario):
     out = run(stage, scenario, scenario.start, 45, at, extra)
     assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared]
     assert stage.tracks["T1"].state == "killed"
+
+
+def test_bad_pictures_do_not_stop_the_stage(scenario):
+    t = scenario.start
+    stage = ThreatStage(scenario, ThreatConfig(min_age_s=0.0))
+    good = picture(scenario, t + timedelta(seconds=5), approaching(scenario)(0))
+    nan = TrackPicture(
+        t=t, track_id=["N"], lat=[float("nan")], lon=[37.6], alt=[500.0], ve=[1.0], vn=[0.0], vu=[0.0],
+        sigma_m=[50.0], cls=["drone"], p_cls=[0.9],
+    )  # fmt: skip
+    ragged = TrackPicture(
+        t=t, track_id=["R1", "R2"], lat=[55.7], lon=[37.6], alt=[500.0], ve=[1.0], vn=[0.0], vu=[0.0],
+        sigma_m=[50.0], cls=["drone"], p_cls=[0.9],
+    )  # fmt: skip
+    assert stage.step(t, [ragged]) == []
+    assert stage.step(t, [nan]) == []
+    out = stage.step(t + timedelta(seconds=5), [good])
+    assert [type(e) for e in out] == [ThreatRaised]

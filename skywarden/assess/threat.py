@@ -115,6 +115,13 @@ class ThreatConfig:
             raise ValueError("hold_s must be >= 0 and stale_s > 0")
 
 
+def picture_ok(pic: TrackPicture) -> bool:
+    """The picture's columns all have one entry per track (a malformed picture is skipped)."""
+    n = len(pic.track_id)
+    cols = (pic.lat, pic.lon, pic.alt, pic.ve, pic.vn, pic.vu, pic.sigma_m, pic.cls, pic.p_cls)
+    return all(len(c) == n for c in cols)
+
+
 def band_of(tz: float | None, edges: Sequence[float]) -> int:
     """Index of the time band of a time to zone (None: the last band, "no entry")."""
     if tz is None:
@@ -217,7 +224,8 @@ class ThreatStage:
         out: list[Event] = []
         for ev in events:
             if isinstance(ev, TrackPicture):
-                out.extend(self._picture(ev))
+                if picture_ok(ev):
+                    out.extend(self._picture(ev))
             elif isinstance(ev, TrackClassified):
                 tr = self.tracks.setdefault(ev.track_id, _Track())
                 tr.cls, tr.p_cls, tr.identity = ev.cls, ev.p, ev.identity

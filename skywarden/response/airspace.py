@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.assess.threat import picture_ok
 from skywarden.events import (
     AirportLifted,
     AirportRestricted,
@@ -119,7 +120,8 @@ class AirspaceStage:
     def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
         for ev in events:
             if isinstance(ev, TrackPicture):
-                self.picture = ev
+                if picture_ok(ev):
+                    self.picture = ev
             elif isinstance(ev, ThreatRaised | ThreatUpdated):
                 self.threats[ev.track_id] = ev.zone_id
                 tz = ev.time_to_zone_s

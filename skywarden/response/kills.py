@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import shapely
 
+from skywarden.assess.threat import picture_ok
 from skywarden.errors import TransitionError
 from skywarden.events import (
     Event,
@@ -155,7 +156,8 @@ class KillStage:
         out: list[Event] = []
         for ev in events:
             if isinstance(ev, TrackPicture):
-                self._remember(ev)
+                if picture_ok(ev):
+                    self._remember(ev)
             elif isinstance(ev, TrackClassified):
                 self.cls[ev.track_id] = ev.cls
             elif isinstance(ev, TrackDropped):
