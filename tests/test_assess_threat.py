@@ -236,13 +236,15 @@ def test_track_heading_for_the_centre_raises_a_threat(scenario):
     stage = ThreatStage(scenario)
     t0 = scenario.start
     out = run(stage, scenario, t0, 60, approaching(scenario))
-    raised = [e for _, e in out if isinstance(e, ThreatRaised)]
+    raised = [(k, e) for k, e in out if isinstance(e, ThreatRaised)]
     assert len(raised) == 1
-    ev = raised[0]
+    k, ev = raised[0]
+    assert k == ThreatConfig().min_age_s  # a new track raises nothing until its age allows
     assert ev.incident_id == "INC-T1" and ev.track_id == "T1"
     assert ev.zone_id == "centre"
-    assert ev.time_to_zone_s == pytest.approx((25_000.0 - 3_000.0) / 45.0, abs=3.0)
-    assert ev.p_entry == pytest.approx(head_on_p(22_000.0, 45.0, 50.0), abs=0.01)
+    gap = 25_000.0 - 45.0 * k - 3_000.0
+    assert ev.time_to_zone_s == pytest.approx(gap / 45.0, abs=3.0)
+    assert ev.p_entry == pytest.approx(head_on_p(gap, 45.0, 50.0), abs=0.01)
     assert ev.reasons[0] == "heading toward City centre"
     assert "min to the zone" in ev.reasons[1]
     assert any(r.startswith("p=") for r in ev.reasons)
@@ -350,12 +352,24 @@ def test_cleared_when_dropped_and_when_killed(scenario):
 def test_lost_track_is_cleared(scenario):
     stage = ThreatStage(scenario, ThreatConfig(stale_s=10.0))
     at = approaching(scenario)
-    out = run(stage, scenario, scenario.start, 5, at)
+    out = run(stage, scenario, scenario.start, 15, at)
     assert any(isinstance(e, ThreatRaised) for _, e in out)
-    t = scenario.start + timedelta(seconds=20)
+    t = scenario.start + timedelta(seconds=30)
     empty = TrackPicture(t=t, track_id=[], lat=[], lon=[], alt=[], ve=[], vn=[], vu=[], sigma_m=[], cls=[], p_cls=[])
     evs = stage.step(t, [empty])
     assert [type(e) for e in evs] == [ThreatCleared]
+
+
+def test_a_new_track_raises_nothing_until_its_age_allows(scenario):
+    """Fresh tracks have rough velocities and unsettled classes (a bird is often called a drone
+    for its first seconds): no threat before min_age_s, then at once."""
+    cfg = ThreatConfig(min_age_s=20.0)
+    out = run(ThreatStage(scenario, cfg), scenario, scenario.start, 40, approaching(scenario))
+    assert [(k, type(e)) for k, e in out] == [(20, ThreatRaised)]
+    # a track first seen inside the centre is raised as soon as it is old enough, as critical
+    c = centre_shape(scenario).centroid
+    out = run(ThreatStage(scenario, cfg), scenario, scenario.start, 40, lambda k: {"H": (c.x, c.y, 3.0, 0.0)})
+    assert [(k, type(e), e.level) for k, e in out] == [(20, ThreatRaised, "critical")]
 
 
 def test_birds_and_airliners_are_not_assessed(scenario):
@@ -390,3 +404,99 @@ def test_a_drone_identified_by_remote_id_is_not_a_threat(scenario):
     stage = ThreatStage(scenario, ThreatConfig(cooperative_is_threat=True))
     out = run(stage, scenario, scenario.start, 30, at, extra)
     assert [type(e) for _, e in out] == [ThreatRaised]
+
+
+def test_a_retracted_kill_lets_the_track_be_a_threat_again(scenario):
+    from skywarden.events import KillRetracted
+
+    at = approaching(scenario)
+    stage = ThreatStage(scenario)
+
+    def kill(t):
+        return [
+            KillNumbered(
+                t=t, report_id="R1", number=7, day_number=7, local_time="01:00", incident_id="INC-T1",
+                track_id="T1", matched_by="nearest_track", lat=55.7, lon=37.6, alt=0.0,
+            )
+        ]  # fmt: skip
+
+    extra = {14: kill, 30: lambda t: [KillRetracted(t=t, report_id="R1", number=7, reason="decoy")]}
+    out = run(stage, scenario, scenario.start, 40, at, extra)
+    assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared, ThreatRaised]
+    assert out[2][0] >= 30  # raised again only after the retraction
+
+
+def test_level_steps_down_only_after_the_hold(scenario):
+    """A drone flying at the centre whose heading estimate swings 30 degrees off for 40 s out of
+    every 80: the level never steps down while it weaves (each swing is shorter than
+    level_hold_s). When it really turns 35 degrees off and holds, the level steps down, not before
+    level_hold_s has passed."""
+    from skywarden.assess.threat import LEVELS
+
+    c = centre_shape(scenario).centroid
+    cfg = ThreatConfig()
+    stage = ThreatStage(scenario, cfg)
+    speed, turn_at = 45.0, 200  # seconds 160-199 fly straight at it
+    state = {"x": c.x + 24_000.0, "y": c.y}
+    off = (-speed * math.cos(math.radians(30)), speed * math.sin(math.radians(30)))
+    turned = (-speed * math.cos(math.radians(35)), speed * math.sin(math.radians(35)))
+
+    def at(k):
+        if k < turn_at:
+            state["x"] -= speed
+            v = (-speed, 0.0) if (k // 40) % 2 == 0 else off
+        else:
+            state["x"] += turned[0]
+            state["y"] += turned[1]
+            v = turned
+        return {"T1": (state["x"], state["y"], v[0], v[1])}
+
+    out = run(stage, scenario, scenario.start, turn_at + 200, at)
+    levels = [(k, LEVELS.index(e.level)) for k, e in out if isinstance(e, ThreatRaised | ThreatUpdated)]
+    before = [lv for k, lv in levels if k < turn_at]
+    assert before == sorted(before)  # no step down while weaving
+    downs = [k for (k, lv), (_, prev) in zip(levels[1:], levels, strict=False) if lv < prev]
+    assert downs and downs[0] >= turn_at + cfg.level_hold_s
+
+
+def test_two_kills_of_one_track_and_one_retracted(scenario):
+    """A decoy hit numbered #33 on a track, then its real kill #37; #33 is withdrawn: the track
+    stays killed, no new threat from it."""
+    from skywarden.events import KillRetracted
+
+    at = approaching(scenario)
+    stage = ThreatStage(scenario)
+
+    def kill(number):
+        def make(t):
+            return [
+                KillNumbered(
+                    t=t, report_id=f"R{number}", number=number, day_number=number, local_time="03:12",
+                    incident_id="INC-T1", track_id="T1", matched_by="nearest_track", lat=55.7, lon=37.6, alt=0.0,
+                )
+            ]  # fmt: skip
+
+        return make
+
+    extra = {12: kill(33), 20: kill(37), 30: lambda t: [KillRetracted(t=t, report_id="R33", number=33, reason="decoy")]}
+    out = run(stage, scenario, scenario.start, 45, at, extra)
+    assert [type(e) for _, e in out] == [ThreatRaised, ThreatCleared]
+    assert stage.tracks["T1"].state == "killed"
+
+
+def test_bad_pictures_do_not_stop_the_stage(scenario):
+    t = scenario.start
+    stage = ThreatStage(scenario, ThreatConfig(min_age_s=0.0))
+    good = picture(scenario, t + timedelta(seconds=5), approaching(scenario)(0))
+    nan = TrackPicture(
+        t=t, track_id=["N"], lat=[float("nan")], lon=[37.6], alt=[500.0], ve=[1.0], vn=[0.0], vu=[0.0],
+        sigma_m=[50.0], cls=["drone"], p_cls=[0.9],
+    )  # fmt: skip
+    ragged = TrackPicture(
+        t=t, track_id=["R1", "R2"], lat=[55.7], lon=[37.6], alt=[500.0], ve=[1.0], vn=[0.0], vu=[0.0],
+        sigma_m=[50.0], cls=["drone"], p_cls=[0.9],
+    )  # fmt: skip
+    assert stage.step(t, [ragged]) == []
+    assert stage.step(t, [nan]) == []
+    out = stage.step(t + timedelta(seconds=5), [good])
+    assert [type(e) for e in out] == [ThreatRaised]

@@ -39,10 +39,10 @@ def picture(scenario, t, tracks, cls="drone"):
     )  # fmt: skip
 
 
-def raised(t, tid, zone="centre"):
+def raised(t, tid, zone="centre", tz=None):
     return ThreatRaised(
         t=t, incident_id="INC-" + tid, track_id=tid, level="high", zone_id=zone,
-        time_to_zone_s=300.0, p_entry=0.9, cpa_m=0.0, reasons=["test"],
+        time_to_zone_s=tz, p_entry=0.9, cpa_m=0.0, reasons=["test"],
     )  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def run_restriction(scenario, start_dist, speed, threat_until_s, total_s):
         else:
             evs.append(picture(scenario, t, {}))
         if k == 0:
-            evs.append(raised(t, "T9", "svo_zone"))
+            evs.append(raised(t, "T9", "svo_zone", tz=(start_dist - 4_000.0) / speed))
         if k == threat_until_s:
             evs.append(ThreatCleared(t=t, incident_id="INC-T9", track_id="T9", reason="killed"))
         out.extend((k, e) for e in stage.step(t, evs))
@@ -167,3 +167,25 @@ def test_closures_summary(scenario):
     assert s["SVO"].reasons == ["r1", "r2"]
     # without ``until`` an open interval runs to the last event seen
     assert closures(evs)["DME"].total_s == pytest.approx(300.0)
+
+
+def test_a_drone_ends_its_flight_in_its_target_zone(scenario):
+    """A drone 45 km north of SVO heading south for a zone it enters in 2 min: straight on, it
+    would come within 30 km of SVO in under 6 min; it is predicted to stop in its zone instead."""
+    a, c = svo(scenario)
+    t = scenario.start
+    track = {"A": (c[0], c[1] + 45_000.0, 0.0, -45.0)}
+
+    def threat(tz):
+        return ThreatRaised(
+            t=t, incident_id="INC-A", track_id="A", level="high", zone_id="centre",
+            time_to_zone_s=tz, p_entry=0.9, cpa_m=0.0, reasons=[],
+        )  # fmt: skip
+
+    stage = AirspaceStage(scenario)
+    assert stage.step(t, [picture(scenario, t, track), threat(120.0)]) == []
+    stage = AirspaceStage(scenario, AirspaceConfig(stop_in_zone_s=None))
+    assert [type(e) for e in stage.step(t, [picture(scenario, t, track), threat(120.0)])] == [AirportRestricted]
+    # a threat that enters no zone (passing by) runs on
+    stage = AirspaceStage(scenario)
+    assert [type(e) for e in stage.step(t, [picture(scenario, t, track), threat(None)])] == [AirportRestricted]

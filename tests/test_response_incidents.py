@@ -252,3 +252,17 @@ def test_cli_list_shows_every_number_of_an_incident(tmp_path, night):
     res = CliRunner().invoke(incident_app, ["list", "--log", str(path)], env={"COLUMNS": "200"})
     row = next(x for x in res.output.splitlines() if "INC-T8" in x)
     assert "#32 (retracted), #34" in row
+
+
+def test_a_track_first_called_a_drone_then_a_bird_is_no_incident(scenario):
+    t = scenario.start
+    events = [
+        TrackConfirmed(t=t, track_id="X", lat=55.7, lon=37.6, alt=150.0),
+        TrackClassified(t=t, track_id="X", cls="drone", p=0.6),
+        TrackClassified(t=t + timedelta(seconds=3), track_id="X", cls="bird", p=0.9),
+        TrackConfirmed(t=t, track_id="D", lat=55.8, lon=37.6, alt=500.0),
+        TrackClassified(t=t + timedelta(seconds=3), track_id="D", cls="drone", p=0.9),
+        TrackConfirmed(t=t, track_id="H", lat=55.75, lon=37.62, alt=80.0),
+        TrackClassified(t=t + timedelta(seconds=3), track_id="H", cls="drone", p=0.9, identity="RID-1"),
+    ]
+    assert [i.incident_id for i in build_incidents(events)] == ["INC-D"]

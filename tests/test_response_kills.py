@@ -306,13 +306,35 @@ def test_two_drones_killed_at_the_same_spot_are_two_kills(scenario):
     t0 = scenario.start
 
     def both(k):
-        out = trail(k, killed_at=30)
-        if k > 70:
+        out = trail(k, killed_at=80)
+        if k > 120:
             del out["NEXT"]  # the next one is killed 40 s later where the lead fell
         return out
 
     stage = KillStage(scenario)
-    fly(stage, scenario, t0, 100, both)
-    out = stage.step(t0, [report(scenario, t0 + timedelta(seconds=55), "R1", 1_200.0, 20_150.0)])
-    out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=95), "R2", 1_250.0, 19_850.0)])
+    fly(stage, scenario, t0, 150, both)
+    out = stage.step(t0, [report(scenario, t0 + timedelta(seconds=105), "R1", 3_200.0, 20_150.0)])
+    out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=145), "R2", 3_250.0, 19_850.0)])
     assert [(type(e), e.track_id) for e in out] == [(KillNumbered, "LEAD"), (KillNumbered, "NEXT")]
+
+
+def test_a_broken_track_does_not_turn_a_duplicate_into_a_kill(scenario):
+    """The tracker lost one drone and picked it up again under a new id: the old fragment ended
+    near the kill too. Another unit's report of the same kill is still a duplicate."""
+    t0 = scenario.start
+
+    def broken(k):
+        x = -4_000.0 + 40.0 * k
+        if k < 50:
+            return {"OLD": (x, 20_000.0, 40.0, 0.0)}
+        if k <= 100:
+            return {"NEW": (x, 20_000.0, 40.0, 0.0)}
+        return {}
+
+    stage = KillStage(scenario)
+    fly(stage, scenario, t0, 130, broken)
+    # killed at second 100 (x = 0); reported at 120, and again by another unit at 150
+    out = stage.step(t0, [report(scenario, t0 + timedelta(seconds=120), "R1", 100.0, 20_200.0)])
+    out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=150), "R2", -700.0, 19_800.0)])
+    assert [type(e) for e in out] == [KillNumbered, KillDuplicate]
+    assert out[0].track_id == "NEW" and out[1].duplicate_of == "R1"

@@ -58,7 +58,8 @@ class MotionModel:
     def sigma_v(self, speed: FloatArray) -> FloatArray:
         """(N,) velocity error of the straight-line predictor: sqrt(sigma_v0^2 + (speed sin(sigma_h))^2)."""
         sh = np.sin(np.radians(self.sigma_heading_deg))
-        return np.sqrt(self.sigma_v_ms**2 + (np.asarray(speed, dtype=np.float64) * sh) ** 2)
+        out: FloatArray = np.sqrt(self.sigma_v_ms**2 + (np.asarray(speed, dtype=np.float64) * sh) ** 2)
+        return out
 
     def sigma(self, sigma0: FloatArray, t: FloatArray, speed: FloatArray | None = None) -> FloatArray:
         """(N, K) 1-sigma position error: sqrt(sigma0^2 + (sigma_v t)^2 + q t^3 / 3)."""
@@ -97,7 +98,8 @@ def edge_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> FloatA
     px = x[:, None] - a[None, :, 0]
     py = y[:, None] - a[None, :, 1]
     u = np.clip((px * ab[None, :, 0] + py * ab[None, :, 1]) / ab2[None, :], 0.0, 1.0)
-    return np.sqrt(np.min((px - u * ab[None, :, 0]) ** 2 + (py - u * ab[None, :, 1]) ** 2, axis=1))
+    d: FloatArray = np.sqrt(np.min((px - u * ab[None, :, 0]) ** 2 + (py - u * ab[None, :, 1]) ** 2, axis=1))
+    return d
 
 
 def signed_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> FloatArray:
@@ -107,7 +109,8 @@ def signed_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> Floa
     yf = np.ravel(np.asarray(y, dtype=np.float64))
     d = edge_distance(zone, xf, yf)
     inside = shapely.contains_xy(zone, xf, yf)
-    return np.where(inside, -d, d).reshape(shape)
+    sd: FloatArray = np.where(inside, -d, d).reshape(shape)
+    return sd
 
 
 def _signed_distance_far(zone: shapely.Polygon, x: FloatArray, y: FloatArray, sig: FloatArray) -> FloatArray:
@@ -116,8 +119,8 @@ def _signed_distance_far(zone: shapely.Polygon, x: FloatArray, y: FloatArray, si
     c = zone.centroid
     ring = np.asarray(zone.exterior.coords, dtype=np.float64)
     r_max = float(np.max(np.hypot(ring[:, 0] - c.x, ring[:, 1] - c.y)))
-    lb = np.hypot(x - c.x, y - c.y) - r_max
-    out = lb.copy()
+    lb: FloatArray = np.hypot(x - c.x, y - c.y) - r_max
+    out: FloatArray = lb.copy()
     near = lb < 6.0 * sig
     if near.any():
         out[near] = signed_distance(zone, x[near], y[near])

@@ -18,7 +18,8 @@ wobbling track does not flap:
 
 * raised when the score reaches ``raise_score``;
 * updated (``ThreatUpdated``) only when the level, the zone or the time band changes materially:
-  a level rises at once but falls only ``level_margin`` below its threshold; a new zone must beat
+  a level rises at once but falls only ``level_margin`` below its threshold and after
+  ``level_hold_s`` there; a new zone must beat
   the current one by ``zone_margin``; a time band changes only when the time to the zone leaves
   the band by ``band_margin_s``;
 * cleared when the score stays below ``clear_score`` for ``hold_s`` (turned away), or at once when
@@ -64,6 +65,7 @@ THREAT_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         ("none", "killed"),
         ("active", "killed"),
         ("cleared", "killed"),
+        ("killed", "killed"),  # a second kill reported of the same track (e.g. after a decoy hit)
         ("killed", "cleared"),  # a retracted kill: the track may be assessed again
     }
 )
@@ -82,6 +84,7 @@ class ThreatConfig:
     motion: MotionModel = field(default_factory=MotionModel)
     classes: tuple[str, ...] = ("drone", "unknown")  # track classes that are assessed
     every_s: float = 2.0  # assess the picture at most this often (drops, kills act at once)
+    min_age_s: float = 10.0  # a track younger than this raises nothing: velocity and class not settled
     cooperative_is_threat: bool = False  # a drone identified by Remote ID is not a threat
     smoothing_s: float = 30.0  # time constant of the score's moving average (0: none)
     p_full: float = 0.6  # an entry this likely counts in full
@@ -94,11 +97,12 @@ class ThreatConfig:
     # (priority 1, p >= p_full: medium within ~11 min, high ~6 min, critical ~2.5 min)
     level_thresholds: tuple[float, float, float] = (0.55, 0.75, 0.9)
     level_margin: float = 0.1
+    level_hold_s: float = 90.0  # a lower level must hold this long before the threat steps down
     zone_margin: float = 0.10
     # edges (s) of the bands of the time to the zone (or to the closest approach): < 1 min,
     # 1-2 min, 2-5 min, 5-10 min, 10+ min
     band_edges_s: tuple[float, ...] = (60.0, 120.0, 300.0, 600.0)
-    band_margin_s: float = 15.0
+    band_margin_s: float = 30.0
     # weight of a zone by its priority (1 = highest); priorities past the end take the last
     priority_weights: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85)
 
@@ -109,6 +113,13 @@ class ThreatConfig:
             raise ValueError("level_thresholds must increase")
         if self.hold_s < 0 or self.stale_s <= 0:
             raise ValueError("hold_s must be >= 0 and stale_s > 0")
+
+
+def picture_ok(pic: TrackPicture) -> bool:
+    """The picture's columns all have one entry per track (a malformed picture is skipped)."""
+    n = len(pic.track_id)
+    cols = (pic.lat, pic.lon, pic.alt, pic.ve, pic.vn, pic.vu, pic.sigma_m, pic.cls, pic.p_cls)
+    return all(len(c) == n for c in cols)
 
 
 def band_of(tz: float | None, edges: Sequence[float]) -> int:
@@ -163,12 +174,14 @@ class _Track:
     cls: str = "unknown"
     p_cls: float = 0.0
     identity: str = ""  # Remote ID or callsign when a cooperative report matched
+    first_seen: datetime | None = None
     last_seen: datetime | None = None
     state: str = "none"  # none | active | cleared | killed
     zone: str = ""
     level: int = 0
     band: int = 0
     below_since: datetime | None = None
+    lower_since: datetime | None = None  # since when the score has pointed to a lower level
     ema: np.ndarray | None = None  # (Z,) smoothed scores
     ema_t: datetime | None = None
 
@@ -199,10 +212,9 @@ class ThreatStage:
         zones = sorted(scenario.spec.zones, key=lambda z: (z.priority, z.id))
         self.zone_ids = [z.id for z in zones]
         self.zone_names = {z.id: z.name for z in zones}
-        self.zone_kind = {z.id: z.kind for z in zones}
         self.shapes = [scenario.zone_shapes[z] for z in self.zone_ids]
         w = self.config.priority_weights
-        self.weights = np.array([w[min(z.priority, len(w)) - 1] for z in zones], dtype=np.float64)
+        self.weights = np.array([w[min(max(z.priority, 1), len(w)) - 1] for z in zones], dtype=np.float64)
         self.tracks: dict[str, _Track] = {}
         self.kill_track: dict[int, str] = {}  # kill number -> track id
         self.last_assessed: datetime | None = None
@@ -212,16 +224,17 @@ class ThreatStage:
         out: list[Event] = []
         for ev in events:
             if isinstance(ev, TrackPicture):
-                out.extend(self._picture(ev))
+                if picture_ok(ev):
+                    out.extend(self._picture(ev))
             elif isinstance(ev, TrackClassified):
                 tr = self.tracks.setdefault(ev.track_id, _Track())
                 tr.cls, tr.p_cls, tr.identity = ev.cls, ev.p, ev.identity
                 if not self._assessed(tr) and tr.state == "active":
                     out.append(self._clear(ev.t, ev.track_id, tr, self._why_not(tr)))
             elif isinstance(ev, TrackDropped):
-                tr = self.tracks.pop(ev.track_id, None)
-                if tr is not None and tr.state == "active":
-                    out.append(self._clear(ev.t, ev.track_id, tr, f"track dropped: {ev.reason}"))
+                gone = self.tracks.pop(ev.track_id, None)
+                if gone is not None and gone.state == "active":
+                    out.append(self._clear(ev.t, ev.track_id, gone, f"track dropped: {ev.reason}"))
             elif isinstance(ev, KillNumbered) and ev.track_id is not None:
                 self.kill_track[ev.number] = ev.track_id
                 tr = self.tracks.setdefault(ev.track_id, _Track())
@@ -233,7 +246,8 @@ class ThreatStage:
                     out.append(ThreatCleared(t=ev.t, incident_id=_incident(ev.track_id), track_id=ev.track_id, reason=reason))
             elif isinstance(ev, KillRetracted):
                 tid = self.kill_track.pop(ev.number, None)
-                if tid is not None and tid in self.tracks and self.tracks[tid].state == "killed":
+                still_killed = tid in self.kill_track.values()  # another live number on it
+                if tid is not None and not still_killed and tid in self.tracks and self.tracks[tid].state == "killed":
                     check_transition("killed", "cleared")
                     self.tracks[tid].state = "cleared"
         # Tracks missing from the picture for stale_s are lost (TrackDropped normally comes first).
@@ -300,6 +314,7 @@ class ThreatStage:
         out: list[Event] = []
         for i, tid in enumerate(pic.track_id):
             tr = self.tracks.setdefault(tid, _Track())
+            tr.first_seen = tr.first_seen or pic.t
             tr.last_seen = pic.t
             if pic.cls[i] != "unknown" or tr.cls == "unknown":
                 tr.cls, tr.p_cls = pic.cls[i], pic.p_cls[i]
@@ -351,13 +366,14 @@ class ThreatStage:
         cfg = self.config
         a = self._best(k, pred, s, tr.zone if tr.state == "active" else "")
         if tr.state != "active":
-            if a.score < cfg.raise_score:
+            young = tr.first_seen is not None and (pic.t - tr.first_seen).total_seconds() < cfg.min_age_s
+            if a.score < cfg.raise_score or young:
                 return None
             check_transition(tr.state, "active")
             tr.state, tr.zone, tr.below_since = "active", a.zone, None
             tr.level = level_of(a.score, cfg.level_thresholds)
             tr.band = band_of(a.t_ref, cfg.band_edges_s)
-            return ThreatRaised(t=pic.t, **self._fields(pic, i, tid, tr, a))
+            return self._event(ThreatRaised, pic, i, tid, tr, a)
         # active: clear after hold_s below clear_score
         if a.score < cfg.clear_score:
             tr.below_since = tr.below_since or pic.t
@@ -370,16 +386,33 @@ class ThreatStage:
             return None
         tr.below_since = None
         level = level_with_hysteresis(tr.level, a.score, cfg.level_thresholds, cfg.level_margin)
+        if level < tr.level:
+            # step down only once the lower level has held (a weaving drone swings its score)
+            tr.lower_since = tr.lower_since or pic.t
+            if (pic.t - tr.lower_since).total_seconds() < cfg.level_hold_s:
+                level = tr.level
+        else:
+            tr.lower_since = None
         if a.zone != tr.zone:
             band = band_of(a.t_ref, cfg.band_edges_s)
         else:
             band = band_with_hysteresis(tr.band, a.t_ref, cfg.band_edges_s, cfg.band_margin_s)
         if level == tr.level and band == tr.band and a.zone == tr.zone:
             return None
+        if level < tr.level:
+            tr.lower_since = None
         tr.level, tr.band, tr.zone = level, band, a.zone
-        return ThreatUpdated(t=pic.t, **self._fields(pic, i, tid, tr, a))
+        return self._event(ThreatUpdated, pic, i, tid, tr, a)
 
-    def _fields(self, pic: TrackPicture, i: int, tid: str, tr: _Track, a: _Assessment) -> dict[str, object]:
+    def _event(
+        self,
+        kind: type[ThreatRaised] | type[ThreatUpdated],
+        pic: TrackPicture,
+        i: int,
+        tid: str,
+        tr: _Track,
+        a: _Assessment,
+    ) -> ThreatRaised | ThreatUpdated:
         name = self.zone_names[a.zone]
         speed = math.hypot(pic.ve[i], pic.vn[i])
         reasons = [f"heading toward {name}" if a.tz is not None else f"passing near {name}"]
@@ -393,16 +426,17 @@ class ThreatStage:
             reasons.append(f"{speed:.0f} m/s from the {came_from}")
         reasons.append(f"{tr.cls.replace('_', ' ')} (p={tr.p_cls:.2f})")
         reasons.append(f"zone priority {self._priority(a.zone)}")
-        return {
-            "incident_id": _incident(tid),
-            "track_id": tid,
-            "level": LEVELS[tr.level],
-            "zone_id": a.zone,
-            "time_to_zone_s": None if a.tz is None else round(a.tz, 1),
-            "p_entry": round(a.p, 3),
-            "cpa_m": round(a.cpa, 1),
-            "reasons": reasons,
-        }
+        return kind(
+            t=pic.t,
+            incident_id=_incident(tid),
+            track_id=tid,
+            level=LEVELS[tr.level],
+            zone_id=a.zone,
+            time_to_zone_s=None if a.tz is None else round(a.tz, 1),
+            p_entry=round(a.p, 3),
+            cpa_m=round(a.cpa, 1),
+            reasons=reasons,
+        )
 
     def _priority(self, zone_id: str) -> int:
         return next(z.priority for z in self.scenario.spec.zones if z.id == zone_id)

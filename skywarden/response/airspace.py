@@ -7,6 +7,11 @@ the constant-velocity closest approach to the airport, over tracks x airports at
 
     t* = clip(-(p . v) / |v|^2, 0, horizon),   d_min = |p + v t*|      (p, v east/north, m and m/s)
 
+An attack drone ends its flight in the zone it is heading for, so with ``stop_in_zone_s`` set the
+predicted path of a track whose threat names a zone it will enter stops that long after it
+enters, instead of running on past the target toward an airport beyond it:
+``horizon = min(horizon_s, time_to_zone + stop_in_zone_s)``.
+
 It is lifted once ``quiet_s`` has passed with no such track. ``closures(events)`` summarises a
 night: each airport's closed intervals and their total.
 """
@@ -16,11 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.assess.threat import picture_ok
 from skywarden.events import (
     AirportLifted,
     AirportRestricted,
@@ -45,22 +51,25 @@ class AirspaceConfig:
     classes: tuple[str, ...] = ("drone", "unknown")
     only_threats: bool = True  # count only tracks with an active threat
     margin_m: float = 0.0  # added to every restriction radius
+    stop_in_zone_s: float | None = 120.0  # path stops this long inside the threatened zone (None: never)
 
 
 def closest_approach(
     pos: FloatArray, vel: FloatArray, centres: FloatArray, horizon_s: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Closest approach of N constant-velocity tracks to A points within per-point horizons.
+    """Closest approach of N constant-velocity tracks to A points within horizons.
 
-    ``pos``, ``vel`` (N, 2) east/north m and m/s; ``centres`` (A, 2) m; ``horizon_s`` (A,).
-    Returns ``(d_min, t_star)``, both (N, A): metres and seconds ahead.
+    ``pos``, ``vel`` (N, 2) east/north m and m/s; ``centres`` (A, 2) m; ``horizon_s`` (A,) per
+    point or (N, A) per track and point. Returns ``(d_min, t_star)``, both (N, A): metres and
+    seconds ahead.
     """
     rel = pos[:, None, :] - centres[None, :, :]  # (N, A, 2)
     v = vel[:, None, :]
     vv = np.sum(vel * vel, axis=1)[:, None]  # (N, 1)
     # t* = clip(-(p . v) / |v|^2, 0, horizon)
     t = np.where(vv > 1e-12, -np.sum(rel * v, axis=2) / np.maximum(vv, 1e-12), 0.0)
-    t = np.clip(t, 0.0, horizon_s[None, :])
+    hz = horizon_s if horizon_s.ndim == 2 else horizon_s[None, :]
+    t = np.clip(t, 0.0, hz)
     d = np.hypot(rel[..., 0] + v[..., 0] * t, rel[..., 1] + v[..., 1] * t)
     return d, t
 
@@ -105,20 +114,26 @@ class AirspaceStage:
         self.state = {a.id: _Airport() for a in self.airports}
         self.picture: TrackPicture | None = None
         self.threats: dict[str, str] = {}  # track id -> zone id of active threats
+        self.entry: dict[str, datetime | None] = {}  # track id -> when it enters its threat's zone
         self.cls: dict[str, str] = {}
 
     def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
         for ev in events:
             if isinstance(ev, TrackPicture):
-                self.picture = ev
+                if picture_ok(ev):
+                    self.picture = ev
             elif isinstance(ev, ThreatRaised | ThreatUpdated):
                 self.threats[ev.track_id] = ev.zone_id
+                tz = ev.time_to_zone_s
+                self.entry[ev.track_id] = None if tz is None else ev.t + timedelta(seconds=tz)
             elif isinstance(ev, ThreatCleared):
                 self.threats.pop(ev.track_id, None)
+                self.entry.pop(ev.track_id, None)
             elif isinstance(ev, TrackClassified):
                 self.cls[ev.track_id] = ev.cls
             elif isinstance(ev, TrackDropped):
                 self.threats.pop(ev.track_id, None)
+                self.entry.pop(ev.track_id, None)
                 self.cls.pop(ev.track_id, None)
         return self._evaluate(now)
 
@@ -151,7 +166,7 @@ class AirspaceStage:
         out: list[Event] = []
         ids, pos, vel, cls_of = self._candidates(now)
         if ids:
-            d, _ = closest_approach(pos, vel, self.centres, self.horizon)
+            d, _ = closest_approach(pos, vel, self.centres, self._horizons(now, ids))
             hit = d <= self.radius[None, :]  # (N, A)
         else:
             hit = np.zeros((0, len(self.airports)), dtype=bool)
@@ -177,6 +192,20 @@ class AirspaceStage:
                 out.append(AirportLifted(t=now, airport_id=a.id, restricted_since=st.since, duration_s=duration))
                 st.since, st.last_threat = None, None
         return out
+
+    def _horizons(self, now: datetime, ids: list[str]) -> FloatArray:
+        """(N, A) look-ahead per track and airport: the airport's horizon, cut short for a track
+        that will end its flight in the zone it is heading for."""
+        hz = np.broadcast_to(self.horizon[None, :], (len(ids), len(self.airports))).copy()
+        stop = self.config.stop_in_zone_s
+        if stop is None:
+            return hz
+        for k, tid in enumerate(ids):
+            entry = self.entry.get(tid)
+            if entry is not None:
+                left = max((entry - now).total_seconds(), 0.0) + stop
+                hz[k] = np.minimum(hz[k], left)
+        return hz
 
     def _reason(
         self, airport_id: str, j: int, ids: list[str], pos: FloatArray, vel: FloatArray, cls_of: list[str]

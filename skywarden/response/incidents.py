@@ -8,7 +8,8 @@ crews dispatched and their reports, recovery, and the public statements that spo
 ``build_incidents(events)`` reads the events once (twice over a list) and returns the incidents
 in a deterministic order: by first time, then id. Each has a ``timeline`` of (UTC time, text)
 lines in time order (log order among lines of the same time). Tracks that never were a drone, never posed a threat and were never killed
-(birds, airliners, clutter) are not incidents.
+(birds, airliners, clutter, lawful drones identified by Remote ID) are not incidents; the latest
+classification decides.
 """
 
 from __future__ import annotations
@@ -175,19 +176,21 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
     # ---- pass 1: which ids are incidents, and what links reports, sites, statements to them
     incident_ids: set[str] = set()
     report_inc: dict[str, str] = {}
-    drone_tracks: set[str] = set()
+    last_class: dict[str, tuple[str, str]] = {}  # track id -> its latest (class, identity)
     for ev in evs:
         if isinstance(ev, _INCIDENT_KINDS):
             incident_ids.add(ev.incident_id)
         elif isinstance(ev, KillNumbered):
             incident_ids.add(ev.incident_id)
             report_inc[ev.report_id] = ev.incident_id
-        elif isinstance(ev, TrackClassified) and ev.cls == "drone":
-            drone_tracks.add(ev.track_id)
+        elif isinstance(ev, TrackClassified):
+            last_class[ev.track_id] = (ev.cls, ev.identity)
     for ev in evs:  # duplicates point at a numbered report, possibly reported later in the log
         if isinstance(ev, KillDuplicate) and ev.duplicate_of in report_inc:
             report_inc[ev.report_id] = report_inc[ev.duplicate_of]
-    incident_ids |= {"INC-" + t for t in drone_tracks}
+    # a track whose classifier settled on "drone" (not a cooperative one with Remote ID) is an
+    # incident even if it threatened nothing; one first called a drone, then a bird, is not
+    incident_ids |= {"INC-" + t for t, (cls, ident) in last_class.items() if cls == "drone" and not ident}
     statement_inc: dict[str, list[str]] = {}
     for ev in evs:
         if isinstance(ev, StatementDrafted):
@@ -241,6 +244,8 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
             inc = get("INC-" + ev.track_id, ev.t)
             if inc is not None:
                 inc.add(ev.t, f"track dropped: {ev.reason}")
+                if inc.status == "tracked":
+                    inc.status = "track dropped"
         elif isinstance(ev, ThreatRaised | ThreatUpdated):
             inc = get(ev.incident_id, ev.t)
             if inc is None:
@@ -270,13 +275,13 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 if ev.airport_id not in inc.airports:
                     inc.airports.append(ev.airport_id)
         elif isinstance(ev, AirportLifted):
-            for inc_id in restriction_incs.pop(ev.airport_id, []):
-                inc = get(inc_id, ev.t)
+            for lifted_id in restriction_incs.pop(ev.airport_id, []):
+                inc = get(lifted_id, ev.t)
                 assert inc is not None
                 inc.add(ev.t, f"airport {ev.airport_id} lifted after {_minutes(ev.duration_s)}")
         elif isinstance(ev, KillReported):
-            inc_id = report_inc.get(ev.report_id)
-            inc = get(inc_id, ev.t) if inc_id else None
+            rep_inc = report_inc.get(ev.report_id)
+            inc = get(rep_inc, ev.t) if rep_inc else None
             if inc is not None:
                 ref = f", naming track {ev.track_ref}" if ev.track_ref else ""
                 inc.add(ev.t, f"kill reported by the air-defence command (report {ev.report_id}{ref})")
@@ -302,15 +307,15 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 f"matched: {how.get(ev.matched_by, ev.matched_by)}",
             )
         elif isinstance(ev, KillDuplicate):
-            inc_id = report_inc.get(ev.report_id)
-            inc = get(inc_id, ev.t) if inc_id else None
+            rep_inc = report_inc.get(ev.report_id)
+            inc = get(rep_inc, ev.t) if rep_inc else None
             if inc is not None:
                 inc.add(ev.t, f"report {ev.report_id} is a duplicate of {ev.duplicate_of}: not numbered")
                 if ev.report_id not in inc.report_ids:
                     inc.report_ids.append(ev.report_id)
         elif isinstance(ev, KillRetracted):
-            inc_id = report_inc.get(ev.report_id)
-            inc = get(inc_id, ev.t) if inc_id else None
+            rep_inc = report_inc.get(ev.report_id)
+            inc = get(rep_inc, ev.t) if rep_inc else None
             if inc is not None:
                 inc.add(ev.t, f"kill #{ev.number} retracted: {ev.reason} (the number is not reused)")
                 for k in inc.kills:
@@ -343,11 +348,11 @@ def build_incidents(events: Iterable[Event]) -> list[Incident]:
                 continue
             if ev.crew_id not in inc.crews:
                 inc.crews.append(ev.crew_id)
-            how = "by road" if ev.method == "road" else "straight line"
+            route = "by road" if ev.method == "road" else "straight line"
             inc.add(
                 ev.t,
                 f"crew {ev.crew_id} ({ev.crew_kind}) dispatched to site {ev.site_id}: "
-                f"{ev.distance_m / 1000:.1f} km {how}, ETA {_minutes(ev.eta_s)}",
+                f"{ev.distance_m / 1000:.1f} km {route}, ETA {_minutes(ev.eta_s)}",
             )
             inc.status = "crew dispatched"
         elif isinstance(ev, CrewStatusChanged):

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import shapely
 
+from skywarden.assess.threat import picture_ok
 from skywarden.errors import TransitionError
 from skywarden.events import (
     Event,
@@ -74,6 +75,7 @@ class KillConfig:
     dup_radius_m: float = 2_000.0
     ambiguity_m: float = 500.0  # tracks closer than this to each other do not tell two kills apart
     ended_bonus_m: float = 1_000.0  # a track that ended near the kill is preferred to a flying one
+    coexist_s: float = 60.0  # two tracks seen together this long are two drones, not a broken track
     near_zone_m: float = 5_000.0  # "near" a zone: inside it or this close to its edge
 
 
@@ -109,9 +111,9 @@ class _History:
         s_max = min(ts - t[last], max_extrapolate_s)
         if vv > 1e-9 and s_max > 0:
             s = min(max(((x - xs[last]) * ve + (y - ys[last]) * vn) / vv, 0.0), s_max)
-            d = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
-            if d < best_d and t[last] + s >= ts - lookback_s:
-                best_d, best_t = d, float(t[last] + s)
+            d_ray = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
+            if d_ray < best_d and t[last] + s >= ts - lookback_s:
+                best_d, best_t = d_ray, float(t[last] + s)
         return best_d, best_t
 
 
@@ -154,7 +156,8 @@ class KillStage:
         out: list[Event] = []
         for ev in events:
             if isinstance(ev, TrackPicture):
-                self._remember(ev)
+                if picture_ok(ev):
+                    self._remember(ev)
             elif isinstance(ev, TrackClassified):
                 self.cls[ev.track_id] = ev.cls
             elif isinstance(ev, TrackDropped):
@@ -222,6 +225,13 @@ class KillStage:
         h = self.history.get(tid)
         return tid in self.dropped or h is None or (self.latest is not None and h.t[-1] < self.latest)
 
+    def coexisted(self, a: str, b: str) -> float:
+        """Seconds both tracks were in the picture together (overlap of their kept histories)."""
+        ha, hb = self.history.get(a), self.history.get(b)
+        if ha is None or hb is None or not ha.t or not hb.t:
+            return 0.0
+        return max(0.0, min(ha.t[-1], hb.t[-1]) - max(ha.t[0], hb.t[0]))
+
     def live_tracks(self, t: datetime | None = None, window_s: float = math.inf) -> set[str]:
         """Tracks holding a live (not retracted) kill number, reported within ``window_s`` of ``t``."""
         return {
@@ -282,8 +292,14 @@ class KillStage:
                 return k.report_id
             if math.hypot(k.x - x, k.y - y) > cfg.dup_radius_m:
                 continue
-            if track_id is not None and ended and track_id not in self.live_tracks(rep.t, cfg.dup_window_s):
-                continue  # another track that ended here, not counted lately: another kill
+            if (
+                track_id is not None
+                and k.track_id is not None
+                and ended
+                and track_id not in self.live_tracks(rep.t, cfg.dup_window_s)
+                and self.coexisted(track_id, k.track_id) >= cfg.coexist_s
+            ):
+                continue  # another drone, flying beside that one, whose track ended here: another kill
             if track_id is not None and k.track_id is not None:
                 if rep.track_ref:
                     continue  # the command names another track: another kill
@@ -296,7 +312,7 @@ class KillStage:
 
     # ------------------------------------------------------------------ reports
     def _refuse(self, ev: Event, ref: str, reason: str) -> InputRefused:
-        kind = type(ev).__struct_config__.tag  # type: ignore[attr-defined]
+        kind = type(ev).__struct_config__.tag
         return InputRefused(t=ev.t, stage=self.name, input_kind=str(kind), ref=ref, reason=reason)
 
     def _report(self, rep: KillReported) -> Event:
