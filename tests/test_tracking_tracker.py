@@ -240,3 +240,17 @@ def test_two_dimensional_data_is_tracked() -> None:
     assert len(table) == 1
     np.testing.assert_allclose(table.x[0, 3:5], [30.0, 20.0], atol=3.0)
     assert abs(table.x[0, 2]) < 5.0
+
+
+def test_a_flock_stays_several_tracks_while_plots_separate_them() -> None:
+    # two birds 80 m apart with the same velocity: close enough to look like one target
+    # seen twice, but each scan carries a plot of each, so they are never merged
+    a = Target((0.0, 0.0, 150.0), (12.0, 3.0, 0.0), rcs=-20.0)
+    b = Target((80.0, 0.0, 150.0), (12.0, 3.0, 0.0), rcs=-20.0)
+    radars = [
+        Radar(r.sensor_id, r.enu, r.period_s, r.phase_s, sigma_az_deg=0.05, p_detect=1.0)
+        for r in RADARS
+    ]
+    trk, tables = run(radar_scans([a, b], radars, 60.0, seed=8))
+    assert trk.counts["confirmed"] == 2 and trk.counts["dropped"] == 0
+    assert len(tables[-1][0]) == 2

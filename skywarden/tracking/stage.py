@@ -34,6 +34,7 @@ from skywarden.events import (
     PositionPlots,
     RemoteIdReport,
     SensorStatus,
+    TrackClass,
     TrackClassified,
     TrackConfirmed,
     TrackDropped,
@@ -51,6 +52,14 @@ class TrackingConfig:
 
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     min_sigma_m: float = 1.0  # floor on a positional sensor's reported sigma
+
+
+_CLASS_OF: dict[str, TrackClass] = {
+    "drone": "drone",
+    "bird": "bird",
+    "manned_aircraft": "manned_aircraft",
+    "unknown": "unknown",
+}
 
 
 def track_name(tid: int) -> str:
@@ -207,7 +216,7 @@ class TrackingStage:
             or getattr(ev, "icao24", None)
             or getattr(ev, "uas_id", "")
         )
-        kind = type(ev).__struct_config__.tag  # type: ignore[attr-defined]
+        kind = type(ev).__struct_config__.tag
         return InputRefused(
             t=ev.t, stage=self.name, input_kind=str(kind), ref=str(ref), reason=reason
         )
@@ -265,11 +274,11 @@ class TrackingStage:
                 TrackClassified(
                     t=t,
                     track_id=track_name(tid),
-                    cls=cls,
+                    cls=_CLASS_OF[cls],
                     p=round(float(table.p_cls[k]), 4),
                     identity=ident,
                     features=feats,
-                )  # type: ignore[arg-type]
+                )
             )
         return out
 
