@@ -84,6 +84,7 @@ class TrackingStage:
         self._shown: dict[int, tuple[str, str]] = {}  # track id -> (class, identity) last emitted
         self._had_picture = False
         self._table: TrackTable | None = None
+        self._sensor_enu: dict[tuple[float, float, float], np.ndarray] = {}
 
     # ------------------------------------------------------------------ the Stage protocol
 
@@ -161,13 +162,17 @@ class TrackingStage:
             if not all(math.isfinite(v) for v in (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)):
                 return None, "sensor position is not finite"
             ok = np.isfinite(r) & np.isfinite(az) & np.isfinite(el) & (r > 0)
-            se, sn, su = self.frame.to_enu(ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)
-            z, R = polar_to_enu(
-                r[ok], az[ok], el[ok], *sig, np.array([se, sn, su], dtype=np.float64).reshape(3)
-            )
+            key = (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)
+            s_enu = self._sensor_enu.get(key)
+            if s_enu is None:
+                s_enu = np.array(self.frame.to_enu(*key), dtype=np.float64).reshape(3)
+                self._sensor_enu[key] = s_enu
+            z, R = polar_to_enu(r[ok], az[ok], el[ok], *sig, s_enu)
             return Scan(
                 t=s, sensor_id=ev.sensor_id, z=z, R=R, rcs_dbsm=None if rcs is None else rcs[ok]
             ), ""
+        if not ev.lat and not ev.lon and not ev.alt and not ev.sigma_m and not ev.signature:
+            return Scan(t=s, sensor_id=ev.sensor_id, z=np.zeros((0, 3)), R=np.zeros((0, 3, 3))), ""
         lat = np.asarray(ev.lat, dtype=np.float64)
         lon = np.asarray(ev.lon, dtype=np.float64)
         alt = np.asarray(ev.alt, dtype=np.float64)
@@ -203,12 +208,13 @@ class TrackingStage:
         """Attach the report; True when it matched a track."""
         e, n = self.frame.point(ev.lat, ev.lon)
         vel = None if ev.ve is None or ev.vn is None else np.array([ev.ve, ev.vn, ev.vu or 0.0])
+        before = self.tracker.counts["identity_changes"]
         if isinstance(ev, AdsbReport):
             ident = ev.callsign.strip() or ev.icao24
             i = self.tracker.cooperative(s, "adsb", ident, np.array([e, n, ev.alt]), vel)
         else:
             i = self.tracker.cooperative(s, "remote_id", ev.uas_id, np.array([e, n, ev.alt]), vel)
-        return i is not None
+        return i is not None and self.tracker.counts["identity_changes"] != before
 
     def _refuse(self, ev: _Item, reason: str) -> InputRefused:
         ref = (

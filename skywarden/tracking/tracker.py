@@ -248,7 +248,14 @@ class Tracker:
         self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._t_merge: float | None = None
         self._last_beta: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
-        self.counts = {"scans": 0, "plots": 0, "initiated": 0, "confirmed": 0, "dropped": 0}
+        self.counts = {
+            "scans": 0,
+            "plots": 0,
+            "initiated": 0,
+            "confirmed": 0,
+            "dropped": 0,
+            "identity_changes": 0,
+        }
 
     # ------------------------------------------------------------------ public
 
@@ -277,6 +284,8 @@ class Tracker:
         tr = self._tr
         # a look by this sensor is an opportunity for every tentative track it has seen before
         looked = (tr.smask & bit) != 0
+        if not len(scan.z) and not looked.any():
+            return  # a sensor that sees nothing and never saw any of these tracks: nothing to do
         tr.opps[looked] += 1
         tr.misses[looked] += 1
         if len(scan.z):
@@ -306,9 +315,10 @@ class Tracker:
         """Attach a cooperative report (ADS-B: manned aircraft; Remote ID: a declared drone) to
         the track it matches; returns that track's index in the arrays (None if none matched).
 
-        The report is compared with each live track's position extrapolated to ``t``
-        (Mahalanobis, track covariance plus the report's own error). An identity moves with
-        its report: the track that carried it before loses it.
+        The report is compared with each confirmed track's position extrapolated to ``t``
+        (Mahalanobis, track covariance plus the report's own error, and the velocity when
+        given). An identity moves with its report: the track that carried it before loses it.
+        ``counts["identity_changes"]`` counts the attachments that changed something.
         """
         if kind not in ("adsb", "remote_id"):
             raise ValueError(f"cooperative kind must be 'adsb' or 'remote_id', got {kind!r}")
@@ -316,35 +326,52 @@ class Tracker:
         if len(tr) == 0 or self.t is None:
             return None
         pos = np.asarray(enu_pos, dtype=np.float64).reshape(3)
-        dt = t - self.t
-        pred = tr.x[:, :3] + dt * tr.x[:, 3:]
+        vel = None if enu_vel is None else np.asarray(enu_vel, dtype=np.float64).reshape(3)
         sig = self.cfg.adsb_sigma_m if kind == "adsb" else self.cfg.remote_id_sigma_m
-        # P_pos(t) ~ P_pp + dt (P_pv + P_vp) + dt^2 P_vv
-        Pp = tr.P[:, :3, :3] + dt * (tr.P[:, :3, 3:] + tr.P[:, 3:, :3]) + dt * dt * tr.P[:, 3:, 3:]
-        R = np.broadcast_to(np.eye(3) * sig**2, (1, 3, 3))
-        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
-        if g.ti.size == 0:
-            return None
-        score = g.cost.copy()
-        if enu_vel is not None:
-            vel = np.asarray(enu_vel, dtype=np.float64).reshape(3)
-            dv = tr.x[g.ti, 3:5] - vel[None, :2]
-            var = tr.P[g.ti, 3, 3] + tr.P[g.ti, 4, 4] + 2 * 10.0**2
-            score += np.sum(dv * dv, axis=1) / var  # velocity must agree too
-        # prefer confirmed tracks
-        score -= np.where(tr.confirmed[g.ti], 10.0, 0.0)
-        i = int(g.ti[int(np.argmin(score))])
         holders = np.flatnonzero(tr.identity == ident)
+        # the track that already carries this identity, if it still matches, keeps it
+        held = holders[tr.confirmed[holders]]
+        if held.size == 1 and self._coop_scores(held, t, pos, vel, sig)[0].size:
+            tr.coop_t[held[0]] = t
+            return int(held[0])
+        rows = np.flatnonzero(tr.confirmed)
+        ti, score = self._coop_scores(rows, t, pos, vel, sig)
+        if ti.size == 0:
+            return None
+        i = int(ti[int(np.argmin(score))])
         for h in holders:
             if h != i:
                 tr.identity[h] = ""
                 tr.coop[h] = COOP_NONE
                 tr.dirty[h] = True
+        kind_code = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        if tr.identity[i] != ident or tr.coop[i] != kind_code or holders.size:
+            self.counts["identity_changes"] += 1
         tr.identity[i] = ident
-        tr.coop[i] = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        tr.coop[i] = kind_code
         tr.coop_t[i] = t
         tr.dirty[i] = True
         return i
+
+    def _coop_scores(
+        self, rows: IntArray, t: float, pos: FloatArray, vel: FloatArray | None, sig: float
+    ) -> tuple[IntArray, FloatArray]:
+        """Rows whose extrapolated position gates the report, with a matching score."""
+        tr = self._tr
+        assert self.t is not None
+        dt = t - self.t
+        x, P = tr.x[rows], tr.P[rows]
+        pred = x[:, :3] + dt * x[:, 3:]
+        # P_pos(t) = P_pp + dt (P_pv + P_vp) + dt^2 P_vv
+        Pp = P[:, :3, :3] + dt * (P[:, :3, 3:] + P[:, 3:, :3]) + dt * dt * P[:, 3:, 3:]
+        R = (np.eye(3) * sig**2)[None]
+        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
+        score = g.cost.copy()
+        if vel is not None and g.ti.size:
+            dv = x[g.ti, 3:5] - vel[None, :2]
+            var = P[g.ti, 3, 3] + P[g.ti, 4, 4] + 2 * 10.0**2
+            score += np.sum(dv * dv, axis=1) / var  # the velocity must agree too
+        return rows[g.ti], score
 
     def table(self) -> TrackTable:
         """The confirmed tracks now, sorted by id."""
