@@ -52,6 +52,7 @@ class TrackingConfig:
 
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     min_sigma_m: float = 1.0  # floor on a positional sensor's reported sigma
+    max_lag_s: float = 1.0  # a report this much older than the picture is still used
 
 
 _CLASS_OF: dict[str, TrackClass] = {
@@ -102,13 +103,19 @@ class TrackingStage:
         for t, _, ev in items:
             s = self._seconds(t)
             if self.tracker.t is not None and s < self.tracker.t:
-                out.append(
-                    self._refuse(
-                        ev,
-                        f"report at {t.isoformat()} is older than the picture; reports must arrive in time order",
+                lag = self.tracker.t - s
+                if lag > self.cfg.max_lag_s:
+                    out.append(
+                        self._refuse(
+                            ev,
+                            f"report at {t.isoformat()} is {lag:.1f} s older than the picture "
+                            f"(at most {self.cfg.max_lag_s:g} s is absorbed)",
+                        )
                     )
-                )
-                continue
+                    continue
+                # a little late (sensor latency): use it as of the picture's time; the error,
+                # lag x speed, stays well under the plot's own
+                s = self.tracker.t
             if isinstance(ev, PolarPlots | PositionPlots):
                 scan, why = self._scan(ev, s)
                 if scan is None:
