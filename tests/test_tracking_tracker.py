@@ -73,8 +73,20 @@ def test_m_of_n_confirms_on_the_third_hit() -> None:
     assert trk.take_lifecycle() == ([1], [])
 
 
+def test_a_single_plot_missed_at_the_next_look_is_dropped() -> None:
+    trk = Tracker()
+    trk.step(one_plot(0.0, (0, 0, 500)))
+    trk.step(one_plot(1.0, (40, 0, 500)))
+    trk.step(empty(2.0))
+    assert trk.n_tentative == 1  # two plots: a miss is allowed
+    trk.step(one_plot(3.0, (5000, 0, 500)))
+    assert trk.n_tentative == 1  # the first one missed twice (4 of 5 impossible); a new one
+    trk.step(empty(4.0))
+    assert trk.n_tentative == 0  # the one-plot track died at its first miss
+
+
 def test_m_of_n_gives_up_after_n_looks() -> None:
-    trk = Tracker(TrackerConfig(confirm_m=3, confirm_n=4))
+    trk = Tracker(TrackerConfig(confirm_m=3, confirm_n=4, drop_single_miss=False))
     trk.step(one_plot(0.0, (0, 0, 500)))
     trk.step(empty(1.0))
     assert trk.n_tentative == 1  # one miss: 3 of 4 still possible

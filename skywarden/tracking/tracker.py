@@ -73,6 +73,7 @@ class TrackerConfig:
     confirm_m: int = 4  # confirmed after M hits ...
     confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
+    drop_single_miss: bool = True  # a one-plot track whose next look misses is dropped
     # deletion
     delete_misses: int = 4  # a confirmed track missed by this many looks in a row is dropped
     delete_after_s: float = 30.0  # ... and in any case when unseen this long (sensors gone quiet)
@@ -664,9 +665,19 @@ class Tracker:
         tent = ~tr.confirmed
         # M of N failed: even hitting every remaining look cannot reach M
         too_fast = tent & (tr.hits >= 2) & (np.hypot(tr.x[:, 3], tr.x[:, 4]) > cfg.max_speed_ms)
-        dead_t = too_fast | tent & (
-            (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
-            | (t - tr.t_birth > cfg.tentative_max_age_s)
+        # a one-plot track whose next look missed is almost always clutter; the target's next
+        # plot starts it again, so dropping it costs one look and halves the tentative load
+        one_miss = (
+            tent & (tr.hits == 1) & (tr.opps >= 2) if cfg.drop_single_miss else np.zeros_like(tent)
+        )
+        dead_t = (
+            too_fast
+            | one_miss
+            | tent
+            & (
+                (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
+                | (t - tr.t_birth > cfg.tentative_max_age_s)
+            )
         )
         stale = tr.confirmed & (
             (tr.misses >= cfg.delete_misses) | (t - tr.t_hit > cfg.delete_after_s)
