@@ -263,6 +263,6 @@ def test_a_flock_stays_several_tracks_while_plots_separate_them() -> None:
         Radar(r.sensor_id, r.enu, r.period_s, r.phase_s, sigma_az_deg=0.05, p_detect=1.0)
         for r in RADARS
     ]
-    trk, tables = run(radar_scans([a, b], radars, 60.0, seed=8))
+    trk, tables = run(radar_scans([a, b], radars, 60.0, seed=8), TrackerConfig(merge_chi2=4.0))
     assert trk.counts["confirmed"] == 2 and trk.counts["dropped"] == 0
     assert len(tables[-1][0]) == 2

@@ -78,7 +78,7 @@ class TrackerConfig:
     delete_misses: int = 4  # a confirmed track missed by this many looks in a row is dropped
     delete_after_s: float = 30.0  # ... and in any case when unseen this long (sensors gone quiet)
     max_position_sigma_m: float = 3000.0  # or when it is this uncertain
-    merge_chi2: float = 4.0  # two confirmed tracks this close (6-D) are one target
+    merge_chi2: float = 0.0  # > 0: confirmed tracks this close (6-D) are merged; 0 = never
     merge_every_s: float = 1.0  # how often to look for such pairs
     # classification
     class_threshold: float = 0.6
@@ -702,7 +702,7 @@ class Tracker:
         the other's plots) converge; the younger one is dropped."""
         tr, cfg = self._tr, self.cfg
         conf = np.flatnonzero(tr.confirmed)
-        if conf.size < 2:
+        if conf.size < 2 or cfg.merge_chi2 <= 0:
             return
         pos = tr.x[conf, :3]
         Pp = tr.P[conf, :3, :3]
