@@ -235,7 +235,17 @@ def test_scans_must_be_time_ordered_and_well_formed() -> None:
     with pytest.raises(ValueError, match="rows"):
         Scan(t=1.0, sensor_id="x", z=np.zeros((2, 3)), R=np.zeros((1, 3, 3)))
     with pytest.raises(ValueError, match="signatures"):
-        Scan(t=1.0, sensor_id="x", z=np.zeros((2, 3)), R=np.zeros((2, 3, 3)), signature=["a"])
+        Scan(
+            t=1.0,
+            sensor_id="x",
+            z=np.zeros((2, 3)),
+            R=np.tile(np.eye(3), (2, 1, 1)),
+            signature=["a"],
+        )
+    with pytest.raises(ValueError, match="not finite"):
+        Scan(t=1.0, sensor_id="x", z=np.array([[np.nan, 0, 0]]), R=np.eye(3)[None])
+    with pytest.raises(ValueError, match="non-positive"):
+        Scan(t=1.0, sensor_id="x", z=np.zeros((1, 3)), R=np.zeros((1, 3, 3)))
     with pytest.raises(ValueError, match="confirm_m"):
         TrackerConfig(confirm_m=5, confirm_n=4)
 

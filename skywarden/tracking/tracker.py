@@ -135,6 +135,12 @@ class Scan:
             raise ValueError(f"scan from {self.sensor_id}: z has {len(z)} rows but R has {len(R)}")
         if not math.isfinite(self.t):
             raise ValueError(f"scan from {self.sensor_id}: time {self.t} is not finite")
+        if not (np.isfinite(z).all() and np.isfinite(R).all()):
+            raise ValueError(f"scan from {self.sensor_id}: plots or covariances are not finite")
+        if len(R) and not (R[:, [0, 1, 2], [0, 1, 2]] > 0).all():
+            raise ValueError(
+                f"scan from {self.sensor_id}: a covariance has a non-positive variance"
+            )
         object.__setattr__(self, "z", z)
         object.__setattr__(self, "R", R)
         if self.rcs_dbsm is not None:
