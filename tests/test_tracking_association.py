@@ -88,7 +88,18 @@ def test_jpda_shared_plot_is_split_and_probabilities_sum_to_one() -> None:
         assert beta[g.ti == i].sum() + beta0[i] == pytest.approx(1.0)
     # plot 0 cannot be both tracks': the two betas on it add to at most 1
     assert beta[0] + beta[1] <= 1.0 + 1e-12
-    cheap_b, cheap_b0 = assoc.jpda(2, 2, g, p_detect=0.9, clutter_density=1e-3, max_exact=0)
+    cheap_b, cheap_b0 = assoc.jpda(2, 2, g, p_detect=0.9, clutter_density=1e-3, max_exact_plots=0)
     assert np.all(cheap_b >= 0) and np.all(cheap_b0 >= 0)
     for i in range(2):
         assert cheap_b[g.ti == i].sum() + cheap_b0[i] == pytest.approx(1.0)
+
+
+def test_jpda_dynamic_programme_equals_enumeration() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        nt, nm = int(rng.integers(1, 5)), int(rng.integers(1, 6))
+        L = rng.uniform(0.0, 5.0, (nt, nm)) * (rng.random((nt, nm)) < 0.7)
+        b1, b01 = assoc._jpda_exact(L, 0.1)
+        b2, b02 = assoc._jpda_dp(L, 0.1)
+        np.testing.assert_allclose(b1, b2, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(b01, b02, rtol=1e-12, atol=1e-15)

@@ -165,13 +165,21 @@ def gnn(n: int, m: int, g: Gated, bias: FloatArray | None = None) -> tuple[IntAr
 
 
 def jpda(
-    n: int, m: int, g: Gated, p_detect: float, clutter_density: float, max_exact: int = 6
+    n: int,
+    m: int,
+    g: Gated,
+    p_detect: float,
+    clutter_density: float,
+    max_exact_plots: int = 16,
+    max_sets: int = 20_000,
 ) -> tuple[FloatArray, FloatArray]:
     """Joint probabilistic data association weights.
 
     Pair likelihood ``L = p_D N(y; 0, S) / lambda`` (lambda: clutter density per m^3) against
-    ``1 - p_D`` for a missed detection. Components with at most ``max_exact`` tracks enumerate
-    every feasible joint event (each measurement to at most one track); bigger ones use
+    ``1 - p_D`` for a missed detection. A track no other track competes with has the closed
+    form ``beta_j = L_j / (1 - p_D + sum L)``; components with at most ``max_exact_plots``
+    plots get the exact marginals over every feasible joint event (each measurement to at
+    most one track) by dynamic programming over the sets of plots taken; bigger ones use
     ``beta_ij = G_ij / (G_i. + G_.j - G_ij + B)`` (Fitzgerald 1990, "cheap JPDA").
     Returns ``beta (K,)`` per gated pair and ``beta0 (n,)`` the probability that track i was
     not detected (1 for tracks with no gated pair).
@@ -186,16 +194,32 @@ def jpda(
         / clutter_density
     )
     miss = 1.0 - p_detect
-    lab = clusters(n, m, g.ti, g.mj)
-    order = np.argsort(lab, kind="stable")
-    bounds = np.flatnonzero(np.diff(lab[order])) + 1
+    # a track whose plots no other track gates: beta_j = L_j / (1 - pD + sum L), closed form
+    nm = np.bincount(g.mj, minlength=m)
+    shared_plot = nm[g.mj] > 1
+    multi = np.zeros(n, dtype=bool)
+    multi[g.ti[shared_plot]] = True
+    alone = ~multi[g.ti]
+    if alone.any():
+        tot = np.bincount(g.ti[alone], weights=lik[alone], minlength=n) + miss
+        beta[alone] = lik[alone] / tot[g.ti[alone]]
+        has = np.bincount(g.ti[alone], minlength=n) > 0
+        beta0[has] = miss / tot[has]
+    rest = np.flatnonzero(~alone)
+    if rest.size == 0:
+        return beta, beta0
+    lab = clusters(n, m, g.ti[rest], g.mj[rest])
+    order = rest[np.argsort(lab, kind="stable")]
+    bounds = np.flatnonzero(np.diff(np.sort(lab, kind="stable"))) + 1
     for sl in np.split(order, bounds):
         ut, lt = np.unique(g.ti[sl], return_inverse=True)
         um, lm = np.unique(g.mj[sl], return_inverse=True)
         L = np.zeros((ut.size, um.size))
         L[lt, lm] = lik[sl]
-        if ut.size <= max_exact:
-            b, b0 = _jpda_exact(L, miss)
+        # the programme visits at most sum_k C(plots, k) plot sets: bound that work
+        n_sets = sum(math.comb(um.size, k) for k in range(min(ut.size, um.size) + 1))
+        if um.size <= max_exact_plots and n_sets <= max_sets:
+            b, b0 = _jpda_dp(L, miss)
         else:
             b, b0 = _jpda_cheap(L, miss)
         beta[sl] = b[lt, lm]
@@ -231,6 +255,54 @@ def _jpda_exact(L: FloatArray, miss: float) -> tuple[FloatArray, FloatArray]:
                 used.discard(j)
 
     walk(0, set(), 1.0, [])
+    return beta / total, beta0 / total
+
+
+def _jpda_dp(L: FloatArray, miss: float) -> tuple[FloatArray, FloatArray]:
+    """The exact JPDA marginals of :func:`_jpda_exact` without listing every joint event.
+
+    Forward over tracks, the state is the set of plots already taken (a bitmask):
+    ``f_{i+1}(S) = f_i(S) miss + sum_{j in S} f_i(S - j) L[i, j]``. Backward,
+    ``b_i(S)`` is the weight of every way tracks i.. can be given plots outside S. Then
+    ``beta_ij = sum_S f_i(S) L[i, j] b_{i+1}(S + j) / total`` over the S without j. The work
+    grows with the number of reachable plot sets, not with the number of joint events.
+    """
+    nt, nm = L.shape
+    opts = [[j for j in range(nm) if L[i, j] > 0] for i in range(nt)]
+    fwd: list[dict[int, float]] = [{0: 1.0}]
+    for i in range(nt):
+        nxt: dict[int, float] = {}
+        for mask, w in fwd[-1].items():
+            nxt[mask] = nxt.get(mask, 0.0) + w * miss
+            for j in opts[i]:
+                if not mask & (1 << j):
+                    k = mask | (1 << j)
+                    nxt[k] = nxt.get(k, 0.0) + w * L[i, j]
+        fwd.append(nxt)
+    total = sum(fwd[nt].values())
+    memo: list[dict[int, float]] = [{} for _ in range(nt + 1)]
+
+    def back(i: int, mask: int) -> float:
+        if i == nt:
+            return 1.0
+        hit = memo[i].get(mask)
+        if hit is not None:
+            return hit
+        w = miss * back(i + 1, mask)
+        for j in opts[i]:
+            if not mask & (1 << j):
+                w += L[i, j] * back(i + 1, mask | (1 << j))
+        memo[i][mask] = w
+        return w
+
+    beta = np.zeros_like(L)
+    beta0 = np.zeros(nt)
+    for i in range(nt):
+        for mask, w in fwd[i].items():
+            beta0[i] += w * miss * back(i + 1, mask)
+            for j in opts[i]:
+                if not mask & (1 << j):
+                    beta[i, j] += w * L[i, j] * back(i + 1, mask | (1 << j))
     return beta / total, beta0 / total
 
 

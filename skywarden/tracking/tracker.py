@@ -40,6 +40,7 @@ from skywarden.tracking.filters import (
     imm_combine,
     imm_predict,
     imm_update,
+    inv3_sym,
     markov_matrix,
 )
 
@@ -517,49 +518,48 @@ class Tracker:
             lam = max(len(z), 1) / float(np.prod(ext))
         beta, beta0 = assoc.jpda(len(rows), len(z), g, cfg.p_detect, lam)
         self._last_beta = (beta, beta0)
-        touched = np.unique(g.ti)
-        for (
-            li
-        ) in touched:  # clusters are small; the per-mode algebra below is vectorised over modes
-            i = int(rows[li])
-            sel = g.ti == li
-            mj, b = g.mj[sel], beta[sel]
-            b0 = float(beta0[li])
-            xm, Pm = tr.xm[i], tr.Pm[i]  # (r, 6), (r, 6, 6)
-            Rbar = np.einsum("k,kab->ab", b, R[mj]) / max(b.sum(), 1e-12)
-            S = Pm[:, :3, :3] + Rbar  # (r, 3, 3)
-            Si = np.linalg.inv(S)
-            K = Pm[:, :, :3] @ Si  # (r, 6, 3)
-            y = z[mj][None, :, :] - xm[:, None, :3]  # (r, k, 3)
-            yc = np.einsum("k,rka->ra", b, y)
-            spread = np.einsum("k,rka,rkb->rab", b, y, y) - np.einsum("ra,rb->rab", yc, yc)
-            IKH = np.broadcast_to(np.eye(6), Pm.shape).copy()
-            IKH[:, :, :3] -= K
-            Pc = IKH @ Pm @ np.swapaxes(IKH, 1, 2) + K @ Rbar @ np.swapaxes(K, 1, 2)
-            Pn = b0 * Pm + (1 - b0) * Pc + K @ spread @ np.swapaxes(K, 1, 2)
-            xn = xm + np.einsum("rab,rb->ra", K, yc)
-            # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_r)   (IMM-PDA)
-            Sk = np.broadcast_to(Pm[:, None, :3, :3], (self._r, len(mj), 3, 3)) + R[mj][None]
-            d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
-            dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(
-                self._r, len(mj)
-            )
-            lik = (1 - cfg.p_detect) + cfg.p_detect / lam * dens.sum(axis=1)
-            mu = lik * tr.mu[i]
-            tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, 1, 2))
-            tr.mu[i] = mu / mu.sum()
-        tr.x[rows[touched]], tr.P[rows[touched]] = imm_combine(
-            tr.xm[rows[touched]], tr.Pm[rows[touched]], tr.mu[rows[touched]]
+        # every gated pair at once, grouped by track (pairs sorted by track, reduceat per group)
+        order = np.argsort(g.ti, kind="stable")
+        ti, mj, b = g.ti[order], g.mj[order], beta[order]
+        touched, start = np.unique(ti, return_index=True)
+        pos = np.searchsorted(touched, ti)  # pair -> row in the touched block
+        i = rows[touched]
+        b0 = beta0[touched]
+        xm, Pm = tr.xm[i], tr.Pm[i]  # (T, r, 6), (T, r, 6, 6)
+        bsum = np.add.reduceat(b, start)
+        # plots of one track share one gain: R weighted by the association probabilities
+        Rbar = (
+            np.add.reduceat(b[:, None, None] * R[mj], start)
+            / np.maximum(bsum, 1e-12)[:, None, None]
         )
-        hit = touched[beta0[touched] < 0.5]
-        if hit.size:
+        Si, _ = inv3_sym(Pm[:, :, :3, :3] + Rbar[:, None])
+        PHt = Pm[:, :, :, :3]
+        K = PHt @ Si  # (T, r, 6, 3)
+        y = z[mj][:, None, :] - xm[pos][:, :, :3]  # (K, r, 3)
+        yc = np.add.reduceat(b[:, None, None] * y, start)  # combined innovation (T, r, 3)
+        yy = np.add.reduceat(b[:, None, None, None] * y[..., :, None] * y[..., None, :], start)
+        spread = yy - yc[..., :, None] * yc[..., None, :]
+        Kt = np.swapaxes(K, -1, -2)
+        Pc = Pm - K @ np.swapaxes(PHt, -1, -2)  # the update had the plot surely been the track's
+        # P = b0 P + (1 - b0) Pc + K (sum b y y' - yc yc') K'
+        w0 = b0[:, None, None, None]
+        Pn = w0 * Pm + (1 - w0) * Pc + K @ spread @ Kt
+        xn = xm + (K @ yc[..., None])[..., 0]
+        # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_rk)   (IMM-PDA)
+        Sk = Pm[pos][:, :, :3, :3] + R[mj][:, None]
+        d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
+        dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(len(mj), self._r)
+        lik = (1 - cfg.p_detect) + cfg.p_detect / lam * np.add.reduceat(dens, start)
+        mu = lik * tr.mu[i]
+        tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, -1, -2))
+        tr.mu[i] = mu / mu.sum(axis=1, keepdims=True)
+        tr.x[i], tr.P[i] = imm_combine(tr.xm[i], tr.Pm[i], tr.mu[i])
+        hit = b0 < 0.5
+        if hit.any():
             # the plot most likely to be the track's, for attributes and bookkeeping
-            best = np.full(len(rows), -1, dtype=np.int64)
-            bestb = np.zeros(len(rows))
-            for k in range(g.ti.size):
-                if beta[k] > bestb[g.ti[k]]:
-                    bestb[g.ti[k]], best[g.ti[k]] = beta[k], g.mj[k]
-            self._record_hits(rows[hit], best[hit], scan, self._bit(scan.sensor_id))
+            best = np.lexsort((-b, pos))  # by track, then by decreasing beta
+            first = best[np.searchsorted(pos[best], np.arange(touched.size))]
+            self._record_hits(i[hit], mj[first][hit], scan, self._bit(scan.sensor_id))
 
     def _record_hits(self, ti: IntArray, mj: IntArray, scan: Scan, bit: int) -> None:
         tr = self._tr
