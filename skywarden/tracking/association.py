@@ -7,8 +7,10 @@
 * :func:`clusters` splits the gated bipartite graph into connected components.
 * :func:`gnn` solves global nearest neighbour per component with
   ``scipy.optimize.linear_sum_assignment``; one-to-one components skip the solver.
-* :func:`jpda` computes joint probabilistic association weights per component: exact
-  enumeration of joint events for small components, Fitzgerald's "cheap JPDA" beyond.
+* :func:`jpda` computes joint probabilistic association weights per component: closed form for
+  uncontested tracks, dynamic programming over plot sets (exact) for contested components,
+  Fitzgerald's "cheap
+  JPDA" for very large ones.
 """
 
 from __future__ import annotations
