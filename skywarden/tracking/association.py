@@ -9,8 +9,7 @@
   ``scipy.optimize.linear_sum_assignment``; one-to-one components skip the solver.
 * :func:`jpda` computes joint probabilistic association weights per component: closed form for
   uncontested tracks, dynamic programming over plot sets (exact) for contested components,
-  Fitzgerald's "cheap
-  JPDA" for very large ones.
+  Fitzgerald's "cheap JPDA" for very large ones.
 """
 
 from __future__ import annotations
