@@ -464,31 +464,39 @@ class Tracker:
         in_conf_gate = np.zeros(m, dtype=bool)
         upd_t: list[IntArray] = []
         upd_m: list[IntArray] = []
+        # one gate for every track at the wider threshold, then split by kind
+        g = assoc.gate(
+            tr.x[:, :3], tr.P[:, :3, :3], z, R, max(cfg.gate_chi2, cfg.tentative_gate_chi2)
+        )
+        is_conf = tr.confirmed[g.ti]
+        local = np.empty(len(tr), dtype=np.int64)
+        local[conf] = np.arange(conf.size)
+        local[tent] = np.arange(tent.size)
         # 1. confirmed tracks first: a tentative track must never steal a confirmed one's plot
         if conf.size:
-            g = assoc.gate(tr.x[conf, :3], tr.P[conf, :3, :3], z, R, cfg.gate_chi2)
-            in_conf_gate[g.mj] = True
-            if cfg.association == "jpda" and g.ti.size:
-                self._jpda_update(conf, g, z, R, scan)
+            sel = is_conf & (g.d2 <= cfg.gate_chi2)
+            gc = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
+            in_conf_gate[gc.mj] = True
+            if cfg.association == "jpda" and gc.ti.size:
+                self._jpda_update(conf, gc, z, R, scan)
                 # plots mostly explained by a track are spent; the rest may start tracks
                 beta, _ = self._last_beta
-                spent = np.bincount(g.mj, weights=beta, minlength=m) > 0.5
+                spent = np.bincount(gc.mj, weights=beta, minlength=m) > 0.5
                 used |= spent
             else:
-                at, am = assoc.gnn(len(conf), m, g)
+                at, am = assoc.gnn(len(conf), m, gc)
                 upd_t.append(conf[at])
                 upd_m.append(am)
                 used[am] = True
         # 2. tentative tracks with the plots left
-        free = np.flatnonzero(~used)
-        if tent.size and free.size:
-            g2 = assoc.gate(
-                tr.x[tent, :3], tr.P[tent, :3, :3], z[free], R[free], cfg.tentative_gate_chi2
-            )
-            at, am = assoc.gnn(len(tent), free.size, g2)
+        if tent.size:
+            sel = ~is_conf & (g.d2 <= cfg.tentative_gate_chi2)
+            sel[sel] = ~used[g.mj[sel]]
+            gt = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
+            at, am = assoc.gnn(len(tent), m, gt)
             upd_t.append(tent[at])
-            upd_m.append(free[am])
-            used[free[am]] = True
+            upd_m.append(am)
+            used[am] = True
         if upd_t:
             ti = np.concatenate(upd_t)
             mj = np.concatenate(upd_m)
