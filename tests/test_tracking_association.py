@@ -18,19 +18,15 @@ def brute_gate(pos, Ppos, z, R, thr):
     return out
 
 
-@pytest.mark.parametrize("n,m", [(30, 40), (300, 200)])  # dense table, then KD-tree
+@pytest.mark.parametrize("n,m", [(30, 40), (300, 200), (200, 1100)])  # dense, KD-tree, grouped trees
 def test_gate_matches_brute_force(n: int, m: int) -> None:
     rng = np.random.default_rng(n)
     pos = rng.uniform(-5000, 5000, (n, 3))
     A = rng.normal(size=(n, 3, 3))
     Ppos = A @ np.swapaxes(A, 1, 2) * 2000 + np.eye(3) * 100
-    z = np.vstack(
-        [
-            pos[: m // 2] + rng.normal(size=(m // 2, 3)) * 50,
-            rng.uniform(-5000, 5000, (m - m // 2, 3)),
-        ]
-    )
-    R = np.broadcast_to(np.eye(3) * 400.0, (m, 3, 3)).copy()
+    k = min(n, m // 2)
+    z = np.vstack([pos[:k] + rng.normal(size=(k, 3)) * 50, rng.uniform(-5000, 5000, (m - k, 3))])
+    R = np.eye(3)[None] * rng.uniform(100.0, 40_000.0, (m, 1, 1))  # near and far plots
     g = assoc.gate(pos, Ppos, z, R, 16.27)
     assert set(zip(g.ti.tolist(), g.mj.tolist(), strict=True)) == brute_gate(pos, Ppos, z, R, 16.27)
     assert np.all(g.d2 <= 16.27)

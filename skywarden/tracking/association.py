@@ -29,6 +29,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 DENSE_LIMIT = 20_000  # tracks x measurements below which a dense distance table beats a KD-tree
+GATE_GROUPS = 4  # plot groups by precision for the KD-tree pre-gate
 UNASSIGNED_COST = 1e9  # cost of a pair outside the gate inside a cluster's cost matrix
 
 
@@ -56,28 +57,40 @@ def gate(
 
     pos (n, 3) m, Ppos (n, 3, 3) m^2 predicted position covariance, z (m, 3), R (m, 3, 3);
     ``threshold`` on ``d2 = y' S^-1 y`` (3 degrees of freedom).
-    The coarse pre-gate radius of track i is ``sqrt(threshold (tr P_i + max_j tr R_j))``:
-    the trace bounds the largest eigenvalue, so no pair inside the ellipsoid is missed.
+    The coarse pre-gate radius of track i is ``sqrt(threshold (tr P_i + max_j tr R_j))`` over
+    a group of plots of similar precision: the trace bounds the largest eigenvalue, so no pair
+    inside the ellipsoid is missed.
     """
     n, m = len(pos), len(z)
     empty = np.zeros(0, dtype=np.int64)
     if n == 0 or m == 0:
         return Gated(empty, empty, np.zeros(0), np.zeros(0))
     trP = Ppos[:, 0, 0] + Ppos[:, 1, 1] + Ppos[:, 2, 2]
-    trR = float(np.max(R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]))
-    radius = np.sqrt(threshold * (trP + trR))
+    trR_all = R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]
     if n * m <= DENSE_LIMIT:
+        radius = np.sqrt(threshold * (trP + float(trR_all.max())))
         diff = z[None, :, :] - pos[:, None, :]
         dist2 = np.einsum("nmk,nmk->nm", diff, diff)
         ti, mj = np.nonzero(dist2 <= (radius**2)[:, None])
     else:
-        tree = cKDTree(z)
-        hits = tree.query_ball_point(pos, radius, return_sorted=False)
-        counts = np.fromiter(map(len, hits), dtype=np.int64, count=n)
-        ti = np.repeat(np.arange(n, dtype=np.int64), counts)
-        mj = np.fromiter(
-            itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum())
-        )
+        # Radar plots far from the radar are far less precise than near ones; one radius for
+        # all would be set by the worst. Plots are grouped by precision, one tree per group.
+        order = np.argsort(trR_all, kind="stable")
+        parts_t, parts_m = [], []
+        for grp in np.array_split(order, min(GATE_GROUPS, max(1, m // 256))):
+            if grp.size == 0:
+                continue
+            radius = np.sqrt(threshold * (trP + float(trR_all[grp].max())))
+            hits = cKDTree(z[grp]).query_ball_point(pos, radius, return_sorted=False)
+            counts = np.fromiter(map(len, hits), dtype=np.int64, count=n)
+            parts_t.append(np.repeat(np.arange(n, dtype=np.int64), counts))
+            local = np.fromiter(
+                itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum())
+            )
+            parts_m.append(grp[local])
+        ti, mj = np.concatenate(parts_t), np.concatenate(parts_m)
+        o = np.argsort(ti, kind="stable")  # keep pairs grouped by track
+        ti, mj = ti[o], mj[o]
     ti = ti.astype(np.int64, copy=False)
     mj = mj.astype(np.int64, copy=False)
     if ti.size == 0:
