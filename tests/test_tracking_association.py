@@ -18,7 +18,9 @@ def brute_gate(pos, Ppos, z, R, thr):
     return out
 
 
-@pytest.mark.parametrize("n,m", [(30, 40), (300, 200), (200, 1100)])  # dense, KD-tree, grouped trees
+@pytest.mark.parametrize(
+    "n,m", [(30, 40), (300, 200), (200, 1100)]
+)  # dense, KD-tree, grouped trees
 def test_gate_matches_brute_force(n: int, m: int) -> None:
     rng = np.random.default_rng(n)
     pos = rng.uniform(-5000, 5000, (n, 3))
@@ -99,3 +101,25 @@ def test_jpda_dynamic_programme_equals_enumeration() -> None:
         b2, b02 = assoc._jpda_dp(L, 0.1)
         np.testing.assert_allclose(b1, b2, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(b01, b02, rtol=1e-12, atol=1e-15)
+
+
+def test_gnn_per_cluster_equals_one_global_assignment() -> None:
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(12)
+    n, m = 250, 300
+    pos = rng.uniform(0, 20_000, (n, 3)) * [1, 1, 0.05]
+    Ppos = np.broadcast_to(np.eye(3) * 90_000.0, (n, 3, 3)).copy()
+    z = np.vstack(
+        [pos + rng.normal(size=(n, 3)) * 200, rng.uniform(0, 20_000, (m - n, 3)) * [1, 1, 0.05]]
+    )
+    R = np.broadcast_to(np.eye(3) * 10_000.0, (m, 3, 3)).copy()
+    g = assoc.gate(pos, Ppos, z, R, 16.27)
+    assert n * m > assoc.DENSE_LIMIT and np.max(np.bincount(g.ti)) > 1  # clusters, not singletons
+    t, mm = assoc.gnn(n, m, g)
+    mat = np.full((n, m), assoc.UNASSIGNED_COST)
+    mat[g.ti, g.mj] = g.cost
+    r, c = linear_sum_assignment(mat)
+    ok = mat[r, c] < assoc.UNASSIGNED_COST
+    assert len(t) == int(ok.sum())
+    assert mat[t, mm].sum() == pytest.approx(mat[r[ok], c[ok]].sum(), rel=1e-12)

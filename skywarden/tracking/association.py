@@ -163,19 +163,38 @@ def gnn(n: int, m: int, g: Gated, bias: FloatArray | None = None) -> tuple[IntAr
         lab = clusters(n, m, ti, mj)
         order = np.argsort(lab, kind="stable")
         ti, mj, c, lab = ti[order], mj[order], c[order], lab[order]
-        bounds = np.flatnonzero(np.diff(lab)) + 1
-        for sl in np.split(np.arange(ti.size), bounds):
-            ut, lt = np.unique(ti[sl], return_inverse=True)
-            um, lm = np.unique(mj[sl], return_inverse=True)
-            mat = np.full((ut.size, um.size), UNASSIGNED_COST)
-            mat[lt, lm] = c[sl]
+        # local row/column numbers inside each cluster, for all clusters at once
+        ut_all, lt_all = _local_ids(lab, ti)
+        um_all, lm_all = _local_ids(lab, mj)
+        starts = np.flatnonzero(np.r_[True, np.diff(lab) != 0])
+        ends = np.r_[starts[1:], lab.size]
+        t_first = np.searchsorted(ut_all[0], lab[starts])  # where each cluster's ids begin
+        m_first = np.searchsorted(um_all[0], lab[starts])
+        t_count = np.diff(np.r_[t_first, ut_all[0].size])
+        m_count = np.diff(np.r_[m_first, um_all[0].size])
+        for k in range(starts.size):
+            a, b = starts[k], ends[k]
+            mat = np.full((t_count[k], m_count[k]), UNASSIGNED_COST)
+            mat[lt_all[a:b], lm_all[a:b]] = c[a:b]
             rows, cols = linear_sum_assignment(mat)
             ok = mat[rows, cols] < UNASSIGNED_COST
-            out_t.append(ut[rows[ok]])
-            out_m.append(um[cols[ok]])
+            out_t.append(ut_all[1][t_first[k] + rows[ok]])
+            out_m.append(um_all[1][m_first[k] + cols[ok]])
     at, am = np.concatenate(out_t), np.concatenate(out_m)
     order = np.argsort(at, kind="stable")
     return at[order], am[order]
+
+
+def _local_ids(lab: IntArray, ids: IntArray) -> tuple[tuple[IntArray, IntArray], IntArray]:
+    """Number the distinct ids within each label 0, 1, 2... (labels sorted ascending).
+
+    Returns ((label, id) of each distinct pair, sorted) and each entry's local number."""
+    key = np.stack([lab, ids])
+    uniq, inv = np.unique(key, axis=1, return_inverse=True)
+    inv = inv.reshape(-1)
+    first = np.searchsorted(uniq[0], uniq[0], side="left")  # index of the label's first pair
+    local = np.arange(uniq.shape[1]) - first
+    return (uniq[0], uniq[1]), local[inv]
 
 
 def jpda(
