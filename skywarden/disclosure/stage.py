@@ -20,6 +20,7 @@ Statement ids are "ST-0001", "ST-0002"... in drafting order, so replay gives the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,6 +56,7 @@ from skywarden.events import (
     StatementPublished,
     StatementRejected,
 )
+from skywarden.geo import CoordinateError, check_lat_lon
 from skywarden.scenario.load import LoadedScenario
 
 
@@ -167,10 +169,9 @@ class DisclosureStage:
                 if refused is not None:
                     out.append(refused)
             elif isinstance(e, ClaimRecorded):
-                if e.claim_id in self.claim_list:
-                    out.append(
-                        self._refuse(now, e, e.claim_id, "a claim with this id is already recorded")
-                    )
+                problem = self._claim_problem(e)
+                if problem:
+                    out.append(self._refuse(now, e, e.claim_id, problem))
                 else:
                     self.claim_list[e.claim_id] = e
                     new_claims.append(e.claim_id)
@@ -333,6 +334,25 @@ class DisclosureStage:
                 if remaining and st.topic == "kills":
                     out.append(self._draft(now, "kills", remaining, supersedes=sid))
         return out
+
+    def _claim_problem(self, c: ClaimRecorded) -> str:
+        """Why a claim cannot be recorded ("" when it can)."""
+        if c.claim_id in self.claim_list:
+            return "a claim with this id is already recorded"
+        if c.when_from is not None and c.when_to is not None and c.when_to < c.when_from:
+            return "the claimed time ends before it starts"
+        if c.count is not None and c.count < 0:
+            return "a negative count"
+        if (c.lat is None) != (c.lon is None):
+            return "a point needs both lat and lon"
+        if c.lat is not None and c.lon is not None:
+            try:
+                check_lat_lon(c.lat, c.lon)
+            except CoordinateError as exc:
+                return str(exc)
+        if c.radius_m is not None and not (math.isfinite(c.radius_m) and c.radius_m >= 0):
+            return "the radius must be a non-negative number of metres"
+        return ""
 
     # ---------------------------------------------------------------- officers
 
