@@ -21,7 +21,7 @@ Statement ids are "ST-0001", "ST-0002"... in drafting order, so replay gives the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,6 +55,8 @@ from skywarden.events import (
     StatementEdited,
     StatementPublished,
     StatementRejected,
+    Tick,
+    is_input,
 )
 from skywarden.geo import CoordinateError, check_lat_lon
 from skywarden.scenario.load import LoadedScenario
@@ -440,4 +442,28 @@ class DisclosureStage:
         return out
 
 
-__all__ = ["DisclosureConfig", "DisclosureStage"]
+def replay_statements(
+    scenario: LoadedScenario, events: Iterable[Event], config: DisclosureConfig | None = None
+) -> dict[str, Statement]:
+    """Every statement of a logged night with its state and history, by replaying this stage.
+
+    The log is cut into ticks as the runtime wrote them (inputs, ``Tick``, derived events); the
+    stage sees each tick's events once, so its statements come out as they were live: who
+    approved, edited or rejected what and when, what was withdrawn, what was published.
+    """
+    stage = DisclosureStage(scenario, config)
+    batch: list[Event] = []
+    tick: datetime | None = None
+    for e in events:
+        if tick is not None and (isinstance(e, Tick) or is_input(e)):
+            stage.step(tick, batch)
+            batch, tick = [], None
+        batch.append(e)
+        if isinstance(e, Tick):
+            tick = e.t
+    if tick is not None:
+        stage.step(tick, batch)
+    return stage.statements
+
+
+__all__ = ["DisclosureConfig", "DisclosureStage", "replay_statements"]
