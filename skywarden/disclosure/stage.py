@@ -44,6 +44,7 @@ from skywarden.events import (
     AirportRestricted,
     ClaimAssessed,
     ClaimRecorded,
+    CrewDispatched,
     CrewStatusChanged,
     DebrisPredicted,
     Event,
@@ -117,6 +118,7 @@ class DisclosureStage:
         self.kills: dict[str, KillFact] = {}  # report id -> fact (retracted removed)
         self.site_kill: dict[str, str] = {}  # site id -> report id
         self.recovered: list[str] = []  # site ids
+        self.crews_sent: dict[str, str] = {}  # incident id -> first crew dispatched to it
         self.airports_restricted: list[str] = []  # airport ids, first restriction order
         self.airport_now: dict[str, bool] = {}  # airport id -> restricted, as the log says now
         self.airport_told: dict[str, bool] = {}  # airport id -> restricted, as last drafted
@@ -135,7 +137,7 @@ class DisclosureStage:
         new_claims: list[str] = []
         for e in events:
             if isinstance(e, KillNumbered):
-                fact = KillFact(e.report_id, e.number, e.t, e.lat, e.lon)
+                fact = KillFact(e.report_id, e.number, e.t, e.lat, e.lon, e.incident_id)
                 self.kills[e.report_id] = fact
                 self._add("kills", now, fact)
             elif isinstance(e, KillRetracted):
@@ -159,13 +161,16 @@ class DisclosureStage:
                 )
                 if rid:
                     self.site_kill[e.site_id] = rid
+            elif isinstance(e, CrewDispatched):
+                self.crews_sent.setdefault(e.incident_id, e.crew_id)
             elif isinstance(e, CrewStatusChanged) and e.status == "wreckage_recovered":
                 rid = self.site_kill.get(e.site_id, "")
                 if rid in self.kills and e.site_id not in self.recovered:
                     self.recovered.append(e.site_id)
                     k = self.kills[rid]
                     if self.config.draft_recoveries:
-                        self._add("recovered", now, KillFact(rid, k.number, e.t, k.lat, k.lon))
+                        fact = KillFact(rid, k.number, e.t, k.lat, k.lon, k.incident_id)
+                        self._add("recovered", now, fact)
             elif isinstance(e, StatementApproved | StatementRejected | StatementEdited):
                 refused = self._officer_input(now, e)
                 if refused is not None:
@@ -245,7 +250,11 @@ class DisclosureStage:
         facts: Sequence[KillFact | AirportFact],
         supersedes: str = "",
     ) -> StatementDrafted:
-        en, ru = TEMPLATES[topic](self.policy, self.wording, facts)
+        if topic == "kills":
+            crews = any(isinstance(f, KillFact) and f.incident_id in self.crews_sent for f in facts)
+            en, ru = TEMPLATES[topic](self.policy, self.wording, facts, crews=crews)
+        else:
+            en, ru = TEMPLATES[topic](self.policy, self.wording, facts)
         about = [f.report_id if isinstance(f, KillFact) else f.airport_id for f in facts]
         event_time = max(f.t for f in facts)
         return self._new_statement(now, topic, en, ru, about, event_time, supersedes)
