@@ -44,6 +44,7 @@ def test_shipped_policy_loads_and_withholds_the_scenario_sensors(scenario: Loade
     [
         ("[time]\nround_min = 7\n", "time.round_min"),
         ("[time]\nrelease_delay_s = -5.0\n", "time.release_delay_s"),
+        ("[time]\ndelay_by_topic = { kills = -1.0 }\n", "time.delay_by_topic.kills"),
         ('[place]\nmode = "street"\n', "place.mode"),
         ("[place]\ndistance_bands_km = [0.0, 20.0, 10.0]\n", "place.distance_bands_km"),
         ("[approval]\napprovers = 0\n", "approval.approvers"),
@@ -108,6 +109,11 @@ def test_time_rounded_down_in_local_time_and_release_delay(scenario: LoadedScena
     assert p.time_text(t) == "02:30"
     assert p.coarsen_time(t) <= t
     assert p.release_time(t) == t + timedelta(minutes=10)
+    p2 = policy(
+        scenario, time={"release_delay_s": 600.0, "delay_by_topic": {"airport_restricted": 0.0}}
+    )
+    assert p2.release_time(t, "airport_restricted") == t
+    assert p2.release_time(t, "kills") == t + timedelta(minutes=10)
 
 
 def test_check_finds_every_kind_of_withheld_content(scenario: LoadedScenario) -> None:

@@ -55,6 +55,12 @@ def policies(draw: st.DrawFn) -> PolicyRules:
     raw["time"] = {
         "round_min": draw(st.sampled_from([1, 2, 5, 10, 15, 30])),
         "release_delay_s": draw(st.sampled_from([0.0, 60.0, 600.0, 1800.0])),
+        "delay_by_topic": draw(
+            st.dictionaries(
+                st.sampled_from(["kills", "airport_restricted", "recovered"]),
+                st.sampled_from([0.0, 300.0, 1200.0]),
+            )
+        ),
     }
     raw["approval"]["approvers"] = draw(st.integers(1, 2))
     return msgspec.convert(raw, PolicyRules)
@@ -227,7 +233,7 @@ def test_no_published_text_holds_a_withheld_field(
         event(f"published {d.topic}")
         assert len(set(p.approved_by)) == len(p.approved_by) >= d.approvals_needed
         assert d.event_time is not None and p.t >= d.event_time + timedelta(
-            seconds=rules.time.release_delay_s
+            seconds=rules.time.delay_by_topic.get(d.topic, rules.time.release_delay_s)
         )
         for text in (p.text_en, p.text_ru):
             low = text.casefold()

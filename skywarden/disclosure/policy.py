@@ -73,10 +73,12 @@ class PlaceRules(_Base, frozen=True, kw_only=True):
 
 class TimeRules(_Base, frozen=True, kw_only=True):
     """``round_min``: published clock times rounded down to N minutes; ``release_delay_s``: the
-    earliest release after the latest event a statement reports (s)."""
+    earliest release after the latest event a statement reports (s); ``delay_by_topic``: topics
+    released after another delay (airport notices at once, say)."""
 
     round_min: int = 5
     release_delay_s: float = 0.0
+    delay_by_topic: dict[str, float] = {}
 
 
 class WithholdRules(_Base, frozen=True, kw_only=True):
@@ -157,6 +159,9 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
         )
     if not (math.isfinite(rules.time.release_delay_s) and rules.time.release_delay_s >= 0):
         raise fail("time.release_delay_s", "must be a non-negative number of seconds")
+    for topic, d in rules.time.delay_by_topic.items():
+        if not (math.isfinite(d) and d >= 0):
+            raise fail(f"time.delay_by_topic.{topic}", "must be a non-negative number of seconds")
     for i, term in enumerate(rules.withhold.terms):
         if len(term.strip()) < 2:
             raise fail(f"withhold.terms[{i}]", f"term {term!r} is too short to match safely")
@@ -206,6 +211,7 @@ class Draft:
     text_en: str
     text_ru: str
     event_time: datetime | None = None
+    topic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,9 +372,11 @@ class DisclosurePolicy:
         """The coarsened local clock time as published, "03:10"."""
         return self.coarsen_time(t).strftime("%H:%M")
 
-    def release_time(self, event_time: datetime) -> datetime:
-        """The earliest publication of a statement about something that happened at ``event_time``."""
-        return event_time + timedelta(seconds=self.rules.time.release_delay_s)
+    def release_time(self, event_time: datetime, topic: str = "") -> datetime:
+        """The earliest publication of a statement (of ``topic``) about something that happened
+        at ``event_time``."""
+        tr = self.rules.time
+        return event_time + timedelta(seconds=tr.delay_by_topic.get(topic, tr.release_delay_s))
 
     # ---------------------------------------------------------------- checking and applying
 
@@ -439,7 +447,11 @@ class DisclosurePolicy:
         """The publishable form of a draft: both texts redacted, the release time set."""
         en, r_en = self.redact(draft.text_en, "en")
         ru, r_ru = self.redact(draft.text_ru, "ru")
-        release = self.release_time(draft.event_time) if draft.event_time is not None else None
+        release = (
+            self.release_time(draft.event_time, draft.topic)
+            if draft.event_time is not None
+            else None
+        )
         return Public(text_en=en, text_ru=ru, release_at=release, redacted=tuple(r_en + r_ru))
 
 

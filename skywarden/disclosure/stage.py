@@ -408,7 +408,7 @@ class DisclosureStage:
             if st.state != "approved":
                 continue
             event_time = st.event_time or st.drafted_at
-            public = self.policy.apply(Draft(st.text_en, st.text_ru, event_time))
+            public = self.policy.apply(Draft(st.text_en, st.text_ru, event_time, st.topic))
             if public.release_at is not None and now < public.release_at:
                 continue
             st.publish(now)
