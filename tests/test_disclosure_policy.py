@@ -152,6 +152,10 @@ def test_terms_match_whole_words_in_any_case(scenario: LoadedScenario) -> None:
     p.add_term("Tor", "term")
     assert p.check("the TOR system")
     assert not p.check("the motorway and the tutor")
+    assert [v.found for v in p.check("сбит Панцирем, два Pantsirs")] == ["Панцирем", "Pantsirs"]
+    assert [v.category for v in p.check("Панциря и Красухой")] == ["term", "term"]
+    assert p.check("Красухи") != [] and p.check("жители района") == []
+    assert p.check("at:03:12:07 and word,55.7512") != []
 
 
 def test_coordinates_in_any_notation_are_found(scenario: LoadedScenario) -> None:

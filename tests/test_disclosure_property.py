@@ -250,3 +250,71 @@ def test_no_published_text_holds_a_withheld_field(
                 for g in m.groups():
                     assert g is None or int(g) in edges, f"distance not a policy band: {text!r}"
             assert "in the air" not in low and "в воздухе" not in low
+
+
+# ------------------------------------------------------------------ redaction of any text
+
+WORD = st.sampled_from(
+    ["the", "drone", "over", "Area:", "беспилотник", "над", "km", "20-30", "at", ",", ".", "(", ")"]
+)
+
+
+@st.composite
+def leaky_texts(draw: st.DrawFn) -> tuple[str, list[str], int, int]:
+    """Free text (an officer's, an alert's) with withheld things spliced in at random."""
+    round_min = draw(st.sampled_from([1, 5, 10, 15]))
+    maxd = draw(st.integers(0, 2))
+    secrets: list[str] = []
+    parts: list[str] = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["word", "term", "coord", "pair", "time", "dms"]))
+        if kind == "word":
+            parts.append(draw(WORD))
+            continue
+        if kind == "term":
+            s = draw(NAME)
+        elif kind == "coord":
+            lat = draw(st.floats(-90, 90, allow_nan=False))
+            sep = draw(st.sampled_from([".", ","]))
+            s = f"{lat:.{maxd + 1 + draw(st.integers(0, 4))}f}".replace(".", sep)
+        elif kind == "pair":
+            a, b = draw(st.floats(0, 90)), draw(st.floats(0, 180))
+            s = f"{a:.{maxd + 2}f}{draw(st.sampled_from([',', ', ', ';', ' ']))}{b:.{maxd + 2}f}"
+        elif kind == "time":
+            s = f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}:{draw(st.integers(0, 59)):02d}"
+        else:
+            s = f"{draw(st.integers(0, 89))}°{draw(st.integers(0, 59))}′"
+        secrets.append(s)
+        parts.append(s)
+    glue = draw(st.sampled_from([" ", "  ", "\n", " , ", " («", "» "]))
+    return glue.join(parts), secrets, round_min, maxd
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=leaky_texts())
+def test_redact_removes_whatever_is_spliced_into_a_text(
+    scenario: LoadedScenario, case: tuple[str, list[str], int, int]
+) -> None:
+    from skywarden.disclosure.policy import DisclosurePolicy
+
+    text, secrets, round_min, maxd = case
+    raw = msgspec.to_builtins(load_rules())
+    raw["time"]["round_min"] = round_min
+    raw["place"]["max_decimals"] = maxd
+    policy = DisclosurePolicy(msgspec.convert(raw, PolicyRules), scenario)
+    for s in secrets:
+        if re.fullmatch(r"[A-Za-z]\w+-\w+", s):
+            policy.add_term(s, "unit")
+    for lang in ("en", "ru"):
+        clean, _ = policy.redact(text, lang)  # type: ignore[arg-type]
+        assert policy.check(clean) == []
+        for m in TIME_RE.finditer(clean):
+            assert m.group(3) is None and int(m.group(2)) % round_min == 0, clean
+        for m in DECIMAL_RE.finditer(clean):
+            assert len(m.group(1)) <= maxd, clean
+        assert "°" not in clean or not re.search(r"°\d", clean), clean
+        for s in secrets:
+            if re.fullmatch(r"[A-Za-z]\w+-\w+", s):
+                assert s.casefold() not in clean.casefold(), (s, clean)

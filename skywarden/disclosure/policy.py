@@ -237,11 +237,11 @@ _COMPASS_RU = {
     "north-west": "к северо-западу",
 }
 
-# HH:MM[:SS[.fff]] not inside a longer run of digits/colons
-_TIME_RE = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,]\d+)?)?(?![\d:])")
+# HH:MM[:SS[.fff]] not inside a longer run of digits
+_TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,]\d+)?)?(?!\d)")
 # a run of digit groups joined by "." or "," ("55.7512", "55,7512", "55.7512,37.6184"); a group
 # after a separator longer than ``max_decimals`` digits makes the run a coordinate
-_DECIMAL_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)+")
+_DECIMAL_RE = re.compile(r"(?<!\d)\d*(?:[.,]\d+)+")
 _GROUP_RE = re.compile(r"[.,](\d+)")
 # degrees with minutes (and seconds): 55°45′, 55° 45' 12" N
 _DMS_RE = re.compile(
@@ -255,6 +255,25 @@ _AIRBORNE_RE = (
     re.compile(r"\d+[^.;!?\n]*(?:в воздухе|на подл[её]те)", re.IGNORECASE),
     re.compile(r"(?:в воздухе|на подл[её]те)[^.;!?\n]*\d+", re.IGNORECASE),
 )
+
+
+_SUFFIX = r"[^\W\d_]{0,3}"  # up to three letters of an inflection
+
+
+def _inflected(term: str) -> str:
+    """A term and its inflected forms as a pattern (casefolded input).
+
+    A term of 4+ characters also matches with an ending of up to 3 letters ("Pantsir" ->
+    "Pantsirs", "Житель" -> "Жителя"); one ending in a Russian vowel, soft sign or "й" also
+    with that letter replaced ("Панцирь" -> "Панцирем", "Красуха" -> "Красухой"). Shorter
+    terms match only whole.
+    """
+    if len(term) < 4:
+        return re.escape(term)
+    forms = [re.escape(term) + _SUFFIX]
+    if len(term) >= 5 and term[-1] in "ьйаяоеыиу":
+        forms.append(re.escape(term[:-1]) + r"[^\W\d_]{1,3}")
+    return "|".join(forms)
 
 
 @dataclass
@@ -325,9 +344,19 @@ class DisclosurePolicy:
         if self._term_re is None and self._terms:
             # longest first, so "Surveillance radar, north" wins over a shorter overlapping term
             alts = sorted(self._terms, key=lambda k: (-len(k), k))
-            body = "|".join(re.escape(a) for a in alts)
+            body = "|".join(_inflected(a) for a in alts)
             self._term_re = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
         return self._term_re
+
+    def _category(self, found: str) -> str:
+        key = found.casefold()
+        for k in (key, key[:-1], key[:-2], key[:-3]):
+            if k in self._terms:
+                return self._terms[k]
+        for term, cat in sorted(self._terms.items()):  # an ending replaced: "Панцирем"
+            if len(term) >= 5 and key.startswith(term[:-1]):
+                return cat
+        return "term"
 
     # ---------------------------------------------------------------- coarsening
 
@@ -386,7 +415,7 @@ class DisclosurePolicy:
         rx = self._terms_regex()
         if rx is not None:
             for m in rx.finditer(text):
-                cat = self._terms.get(m.group(0).casefold(), "term")
+                cat = self._category(m.group(0))
                 found.append(Violation("term", cat, m.start(), m.end(), m.group(0)))
         maxd = self.rules.place.max_decimals
         for m in _DECIMAL_RE.finditer(text):
