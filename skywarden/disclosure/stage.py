@@ -384,6 +384,7 @@ class DisclosureStage:
             elif isinstance(e, StatementRejected):
                 st.reject(e.t, e.officer, e.role, self.officers, rules)
             else:
+                st.may_edit(e.editor, e.role, self.officers, rules)  # who and when, first
                 bad = self.policy.check(e.text_en) + self.policy.check(e.text_ru)
                 if bad:
                     what = sorted({f"{v.kind}({v.category})" for v in bad})
