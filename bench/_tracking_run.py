@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MemoryMeter", "TrackerOutput"]
+from skywarden.tracking.metrics import LABELS
+
+__all__ = ["MemoryMeter", "RunSpec", "TrackerOutput", "child_main", "label_codes"]
+
+
+def label_codes(cls: np.ndarray) -> np.ndarray:
+    """(N,) class names -> (N,) uint8 indices into LABELS (unknown names -> "unknown")."""
+    codes = np.full(cls.shape, LABELS.index("unknown"), dtype=np.uint8)
+    for i, lab in enumerate(LABELS):
+        codes[cls == lab] = i
+    return codes
 
 
 @dataclass
@@ -22,8 +32,10 @@ class TrackerOutput:
     """What a tracker produced: per scan k, the time it took and the confirmed tracks.
 
     ``ms`` (k,) wall milliseconds per scan; ``cpu_ms`` (k,) CPU milliseconds of this process
-    (tells a busy shared machine from a slow tracker); ``ids[k]`` (N_k,) int64; ``pos[k]`` (N_k, 3) ENU m at
-    the scan time; ``cls[k]`` (N_k,) str, or None when the tracker does not classify.
+    (tells a busy shared machine from a slow tracker); ``ids[k]`` (N_k,) int64; ``pos[k]``
+    (N_k, 3) ENU m at the scan time; ``cls[k]`` (N_k,) uint8 index into LABELS, or None when
+    the tracker does not classify. ``recorded_mb``: what these records take; they are held
+    during the run, so they are part of ``growth_mb`` and subtracted in ``net_growth_mb``.
     """
 
     name: str
@@ -32,6 +44,7 @@ class TrackerOutput:
     ids: list[np.ndarray] = field(default_factory=list)
     pos: list[np.ndarray] = field(default_factory=list)
     cls: list[np.ndarray] | None = None
+    recorded_mb: float = 0.0
     complete: bool = True
     note: str = ""
     peak_rss_mb: float = float("nan")
@@ -40,6 +53,10 @@ class TrackerOutput:
     @property
     def n_scans(self) -> int:
         return len(self.ms)
+
+    @property
+    def net_growth_mb(self) -> float:
+        return self.growth_mb - self.recorded_mb
 
 
 Runner = Callable[..., TrackerOutput]

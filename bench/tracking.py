@@ -87,10 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stonesoup-max", type=int, default=300,
                    help="largest size Stone Soup runs at (default 300; 0 never)")
     p.add_argument("--stonesoup-budget", type=float, default=None,
-                   help="seconds of Stone Soup tracking per size before it stops "
+                   help="CPU seconds of Stone Soup tracking per size before it stops "
                         "(default 120; 15 with --quick)")
     p.add_argument("--budget", type=float, default=600.0,
-                   help="seconds of Skywarden tracking per size before it stops (default 600)")
+                   help="CPU seconds of Skywarden tracking per size before it stops (default 600)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     return p
 
@@ -150,6 +150,9 @@ class Scored:
     confusion: list[list[int]] | None = None
     mean_tracks: float = float("nan")
     mean_truths: float = float("nan")
+    missed_waiting: float = float("nan")  # per scan: missed truths never tracked so far
+    missed_lost: float = float("nan")  # per scan: missed truths that had a track before
+    rms_m: float = float("nan")  # RMS position error of the assigned pairs
 
     def ms_mean(self) -> float:
         return float(np.mean(self.out.ms)) if self.out.ms else float("nan")
@@ -172,9 +175,23 @@ def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: flo
         out.pos[:k_eval],
         c=c,
         truth_cls=[t[2] for t in truths] if out.cls is not None else None,
-        est_cls=out.cls[:k_eval] if out.cls is not None else None,
+        est_cls=[np.asarray(LABELS)[c] for c in out.cls[:k_eval]] if out.cls is not None else None,
         min_age_s=min_age,
     )
+    # where the missed part comes from: truths not yet confirmed, or lost after a track
+    ever: set[int] = set()
+    waiting = lost = 0
+    for (tid, _x, _c), a in zip(truths, r.assignments, strict=True):
+        missed = np.ones(len(tid), dtype=bool)
+        missed[a.truth] = False
+        for i in tid[missed].tolist():
+            if i in ever:
+                lost += 1
+            else:
+                waiting += 1
+        ever.update(tid[a.truth].tolist())
+    n_pairs = sum(a.truth.size for a in r.assignments)
+    sq = sum(float(np.sum(a.dist**2)) for a in r.assignments)
     ttc = np.array(list(r.confirm_s.values())) if r.confirm_s else np.array([np.nan])
     s = Scored(
         out=out,
@@ -186,6 +203,9 @@ def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: flo
         ttc_p90=float(np.percentile(ttc, 90)),
         mean_tracks=float(np.mean([len(i) for i in out.ids[:k_eval]])) if k_eval else float("nan"),
         mean_truths=float(np.mean([len(t[0]) for t in truths])) if k_eval else float("nan"),
+        missed_waiting=waiting / k_eval if k_eval else float("nan"),
+        missed_lost=lost / k_eval if k_eval else float("nan"),
+        rms_m=float(np.sqrt(sq / n_pairs)) if n_pairs else float("nan"),
     )
     if r.classification is not None and r.confusion is not None:
         s.cls_fraction = r.classification.fraction
@@ -247,6 +267,9 @@ def size_table(
         ("GOSPA false (m², mean)", lambda s: s.gospa["false"], "{:,.0f}", True),
         ("GOSPA total (m², mean)", lambda s: s.gospa["total"], "{:,.0f}", True),
         ("GOSPA distance (m, mean)", lambda s: s.gospa["distance"], "{:,.1f}", True),
+        ("  missed truths/scan: not yet tracked", lambda s: s.missed_waiting, "{:,.2f}", True),
+        ("  missed truths/scan: lost a track", lambda s: s.missed_lost, "{:,.2f}", True),
+        ("RMS position error, assigned (m)", lambda s: s.rms_m, "{:,.1f}", True),
         ("truths judged per scan (mean)", lambda s: s.mean_truths, "{:,.1f}", False),
         ("confirmed tracks per scan (mean)", lambda s: s.mean_tracks, "{:,.1f}", False),
         ("identity switches", lambda s: s.switches, "{:,.0f}", True),
@@ -256,6 +279,7 @@ def size_table(
         ("tracks judged for class", lambda s: s.cls_tracks, "{:,.0f}", False),
         ("peak memory (MB, process)", lambda s: s.out.peak_rss_mb, "{:,.0f}", True),
         ("memory growth in run (MB)", lambda s: s.out.growth_mb, "{:,.1f}", True),
+        ("  of it the tracker's, net of records", lambda s: s.out.net_growth_mb, "{:,.1f}", True),
     ]
     for name, fn, fmt, ratio in rows:
         r = _ratio(val(ss, fn), val(sw, fn)) if ratio else ""
@@ -297,7 +321,7 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
         ss = r["stonesoup"]
 
         def g(d: Any, key: str, fmt: str) -> str:
-            return _f(d[key], fmt) if isinstance(d, dict) else str(d)
+            return _f(d[key], fmt) if isinstance(d, dict) else str(d).split(" (")[0]
 
         ss_gospa = g(ss, "gospa_total", "{:,.0f}")
         if isinstance(ss, dict):
@@ -343,6 +367,10 @@ def as_record(s: Scored | str) -> dict[str, Any] | str:
         "confusion": s.confusion,
         "peak_mb": s.out.peak_rss_mb,
         "growth_mb": s.out.growth_mb,
+        "net_growth_mb": s.out.net_growth_mb,
+        "missed_waiting_per_scan": s.missed_waiting,
+        "missed_lost_per_scan": s.missed_lost,
+        "rms_m": s.rms_m,
     }
 
 
@@ -372,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                       "It is a benchmark-only extra: pip install stonesoup[/]")
     else:
         console.print(f"Stone Soup {ss_ver}: up to {args.stonesoup_max:,} targets, "
-                      f"{args.stonesoup_budget:.0f} s per size at most")
+                      f"{args.stonesoup_budget:.0f} CPU s per size at most")
 
     results: list[dict[str, Any]] = []
     tables: list[Table] = []

@@ -31,7 +31,7 @@ def test_public_api_is_pinned() -> None:
         "TEMPLATES", "TRANSITIONS", "ApprovalRules", "Assessment", "ClaimAssessor", "ClaimsConfig",
         "DisclosureConfig", "DisclosurePolicy", "DisclosureStage", "Draft", "Place", "PlaceRules",
         "PolicyRules", "Public", "Statement", "StatementState", "TimeRules", "Violation",
-        "WithholdRules", "default_policy_path", "load_rules",
+        "WithholdRules", "default_policy_path", "load_rules", "replay_statements",
     ])  # fmt: skip
     for name in disclosure.__all__:
         assert hasattr(disclosure, name)

@@ -247,3 +247,12 @@ def test_release_waits_for_the_policy_delay(scenario: LoadedScenario) -> None:
     assert pub.t >= d.event_time + timedelta(seconds=900)
     assert pub.t - timedelta(seconds=10) < d.event_time + timedelta(seconds=900)
     assert pub.delay_s >= 900
+
+
+def test_an_edit_is_checked_for_who_before_what(scenario: LoadedScenario) -> None:
+    night = Night(scenario)
+    d = night.drafted()
+    edit = StatementEdited(t=night.now, statement_id=d.statement_id, editor="intruder", role="editor",
+                           text_en="Pantsir at 02:13:10", text_ru="Панцирь")  # fmt: skip
+    (r,) = refusals(night.tick(edit))
+    assert "unknown officer" in r.reason

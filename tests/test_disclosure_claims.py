@@ -227,3 +227,22 @@ def test_stage_reassesses_only_when_the_outcome_changes(
     assert verdicts[1].evidence == ["R1", "R2"]
     dup = stage.step(now + timedelta(seconds=30), [c])
     assert [type(e).__name__ for e in dup] == ["InputRefused"]
+
+
+def test_malformed_claims_are_refused_not_assessed(scenario: LoadedScenario) -> None:
+    stage = DisclosureStage(scenario)
+    now = scenario.at("02:00")
+    bad = [
+        dict(when_from=scenario.at("03:00"), when_to=scenario.at("02:00")),
+        dict(count=-1),
+        dict(lat=55.7),
+        dict(lat=95.0, lon=37.6),
+        dict(lat=55.7, lon=37.6, radius_m=float("nan")),
+    ]
+    claims = [
+        ClaimRecorded(t=now, claim_id=f"CL-{i:04d}", source="X", what="kill", **kw)  # type: ignore[arg-type]
+        for i, kw in enumerate(bad, start=1)
+    ]
+    out = stage.step(now, [*claims, Tick(t=now)])
+    assert [type(e).__name__ for e in out] == ["InputRefused"] * len(bad)
+    assert [e.ref for e in out] == [c.claim_id for c in claims]  # type: ignore[attr-defined]

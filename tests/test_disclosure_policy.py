@@ -44,6 +44,7 @@ def test_shipped_policy_loads_and_withholds_the_scenario_sensors(scenario: Loade
     [
         ("[time]\nround_min = 7\n", "time.round_min"),
         ("[time]\nrelease_delay_s = -5.0\n", "time.release_delay_s"),
+        ("[time]\ndelay_by_topic = { kills = -1.0 }\n", "time.delay_by_topic.kills"),
         ('[place]\nmode = "street"\n', "place.mode"),
         ("[place]\ndistance_bands_km = [0.0, 20.0, 10.0]\n", "place.distance_bands_km"),
         ("[approval]\napprovers = 0\n", "approval.approvers"),
@@ -108,6 +109,11 @@ def test_time_rounded_down_in_local_time_and_release_delay(scenario: LoadedScena
     assert p.time_text(t) == "02:30"
     assert p.coarsen_time(t) <= t
     assert p.release_time(t) == t + timedelta(minutes=10)
+    p2 = policy(
+        scenario, time={"release_delay_s": 600.0, "delay_by_topic": {"airport_restricted": 0.0}}
+    )
+    assert p2.release_time(t, "airport_restricted") == t
+    assert p2.release_time(t, "kills") == t + timedelta(minutes=10)
 
 
 def test_check_finds_every_kind_of_withheld_content(scenario: LoadedScenario) -> None:
@@ -146,6 +152,10 @@ def test_terms_match_whole_words_in_any_case(scenario: LoadedScenario) -> None:
     p.add_term("Tor", "term")
     assert p.check("the TOR system")
     assert not p.check("the motorway and the tutor")
+    assert [v.found for v in p.check("сбит Панцирем, два Pantsirs")] == ["Панцирем", "Pantsirs"]
+    assert [v.category for v in p.check("Панциря и Красухой")] == ["term", "term"]
+    assert p.check("Красухи") != [] and p.check("жители района") == []
+    assert p.check("at:03:12:07 and word,55.7512") != []
 
 
 def test_coordinates_in_any_notation_are_found(scenario: LoadedScenario) -> None:

@@ -14,12 +14,16 @@ import re
 from datetime import timedelta
 
 import msgspec
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from skywarden.disclosure.policy import PolicyRules, load_rules
 from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
 from skywarden.events import (
+    AirportLifted,
+    AirportRestricted,
+    CrewStatusChanged,
+    DebrisPredicted,
     Event,
     InputRefused,
     KillNumbered,
@@ -51,6 +55,12 @@ def policies(draw: st.DrawFn) -> PolicyRules:
     raw["time"] = {
         "round_min": draw(st.sampled_from([1, 2, 5, 10, 15, 30])),
         "release_delay_s": draw(st.sampled_from([0.0, 60.0, 600.0, 1800.0])),
+        "delay_by_topic": draw(
+            st.dictionaries(
+                st.sampled_from(["kills", "airport_restricted", "recovered"]),
+                st.sampled_from([0.0, 300.0, 1200.0]),
+            )
+        ),
     }
     raw["approval"]["approvers"] = draw(st.integers(1, 2))
     return msgspec.convert(raw, PolicyRules)
@@ -66,15 +76,23 @@ def nights(draw: st.DrawFn) -> dict[str, object]:
             "lon": draw(st.floats(36.9, 38.4, allow_nan=False)),
             "unit": draw(st.one_of(NAME, RU_NAME)),
             "effector": draw(st.one_of(NAME, RU_NAME)),
+            "recovered_after_s": draw(st.one_of(st.none(), st.floats(60.0, 2400.0))),
         }
         for _ in range(n)
     ]
+    airport_events = draw(
+        st.lists(
+            st.tuples(st.floats(0.0, 3600.0), st.sampled_from(["SVO", "VKO", "DME", "ZIA"])),
+            max_size=6,
+        )
+    )
     return {
         "kills": sorted(kills, key=lambda k: k["offset_s"]),
         "sensors": draw(st.lists(NAME, min_size=1, max_size=3, unique=True)),
         "mobile": draw(NAME),
         "batch_s": draw(st.sampled_from([60.0, 180.0, 600.0])),
         "leaky_edit": draw(st.booleans()),
+        "airports": sorted(airport_events),
     }
 
 
@@ -101,7 +119,7 @@ KM_RE = re.compile(r"(\d+)(?:[-–](\d+))? км|(\d+)(?:-(\d+))? km")
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -143,13 +161,40 @@ def test_no_published_text_holds_a_withheld_field(
         inputs.append(KillNumbered(t=t, report_id=f"R{i}", number=i, day_number=i, local_time="", incident_id=f"INC-R{i}",
                                    track_id=None, matched_by="unmatched", lat=k["lat"], lon=k["lon"], alt=0.0))  # fmt: skip
         secrets += [k["unit"], k["effector"]]
-    needed = rules.approval.approvers
+        if k["recovered_after_s"] is not None:
+            site = f"S{i}"
+            inputs.append(
+                DebrisPredicted(
+                    t=t,
+                    site_id=site,
+                    incident_id=f"INC-R{i}",
+                    kill_number=i,
+                    lat=k["lat"],
+                    lon=k["lon"],
+                    polygon95=[],
+                    districts=[],
+                    zones=[],
+                    samples=1,
+                    fall_time_s=20.0,
+                )
+            )
+            inputs.append(CrewStatusChanged(t=t + timedelta(seconds=k["recovered_after_s"]), crew_id="fire-1",
+                                            site_id=site, incident_id=f"INC-R{i}", status="wreckage_recovered"))  # fmt: skip
+    restricted: dict[str, bool] = {}
+    for offset, aid in night["airports"]:  # type: ignore[attr-defined]
+        t = t0 + timedelta(seconds=offset)
+        if restricted.get(aid):  # alternate: restricted, lifted, restricted...
+            inputs.append(AirportLifted(t=t, airport_id=aid, restricted_since=t, duration_s=0.0))
+        else:
+            inputs.append(AirportRestricted(t=t, airport_id=aid, reason="", track_ids=[]))
+        restricted[aid] = not restricted.get(aid)
     drafts: dict[str, StatementDrafted] = {}
     published: list[StatementPublished] = []
     refused: list[InputRefused] = []
     officers_turn: list[Event] = []
-    now, end = t0 - timedelta(seconds=20), t0 + timedelta(hours=2)
+    now, end = t0 - timedelta(seconds=20), t0 + timedelta(hours=4)  # the summary included
     leaked_edit_sent = False
+    inputs.sort(key=lambda e: e.t)
     while now < end:
         now += timedelta(seconds=20)
         batch = [e for e in inputs if now - timedelta(seconds=20) < e.t <= now] + officers_turn
@@ -166,7 +211,7 @@ def test_no_published_text_holds_a_withheld_field(
                         text_en=f"Shot down by {k['unit']} with {k['effector']} at {k['lat']:.4f}, {k['lon']:.4f}",
                         text_ru=f"Сбит в {t0 + timedelta(seconds=k['offset_s']):%H:%M:%S}",
                     ))  # fmt: skip
-                for officer in ["duty-1", "duty-2"][:needed]:
+                for officer in ["duty-1", "duty-2"][: e.approvals_needed]:
                     officers_turn.append(
                         StatementApproved(
                             t=now, statement_id=e.statement_id, officer=officer, role="publisher"
@@ -185,9 +230,10 @@ def test_no_published_text_holds_a_withheld_field(
     edges = {int(e) for e in rules.place.distance_bands_km}
     for p in published:
         d = drafts[p.statement_id]
+        event(f"published {d.topic}")
         assert len(set(p.approved_by)) == len(p.approved_by) >= d.approvals_needed
         assert d.event_time is not None and p.t >= d.event_time + timedelta(
-            seconds=rules.time.release_delay_s
+            seconds=rules.time.delay_by_topic.get(d.topic, rules.time.release_delay_s)
         )
         for text in (p.text_en, p.text_ru):
             low = text.casefold()
@@ -204,3 +250,71 @@ def test_no_published_text_holds_a_withheld_field(
                 for g in m.groups():
                     assert g is None or int(g) in edges, f"distance not a policy band: {text!r}"
             assert "in the air" not in low and "в воздухе" not in low
+
+
+# ------------------------------------------------------------------ redaction of any text
+
+WORD = st.sampled_from(
+    ["the", "drone", "over", "Area:", "беспилотник", "над", "km", "20-30", "at", ",", ".", "(", ")"]
+)
+
+
+@st.composite
+def leaky_texts(draw: st.DrawFn) -> tuple[str, list[str], int, int]:
+    """Free text (an officer's, an alert's) with withheld things spliced in at random."""
+    round_min = draw(st.sampled_from([1, 5, 10, 15]))
+    maxd = draw(st.integers(0, 2))
+    secrets: list[str] = []
+    parts: list[str] = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["word", "term", "coord", "pair", "time", "dms"]))
+        if kind == "word":
+            parts.append(draw(WORD))
+            continue
+        if kind == "term":
+            s = draw(NAME)
+        elif kind == "coord":
+            lat = draw(st.floats(-90, 90, allow_nan=False))
+            sep = draw(st.sampled_from([".", ","]))
+            s = f"{lat:.{maxd + 1 + draw(st.integers(0, 4))}f}".replace(".", sep)
+        elif kind == "pair":
+            a, b = draw(st.floats(0, 90)), draw(st.floats(0, 180))
+            s = f"{a:.{maxd + 2}f}{draw(st.sampled_from([',', ', ', ';', ' ']))}{b:.{maxd + 2}f}"
+        elif kind == "time":
+            s = f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}:{draw(st.integers(0, 59)):02d}"
+        else:
+            s = f"{draw(st.integers(0, 89))}°{draw(st.integers(0, 59))}′"
+        secrets.append(s)
+        parts.append(s)
+    glue = draw(st.sampled_from([" ", "  ", "\n", " , ", " («", "» "]))
+    return glue.join(parts), secrets, round_min, maxd
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=leaky_texts())
+def test_redact_removes_whatever_is_spliced_into_a_text(
+    scenario: LoadedScenario, case: tuple[str, list[str], int, int]
+) -> None:
+    from skywarden.disclosure.policy import DisclosurePolicy
+
+    text, secrets, round_min, maxd = case
+    raw = msgspec.to_builtins(load_rules())
+    raw["time"]["round_min"] = round_min
+    raw["place"]["max_decimals"] = maxd
+    policy = DisclosurePolicy(msgspec.convert(raw, PolicyRules), scenario)
+    for s in secrets:
+        if re.fullmatch(r"[A-Za-z]\w+-\w+", s):
+            policy.add_term(s, "unit")
+    for lang in ("en", "ru"):
+        clean, _ = policy.redact(text, lang)  # type: ignore[arg-type]
+        assert policy.check(clean) == []
+        for m in TIME_RE.finditer(clean):
+            assert m.group(3) is None and int(m.group(2)) % round_min == 0, clean
+        for m in DECIMAL_RE.finditer(clean):
+            assert len(m.group(1)) <= maxd, clean
+        assert "°" not in clean or not re.search(r"°\d", clean), clean
+        for s in secrets:
+            if re.fullmatch(r"[A-Za-z]\w+-\w+", s):
+                assert s.casefold() not in clean.casefold(), (s, clean)

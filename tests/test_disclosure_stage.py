@@ -8,6 +8,7 @@ from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
 from skywarden.events import (
     AirportLifted,
     AirportRestricted,
+    CrewDispatched,
     CrewStatusChanged,
     DebrisPredicted,
     Event,
@@ -145,3 +146,18 @@ def test_airport_flapping_is_not_announced_twice(scenario: LoadedScenario) -> No
         ("airport_restricted", ["VKO", "SVO"]),
         ("airport_lifted", ["SVO"]),
     ]
+
+
+def test_crews_are_mentioned_only_once_sent(scenario: LoadedScenario) -> None:
+    r = Run(scenario, batch_window_s=60.0)
+    r.step(kill(r.now, 1))
+    for _ in range(7):
+        r.step()
+    r.step(kill(r.now, 2))
+    r.step(CrewDispatched(t=r.now, crew_id="fire-1", site_id="S2", incident_id="INC-R2", crew_kind="fire",
+                          eta_s=300.0, distance_m=4000.0, method="road", route=[]))  # fmt: skip
+    for _ in range(7):
+        r.step()
+    first, second = r.drafts()
+    assert first.about == ["R1"] and first.text_en.endswith("Emergency services have been alerted.")
+    assert second.about == ["R2"] and second.text_en.endswith("working at the crash site.")

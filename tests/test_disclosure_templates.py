@@ -171,3 +171,14 @@ def test_templates_never_break_the_policy(scenario: LoadedScenario, pol: Disclos
     for texts in (draft_kills(pol, W, kills), draft_recovered(pol, W, kills[:3])):
         for text in texts:
             assert pol.check(text) == []
+
+
+def test_without_a_crew_sent_the_statement_says_only_alerted(
+    scenario: LoadedScenario, pol: DisclosurePolicy
+) -> None:
+    en, ru = draft_kills(pol, W, [_kill(scenario, 3, 1)], crews=False)
+    assert en.endswith("Emergency services have been alerted.") and "working" not in en
+    assert ru.endswith("Экстренные службы оповещены.") and "работают" not in ru
+    en, ru = draft_kills(pol, W, [_kill(scenario, 3, 1), _kill(scenario, 4, 1)], crews=True)
+    assert en.endswith("Emergency services are working at the crash sites.")
+    assert ru.endswith("На местах падения обломков работают специалисты экстренных служб.")

@@ -257,6 +257,7 @@ def test_evaluate_agrees_with_the_parts() -> None:
     assert r.switches.total == 2
     assert r.confirm_s == {7: 0.0, 8: 0.0}
     assert r.n_truths == 2 and r.confirmed_fraction == 1.0
+    assert [a.truth.size for a in r.assignments] == [2, 2, 2, 2, 1]
     assert r.confusion is not None and int(r.confusion.sum()) == 9
     # both tracks are judged at 10 s, each carrying the class of the truth it then follows
     assert r.classification is not None

@@ -245,3 +245,28 @@ def test_stage_name_and_protocol(scenario: LoadedScenario, kind: str) -> None:
     assert stage.name == "tracking" and isinstance(stage, Stage)
     assert stage.step(scenario.start + timedelta(seconds=1), []) == []
     assert math.isclose((stage.scan_time(1.5) - scenario.start).total_seconds(), 1.5)
+
+
+def test_late_reports_are_absorbed_or_refused(scenario: LoadedScenario) -> None:
+    stage = TrackingStage(scenario)
+    t0 = scenario.start
+
+    def rf(dt: float) -> PositionPlots:
+        return PositionPlots(
+            t=t0 + timedelta(seconds=dt),
+            sensor_id="rf",
+            lat=[55.75],
+            lon=[37.62],
+            alt=[300.0],
+            sigma_m=[200.0],
+        )
+
+    now = t0 + timedelta(seconds=10)
+    assert stage.step(now, [rf(9.5), Tick(t=now)]) == []
+    now2 = t0 + timedelta(seconds=11)
+    out = stage.step(
+        now2, [rf(9.0), rf(5.0), Tick(t=now2)]
+    )  # 0.5 s late: used; 4.5 s late: refused
+    assert [type(e) for e in out] == [InputRefused]
+    assert "older than the picture" in out[0].reason  # type: ignore[attr-defined]
+    assert stage.tracker.counts["plots"] == 2

@@ -23,7 +23,7 @@ from skywarden.disclosure.policy import (
     default_policy_path,
     load_rules,
 )
-from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
+from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage, replay_statements
 
 __all__ = [
     "TEMPLATES",
@@ -47,4 +47,5 @@ __all__ = [
     "WithholdRules",
     "default_policy_path",
     "load_rules",
+    "replay_statements",
 ]

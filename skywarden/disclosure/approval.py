@@ -125,14 +125,20 @@ class Statement:
         rules: ApprovalRules,
     ) -> StatementState:
         """Replace the texts; every approval given so far is reset (the new text needs its own)."""
-        if self.state in ("published", "rejected"):
-            raise TransitionError(f"statement {self.statement_id}", self.state, "drafted")
-        self._officer(officers, editor, role, rules.edit_roles)
+        self.may_edit(editor, role, officers, rules)
         self.state = transition(f"statement {self.statement_id}", self.state, "drafted")
         self.text_en, self.text_ru = text_en, text_ru
         self.approvals.clear()
         self.history.append(Action(t, "edited", editor, role))
         return self.state
+
+    def may_edit(
+        self, editor: str, role: str, officers: dict[str, Officer], rules: ApprovalRules
+    ) -> None:
+        """Raise as :meth:`edit` would, without changing anything."""
+        if self.state in ("published", "rejected"):
+            raise TransitionError(f"statement {self.statement_id}", self.state, "drafted")
+        self._officer(officers, editor, role, rules.edit_roles)
 
     def reject(
         self,

@@ -23,7 +23,8 @@ What counts as support depends on the claim's kind (``what``), picked from :data
   things, so the log never contradicts a sighting.
 
 A claim's place is a district or zone (id or name, English or Russian), an airport, a compass
-direction from the centre ("south-west"), or a circle (lat, lon, radius). Times are UTC.
+direction from the centre ("south-west"), or a circle (lat, lon, radius). Times are UTC;
+reasons speak local clock time.
 """
 
 from __future__ import annotations
@@ -259,6 +260,11 @@ class ClaimAssessor:
             return _Area(f"the {direction}", _Sector(direction))
         return None
 
+    def _span(self, lo: datetime, hi: datetime) -> str:
+        """A window for a reason, in local clock time: "02:00–03:00 MSK"."""
+        a, b = lo.astimezone(self.scenario.tz), hi.astimezone(self.scenario.tz)
+        return f"{a:%H:%M}–{b:%H:%M %Z}"
+
     def _inside(self, area: _Area, x: float, y: float) -> bool:
         if area.shape is None:
             return True
@@ -288,7 +294,7 @@ class ClaimAssessor:
         ev = tuple(k.report_id for k in ks)
         settled = now >= self.settles_at(c)
         lo, hi = self.window(c)
-        span = f"{area.label}, {lo:%H:%M}-{hi:%H:%M} UTC"
+        span = f"{area.label}, {self._span(lo, hi)}"
         if not ks:
             return Assessment("unconfirmed", f"no kill in the log for {span}")
         n = len(ks)
@@ -342,7 +348,7 @@ class ClaimAssessor:
             )
             return Assessment(
                 "contradicted",
-                f"the log holds no restriction of {area.label} between {lo - tol:%H:%M} and {hi + tol:%H:%M} UTC",
+                f"the log holds no restriction of {area.label} in {self._span(lo - tol, hi + tol)}",
                 others,
             )
         return Assessment("unconfirmed", f"the time claimed for {area.label} has not come yet")

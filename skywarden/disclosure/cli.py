@@ -1,6 +1,13 @@
-"""``skywarden claim``: record outside claims in a night's log and see how the log assesses them.
+"""``skywarden claim`` and ``skywarden statement``: outside claims, and the press office's desk.
 
-Registered by the main command line as ``app.add_typer(claim_app, name="claim")``.
+``claim`` records outside claims in a night's log and shows how the log assesses them;
+``statement`` lists the night's statements and lets an officer approve, reject or edit one. Both
+append inputs through ``skywarden.runtime.inject`` (reopen the log, rebuild the stages, append,
+run one tick), so the stages, not the command line, decide: a wrong role or an unknown officer
+is refused there and the refusal is logged.
+
+Registered by the main command line as ``app.add_typer(claim_app, name="claim")`` and
+``app.add_typer(statement_app, name="statement")``.
 """
 
 from __future__ import annotations
@@ -14,7 +21,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from skywarden.events import ClaimAssessed, ClaimRecorded, Event, InputRefused, NightOpened
+from skywarden.events import (
+    ClaimAssessed,
+    ClaimRecorded,
+    Event,
+    InputEvent,
+    InputRefused,
+    NightOpened,
+    StatementApproved,
+    StatementEdited,
+    StatementPublished,
+    StatementRejected,
+)
 from skywarden.log import open_log
 from skywarden.scenario.load import parse_time
 
@@ -165,4 +183,147 @@ def list_claims(
     Console().print(table)
 
 
-__all__ = ["claim_app"]
+# --------------------------------------------------------------------------- statements
+
+statement_app = typer.Typer(
+    help="The night's public statements: list them; approve, reject or edit one.",
+    no_args_is_help=True,
+)
+ScenarioOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--scenario", help="The night's scenario file (default: the one it was played on)."
+    ),
+]
+OfficerOpt = Annotated[str, typer.Option("--officer", help="Officer id, as in the scenario.")]
+RoleOpt = Annotated[str, typer.Option("--role", help="The officer's role (publisher, editor).")]
+
+
+def _opened(events: list[Event], log: Path) -> NightOpened:
+    opened = next((e for e in events if isinstance(e, NightOpened)), None)
+    if opened is None:
+        raise typer.BadParameter(
+            f"{log} is not a Skywarden night (no night_opened)", param_hint="--log"
+        )
+    return opened
+
+
+def _send(log: Path, ref: str, what: str, inputs: list[InputEvent]) -> None:
+    """Inject officer inputs; print what the stages made of them; exit 1 on a refusal."""
+    from skywarden.runtime import inject
+
+    derived = inject(str(log), inputs)
+    console = Console()
+    refused = [e for e in derived if isinstance(e, InputRefused) and e.ref == ref]
+    for r in refused:
+        console.print(f"[red]refused[/red] ({r.input_kind}): {r.reason}")
+    for e in derived:
+        if isinstance(e, StatementPublished) and e.statement_id == ref:
+            console.print(f"[green]published[/green] {ref}, approved by {', '.join(e.approved_by)}")
+    if refused:
+        raise typer.Exit(1)
+    console.print(f"{what} of {ref} accepted")
+
+
+@statement_app.command("list")
+def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
+    """The night's statements: state, approvals, and the English text.
+
+    Example:
+
+        skywarden statement list --log night.db
+    """
+    from skywarden.disclosure.stage import replay_statements
+    from skywarden.runtime import scenario_of
+
+    events = _read(log)
+    scn = scenario_of(_opened(events, log), str(scenario) if scenario else None)
+    statements = replay_statements(scn, events)
+    table = Table(title=f"Statements in {log.name}")
+    for col in ("id", "topic", "state", "approvals", "history", "text"):
+        table.add_column(col)
+    style = {"published": "green", "rejected": "red", "approved": "cyan"}
+    for st in statements.values():
+        state = st.state
+        table.add_row(
+            st.statement_id,
+            st.topic,
+            f"[{style.get(state, 'yellow')}]{state}[/]",
+            f"{len(st.approvals)}/{st.approvals_needed} {' '.join(st.approved_by)}".strip(),
+            "; ".join(
+                f"{a.action} {a.officer} {a.t.astimezone(scn.tz):%H:%M:%S}".replace("  ", " ")
+                for a in st.history
+            ),
+            st.text_en,
+        )
+    Console().print(table)
+
+
+@statement_app.command("approve")
+def approve(
+    statement_id: str, log: LogOpt, officer: OfficerOpt, role: RoleOpt = "publisher"
+) -> None:
+    """Approve a drafted statement; it is published once approved and its release time has come.
+
+    Example:
+
+        skywarden statement approve ST-0003 --log night.db --officer duty-1 --role publisher
+    """
+    events = _read(log)
+    _opened(events, log)
+    t = max(e.t for e in events)
+    ev = StatementApproved(t=t, statement_id=statement_id, officer=officer, role=role)
+    _send(log, statement_id, "approval", [ev])
+
+
+@statement_app.command("reject")
+def reject(
+    statement_id: str,
+    log: LogOpt,
+    officer: OfficerOpt,
+    role: RoleOpt = "publisher",
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the log.")] = "",
+) -> None:
+    """Reject a statement: it will never be published.
+
+    Example:
+
+        skywarden statement reject ST-0003 --log night.db --officer duty-2 --reason "too early"
+    """
+    events = _read(log)
+    _opened(events, log)
+    t = max(e.t for e in events)
+    ev = StatementRejected(
+        t=t, statement_id=statement_id, officer=officer, role=role, reason=reason
+    )
+    _send(log, statement_id, "rejection", [ev])
+
+
+@statement_app.command("edit")
+def edit(
+    statement_id: str,
+    log: LogOpt,
+    officer: OfficerOpt,
+    text_en: Annotated[str, typer.Option("--en", help="The new English text.")],
+    text_ru: Annotated[str, typer.Option("--ru", help="The new Russian text.")],
+    role: RoleOpt = "editor",
+) -> None:
+    """Replace a draft's texts; approvals given so far are void and must be given again.
+
+    An edit that names anything the disclosure policy withholds is refused.
+
+    Example:
+
+        skywarden statement edit ST-0003 --log night.db --officer press-1 --role editor
+        --en "03:10. Air defence has destroyed a drone." --ru "03:10. Силами ПВО уничтожен беспилотник."
+    """
+    events = _read(log)
+    _opened(events, log)
+    t = max(e.t for e in events)
+    ev = StatementEdited(
+        t=t, statement_id=statement_id, editor=officer, role=role, text_en=text_en, text_ru=text_ru
+    )
+    _send(log, statement_id, "edit", [ev])
+
+
+__all__ = ["claim_app", "statement_app"]

@@ -132,6 +132,7 @@ class KillFact:
     t: datetime
     lat: float
     lon: float
+    incident_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,37 +182,54 @@ def _places(policy: DisclosurePolicy, facts: Sequence[KillFact]) -> tuple[str, s
 # --------------------------------------------------------------------------- templates
 
 
-def draft_kills(policy: DisclosurePolicy, w: Wording, kills: Sequence[KillFact]) -> tuple[str, str]:
-    """One kill, or several within the batching window, as one statement."""
+def _crews_en(crews: bool, sites: int) -> str:
+    if not crews:
+        return "Emergency services have been alerted."
+    return f"Emergency services are working at the crash {'site' if sites == 1 else 'sites'}."
+
+
+def _crews_ru(crews: bool, sites: int) -> str:
+    if not crews:
+        return "Экстренные службы оповещены."
+    where = "На месте" if sites == 1 else "На местах"
+    return f"{where} падения обломков работают специалисты экстренных служб."
+
+
+def draft_kills(
+    policy: DisclosurePolicy, w: Wording, kills: Sequence[KillFact], crews: bool = True
+) -> tuple[str, str]:
+    """One kill, or several within the batching window, as one statement.
+
+    ``crews``: a crew has been sent to (or is at) a crash site of these kills; without one the
+    statement says only that emergency services have been alerted, which is what is true.
+    """
     ks = sorted(kills, key=lambda k: k.number)
     label = _time_label(policy, [k.t for k in ks])
     place_en, place_ru = _places(policy, ks)
     nums = [k.number for k in ks]
-    if len(ks) == 1:
+    c = len(ks)
+    if c == 1:
         n = nums[0]
         en = (
             f"{label}. The {ordinal_en(n)} drone flying toward {w.toward_en} has been destroyed. "
-            f"Area: {place_en}. Emergency services are working at the crash site."
+            f"Area: {place_en}. {_crews_en(crews, 1)}"
         )
         ru = (
             f"{label}. Отражена атака {ordinal_ru_gen(n)} беспилотника, летевшего на {w.toward_ru}. "
-            f"Район: {place_ru}. На месте падения обломков работают специалисты экстренных служб."
+            f"Район: {place_ru}. {_crews_ru(crews, 1)}"
         )
         return en, ru
-    c = len(ks)
     more_en = " more" if nums[0] > 1 else ""
     more_ru = "ещё " if nums[0] > 1 else ""
     en = (
         f"{label}. Air defence has destroyed {count_en(c)}{more_en} drones flying toward "
-        f"{w.toward_en}, {numbers_en(nums)}. Area: {place_en}. "
-        f"Emergency services are working at the crash sites."
+        f"{w.toward_en}, {numbers_en(nums)}. Area: {place_en}. {_crews_en(crews, c)}"
     )
     singular = plural_ru(c, "one", "few", "many") == "one"
     verb, part = ("уничтожен", "летевший") if singular else ("уничтожены", "летевших")
     ru = (
         f"{label}. Силами ПВО {verb} {more_ru}{count_ru(c)} {drones_ru(c)}, {part} на {w.toward_ru}, — "
-        f"{numbers_ru(nums)}. Район: {place_ru}. "
-        f"На местах падения обломков работают специалисты экстренных служб."
+        f"{numbers_ru(nums)}. Район: {place_ru}. {_crews_ru(crews, c)}"
     )
     return en, ru
 

@@ -73,10 +73,12 @@ class PlaceRules(_Base, frozen=True, kw_only=True):
 
 class TimeRules(_Base, frozen=True, kw_only=True):
     """``round_min``: published clock times rounded down to N minutes; ``release_delay_s``: the
-    earliest release after the latest event a statement reports (s)."""
+    earliest release after the latest event a statement reports (s); ``delay_by_topic``: topics
+    released after another delay (airport notices at once, say)."""
 
     round_min: int = 5
     release_delay_s: float = 0.0
+    delay_by_topic: dict[str, float] = {}
 
 
 class WithholdRules(_Base, frozen=True, kw_only=True):
@@ -157,6 +159,9 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
         )
     if not (math.isfinite(rules.time.release_delay_s) and rules.time.release_delay_s >= 0):
         raise fail("time.release_delay_s", "must be a non-negative number of seconds")
+    for topic, d in rules.time.delay_by_topic.items():
+        if not (math.isfinite(d) and d >= 0):
+            raise fail(f"time.delay_by_topic.{topic}", "must be a non-negative number of seconds")
     for i, term in enumerate(rules.withhold.terms):
         if len(term.strip()) < 2:
             raise fail(f"withhold.terms[{i}]", f"term {term!r} is too short to match safely")
@@ -206,6 +211,7 @@ class Draft:
     text_en: str
     text_ru: str
     event_time: datetime | None = None
+    topic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +237,11 @@ _COMPASS_RU = {
     "north-west": "к северо-западу",
 }
 
-# HH:MM[:SS[.fff]] not inside a longer run of digits/colons
-_TIME_RE = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,]\d+)?)?(?![\d:])")
+# HH:MM[:SS[.fff]] not inside a longer run of digits
+_TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,]\d+)?)?(?!\d)")
 # a run of digit groups joined by "." or "," ("55.7512", "55,7512", "55.7512,37.6184"); a group
 # after a separator longer than ``max_decimals`` digits makes the run a coordinate
-_DECIMAL_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)+")
+_DECIMAL_RE = re.compile(r"(?<!\d)\d*(?:[.,]\d+)+")
 _GROUP_RE = re.compile(r"[.,](\d+)")
 # degrees with minutes (and seconds): 55°45′, 55° 45' 12" N
 _DMS_RE = re.compile(
@@ -249,6 +255,25 @@ _AIRBORNE_RE = (
     re.compile(r"\d+[^.;!?\n]*(?:в воздухе|на подл[её]те)", re.IGNORECASE),
     re.compile(r"(?:в воздухе|на подл[её]те)[^.;!?\n]*\d+", re.IGNORECASE),
 )
+
+
+_SUFFIX = r"[^\W\d_]{0,3}"  # up to three letters of an inflection
+
+
+def _inflected(term: str) -> str:
+    """A term and its inflected forms as a pattern (casefolded input).
+
+    A term of 4+ characters also matches with an ending of up to 3 letters ("Pantsir" ->
+    "Pantsirs", "Житель" -> "Жителя"); one ending in a Russian vowel, soft sign or "й" also
+    with that letter replaced ("Панцирь" -> "Панцирем", "Красуха" -> "Красухой"). Shorter
+    terms match only whole.
+    """
+    if len(term) < 4:
+        return re.escape(term)
+    forms = [re.escape(term) + _SUFFIX]
+    if len(term) >= 5 and term[-1] in "ьйаяоеыиу":
+        forms.append(re.escape(term[:-1]) + r"[^\W\d_]{1,3}")
+    return "|".join(forms)
 
 
 @dataclass
@@ -319,9 +344,19 @@ class DisclosurePolicy:
         if self._term_re is None and self._terms:
             # longest first, so "Surveillance radar, north" wins over a shorter overlapping term
             alts = sorted(self._terms, key=lambda k: (-len(k), k))
-            body = "|".join(re.escape(a) for a in alts)
+            body = "|".join(_inflected(a) for a in alts)
             self._term_re = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
         return self._term_re
+
+    def _category(self, found: str) -> str:
+        key = found.casefold()
+        for k in (key, key[:-1], key[:-2], key[:-3]):
+            if k in self._terms:
+                return self._terms[k]
+        for term, cat in sorted(self._terms.items()):  # an ending replaced: "Панцирем"
+            if len(term) >= 5 and key.startswith(term[:-1]):
+                return cat
+        return "term"
 
     # ---------------------------------------------------------------- coarsening
 
@@ -366,9 +401,11 @@ class DisclosurePolicy:
         """The coarsened local clock time as published, "03:10"."""
         return self.coarsen_time(t).strftime("%H:%M")
 
-    def release_time(self, event_time: datetime) -> datetime:
-        """The earliest publication of a statement about something that happened at ``event_time``."""
-        return event_time + timedelta(seconds=self.rules.time.release_delay_s)
+    def release_time(self, event_time: datetime, topic: str = "") -> datetime:
+        """The earliest publication of a statement (of ``topic``) about something that happened
+        at ``event_time``."""
+        tr = self.rules.time
+        return event_time + timedelta(seconds=tr.delay_by_topic.get(topic, tr.release_delay_s))
 
     # ---------------------------------------------------------------- checking and applying
 
@@ -378,7 +415,7 @@ class DisclosurePolicy:
         rx = self._terms_regex()
         if rx is not None:
             for m in rx.finditer(text):
-                cat = self._terms.get(m.group(0).casefold(), "term")
+                cat = self._category(m.group(0))
                 found.append(Violation("term", cat, m.start(), m.end(), m.group(0)))
         maxd = self.rules.place.max_decimals
         for m in _DECIMAL_RE.finditer(text):
@@ -439,7 +476,11 @@ class DisclosurePolicy:
         """The publishable form of a draft: both texts redacted, the release time set."""
         en, r_en = self.redact(draft.text_en, "en")
         ru, r_ru = self.redact(draft.text_ru, "ru")
-        release = self.release_time(draft.event_time) if draft.event_time is not None else None
+        release = (
+            self.release_time(draft.event_time, draft.topic)
+            if draft.event_time is not None
+            else None
+        )
         return Public(text_en=en, text_ru=ru, release_at=release, redacted=tuple(r_en + r_ru))
 
 

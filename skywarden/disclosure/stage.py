@@ -20,7 +20,8 @@ Statement ids are "ST-0001", "ST-0002"... in drafting order, so replay gives the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,6 +44,7 @@ from skywarden.events import (
     AirportRestricted,
     ClaimAssessed,
     ClaimRecorded,
+    CrewDispatched,
     CrewStatusChanged,
     DebrisPredicted,
     Event,
@@ -54,7 +56,10 @@ from skywarden.events import (
     StatementEdited,
     StatementPublished,
     StatementRejected,
+    Tick,
+    is_input,
 )
+from skywarden.geo import CoordinateError, check_lat_lon
 from skywarden.scenario.load import LoadedScenario
 
 
@@ -113,6 +118,7 @@ class DisclosureStage:
         self.kills: dict[str, KillFact] = {}  # report id -> fact (retracted removed)
         self.site_kill: dict[str, str] = {}  # site id -> report id
         self.recovered: list[str] = []  # site ids
+        self.crews_sent: dict[str, str] = {}  # incident id -> first crew dispatched to it
         self.airports_restricted: list[str] = []  # airport ids, first restriction order
         self.airport_now: dict[str, bool] = {}  # airport id -> restricted, as the log says now
         self.airport_told: dict[str, bool] = {}  # airport id -> restricted, as last drafted
@@ -131,7 +137,7 @@ class DisclosureStage:
         new_claims: list[str] = []
         for e in events:
             if isinstance(e, KillNumbered):
-                fact = KillFact(e.report_id, e.number, e.t, e.lat, e.lon)
+                fact = KillFact(e.report_id, e.number, e.t, e.lat, e.lon, e.incident_id)
                 self.kills[e.report_id] = fact
                 self._add("kills", now, fact)
             elif isinstance(e, KillRetracted):
@@ -155,22 +161,24 @@ class DisclosureStage:
                 )
                 if rid:
                     self.site_kill[e.site_id] = rid
+            elif isinstance(e, CrewDispatched):
+                self.crews_sent.setdefault(e.incident_id, e.crew_id)
             elif isinstance(e, CrewStatusChanged) and e.status == "wreckage_recovered":
                 rid = self.site_kill.get(e.site_id, "")
                 if rid in self.kills and e.site_id not in self.recovered:
                     self.recovered.append(e.site_id)
                     k = self.kills[rid]
                     if self.config.draft_recoveries:
-                        self._add("recovered", now, KillFact(rid, k.number, e.t, k.lat, k.lon))
+                        fact = KillFact(rid, k.number, e.t, k.lat, k.lon, k.incident_id)
+                        self._add("recovered", now, fact)
             elif isinstance(e, StatementApproved | StatementRejected | StatementEdited):
                 refused = self._officer_input(now, e)
                 if refused is not None:
                     out.append(refused)
             elif isinstance(e, ClaimRecorded):
-                if e.claim_id in self.claim_list:
-                    out.append(
-                        self._refuse(now, e, e.claim_id, "a claim with this id is already recorded")
-                    )
+                problem = self._claim_problem(e)
+                if problem:
+                    out.append(self._refuse(now, e, e.claim_id, problem))
                 else:
                     self.claim_list[e.claim_id] = e
                     new_claims.append(e.claim_id)
@@ -242,7 +250,11 @@ class DisclosureStage:
         facts: Sequence[KillFact | AirportFact],
         supersedes: str = "",
     ) -> StatementDrafted:
-        en, ru = TEMPLATES[topic](self.policy, self.wording, facts)
+        if topic == "kills":
+            crews = any(isinstance(f, KillFact) and f.incident_id in self.crews_sent for f in facts)
+            en, ru = TEMPLATES[topic](self.policy, self.wording, facts, crews=crews)
+        else:
+            en, ru = TEMPLATES[topic](self.policy, self.wording, facts)
         about = [f.report_id if isinstance(f, KillFact) else f.airport_id for f in facts]
         event_time = max(f.t for f in facts)
         return self._new_statement(now, topic, en, ru, about, event_time, supersedes)
@@ -334,6 +346,25 @@ class DisclosureStage:
                     out.append(self._draft(now, "kills", remaining, supersedes=sid))
         return out
 
+    def _claim_problem(self, c: ClaimRecorded) -> str:
+        """Why a claim cannot be recorded ("" when it can)."""
+        if c.claim_id in self.claim_list:
+            return "a claim with this id is already recorded"
+        if c.when_from is not None and c.when_to is not None and c.when_to < c.when_from:
+            return "the claimed time ends before it starts"
+        if c.count is not None and c.count < 0:
+            return "a negative count"
+        if (c.lat is None) != (c.lon is None):
+            return "a point needs both lat and lon"
+        if c.lat is not None and c.lon is not None:
+            try:
+                check_lat_lon(c.lat, c.lon)
+            except CoordinateError as exc:
+                return str(exc)
+        if c.radius_m is not None and not (math.isfinite(c.radius_m) and c.radius_m >= 0):
+            return "the radius must be a non-negative number of metres"
+        return ""
+
     # ---------------------------------------------------------------- officers
 
     def _refuse(self, now: datetime, e: Event, ref: str, reason: str) -> InputRefused:
@@ -353,6 +384,7 @@ class DisclosureStage:
             elif isinstance(e, StatementRejected):
                 st.reject(e.t, e.officer, e.role, self.officers, rules)
             else:
+                st.may_edit(e.editor, e.role, self.officers, rules)  # who and when, first
                 bad = self.policy.check(e.text_en) + self.policy.check(e.text_ru)
                 if bad:
                     what = sorted({f"{v.kind}({v.category})" for v in bad})
@@ -377,7 +409,7 @@ class DisclosureStage:
             if st.state != "approved":
                 continue
             event_time = st.event_time or st.drafted_at
-            public = self.policy.apply(Draft(st.text_en, st.text_ru, event_time))
+            public = self.policy.apply(Draft(st.text_en, st.text_ru, event_time, st.topic))
             if public.release_at is not None and now < public.release_at:
                 continue
             st.publish(now)
@@ -420,4 +452,28 @@ class DisclosureStage:
         return out
 
 
-__all__ = ["DisclosureConfig", "DisclosureStage"]
+def replay_statements(
+    scenario: LoadedScenario, events: Iterable[Event], config: DisclosureConfig | None = None
+) -> dict[str, Statement]:
+    """Every statement of a logged night with its state and history, by replaying this stage.
+
+    The log is cut into ticks as the runtime wrote them (inputs, ``Tick``, derived events); the
+    stage sees each tick's events once, so its statements come out as they were live: who
+    approved, edited or rejected what and when, what was withdrawn, what was published.
+    """
+    stage = DisclosureStage(scenario, config)
+    batch: list[Event] = []
+    tick: datetime | None = None
+    for e in events:
+        if tick is not None and (isinstance(e, Tick) or is_input(e)):
+            stage.step(tick, batch)
+            batch, tick = [], None
+        batch.append(e)
+        if isinstance(e, Tick):
+            tick = e.t
+    if tick is not None:
+        stage.step(tick, batch)
+    return stage.statements
+
+
+__all__ = ["DisclosureConfig", "DisclosureStage", "replay_statements"]

@@ -10,6 +10,7 @@ Shapes: every feature is (N,); the posterior is (N, 3) in the order of :data:`CL
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ class ClassModel:
     floor: float = 1e-4
 
 
+@functools.lru_cache(maxsize=64)
 def _mixture_table(
     mix: tuple[tuple[tuple[float, float, float], ...], ...], floor: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:

@@ -19,7 +19,9 @@ def track(
     input: Annotated[
         Path,
         typer.Option(
-            "--input", "-i", help="Detections CSV: t, sensor_id, x,y[,z] or lat,lon[,alt], [sigma]."
+            "--input",
+            "-i",
+            help="Detections CSV: t, sensor_id, then x,y (optionally z) or lat,lon (optionally alt), optionally sigma.",
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Tracks CSV to write.")],
@@ -54,10 +56,10 @@ def track(
 
     Example:
 
-        skywarden track --input detections.csv --output tracks.csv --confirm-m 3 --confirm-n 4
+        skywarden track --input detections.csv --output tracks.csv
 
-    Malformed rows are reported by line number on stderr and skipped; a file with no usable
-    rows exits with code 2.
+    Malformed rows are reported by line number on stderr and skipped; a file with no
+    usable rows exits with code 2.
     """
     if association not in ("gnn", "jpda"):
         typer.echo(f"error: --association must be gnn or jpda, not {association!r}", err=True)

@@ -160,7 +160,7 @@ class TrackingScore:
     n_truths: int
     confusion: np.ndarray | None = None
     classification: ClassificationScore | None = None
-    extra: dict[str, float] = field(default_factory=dict)
+    assignments: list[Assignment] = field(default_factory=list)  # per step, for diagnostics
 
     @property
     def confirmed_fraction(self) -> float:
@@ -525,7 +525,7 @@ def evaluate(
 ) -> TrackingScore:
     """GOSPA series, identity switches, time to confirm and (with classes) the confusion
     matrix over all associated (truth, track) pairs of all steps and the after-``min_age_s``
-    score, all from one assignment per step."""
+    score, all from one assignment per step (returned too, for further diagnostics)."""
     asg = _assign_all(truth_x, est_x, c, p)
     series = gospa_series(truth_x, est_x, c=c, p=p, assignments=asg)
     sw = identity_switches(truth_ids, truth_x, est_ids, est_x, c=c, p=p, assignments=asg)
@@ -548,5 +548,5 @@ def evaluate(
         )
     return TrackingScore(
         gospa=series, switches=sw, confirm_s=ttc, n_truths=n_truths,
-        confusion=conf, classification=score,
+        confusion=conf, classification=score, assignments=asg,
     )

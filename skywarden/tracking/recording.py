@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -255,7 +255,7 @@ def retrack(det: Detections, config: TrackerConfig, out: TextIO) -> int:
     return written
 
 
-def _write(w: object, trk: Tracker, t: float, det: Detections, frame: LocalFrame | None) -> int:
+def _write(w: Any, trk: Tracker, t: float, det: Detections, frame: LocalFrame | None) -> int:
     trk.classify()
     table: TrackTable = trk.table()
     if len(table) == 0:
@@ -286,6 +286,6 @@ def _write(w: object, trk: Tracker, t: float, det: Detections, frame: LocalFrame
             vals.append(f"{x[k, 5]:.2f}")
         w.writerow(
             [ts, track_name(int(table.ids[k])), *vals, str(table.cls[k]), f"{table.p_cls[k]:.3f}"]
-        )  # type: ignore[attr-defined]
+        )
         rows += 1
     return rows

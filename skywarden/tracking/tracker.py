@@ -40,6 +40,7 @@ from skywarden.tracking.filters import (
     imm_combine,
     imm_predict,
     imm_update,
+    inv3_sym,
     markov_matrix,
 )
 
@@ -73,11 +74,12 @@ class TrackerConfig:
     confirm_m: int = 4  # confirmed after M hits ...
     confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
+    drop_single_miss: bool = True  # a one-plot track whose next look misses is dropped
     # deletion
     delete_misses: int = 4  # a confirmed track missed by this many looks in a row is dropped
     delete_after_s: float = 30.0  # ... and in any case when unseen this long (sensors gone quiet)
     max_position_sigma_m: float = 3000.0  # or when it is this uncertain
-    merge_chi2: float = 4.0  # two confirmed tracks this close (6-D) are one target
+    merge_chi2: float = 0.0  # > 0: confirmed tracks this close (6-D) are merged; 0 = never
     merge_every_s: float = 1.0  # how often to look for such pairs
     # classification
     class_threshold: float = 0.6
@@ -134,6 +136,12 @@ class Scan:
             raise ValueError(f"scan from {self.sensor_id}: z has {len(z)} rows but R has {len(R)}")
         if not math.isfinite(self.t):
             raise ValueError(f"scan from {self.sensor_id}: time {self.t} is not finite")
+        if not (np.isfinite(z).all() and np.isfinite(R).all()):
+            raise ValueError(f"scan from {self.sensor_id}: plots or covariances are not finite")
+        if len(R) and not (R[:, [0, 1, 2], [0, 1, 2]] > 0).all():
+            raise ValueError(
+                f"scan from {self.sensor_id}: a covariance has a non-positive variance"
+            )
         object.__setattr__(self, "z", z)
         object.__setattr__(self, "R", R)
         if self.rcs_dbsm is not None:
@@ -248,7 +256,14 @@ class Tracker:
         self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._t_merge: float | None = None
         self._last_beta: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
-        self.counts = {"scans": 0, "plots": 0, "initiated": 0, "confirmed": 0, "dropped": 0}
+        self.counts = {
+            "scans": 0,
+            "plots": 0,
+            "initiated": 0,
+            "confirmed": 0,
+            "dropped": 0,
+            "identity_changes": 0,
+        }
 
     # ------------------------------------------------------------------ public
 
@@ -277,6 +292,8 @@ class Tracker:
         tr = self._tr
         # a look by this sensor is an opportunity for every tentative track it has seen before
         looked = (tr.smask & bit) != 0
+        if not len(scan.z) and not looked.any():
+            return  # a sensor that sees nothing and never saw any of these tracks: nothing to do
         tr.opps[looked] += 1
         tr.misses[looked] += 1
         if len(scan.z):
@@ -306,9 +323,10 @@ class Tracker:
         """Attach a cooperative report (ADS-B: manned aircraft; Remote ID: a declared drone) to
         the track it matches; returns that track's index in the arrays (None if none matched).
 
-        The report is compared with each live track's position extrapolated to ``t``
-        (Mahalanobis, track covariance plus the report's own error). An identity moves with
-        its report: the track that carried it before loses it.
+        The report is compared with each confirmed track's position extrapolated to ``t``
+        (Mahalanobis, track covariance plus the report's own error, and the velocity when
+        given). An identity moves with its report: the track that carried it before loses it.
+        ``counts["identity_changes"]`` counts the attachments that changed something.
         """
         if kind not in ("adsb", "remote_id"):
             raise ValueError(f"cooperative kind must be 'adsb' or 'remote_id', got {kind!r}")
@@ -316,35 +334,52 @@ class Tracker:
         if len(tr) == 0 or self.t is None:
             return None
         pos = np.asarray(enu_pos, dtype=np.float64).reshape(3)
-        dt = t - self.t
-        pred = tr.x[:, :3] + dt * tr.x[:, 3:]
+        vel = None if enu_vel is None else np.asarray(enu_vel, dtype=np.float64).reshape(3)
         sig = self.cfg.adsb_sigma_m if kind == "adsb" else self.cfg.remote_id_sigma_m
-        # P_pos(t) ~ P_pp + dt (P_pv + P_vp) + dt^2 P_vv
-        Pp = tr.P[:, :3, :3] + dt * (tr.P[:, :3, 3:] + tr.P[:, 3:, :3]) + dt * dt * tr.P[:, 3:, 3:]
-        R = np.broadcast_to(np.eye(3) * sig**2, (1, 3, 3))
-        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
-        if g.ti.size == 0:
-            return None
-        score = g.cost.copy()
-        if enu_vel is not None:
-            vel = np.asarray(enu_vel, dtype=np.float64).reshape(3)
-            dv = tr.x[g.ti, 3:5] - vel[None, :2]
-            var = tr.P[g.ti, 3, 3] + tr.P[g.ti, 4, 4] + 2 * 10.0**2
-            score += np.sum(dv * dv, axis=1) / var  # velocity must agree too
-        # prefer confirmed tracks
-        score -= np.where(tr.confirmed[g.ti], 10.0, 0.0)
-        i = int(g.ti[int(np.argmin(score))])
         holders = np.flatnonzero(tr.identity == ident)
+        # the track that already carries this identity, if it still matches, keeps it
+        held = holders[tr.confirmed[holders]]
+        if held.size == 1 and self._coop_scores(held, t, pos, vel, sig)[0].size:
+            tr.coop_t[held[0]] = t
+            return int(held[0])
+        rows = np.flatnonzero(tr.confirmed)
+        ti, score = self._coop_scores(rows, t, pos, vel, sig)
+        if ti.size == 0:
+            return None
+        i = int(ti[int(np.argmin(score))])
         for h in holders:
             if h != i:
                 tr.identity[h] = ""
                 tr.coop[h] = COOP_NONE
                 tr.dirty[h] = True
+        kind_code = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        if tr.identity[i] != ident or tr.coop[i] != kind_code or holders.size:
+            self.counts["identity_changes"] += 1
         tr.identity[i] = ident
-        tr.coop[i] = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        tr.coop[i] = kind_code
         tr.coop_t[i] = t
         tr.dirty[i] = True
         return i
+
+    def _coop_scores(
+        self, rows: IntArray, t: float, pos: FloatArray, vel: FloatArray | None, sig: float
+    ) -> tuple[IntArray, FloatArray]:
+        """Rows whose extrapolated position gates the report, with a matching score."""
+        tr = self._tr
+        assert self.t is not None
+        dt = t - self.t
+        x, P = tr.x[rows], tr.P[rows]
+        pred = x[:, :3] + dt * x[:, 3:]
+        # P_pos(t) = P_pp + dt (P_pv + P_vp) + dt^2 P_vv
+        Pp = P[:, :3, :3] + dt * (P[:, :3, 3:] + P[:, 3:, :3]) + dt * dt * P[:, 3:, 3:]
+        R = (np.eye(3) * sig**2)[None]
+        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
+        score = g.cost.copy()
+        if vel is not None and g.ti.size:
+            dv = x[g.ti, 3:5] - vel[None, :2]
+            var = P[g.ti, 3, 3] + P[g.ti, 4, 4] + 2 * 10.0**2
+            score += np.sum(dv * dv, axis=1) / var  # the velocity must agree too
+        return rows[g.ti], score
 
     def table(self) -> TrackTable:
         """The confirmed tracks now, sorted by id."""
@@ -429,31 +464,39 @@ class Tracker:
         in_conf_gate = np.zeros(m, dtype=bool)
         upd_t: list[IntArray] = []
         upd_m: list[IntArray] = []
+        # one gate for every track at the wider threshold, then split by kind
+        g = assoc.gate(
+            tr.x[:, :3], tr.P[:, :3, :3], z, R, max(cfg.gate_chi2, cfg.tentative_gate_chi2)
+        )
+        is_conf = tr.confirmed[g.ti]
+        local = np.empty(len(tr), dtype=np.int64)
+        local[conf] = np.arange(conf.size)
+        local[tent] = np.arange(tent.size)
         # 1. confirmed tracks first: a tentative track must never steal a confirmed one's plot
         if conf.size:
-            g = assoc.gate(tr.x[conf, :3], tr.P[conf, :3, :3], z, R, cfg.gate_chi2)
-            in_conf_gate[g.mj] = True
-            if cfg.association == "jpda" and g.ti.size:
-                self._jpda_update(conf, g, z, R, scan)
+            sel = is_conf & (g.d2 <= cfg.gate_chi2)
+            gc = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
+            in_conf_gate[gc.mj] = True
+            if cfg.association == "jpda" and gc.ti.size:
+                self._jpda_update(conf, gc, z, R, scan)
                 # plots mostly explained by a track are spent; the rest may start tracks
                 beta, _ = self._last_beta
-                spent = np.bincount(g.mj, weights=beta, minlength=m) > 0.5
+                spent = np.bincount(gc.mj, weights=beta, minlength=m) > 0.5
                 used |= spent
             else:
-                at, am = assoc.gnn(len(conf), m, g)
+                at, am = assoc.gnn(len(conf), m, gc)
                 upd_t.append(conf[at])
                 upd_m.append(am)
                 used[am] = True
         # 2. tentative tracks with the plots left
-        free = np.flatnonzero(~used)
-        if tent.size and free.size:
-            g2 = assoc.gate(
-                tr.x[tent, :3], tr.P[tent, :3, :3], z[free], R[free], cfg.tentative_gate_chi2
-            )
-            at, am = assoc.gnn(len(tent), free.size, g2)
+        if tent.size:
+            sel = ~is_conf & (g.d2 <= cfg.tentative_gate_chi2)
+            sel[sel] = ~used[g.mj[sel]]
+            gt = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
+            at, am = assoc.gnn(len(tent), m, gt)
             upd_t.append(tent[at])
-            upd_m.append(free[am])
-            used[free[am]] = True
+            upd_m.append(am)
+            used[am] = True
         if upd_t:
             ti = np.concatenate(upd_t)
             mj = np.concatenate(upd_m)
@@ -483,49 +526,48 @@ class Tracker:
             lam = max(len(z), 1) / float(np.prod(ext))
         beta, beta0 = assoc.jpda(len(rows), len(z), g, cfg.p_detect, lam)
         self._last_beta = (beta, beta0)
-        touched = np.unique(g.ti)
-        for (
-            li
-        ) in touched:  # clusters are small; the per-mode algebra below is vectorised over modes
-            i = int(rows[li])
-            sel = g.ti == li
-            mj, b = g.mj[sel], beta[sel]
-            b0 = float(beta0[li])
-            xm, Pm = tr.xm[i], tr.Pm[i]  # (r, 6), (r, 6, 6)
-            Rbar = np.einsum("k,kab->ab", b, R[mj]) / max(b.sum(), 1e-12)
-            S = Pm[:, :3, :3] + Rbar  # (r, 3, 3)
-            Si = np.linalg.inv(S)
-            K = Pm[:, :, :3] @ Si  # (r, 6, 3)
-            y = z[mj][None, :, :] - xm[:, None, :3]  # (r, k, 3)
-            yc = np.einsum("k,rka->ra", b, y)
-            spread = np.einsum("k,rka,rkb->rab", b, y, y) - np.einsum("ra,rb->rab", yc, yc)
-            IKH = np.broadcast_to(np.eye(6), Pm.shape).copy()
-            IKH[:, :, :3] -= K
-            Pc = IKH @ Pm @ np.swapaxes(IKH, 1, 2) + K @ Rbar @ np.swapaxes(K, 1, 2)
-            Pn = b0 * Pm + (1 - b0) * Pc + K @ spread @ np.swapaxes(K, 1, 2)
-            xn = xm + np.einsum("rab,rb->ra", K, yc)
-            # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_r)   (IMM-PDA)
-            Sk = np.broadcast_to(Pm[:, None, :3, :3], (self._r, len(mj), 3, 3)) + R[mj][None]
-            d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
-            dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(
-                self._r, len(mj)
-            )
-            lik = (1 - cfg.p_detect) + cfg.p_detect / lam * dens.sum(axis=1)
-            mu = lik * tr.mu[i]
-            tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, 1, 2))
-            tr.mu[i] = mu / mu.sum()
-        tr.x[rows[touched]], tr.P[rows[touched]] = imm_combine(
-            tr.xm[rows[touched]], tr.Pm[rows[touched]], tr.mu[rows[touched]]
+        # every gated pair at once, grouped by track (pairs sorted by track, reduceat per group)
+        order = np.argsort(g.ti, kind="stable")
+        ti, mj, b = g.ti[order], g.mj[order], beta[order]
+        touched, start = np.unique(ti, return_index=True)
+        pos = np.searchsorted(touched, ti)  # pair -> row in the touched block
+        i = rows[touched]
+        b0 = beta0[touched]
+        xm, Pm = tr.xm[i], tr.Pm[i]  # (T, r, 6), (T, r, 6, 6)
+        bsum = np.add.reduceat(b, start)
+        # plots of one track share one gain: R weighted by the association probabilities
+        Rbar = (
+            np.add.reduceat(b[:, None, None] * R[mj], start)
+            / np.maximum(bsum, 1e-12)[:, None, None]
         )
-        hit = touched[beta0[touched] < 0.5]
-        if hit.size:
+        Si, _ = inv3_sym(Pm[:, :, :3, :3] + Rbar[:, None])
+        PHt = Pm[:, :, :, :3]
+        K = PHt @ Si  # (T, r, 6, 3)
+        y = z[mj][:, None, :] - xm[pos][:, :, :3]  # (K, r, 3)
+        yc = np.add.reduceat(b[:, None, None] * y, start)  # combined innovation (T, r, 3)
+        yy = np.add.reduceat(b[:, None, None, None] * y[..., :, None] * y[..., None, :], start)
+        spread = yy - yc[..., :, None] * yc[..., None, :]
+        Kt = np.swapaxes(K, -1, -2)
+        Pc = Pm - K @ np.swapaxes(PHt, -1, -2)  # the update had the plot surely been the track's
+        # P = b0 P + (1 - b0) Pc + K (sum b y y' - yc yc') K'
+        w0 = b0[:, None, None, None]
+        Pn = w0 * Pm + (1 - w0) * Pc + K @ spread @ Kt
+        xn = xm + (K @ yc[..., None])[..., 0]
+        # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_rk)   (IMM-PDA)
+        Sk = Pm[pos][:, :, :3, :3] + R[mj][:, None]
+        d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
+        dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(len(mj), self._r)
+        lik = (1 - cfg.p_detect) + cfg.p_detect / lam * np.add.reduceat(dens, start)
+        mu = lik * tr.mu[i]
+        tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, -1, -2))
+        tr.mu[i] = mu / mu.sum(axis=1, keepdims=True)
+        tr.x[i], tr.P[i] = imm_combine(tr.xm[i], tr.Pm[i], tr.mu[i])
+        hit = b0 < 0.5
+        if hit.any():
             # the plot most likely to be the track's, for attributes and bookkeeping
-            best = np.full(len(rows), -1, dtype=np.int64)
-            bestb = np.zeros(len(rows))
-            for k in range(g.ti.size):
-                if beta[k] > bestb[g.ti[k]]:
-                    bestb[g.ti[k]], best[g.ti[k]] = beta[k], g.mj[k]
-            self._record_hits(rows[hit], best[hit], scan, self._bit(scan.sensor_id))
+            best = np.lexsort((-b, pos))  # by track, then by decreasing beta
+            first = best[np.searchsorted(pos[best], np.arange(touched.size))]
+            self._record_hits(i[hit], mj[first][hit], scan, self._bit(scan.sensor_id))
 
     def _record_hits(self, ti: IntArray, mj: IntArray, scan: Scan, bit: int) -> None:
         tr = self._tr
@@ -637,9 +679,19 @@ class Tracker:
         tent = ~tr.confirmed
         # M of N failed: even hitting every remaining look cannot reach M
         too_fast = tent & (tr.hits >= 2) & (np.hypot(tr.x[:, 3], tr.x[:, 4]) > cfg.max_speed_ms)
-        dead_t = too_fast | tent & (
-            (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
-            | (t - tr.t_birth > cfg.tentative_max_age_s)
+        # a one-plot track whose next look missed is almost always clutter; the target's next
+        # plot starts it again, so dropping it costs one look and halves the tentative load
+        one_miss = (
+            tent & (tr.hits == 1) & (tr.opps >= 2) if cfg.drop_single_miss else np.zeros_like(tent)
+        )
+        dead_t = (
+            too_fast
+            | one_miss
+            | tent
+            & (
+                (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
+                | (t - tr.t_birth > cfg.tentative_max_age_s)
+            )
         )
         stale = tr.confirmed & (
             (tr.misses >= cfg.delete_misses) | (t - tr.t_hit > cfg.delete_after_s)
@@ -664,7 +716,7 @@ class Tracker:
         the other's plots) converge; the younger one is dropped."""
         tr, cfg = self._tr, self.cfg
         conf = np.flatnonzero(tr.confirmed)
-        if conf.size < 2:
+        if conf.size < 2 or cfg.merge_chi2 <= 0:
             return
         pos = tr.x[conf, :3]
         Pp = tr.P[conf, :3, :3]
