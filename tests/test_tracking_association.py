@@ -18,19 +18,17 @@ def brute_gate(pos, Ppos, z, R, thr):
     return out
 
 
-@pytest.mark.parametrize("n,m", [(30, 40), (300, 200)])  # dense table, then KD-tree
+@pytest.mark.parametrize(
+    "n,m", [(30, 40), (300, 200), (200, 1100)]
+)  # dense, KD-tree, grouped trees
 def test_gate_matches_brute_force(n: int, m: int) -> None:
     rng = np.random.default_rng(n)
     pos = rng.uniform(-5000, 5000, (n, 3))
     A = rng.normal(size=(n, 3, 3))
     Ppos = A @ np.swapaxes(A, 1, 2) * 2000 + np.eye(3) * 100
-    z = np.vstack(
-        [
-            pos[: m // 2] + rng.normal(size=(m // 2, 3)) * 50,
-            rng.uniform(-5000, 5000, (m - m // 2, 3)),
-        ]
-    )
-    R = np.broadcast_to(np.eye(3) * 400.0, (m, 3, 3)).copy()
+    k = min(n, m // 2)
+    z = np.vstack([pos[:k] + rng.normal(size=(k, 3)) * 50, rng.uniform(-5000, 5000, (m - k, 3))])
+    R = np.eye(3)[None] * rng.uniform(100.0, 40_000.0, (m, 1, 1))  # near and far plots
     g = assoc.gate(pos, Ppos, z, R, 16.27)
     assert set(zip(g.ti.tolist(), g.mj.tolist(), strict=True)) == brute_gate(pos, Ppos, z, R, 16.27)
     assert np.all(g.d2 <= 16.27)
@@ -88,7 +86,40 @@ def test_jpda_shared_plot_is_split_and_probabilities_sum_to_one() -> None:
         assert beta[g.ti == i].sum() + beta0[i] == pytest.approx(1.0)
     # plot 0 cannot be both tracks': the two betas on it add to at most 1
     assert beta[0] + beta[1] <= 1.0 + 1e-12
-    cheap_b, cheap_b0 = assoc.jpda(2, 2, g, p_detect=0.9, clutter_density=1e-3, max_exact=0)
+    cheap_b, cheap_b0 = assoc.jpda(2, 2, g, p_detect=0.9, clutter_density=1e-3, max_exact_plots=0)
     assert np.all(cheap_b >= 0) and np.all(cheap_b0 >= 0)
     for i in range(2):
         assert cheap_b[g.ti == i].sum() + cheap_b0[i] == pytest.approx(1.0)
+
+
+def test_jpda_dynamic_programme_equals_enumeration() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        nt, nm = int(rng.integers(1, 5)), int(rng.integers(1, 6))
+        L = rng.uniform(0.0, 5.0, (nt, nm)) * (rng.random((nt, nm)) < 0.7)
+        b1, b01 = assoc._jpda_exact(L, 0.1)
+        b2, b02 = assoc._jpda_dp(L, 0.1)
+        np.testing.assert_allclose(b1, b2, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(b01, b02, rtol=1e-12, atol=1e-15)
+
+
+def test_gnn_per_cluster_equals_one_global_assignment() -> None:
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(12)
+    n, m = 250, 300
+    pos = rng.uniform(0, 20_000, (n, 3)) * [1, 1, 0.05]
+    Ppos = np.broadcast_to(np.eye(3) * 90_000.0, (n, 3, 3)).copy()
+    z = np.vstack(
+        [pos + rng.normal(size=(n, 3)) * 200, rng.uniform(0, 20_000, (m - n, 3)) * [1, 1, 0.05]]
+    )
+    R = np.broadcast_to(np.eye(3) * 10_000.0, (m, 3, 3)).copy()
+    g = assoc.gate(pos, Ppos, z, R, 16.27)
+    assert n * m > assoc.DENSE_LIMIT and np.max(np.bincount(g.ti)) > 1  # clusters, not singletons
+    t, mm = assoc.gnn(n, m, g)
+    mat = np.full((n, m), assoc.UNASSIGNED_COST)
+    mat[g.ti, g.mj] = g.cost
+    r, c = linear_sum_assignment(mat)
+    ok = mat[r, c] < assoc.UNASSIGNED_COST
+    assert len(t) == int(ok.sum())
+    assert mat[t, mm].sum() == pytest.approx(mat[r[ok], c[ok]].sum(), rel=1e-12)

@@ -55,6 +55,14 @@ def test_public_api_is_pinned() -> None:
     )
 
 
+def test_default_confirmation_is_four_of_five() -> None:
+    trk = Tracker()
+    for k in range(3):
+        assert len(trk.step(one_plot(float(k), (40.0 * k, 0, 500)))) == 0
+    trk.step(empty(3.0))
+    assert len(trk.step(one_plot(4.0, (160.0, 0, 500)))) == 1
+
+
 def test_m_of_n_confirms_on_the_third_hit() -> None:
     trk = Tracker(TrackerConfig(confirm_m=3, confirm_n=4))
     assert len(trk.step(one_plot(0.0, (0, 0, 500)))) == 0
@@ -65,8 +73,20 @@ def test_m_of_n_confirms_on_the_third_hit() -> None:
     assert trk.take_lifecycle() == ([1], [])
 
 
+def test_a_single_plot_missed_at_the_next_look_is_dropped() -> None:
+    trk = Tracker()
+    trk.step(one_plot(0.0, (0, 0, 500)))
+    trk.step(one_plot(1.0, (40, 0, 500)))
+    trk.step(empty(2.0))
+    assert trk.n_tentative == 1  # two plots: a miss is allowed
+    trk.step(one_plot(3.0, (5000, 0, 500)))
+    assert trk.n_tentative == 1  # the first one missed twice (4 of 5 impossible); a new one
+    trk.step(empty(4.0))
+    assert trk.n_tentative == 0  # the one-plot track died at its first miss
+
+
 def test_m_of_n_gives_up_after_n_looks() -> None:
-    trk = Tracker(TrackerConfig(confirm_m=3, confirm_n=4))
+    trk = Tracker(TrackerConfig(confirm_m=3, confirm_n=4, drop_single_miss=False))
     trk.step(one_plot(0.0, (0, 0, 500)))
     trk.step(empty(1.0))
     assert trk.n_tentative == 1  # one miss: 3 of 4 still possible
@@ -84,27 +104,38 @@ def test_another_sensors_silence_does_not_count_as_a_miss() -> None:
     assert trk.n_tentative == 1
 
 
-def test_confirmed_track_is_deleted_after_silence() -> None:
-    cfg = TrackerConfig(delete_after_s=5.0)
+def test_confirmed_track_coasts_then_is_deleted_after_missed_looks() -> None:
+    cfg = TrackerConfig(delete_misses=4)
     trk = Tracker(cfg)
-    for k in range(4):
+    for k in range(5):
         trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
     assert len(trk.table()) == 1
     trk.take_lifecycle()
-    for k in range(4, 9):
-        assert len(trk.step(empty(float(k)))) == 1  # coasting
-    assert len(trk.step(empty(9.0))) == 0
+    for k in range(5, 8):
+        assert len(trk.step(empty(float(k)))) == 1  # coasting through three misses
+    assert len(trk.step(empty(8.0))) == 0
     confirmed, dropped = trk.take_lifecycle()
     assert confirmed == [] and dropped[0][0] == 1 and "no detection" in dropped[0][1]
 
 
+def test_a_plot_after_misses_keeps_the_track() -> None:
+    trk = Tracker(TrackerConfig(delete_misses=4))
+    for k in range(5):
+        trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
+    for k in range(5, 8):
+        trk.step(empty(float(k)))
+    trk.step(one_plot(8.0, (320.0, 0, 500)))
+    for k in range(9, 12):
+        assert trk.step(empty(float(k))).ids.tolist() == [1]
+
+
 def test_maintain_drops_stale_tracks_without_scans() -> None:
     trk = Tracker(TrackerConfig(delete_after_s=5.0))
-    for k in range(4):
+    for k in range(5):
         trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
-    trk.maintain(6.0)
+    trk.maintain(7.0)
     assert len(trk.table()) == 1
-    trk.maintain(9.5)
+    trk.maintain(10.5)
     assert len(trk.table()) == 0
 
 
@@ -204,7 +235,17 @@ def test_scans_must_be_time_ordered_and_well_formed() -> None:
     with pytest.raises(ValueError, match="rows"):
         Scan(t=1.0, sensor_id="x", z=np.zeros((2, 3)), R=np.zeros((1, 3, 3)))
     with pytest.raises(ValueError, match="signatures"):
-        Scan(t=1.0, sensor_id="x", z=np.zeros((2, 3)), R=np.zeros((2, 3, 3)), signature=["a"])
+        Scan(
+            t=1.0,
+            sensor_id="x",
+            z=np.zeros((2, 3)),
+            R=np.tile(np.eye(3), (2, 1, 1)),
+            signature=["a"],
+        )
+    with pytest.raises(ValueError, match="not finite"):
+        Scan(t=1.0, sensor_id="x", z=np.array([[np.nan, 0, 0]]), R=np.eye(3)[None])
+    with pytest.raises(ValueError, match="non-positive"):
+        Scan(t=1.0, sensor_id="x", z=np.zeros((1, 3)), R=np.zeros((1, 3, 3)))
     with pytest.raises(ValueError, match="confirm_m"):
         TrackerConfig(confirm_m=5, confirm_n=4)
 
@@ -221,3 +262,17 @@ def test_two_dimensional_data_is_tracked() -> None:
     assert len(table) == 1
     np.testing.assert_allclose(table.x[0, 3:5], [30.0, 20.0], atol=3.0)
     assert abs(table.x[0, 2]) < 5.0
+
+
+def test_a_flock_stays_several_tracks_while_plots_separate_them() -> None:
+    # two birds 80 m apart with the same velocity: close enough to look like one target
+    # seen twice, but each scan carries a plot of each, so they are never merged
+    a = Target((0.0, 0.0, 150.0), (12.0, 3.0, 0.0), rcs=-20.0)
+    b = Target((80.0, 0.0, 150.0), (12.0, 3.0, 0.0), rcs=-20.0)
+    radars = [
+        Radar(r.sensor_id, r.enu, r.period_s, r.phase_s, sigma_az_deg=0.05, p_detect=1.0)
+        for r in RADARS
+    ]
+    trk, tables = run(radar_scans([a, b], radars, 60.0, seed=8), TrackerConfig(merge_chi2=4.0))
+    assert trk.counts["confirmed"] == 2 and trk.counts["dropped"] == 0
+    assert len(tables[-1][0]) == 2

@@ -7,8 +7,9 @@
 * :func:`clusters` splits the gated bipartite graph into connected components.
 * :func:`gnn` solves global nearest neighbour per component with
   ``scipy.optimize.linear_sum_assignment``; one-to-one components skip the solver.
-* :func:`jpda` computes joint probabilistic association weights per component: exact
-  enumeration of joint events for small components, Fitzgerald's "cheap JPDA" beyond.
+* :func:`jpda` computes joint probabilistic association weights per component: closed form for
+  uncontested tracks, dynamic programming over plot sets (exact) for contested components,
+  Fitzgerald's "cheap JPDA" for very large ones.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 DENSE_LIMIT = 20_000  # tracks x measurements below which a dense distance table beats a KD-tree
+GATE_GROUPS = 4  # plot groups by precision for the KD-tree pre-gate
 UNASSIGNED_COST = 1e9  # cost of a pair outside the gate inside a cluster's cost matrix
 
 
@@ -55,28 +57,44 @@ def gate(
 
     pos (n, 3) m, Ppos (n, 3, 3) m^2 predicted position covariance, z (m, 3), R (m, 3, 3);
     ``threshold`` on ``d2 = y' S^-1 y`` (3 degrees of freedom).
-    The coarse pre-gate radius of track i is ``sqrt(threshold (tr P_i + max_j tr R_j))``:
-    the trace bounds the largest eigenvalue, so no pair inside the ellipsoid is missed.
+    The coarse pre-gate radius of track i is ``sqrt(threshold (tr P_i + max_j tr R_j))`` over
+    a group of plots of similar precision: the trace bounds the largest eigenvalue, so no pair
+    inside the ellipsoid is missed.
     """
     n, m = len(pos), len(z)
     empty = np.zeros(0, dtype=np.int64)
     if n == 0 or m == 0:
         return Gated(empty, empty, np.zeros(0), np.zeros(0))
     trP = Ppos[:, 0, 0] + Ppos[:, 1, 1] + Ppos[:, 2, 2]
-    trR = float(np.max(R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]))
-    radius = np.sqrt(threshold * (trP + trR))
+    trR_all = R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]
     if n * m <= DENSE_LIMIT:
+        radius = np.sqrt(threshold * (trP + float(trR_all.max())))
         diff = z[None, :, :] - pos[:, None, :]
         dist2 = np.einsum("nmk,nmk->nm", diff, diff)
         ti, mj = np.nonzero(dist2 <= (radius**2)[:, None])
     else:
-        tree = cKDTree(z)
-        hits = tree.query_ball_point(pos, radius, return_sorted=False)
-        counts = np.fromiter(map(len, hits), dtype=np.int64, count=n)
-        ti = np.repeat(np.arange(n, dtype=np.int64), counts)
-        mj = np.fromiter(
-            itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum())
-        )
+        # Radar plots far from the radar are far less precise than near ones; one radius for
+        # all would be set by the worst. Plots are grouped by precision, one tree per group.
+        # With many pairs at stake the exact largest eigenvalue pays for itself:
+        # lambda_max(P + R) <= lambda_max(P) + lambda_max(R), tighter than the traces.
+        trP = np.linalg.eigvalsh(Ppos)[:, -1]
+        trR_all = np.linalg.eigvalsh(R)[:, -1]
+        order = np.argsort(trR_all, kind="stable")
+        parts_t, parts_m = [], []
+        for grp in np.array_split(order, min(GATE_GROUPS, max(1, m // 256))):
+            if grp.size == 0:
+                continue
+            radius = np.sqrt(threshold * (trP + float(trR_all[grp].max())))
+            hits = cKDTree(z[grp]).query_ball_point(pos, radius, return_sorted=False)
+            counts = np.fromiter(map(len, hits), dtype=np.int64, count=n)
+            parts_t.append(np.repeat(np.arange(n, dtype=np.int64), counts))
+            local = np.fromiter(
+                itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum())
+            )
+            parts_m.append(grp[local])
+        ti, mj = np.concatenate(parts_t), np.concatenate(parts_m)
+        o = np.argsort(ti, kind="stable")  # keep pairs grouped by track
+        ti, mj = ti[o], mj[o]
     ti = ti.astype(np.int64, copy=False)
     mj = mj.astype(np.int64, copy=False)
     if ti.size == 0:
@@ -149,29 +167,56 @@ def gnn(n: int, m: int, g: Gated, bias: FloatArray | None = None) -> tuple[IntAr
         lab = clusters(n, m, ti, mj)
         order = np.argsort(lab, kind="stable")
         ti, mj, c, lab = ti[order], mj[order], c[order], lab[order]
-        bounds = np.flatnonzero(np.diff(lab)) + 1
-        for sl in np.split(np.arange(ti.size), bounds):
-            ut, lt = np.unique(ti[sl], return_inverse=True)
-            um, lm = np.unique(mj[sl], return_inverse=True)
-            mat = np.full((ut.size, um.size), UNASSIGNED_COST)
-            mat[lt, lm] = c[sl]
+        # local row/column numbers inside each cluster, for all clusters at once
+        ut_all, lt_all = _local_ids(lab, ti)
+        um_all, lm_all = _local_ids(lab, mj)
+        starts = np.flatnonzero(np.r_[True, np.diff(lab) != 0])
+        ends = np.r_[starts[1:], lab.size]
+        t_first = np.searchsorted(ut_all[0], lab[starts])  # where each cluster's ids begin
+        m_first = np.searchsorted(um_all[0], lab[starts])
+        t_count = np.diff(np.r_[t_first, ut_all[0].size])
+        m_count = np.diff(np.r_[m_first, um_all[0].size])
+        for k in range(starts.size):
+            a, b = starts[k], ends[k]
+            mat = np.full((t_count[k], m_count[k]), UNASSIGNED_COST)
+            mat[lt_all[a:b], lm_all[a:b]] = c[a:b]
             rows, cols = linear_sum_assignment(mat)
             ok = mat[rows, cols] < UNASSIGNED_COST
-            out_t.append(ut[rows[ok]])
-            out_m.append(um[cols[ok]])
+            out_t.append(ut_all[1][t_first[k] + rows[ok]])
+            out_m.append(um_all[1][m_first[k] + cols[ok]])
     at, am = np.concatenate(out_t), np.concatenate(out_m)
     order = np.argsort(at, kind="stable")
     return at[order], am[order]
 
 
+def _local_ids(lab: IntArray, ids: IntArray) -> tuple[tuple[IntArray, IntArray], IntArray]:
+    """Number the distinct ids within each label 0, 1, 2... (labels sorted ascending).
+
+    Returns ((label, id) of each distinct pair, sorted) and each entry's local number."""
+    key = np.stack([lab, ids])
+    uniq, inv = np.unique(key, axis=1, return_inverse=True)
+    inv = inv.reshape(-1)
+    first = np.searchsorted(uniq[0], uniq[0], side="left")  # index of the label's first pair
+    local = np.arange(uniq.shape[1]) - first
+    return (uniq[0], uniq[1]), local[inv]
+
+
 def jpda(
-    n: int, m: int, g: Gated, p_detect: float, clutter_density: float, max_exact: int = 6
+    n: int,
+    m: int,
+    g: Gated,
+    p_detect: float,
+    clutter_density: float,
+    max_exact_plots: int = 16,
+    max_sets: int = 20_000,
 ) -> tuple[FloatArray, FloatArray]:
     """Joint probabilistic data association weights.
 
     Pair likelihood ``L = p_D N(y; 0, S) / lambda`` (lambda: clutter density per m^3) against
-    ``1 - p_D`` for a missed detection. Components with at most ``max_exact`` tracks enumerate
-    every feasible joint event (each measurement to at most one track); bigger ones use
+    ``1 - p_D`` for a missed detection. A track no other track competes with has the closed
+    form ``beta_j = L_j / (1 - p_D + sum L)``; components with at most ``max_exact_plots``
+    plots get the exact marginals over every feasible joint event (each measurement to at
+    most one track) by dynamic programming over the sets of plots taken; bigger ones use
     ``beta_ij = G_ij / (G_i. + G_.j - G_ij + B)`` (Fitzgerald 1990, "cheap JPDA").
     Returns ``beta (K,)`` per gated pair and ``beta0 (n,)`` the probability that track i was
     not detected (1 for tracks with no gated pair).
@@ -186,16 +231,32 @@ def jpda(
         / clutter_density
     )
     miss = 1.0 - p_detect
-    lab = clusters(n, m, g.ti, g.mj)
-    order = np.argsort(lab, kind="stable")
-    bounds = np.flatnonzero(np.diff(lab[order])) + 1
+    # a track whose plots no other track gates: beta_j = L_j / (1 - pD + sum L), closed form
+    nm = np.bincount(g.mj, minlength=m)
+    shared_plot = nm[g.mj] > 1
+    multi = np.zeros(n, dtype=bool)
+    multi[g.ti[shared_plot]] = True
+    alone = ~multi[g.ti]
+    if alone.any():
+        tot = np.bincount(g.ti[alone], weights=lik[alone], minlength=n) + miss
+        beta[alone] = lik[alone] / tot[g.ti[alone]]
+        has = np.bincount(g.ti[alone], minlength=n) > 0
+        beta0[has] = miss / tot[has]
+    rest = np.flatnonzero(~alone)
+    if rest.size == 0:
+        return beta, beta0
+    lab = clusters(n, m, g.ti[rest], g.mj[rest])
+    order = rest[np.argsort(lab, kind="stable")]
+    bounds = np.flatnonzero(np.diff(np.sort(lab, kind="stable"))) + 1
     for sl in np.split(order, bounds):
         ut, lt = np.unique(g.ti[sl], return_inverse=True)
         um, lm = np.unique(g.mj[sl], return_inverse=True)
         L = np.zeros((ut.size, um.size))
         L[lt, lm] = lik[sl]
-        if ut.size <= max_exact:
-            b, b0 = _jpda_exact(L, miss)
+        # the programme visits at most sum_k C(plots, k) plot sets: bound that work
+        n_sets = sum(math.comb(um.size, k) for k in range(min(ut.size, um.size) + 1))
+        if um.size <= max_exact_plots and n_sets <= max_sets:
+            b, b0 = _jpda_dp(L, miss)
         else:
             b, b0 = _jpda_cheap(L, miss)
         beta[sl] = b[lt, lm]
@@ -231,6 +292,54 @@ def _jpda_exact(L: FloatArray, miss: float) -> tuple[FloatArray, FloatArray]:
                 used.discard(j)
 
     walk(0, set(), 1.0, [])
+    return beta / total, beta0 / total
+
+
+def _jpda_dp(L: FloatArray, miss: float) -> tuple[FloatArray, FloatArray]:
+    """The exact JPDA marginals of :func:`_jpda_exact` without listing every joint event.
+
+    Forward over tracks, the state is the set of plots already taken (a bitmask):
+    ``f_{i+1}(S) = f_i(S) miss + sum_{j in S} f_i(S - j) L[i, j]``. Backward,
+    ``b_i(S)`` is the weight of every way tracks i.. can be given plots outside S. Then
+    ``beta_ij = sum_S f_i(S) L[i, j] b_{i+1}(S + j) / total`` over the S without j. The work
+    grows with the number of reachable plot sets, not with the number of joint events.
+    """
+    nt, nm = L.shape
+    opts = [[j for j in range(nm) if L[i, j] > 0] for i in range(nt)]
+    fwd: list[dict[int, float]] = [{0: 1.0}]
+    for i in range(nt):
+        nxt: dict[int, float] = {}
+        for mask, w in fwd[-1].items():
+            nxt[mask] = nxt.get(mask, 0.0) + w * miss
+            for j in opts[i]:
+                if not mask & (1 << j):
+                    k = mask | (1 << j)
+                    nxt[k] = nxt.get(k, 0.0) + w * L[i, j]
+        fwd.append(nxt)
+    total = sum(fwd[nt].values())
+    memo: list[dict[int, float]] = [{} for _ in range(nt + 1)]
+
+    def back(i: int, mask: int) -> float:
+        if i == nt:
+            return 1.0
+        hit = memo[i].get(mask)
+        if hit is not None:
+            return hit
+        w = miss * back(i + 1, mask)
+        for j in opts[i]:
+            if not mask & (1 << j):
+                w += L[i, j] * back(i + 1, mask | (1 << j))
+        memo[i][mask] = w
+        return w
+
+    beta = np.zeros_like(L)
+    beta0 = np.zeros(nt)
+    for i in range(nt):
+        for mask, w in fwd[i].items():
+            beta0[i] += w * miss * back(i + 1, mask)
+            for j in opts[i]:
+                if not mask & (1 << j):
+                    beta[i, j] += w * L[i, j] * back(i + 1, mask | (1 << j))
     return beta / total, beta0 / total
 
 

@@ -10,6 +10,7 @@ Shapes: every feature is (N,); the posterior is (N, 3) in the order of :data:`CL
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -54,9 +55,10 @@ class ClassModel:
     turn_scale: tuple[float, float, float] = (2.5, 8.0, 1.2)
     # P(an RF detector heard a drone command link | class)
     c2_link: tuple[float, float, float] = (0.9, 0.02, 0.02)
-    # P(cooperative report kind | class): ADS-B -> manned, Remote ID -> drone
-    adsb: tuple[float, float, float] = (0.01, 0.001, 0.99)
-    remote_id: tuple[float, float, float] = (0.99, 0.001, 0.01)
+    # P(cooperative report kind | class): ADS-B -> manned, Remote ID -> drone. Birds broadcast
+    # nothing, so a report all but rules them out; a declaration outweighs any kinematics.
+    adsb: tuple[float, float, float] = (1e-3, 1e-9, 1.0)
+    remote_id: tuple[float, float, float] = (1.0, 1e-9, 1e-4)
     # tempering weights (correlated features must not be counted at full strength)
     w_speed: float = 1.0
     w_alt: float = 0.6
@@ -65,15 +67,30 @@ class ClassModel:
     floor: float = 1e-4
 
 
-def _mixture_logpdf(
-    x: FloatArray, comps: tuple[tuple[float, float, float], ...], floor: float
+@functools.lru_cache(maxsize=64)
+def _mixture_table(
+    mix: tuple[tuple[tuple[float, float, float], ...], ...], floor: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per-class mixtures as padded arrays (3, C): weights, means, sigmas; and the floor (3,),
+    relative to each mixture's peak so units do not matter."""
+    c = max(len(m) for m in mix)
+    w, mu, sd = np.zeros((3, c)), np.zeros((3, c)), np.ones((3, c))
+    for k, comps in enumerate(mix):
+        for j, (a, b, s) in enumerate(comps):
+            w[k, j], mu[k, j], sd[k, j] = a, b, s
+    peak = (w / (sd * math.sqrt(2 * math.pi))).max(axis=1)
+    return w / (sd * math.sqrt(2 * math.pi)), mu, sd, floor * peak
+
+
+def _mixture_loglik(
+    x: FloatArray, table: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
 ) -> FloatArray:
-    dens = np.zeros_like(x)
-    for w, m, s in comps:
-        dens = dens + w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
-    # floor relative to the mixture's peak so units do not matter
-    peak = max(w / (s * math.sqrt(2 * math.pi)) for w, _, s in comps)
-    return np.asarray(np.log(dens + floor * peak))
+    """log of the floored mixture density of x (N,) under each class: (N, 3)."""
+    coef, mu, sd, fl = table
+    dens = np.sum(
+        coef[None] * np.exp(-0.5 * ((x[:, None, None] - mu[None]) / sd[None]) ** 2), axis=2
+    )
+    return np.asarray(np.log(dens + fl[None]))
 
 
 def posterior(
@@ -91,22 +108,24 @@ def posterior(
     speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
     dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
     number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
+    All three classes at once: every term below is an (N, 3) array.
     """
     cm = model or ClassModel()
-    n = speed.shape[0]
-    logp = np.tile(np.log(np.asarray(cm.prior)), (n, 1))
-    for k in range(3):
-        logp[:, k] += cm.w_speed * _mixture_logpdf(speed, cm.speed[k], cm.floor)
-        logp[:, k] += cm.w_alt * _mixture_logpdf(alt, cm.alt[k], cm.floor)
-        lam = 1.0 / cm.turn_scale[k]
-        logp[:, k] += cm.w_turn * (math.log(lam) - lam * np.minimum(np.abs(turn), 30.0))
-        m, s = cm.rcs[k]
-        ll_rcs = -0.5 * ((rcs - m) / s) ** 2 - math.log(s)
-        # more readings, more weight, up to a cap (the mean of 25 plots is not 25 proofs)
-        logp[:, k] += cm.w_rcs * np.where(rcs_n > 0, ll_rcs * np.minimum(np.sqrt(rcs_n), 3.0), 0.0)
-        logp[:, k] += np.where(c2_n > 0, math.log(cm.c2_link[k]) * np.minimum(c2_n, 3), 0.0)
-        logp[:, k] += np.where(coop == COOP_ADSB, math.log(cm.adsb[k]), 0.0)
-        logp[:, k] += np.where(coop == COOP_REMOTE_ID, math.log(cm.remote_id[k]), 0.0)
+    logp = np.log(np.asarray(cm.prior))[None, :] + cm.w_speed * _mixture_loglik(
+        speed, _mixture_table(cm.speed, cm.floor)
+    )
+    logp += cm.w_alt * _mixture_loglik(alt, _mixture_table(cm.alt, cm.floor))
+    lam = 1.0 / np.asarray(cm.turn_scale)
+    logp += cm.w_turn * (np.log(lam)[None] - lam[None] * np.minimum(np.abs(turn), 30.0)[:, None])
+    m, s = np.asarray(cm.rcs).T
+    ll_rcs = -0.5 * ((rcs[:, None] - m[None]) / s[None]) ** 2 - np.log(s)[None]
+    # more readings, more weight, up to a cap (the mean of 25 plots is not 25 proofs)
+    logp += cm.w_rcs * np.where(
+        rcs_n[:, None] > 0, ll_rcs * np.minimum(np.sqrt(rcs_n), 3.0)[:, None], 0.0
+    )
+    logp += np.log(np.asarray(cm.c2_link))[None] * np.minimum(c2_n, 3)[:, None]
+    logp += np.where((coop == COOP_ADSB)[:, None], np.log(np.asarray(cm.adsb))[None], 0.0)
+    logp += np.where((coop == COOP_REMOTE_ID)[:, None], np.log(np.asarray(cm.remote_id))[None], 0.0)
     logp -= logp.max(axis=1, keepdims=True)
     p = np.exp(logp)
     return np.asarray(p / p.sum(axis=1, keepdims=True))

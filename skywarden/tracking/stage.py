@@ -34,6 +34,7 @@ from skywarden.events import (
     PositionPlots,
     RemoteIdReport,
     SensorStatus,
+    TrackClass,
     TrackClassified,
     TrackConfirmed,
     TrackDropped,
@@ -51,6 +52,15 @@ class TrackingConfig:
 
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     min_sigma_m: float = 1.0  # floor on a positional sensor's reported sigma
+    max_lag_s: float = 1.0  # a report this much older than the picture is still used
+
+
+_CLASS_OF: dict[str, TrackClass] = {
+    "drone": "drone",
+    "bird": "bird",
+    "manned_aircraft": "manned_aircraft",
+    "unknown": "unknown",
+}
 
 
 def track_name(tid: int) -> str:
@@ -74,6 +84,8 @@ class TrackingStage:
         self.sensor_status: dict[str, str] = {}
         self._shown: dict[int, tuple[str, str]] = {}  # track id -> (class, identity) last emitted
         self._had_picture = False
+        self._table: TrackTable | None = None
+        self._sensor_enu: dict[tuple[float, float, float], np.ndarray] = {}
 
     # ------------------------------------------------------------------ the Stage protocol
 
@@ -87,32 +99,47 @@ class TrackingStage:
         items.sort(key=lambda it: (it[0], it[1]))
         out: list[Event] = []
         t_state = None
+        changed = False
         for t, _, ev in items:
             s = self._seconds(t)
             if self.tracker.t is not None and s < self.tracker.t:
-                out.append(
-                    self._refuse(
-                        ev,
-                        f"report at {t.isoformat()} is older than the picture; reports must arrive in time order",
+                lag = self.tracker.t - s
+                if lag > self.cfg.max_lag_s:
+                    out.append(
+                        self._refuse(
+                            ev,
+                            f"report at {t.isoformat()} is {lag:.1f} s older than the picture "
+                            f"(at most {self.cfg.max_lag_s:g} s is absorbed)",
+                        )
                     )
-                )
-                continue
+                    continue
+                # a little late (sensor latency): use it as of the picture's time; the error,
+                # lag x speed, stays well under the plot's own
+                s = self.tracker.t
             if isinstance(ev, PolarPlots | PositionPlots):
                 scan, why = self._scan(ev, s)
                 if scan is None:
                     out.append(self._refuse(ev, why))
                     continue
                 self.tracker.process(scan)
+                changed |= len(scan.z) > 0
                 t_state = t
-                out.extend(self._lifecycle(t))
+                lc = self._lifecycle(t)
+                changed |= bool(lc)
+                out.extend(lc)
             else:
-                self._cooperative(ev, s)
+                changed |= self._cooperative(ev, s)
                 t_state = t
         self.tracker.maintain(self._seconds(now))
-        out.extend(self._lifecycle(now))
-        self.tracker.classify()
-        table = self.tracker.table()
-        out.extend(self._classified(table, t_state or now))
+        lc = self._lifecycle(now)
+        changed |= bool(lc)
+        out.extend(lc)
+        if changed or self._table is None:
+            # nothing moved since the last tick: the table (and the classes) are the same
+            self.tracker.classify()
+            self._table = self.tracker.table()
+            out.extend(self._classified(self._table, t_state or now))
+        table = self._table
         pic = self._picture(now, table)
         if pic is not None:
             out.append(pic)
@@ -142,13 +169,17 @@ class TrackingStage:
             if not all(math.isfinite(v) for v in (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)):
                 return None, "sensor position is not finite"
             ok = np.isfinite(r) & np.isfinite(az) & np.isfinite(el) & (r > 0)
-            se, sn, su = self.frame.to_enu(ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)
-            z, R = polar_to_enu(
-                r[ok], az[ok], el[ok], *sig, np.array([se, sn, su], dtype=np.float64).reshape(3)
-            )
+            key = (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)
+            s_enu = self._sensor_enu.get(key)
+            if s_enu is None:
+                s_enu = np.array(self.frame.to_enu(*key), dtype=np.float64).reshape(3)
+                self._sensor_enu[key] = s_enu
+            z, R = polar_to_enu(r[ok], az[ok], el[ok], *sig, s_enu)
             return Scan(
                 t=s, sensor_id=ev.sensor_id, z=z, R=R, rcs_dbsm=None if rcs is None else rcs[ok]
             ), ""
+        if not ev.lat and not ev.lon and not ev.alt and not ev.sigma_m and not ev.signature:
+            return Scan(t=s, sensor_id=ev.sensor_id, z=np.zeros((0, 3)), R=np.zeros((0, 3, 3))), ""
         lat = np.asarray(ev.lat, dtype=np.float64)
         lon = np.asarray(ev.lon, dtype=np.float64)
         alt = np.asarray(ev.alt, dtype=np.float64)
@@ -180,14 +211,17 @@ class TrackingStage:
             t=s, sensor_id=ev.sensor_id, z=np.column_stack([e, n, u]), R=R, signature=sigs
         ), ""
 
-    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float) -> None:
+    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float) -> bool:
+        """Attach the report; True when it matched a track."""
         e, n = self.frame.point(ev.lat, ev.lon)
         vel = None if ev.ve is None or ev.vn is None else np.array([ev.ve, ev.vn, ev.vu or 0.0])
+        before = self.tracker.counts["identity_changes"]
         if isinstance(ev, AdsbReport):
             ident = ev.callsign.strip() or ev.icao24
-            self.tracker.cooperative(s, "adsb", ident, np.array([e, n, ev.alt]), vel)
+            i = self.tracker.cooperative(s, "adsb", ident, np.array([e, n, ev.alt]), vel)
         else:
-            self.tracker.cooperative(s, "remote_id", ev.uas_id, np.array([e, n, ev.alt]), vel)
+            i = self.tracker.cooperative(s, "remote_id", ev.uas_id, np.array([e, n, ev.alt]), vel)
+        return i is not None and self.tracker.counts["identity_changes"] != before
 
     def _refuse(self, ev: _Item, reason: str) -> InputRefused:
         ref = (
@@ -195,7 +229,7 @@ class TrackingStage:
             or getattr(ev, "icao24", None)
             or getattr(ev, "uas_id", "")
         )
-        kind = type(ev).__struct_config__.tag  # type: ignore[attr-defined]
+        kind = type(ev).__struct_config__.tag
         return InputRefused(
             t=ev.t, stage=self.name, input_kind=str(kind), ref=str(ref), reason=reason
         )
@@ -220,7 +254,7 @@ class TrackingStage:
                         lat=float(lat),
                         lon=float(lon),
                         alt=float(alt),
-                        sensors=table.sensors[k],
+                        sensors=table.sensors(k),
                     )
                 )
         for tid, reason in dropped:
@@ -253,11 +287,11 @@ class TrackingStage:
                 TrackClassified(
                     t=t,
                     track_id=track_name(tid),
-                    cls=cls,
+                    cls=_CLASS_OF[cls],
                     p=round(float(table.p_cls[k]), 4),
                     identity=ident,
                     features=feats,
-                )  # type: ignore[arg-type]
+                )
             )
         return out
 

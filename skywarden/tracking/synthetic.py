@@ -111,3 +111,59 @@ def radar_scans(
         z, R = polar_to_enu(rm, az, el, r.sigma_r, r.sigma_az_deg, r.sigma_el_deg, s)
         out.append((Scan(t=t, sensor_id=r.sensor_id, z=z, R=R, rcs_dbsm=rcs), pos, idx))
     return out
+
+
+def random_targets(n: int, half_width_m: float, seed: int = 0) -> list[Target]:
+    """n straight-flying targets: drone speeds and heights, uniform over a square."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        e, nn = rng.uniform(-half_width_m, half_width_m, 2)
+        hd = rng.uniform(0, 2 * math.pi)
+        sp = rng.uniform(30, 55)
+        out.append(
+            Target(
+                (float(e), float(nn), float(rng.uniform(200, 1000))),
+                (sp * math.sin(hd), sp * math.cos(hd), 0.0),
+                rcs=float(rng.uniform(-12, -5)),
+            )
+        )
+    return out
+
+
+def timing(
+    n_targets: int, seconds: float, clutter: float = 100.0, seed: int = 0
+) -> dict[str, float]:
+    """Per-scan wall time of ``Tracker.step`` (ms) on three 1 Hz radars, second half of the run."""
+    import time
+
+    from skywarden.tracking.tracker import Tracker
+
+    w = 60_000.0
+    radars = [
+        Radar("r1", (-w, -w, 100.0), clutter=clutter, max_range_m=3 * w),
+        Radar("r2", (w, -w, 100.0), phase_s=0.33, clutter=clutter, max_range_m=3 * w),
+        Radar("r3", (0.0, w, 100.0), phase_s=0.67, clutter=clutter, max_range_m=3 * w),
+    ]
+    scans = radar_scans(random_targets(n_targets, 0.8 * w, seed), radars, seconds, seed)
+    trk = Tracker()
+    lat = []
+    for scan, _, _ in scans:
+        t0 = time.perf_counter()
+        table = trk.step(scan)
+        lat.append(time.perf_counter() - t0)
+    tail = np.array(lat[len(lat) // 2 :]) * 1e3
+    return {
+        "targets": n_targets,
+        "p50_ms": float(np.percentile(tail, 50)),
+        "p99_ms": float(np.percentile(tail, 99)),
+        "confirmed": len(table),
+    }
+
+
+if __name__ == "__main__":
+    import sys
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    s = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
+    print(timing(n, s))

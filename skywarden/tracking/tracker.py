@@ -40,6 +40,7 @@ from skywarden.tracking.filters import (
     imm_combine,
     imm_predict,
     imm_update,
+    inv3_sym,
     markov_matrix,
 )
 
@@ -73,10 +74,12 @@ class TrackerConfig:
     confirm_m: int = 4  # confirmed after M hits ...
     confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
+    drop_single_miss: bool = True  # a one-plot track whose next look misses is dropped
     # deletion
-    delete_after_s: float = 12.0  # a confirmed track unseen this long is dropped
+    delete_misses: int = 4  # a confirmed track missed by this many looks in a row is dropped
+    delete_after_s: float = 30.0  # ... and in any case when unseen this long (sensors gone quiet)
     max_position_sigma_m: float = 3000.0  # or when it is this uncertain
-    merge_chi2: float = 4.0  # two confirmed tracks this close (6-D) are one target
+    merge_chi2: float = 0.0  # > 0: confirmed tracks this close (6-D) are merged; 0 = never
     merge_every_s: float = 1.0  # how often to look for such pairs
     # classification
     class_threshold: float = 0.6
@@ -133,6 +136,12 @@ class Scan:
             raise ValueError(f"scan from {self.sensor_id}: z has {len(z)} rows but R has {len(R)}")
         if not math.isfinite(self.t):
             raise ValueError(f"scan from {self.sensor_id}: time {self.t} is not finite")
+        if not (np.isfinite(z).all() and np.isfinite(R).all()):
+            raise ValueError(f"scan from {self.sensor_id}: plots or covariances are not finite")
+        if len(R) and not (R[:, [0, 1, 2], [0, 1, 2]] > 0).all():
+            raise ValueError(
+                f"scan from {self.sensor_id}: a covariance has a non-positive variance"
+            )
         object.__setattr__(self, "z", z)
         object.__setattr__(self, "R", R)
         if self.rcs_dbsm is not None:
@@ -161,12 +170,18 @@ class TrackTable:
     identity: NDArray[np.str_]  # (N,) callsign / UAS id, "" when none
     age_s: FloatArray  # (N,) since the first plot
     last_hit_t: FloatArray  # (N,) time of the last plot
-    sensors: list[list[str]]  # per track, the sensors that contributed, in order of first sight
+    sensor_mask: IntArray  # (N,) bit k set when sensor_names[k] contributed a plot
+    sensor_names: tuple[str, ...]  # in order of first sight (bits are shared beyond 62 sensors)
     posterior: FloatArray  # (N, 3) drone, bird, manned
     features: FloatArray  # (N, 5) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def sensors(self, k: int) -> list[str]:
+        """The sensors that contributed to row k."""
+        m = int(self.sensor_mask[k])
+        return [s for j, s in enumerate(self.sensor_names) if m & (1 << (j % 62))]
 
 
 class _Tracks:
@@ -174,8 +189,8 @@ class _Tracks:
 
     FIELDS = (
         "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
-        "smask", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
-        "coop", "coop_t", "identity", "cls", "p_cls", "post",
+        "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
+        "coop", "coop_t", "identity", "cls", "p_cls", "post", "dirty",
     )  # fmt: skip
 
     def __init__(self, r: int) -> None:
@@ -191,6 +206,7 @@ class _Tracks:
         self.t_birth = np.zeros(0)
         self.t_hit = np.zeros(0)
         self.smask = np.zeros(0, dtype=np.int64)
+        self.misses = np.zeros(0, dtype=np.int64)  # looks in a row without a plot
         self.f_n = np.zeros(0, dtype=np.int64)
         self.f_speed = np.zeros(0)
         self.f_alt = np.zeros(0)
@@ -205,6 +221,7 @@ class _Tracks:
         self.cls = np.zeros(0, dtype=np.int8)
         self.p_cls = np.zeros(0)
         self.post = np.zeros((0, 3))
+        self.dirty = np.zeros(0, dtype=bool)  # features changed since the last classification
 
     def __len__(self) -> int:
         return int(self.tid.shape[0])
@@ -239,7 +256,14 @@ class Tracker:
         self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._t_merge: float | None = None
         self._last_beta: tuple[FloatArray, FloatArray] = (np.zeros(0), np.zeros(0))
-        self.counts = {"scans": 0, "plots": 0, "initiated": 0, "confirmed": 0, "dropped": 0}
+        self.counts = {
+            "scans": 0,
+            "plots": 0,
+            "initiated": 0,
+            "confirmed": 0,
+            "dropped": 0,
+            "identity_changes": 0,
+        }
 
     # ------------------------------------------------------------------ public
 
@@ -268,19 +292,29 @@ class Tracker:
         tr = self._tr
         # a look by this sensor is an opportunity for every tentative track it has seen before
         looked = (tr.smask & bit) != 0
+        if not len(scan.z) and not looked.any():
+            return  # a sensor that sees nothing and never saw any of these tracks: nothing to do
         tr.opps[looked] += 1
+        tr.misses[looked] += 1
         if len(scan.z):
             self._associate_and_update(scan, bit)
-        self._confirm(scan.t)
+            self._confirm(scan.t)
         self._delete(scan.t)
-        if self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s:
+        if len(scan.z) and (
+            self._t_merge is None or scan.t - self._t_merge >= self.cfg.merge_every_s
+        ):
             self._merge_duplicates()
             self._t_merge = scan.t
 
     def maintain(self, t: float) -> None:
         """Drop tracks gone stale by time ``t`` when no scan has come (every sensor quiet or
         down); does not move the track states."""
-        if self.t is not None and t > self.t:
+        if self.t is None or t <= self.t or len(self._tr) == 0:
+            return
+        tr, cfg = self._tr, self.cfg
+        # only the clock rules can fire without a scan: check them before the full pass
+        stale = float(tr.t_hit.min()) < t - cfg.delete_after_s
+        if stale or (~tr.confirmed & (tr.t_birth < t - cfg.tentative_max_age_s)).any():
             self._delete(t)
 
     def cooperative(
@@ -294,9 +328,10 @@ class Tracker:
         """Attach a cooperative report (ADS-B: manned aircraft; Remote ID: a declared drone) to
         the track it matches; returns that track's index in the arrays (None if none matched).
 
-        The report is compared with each live track's position extrapolated to ``t``
-        (Mahalanobis, track covariance plus the report's own error). An identity moves with
-        its report: the track that carried it before loses it.
+        The report is compared with each confirmed track's position extrapolated to ``t``
+        (Mahalanobis, track covariance plus the report's own error, and the velocity when
+        given). An identity moves with its report: the track that carried it before loses it.
+        ``counts["identity_changes"]`` counts the attachments that changed something.
         """
         if kind not in ("adsb", "remote_id"):
             raise ValueError(f"cooperative kind must be 'adsb' or 'remote_id', got {kind!r}")
@@ -304,33 +339,52 @@ class Tracker:
         if len(tr) == 0 or self.t is None:
             return None
         pos = np.asarray(enu_pos, dtype=np.float64).reshape(3)
-        dt = t - self.t
-        pred = tr.x[:, :3] + dt * tr.x[:, 3:]
+        vel = None if enu_vel is None else np.asarray(enu_vel, dtype=np.float64).reshape(3)
         sig = self.cfg.adsb_sigma_m if kind == "adsb" else self.cfg.remote_id_sigma_m
-        # P_pos(t) ~ P_pp + dt (P_pv + P_vp) + dt^2 P_vv
-        Pp = tr.P[:, :3, :3] + dt * (tr.P[:, :3, 3:] + tr.P[:, 3:, :3]) + dt * dt * tr.P[:, 3:, 3:]
-        R = np.broadcast_to(np.eye(3) * sig**2, (1, 3, 3))
-        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
-        if g.ti.size == 0:
-            return None
-        score = g.cost.copy()
-        if enu_vel is not None:
-            vel = np.asarray(enu_vel, dtype=np.float64).reshape(3)
-            dv = tr.x[g.ti, 3:5] - vel[None, :2]
-            var = tr.P[g.ti, 3, 3] + tr.P[g.ti, 4, 4] + 2 * 10.0**2
-            score += np.sum(dv * dv, axis=1) / var  # velocity must agree too
-        # prefer confirmed tracks
-        score -= np.where(tr.confirmed[g.ti], 10.0, 0.0)
-        i = int(g.ti[int(np.argmin(score))])
         holders = np.flatnonzero(tr.identity == ident)
+        # the track that already carries this identity, if it still matches, keeps it
+        held = holders[tr.confirmed[holders]]
+        if held.size == 1 and self._coop_scores(held, t, pos, vel, sig)[0].size:
+            tr.coop_t[held[0]] = t
+            return int(held[0])
+        rows = np.flatnonzero(tr.confirmed)
+        ti, score = self._coop_scores(rows, t, pos, vel, sig)
+        if ti.size == 0:
+            return None
+        i = int(ti[int(np.argmin(score))])
         for h in holders:
             if h != i:
                 tr.identity[h] = ""
                 tr.coop[h] = COOP_NONE
+                tr.dirty[h] = True
+        kind_code = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        if tr.identity[i] != ident or tr.coop[i] != kind_code or holders.size:
+            self.counts["identity_changes"] += 1
         tr.identity[i] = ident
-        tr.coop[i] = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
+        tr.coop[i] = kind_code
         tr.coop_t[i] = t
+        tr.dirty[i] = True
         return i
+
+    def _coop_scores(
+        self, rows: IntArray, t: float, pos: FloatArray, vel: FloatArray | None, sig: float
+    ) -> tuple[IntArray, FloatArray]:
+        """Rows whose extrapolated position gates the report, with a matching score."""
+        tr = self._tr
+        assert self.t is not None
+        dt = t - self.t
+        x, P = tr.x[rows], tr.P[rows]
+        pred = x[:, :3] + dt * x[:, 3:]
+        # P_pos(t) = P_pp + dt (P_pv + P_vp) + dt^2 P_vv
+        Pp = P[:, :3, :3] + dt * (P[:, :3, 3:] + P[:, 3:, :3]) + dt * dt * P[:, 3:, 3:]
+        R = (np.eye(3) * sig**2)[None]
+        g = assoc.gate(pred, Pp, pos[None, :], R, self.cfg.coop_gate_chi2)
+        score = g.cost.copy()
+        if vel is not None and g.ti.size:
+            dv = x[g.ti, 3:5] - vel[None, :2]
+            var = P[g.ti, 3, 3] + P[g.ti, 4, 4] + 2 * 10.0**2
+            score += np.sum(dv * dv, axis=1) / var  # the velocity must agree too
+        return rows[g.ti], score
 
     def table(self) -> TrackTable:
         """The confirmed tracks now, sorted by id."""
@@ -352,7 +406,8 @@ class Tracker:
             identity=tr.identity[idx].astype(str),
             age_s=t - tr.t_birth[idx],
             last_hit_t=tr.t_hit[idx].copy(),
-            sensors=[self._names_of(int(m)) for m in tr.smask[idx]],
+            sensor_mask=tr.smask[idx].copy(),
+            sensor_names=tuple(self._sensor_names),
             posterior=tr.post[idx].copy(),
             features=feats,
         )
@@ -377,9 +432,6 @@ class Tracker:
             self._sensor_bit[sensor_id] = b
             self._sensor_names.append(sensor_id)
         return b
-
-    def _names_of(self, mask: int) -> list[str]:
-        return [s for s in self._sensor_names if mask & self._sensor_bit[s]]
 
     def _fq(self, dt: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         key = round(dt, 9)
@@ -417,31 +469,39 @@ class Tracker:
         in_conf_gate = np.zeros(m, dtype=bool)
         upd_t: list[IntArray] = []
         upd_m: list[IntArray] = []
+        # one gate for every track at the wider threshold, then split by kind
+        g = assoc.gate(
+            tr.x[:, :3], tr.P[:, :3, :3], z, R, max(cfg.gate_chi2, cfg.tentative_gate_chi2)
+        )
+        is_conf = tr.confirmed[g.ti]
+        local = np.empty(len(tr), dtype=np.int64)
+        local[conf] = np.arange(conf.size)
+        local[tent] = np.arange(tent.size)
         # 1. confirmed tracks first: a tentative track must never steal a confirmed one's plot
         if conf.size:
-            g = assoc.gate(tr.x[conf, :3], tr.P[conf, :3, :3], z, R, cfg.gate_chi2)
-            in_conf_gate[g.mj] = True
-            if cfg.association == "jpda" and g.ti.size:
-                self._jpda_update(conf, g, z, R, scan)
+            sel = is_conf & (g.d2 <= cfg.gate_chi2)
+            gc = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
+            in_conf_gate[gc.mj] = True
+            if cfg.association == "jpda" and gc.ti.size:
+                self._jpda_update(conf, gc, z, R, scan)
                 # plots mostly explained by a track are spent; the rest may start tracks
                 beta, _ = self._last_beta
-                spent = np.bincount(g.mj, weights=beta, minlength=m) > 0.5
+                spent = np.bincount(gc.mj, weights=beta, minlength=m) > 0.5
                 used |= spent
             else:
-                at, am = assoc.gnn(len(conf), m, g)
+                at, am = assoc.gnn(len(conf), m, gc)
                 upd_t.append(conf[at])
                 upd_m.append(am)
                 used[am] = True
         # 2. tentative tracks with the plots left
-        free = np.flatnonzero(~used)
-        if tent.size and free.size:
-            g2 = assoc.gate(
-                tr.x[tent, :3], tr.P[tent, :3, :3], z[free], R[free], cfg.tentative_gate_chi2
-            )
-            at, am = assoc.gnn(len(tent), free.size, g2)
+        if tent.size:
+            sel = ~is_conf & (g.d2 <= cfg.tentative_gate_chi2)
+            sel[sel] = ~used[g.mj[sel]]
+            gt = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
+            at, am = assoc.gnn(len(tent), m, gt)
             upd_t.append(tent[at])
-            upd_m.append(free[am])
-            used[free[am]] = True
+            upd_m.append(am)
+            used[am] = True
         if upd_t:
             ti = np.concatenate(upd_t)
             mj = np.concatenate(upd_m)
@@ -471,54 +531,55 @@ class Tracker:
             lam = max(len(z), 1) / float(np.prod(ext))
         beta, beta0 = assoc.jpda(len(rows), len(z), g, cfg.p_detect, lam)
         self._last_beta = (beta, beta0)
-        touched = np.unique(g.ti)
-        for (
-            li
-        ) in touched:  # clusters are small; the per-mode algebra below is vectorised over modes
-            i = int(rows[li])
-            sel = g.ti == li
-            mj, b = g.mj[sel], beta[sel]
-            b0 = float(beta0[li])
-            xm, Pm = tr.xm[i], tr.Pm[i]  # (r, 6), (r, 6, 6)
-            Rbar = np.einsum("k,kab->ab", b, R[mj]) / max(b.sum(), 1e-12)
-            S = Pm[:, :3, :3] + Rbar  # (r, 3, 3)
-            Si = np.linalg.inv(S)
-            K = Pm[:, :, :3] @ Si  # (r, 6, 3)
-            y = z[mj][None, :, :] - xm[:, None, :3]  # (r, k, 3)
-            yc = np.einsum("k,rka->ra", b, y)
-            spread = np.einsum("k,rka,rkb->rab", b, y, y) - np.einsum("ra,rb->rab", yc, yc)
-            IKH = np.broadcast_to(np.eye(6), Pm.shape).copy()
-            IKH[:, :, :3] -= K
-            Pc = IKH @ Pm @ np.swapaxes(IKH, 1, 2) + K @ Rbar @ np.swapaxes(K, 1, 2)
-            Pn = b0 * Pm + (1 - b0) * Pc + K @ spread @ np.swapaxes(K, 1, 2)
-            xn = xm + np.einsum("rab,rb->ra", K, yc)
-            # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_r)   (IMM-PDA)
-            Sk = np.broadcast_to(Pm[:, None, :3, :3], (self._r, len(mj), 3, 3)) + R[mj][None]
-            d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
-            dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(
-                self._r, len(mj)
-            )
-            lik = (1 - cfg.p_detect) + cfg.p_detect / lam * dens.sum(axis=1)
-            mu = lik * tr.mu[i]
-            tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, 1, 2))
-            tr.mu[i] = mu / mu.sum()
-        tr.x[rows[touched]], tr.P[rows[touched]] = imm_combine(
-            tr.xm[rows[touched]], tr.Pm[rows[touched]], tr.mu[rows[touched]]
+        # every gated pair at once, grouped by track (pairs sorted by track, reduceat per group)
+        order = np.argsort(g.ti, kind="stable")
+        ti, mj, b = g.ti[order], g.mj[order], beta[order]
+        touched, start = np.unique(ti, return_index=True)
+        pos = np.searchsorted(touched, ti)  # pair -> row in the touched block
+        i = rows[touched]
+        b0 = beta0[touched]
+        xm, Pm = tr.xm[i], tr.Pm[i]  # (T, r, 6), (T, r, 6, 6)
+        bsum = np.add.reduceat(b, start)
+        # plots of one track share one gain: R weighted by the association probabilities
+        Rbar = (
+            np.add.reduceat(b[:, None, None] * R[mj], start)
+            / np.maximum(bsum, 1e-12)[:, None, None]
         )
-        hit = touched[beta0[touched] < 0.5]
-        if hit.size:
+        Si, _ = inv3_sym(Pm[:, :, :3, :3] + Rbar[:, None])
+        PHt = Pm[:, :, :, :3]
+        K = PHt @ Si  # (T, r, 6, 3)
+        y = z[mj][:, None, :] - xm[pos][:, :, :3]  # (K, r, 3)
+        yc = np.add.reduceat(b[:, None, None] * y, start)  # combined innovation (T, r, 3)
+        yy = np.add.reduceat(b[:, None, None, None] * y[..., :, None] * y[..., None, :], start)
+        spread = yy - yc[..., :, None] * yc[..., None, :]
+        Kt = np.swapaxes(K, -1, -2)
+        Pc = Pm - K @ np.swapaxes(PHt, -1, -2)  # the update had the plot surely been the track's
+        # P = b0 P + (1 - b0) Pc + K (sum b y y' - yc yc') K'
+        w0 = b0[:, None, None, None]
+        Pn = w0 * Pm + (1 - w0) * Pc + K @ spread @ Kt
+        xn = xm + (K @ yc[..., None])[..., 0]
+        # mode likelihood: (1 - pD) + pD/lambda sum_k N(y_k; 0, S_rk)   (IMM-PDA)
+        Sk = Pm[pos][:, :, :3, :3] + R[mj][:, None]
+        d2, logdet = assoc._mahalanobis3(y.reshape(-1, 3), Sk.reshape(-1, 3, 3))
+        dens = np.exp(-0.5 * (d2 + logdet) - 1.5 * math.log(2 * math.pi)).reshape(len(mj), self._r)
+        lik = (1 - cfg.p_detect) + cfg.p_detect / lam * np.add.reduceat(dens, start)
+        mu = lik * tr.mu[i]
+        tr.xm[i], tr.Pm[i] = xn, 0.5 * (Pn + np.swapaxes(Pn, -1, -2))
+        tr.mu[i] = mu / mu.sum(axis=1, keepdims=True)
+        tr.x[i], tr.P[i] = imm_combine(tr.xm[i], tr.Pm[i], tr.mu[i])
+        hit = b0 < 0.5
+        if hit.any():
             # the plot most likely to be the track's, for attributes and bookkeeping
-            best = np.full(len(rows), -1, dtype=np.int64)
-            bestb = np.zeros(len(rows))
-            for k in range(g.ti.size):
-                if beta[k] > bestb[g.ti[k]]:
-                    bestb[g.ti[k]], best[g.ti[k]] = beta[k], g.mj[k]
-            self._record_hits(rows[hit], best[hit], scan, self._bit(scan.sensor_id))
+            best = np.lexsort((-b, pos))  # by track, then by decreasing beta
+            first = best[np.searchsorted(pos[best], np.arange(touched.size))]
+            self._record_hits(i[hit], mj[first][hit], scan, self._bit(scan.sensor_id))
 
     def _record_hits(self, ti: IntArray, mj: IntArray, scan: Scan, bit: int) -> None:
         tr = self._tr
         t = scan.t
         tr.hits[ti] += 1
+        tr.misses[ti] = 0
+        tr.dirty[ti] = True
         # the first hit from a new sensor did not count as a look before; it does now
         tr.opps[ti] += ((tr.smask[ti] & bit) == 0).astype(np.int64)
         tr.smask[ti] |= bit
@@ -553,7 +614,7 @@ class Tracker:
     def _initiate(self, scan: Scan, rows: IntArray, bit: int) -> None:
         cfg, r = self.cfg, self._r
         k = rows.size
-        new = _Tracks(r)
+        new = _Tracks.__new__(_Tracks)  # every field is set below
         x = np.zeros((k, 6))
         x[:, :3] = scan.z[rows]
         P = np.zeros((k, 6, 6))
@@ -571,6 +632,7 @@ class Tracker:
         new.t_birth = np.full(k, scan.t)
         new.t_hit = np.full(k, scan.t)
         new.smask = np.full(k, bit, dtype=np.int64)
+        new.misses = np.zeros(k, dtype=np.int64)
         new.f_n = np.zeros(k, dtype=np.int64)
         new.f_speed = np.zeros(k)
         new.f_alt = x[:, 2].copy()
@@ -594,6 +656,7 @@ class Tracker:
         new.cls = np.full(k, I_UNKNOWN, dtype=np.int8)
         new.p_cls = np.zeros(k)
         new.post = np.full((k, 3), 1.0 / 3)
+        new.dirty = np.ones(k, dtype=bool)
         self._tr.extend(new)
         self.counts["initiated"] += k
 
@@ -612,8 +675,8 @@ class Tracker:
         self.counts["confirmed"] += int(np.count_nonzero(ok))
 
     def _delete(self, t: float) -> None:
-        """Tentative tracks failing M-of-N or too old; confirmed tracks unseen for
-        ``delete_after_s`` or too uncertain. Time-based, so a sensor that stops reporting
+        """Tentative tracks failing M-of-N or too old; confirmed tracks missed by
+        ``delete_misses`` looks in a row, unseen for ``delete_after_s`` or too uncertain. Time-based, so a sensor that stops reporting
         drops only the tracks no other sensor still sees."""
         tr, cfg = self._tr, self.cfg
         if len(tr) == 0:
@@ -621,11 +684,23 @@ class Tracker:
         tent = ~tr.confirmed
         # M of N failed: even hitting every remaining look cannot reach M
         too_fast = tent & (tr.hits >= 2) & (np.hypot(tr.x[:, 3], tr.x[:, 4]) > cfg.max_speed_ms)
-        dead_t = too_fast | tent & (
-            (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
-            | (t - tr.t_birth > cfg.tentative_max_age_s)
+        # a one-plot track whose next look missed is almost always clutter; the target's next
+        # plot starts it again, so dropping it costs one look and halves the tentative load
+        one_miss = (
+            tent & (tr.hits == 1) & (tr.opps >= 2) if cfg.drop_single_miss else np.zeros_like(tent)
         )
-        stale = tr.confirmed & (t - tr.t_hit > cfg.delete_after_s)
+        dead_t = (
+            too_fast
+            | one_miss
+            | tent
+            & (
+                (tr.hits + (cfg.confirm_n - tr.opps) < cfg.confirm_m)
+                | (t - tr.t_birth > cfg.tentative_max_age_s)
+            )
+        )
+        stale = tr.confirmed & (
+            (tr.misses >= cfg.delete_misses) | (t - tr.t_hit > cfg.delete_after_s)
+        )
         var_h = tr.P[:, 0, 0] + tr.P[:, 1, 1]
         lost = tr.confirmed & ~stale & (var_h > 2 * cfg.max_position_sigma_m**2)
         gone = dead_t | stale | lost
@@ -633,7 +708,7 @@ class Tracker:
             return
         for i in np.flatnonzero(stale | lost):
             reason = (
-                f"no detection for {t - tr.t_hit[i]:.0f} s"
+                f"no detection for {t - tr.t_hit[i]:.0f} s ({tr.misses[i]} looks)"
                 if stale[i]
                 else f"position uncertainty above {cfg.max_position_sigma_m:.0f} m"
             )
@@ -646,7 +721,7 @@ class Tracker:
         the other's plots) converge; the younger one is dropped."""
         tr, cfg = self._tr, self.cfg
         conf = np.flatnonzero(tr.confirmed)
-        if conf.size < 2:
+        if conf.size < 2 or cfg.merge_chi2 <= 0:
             return
         pos = tr.x[conf, :3]
         Pp = tr.P[conf, :3, :3]
@@ -658,7 +733,9 @@ class Tracker:
         dv = tr.x[a, 3:] - tr.x[b, 3:]
         Sv = tr.P[a, 3:, 3:] + tr.P[b, 3:, 3:]
         dv2, _ = assoc._mahalanobis3(dv, Sv)
-        same = dv2 <= cfg.merge_chi2
+        # two tracks that each took a plot of the same scan are two objects (birds of a flock,
+        # a formation), however close: only tracks that never do are one target seen twice
+        same = (dv2 <= cfg.merge_chi2) & (tr.t_hit[a] != tr.t_hit[b])
         if not same.any():
             return
         drop = np.zeros(len(tr), dtype=bool)
@@ -671,6 +748,7 @@ class Tracker:
             self._dropped_log.append((int(tr.tid[young]), f"merged into track {int(tr.tid[old])}"))
             if tr.identity[young] and not tr.identity[old]:
                 tr.identity[old], tr.coop[old] = tr.identity[young], tr.coop[young]
+                tr.dirty[old] = True
         self.counts["dropped"] += int(np.count_nonzero(drop))
         tr.keep(~drop)
 
@@ -679,19 +757,23 @@ class Tracker:
         tr, cfg, t = self._tr, self.cfg, self.t
         if len(tr) == 0 or t is None:
             return
-        post = posterior(
-            tr.f_speed,
-            tr.f_alt,
-            tr.f_turn,
-            tr.rcs_mean,
-            tr.rcs_n,
-            tr.c2_n,
-            tr.coop,
-            cfg.class_model,
-        )
+        # only tracks whose features moved since the last call need a new posterior
+        d = np.flatnonzero(tr.dirty)
+        if d.size:
+            tr.post[d] = posterior(
+                tr.f_speed[d],
+                tr.f_alt[d],
+                tr.f_turn[d],
+                tr.rcs_mean[d],
+                tr.rcs_n[d],
+                tr.c2_n[d],
+                tr.coop[d],
+                cfg.class_model,
+            )
+            tr.dirty[d] = False
+        post = tr.post
         eligible = ((t - tr.t_birth) >= cfg.class_min_age_s) | (tr.coop != COOP_NONE)
         tr.cls = decide(post, tr.cls, eligible, cfg.class_threshold, cfg.class_margin)
-        tr.post = post
         best = np.argmax(post, axis=1)
         shown = np.where(tr.cls == I_UNKNOWN, best, tr.cls)
         tr.p_cls = post[np.arange(len(tr)), shown]

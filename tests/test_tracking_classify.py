@@ -1,0 +1,142 @@
+"""Classification on synthetic tracks, and cooperative identities."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from skywarden.tracking import Scan, Tracker, TrackerConfig
+from skywarden.tracking.classify import (
+    CLASSES,
+    COOP_ADSB,
+    COOP_NONE,
+    COOP_REMOTE_ID,
+    I_UNKNOWN,
+    decide,
+    posterior,
+)
+from skywarden.tracking.synthetic import Radar, Target, radar_scans
+
+RADARS = [
+    Radar("r1", (-15_000.0, -10_000.0, 100.0), period_s=2.0),
+    Radar("r2", (15_000.0, -10_000.0, 100.0), period_s=2.0, phase_s=1.0),
+]
+
+
+def classes_after(
+    targets: list[Target], seconds: float, seed: int = 0, **scan_kw
+) -> tuple[list[str], np.ndarray]:
+    trk = Tracker()
+    for scan, _, _ in radar_scans(targets, RADARS, seconds, seed=seed):
+        if scan_kw.get("no_rcs"):
+            scan = Scan(t=scan.t, sensor_id=scan.sensor_id, z=scan.z, R=scan.R)
+        table = trk.step(scan)
+    return table.cls.tolist(), table.p_cls
+
+
+def test_a_drone_a_bird_and_an_airliner() -> None:
+    targets = [
+        Target((0.0, 0.0, 600.0), (42.0, 10.0, 0.0), rcs=-8.0),  # attack drone
+        Target((5000.0, 5000.0, 150.0), (-9.0, 8.0, 0.0), rcs=-20.0),  # bird
+        Target((-20000.0, 8000.0, 3500.0), (210.0, -20.0, 0.0), rcs=22.0),  # airliner, no ADS-B
+    ]
+    cls, p = classes_after(targets, 40.0)
+    trk_order = sorted(zip(cls, p.tolist(), strict=True))
+    assert sorted(cls) == ["bird", "drone", "manned_aircraft"]
+    assert all(pp > 0.6 for _, pp in trk_order)
+
+
+def test_kinematics_alone_when_no_radar_attributes() -> None:
+    targets = [
+        Target((0.0, 0.0, 700.0), (0.0, 45.0, 0.0)),
+        Target((-20000.0, 8000.0, 4000.0), (180.0, 60.0, 0.0)),
+    ]
+    cls, _ = classes_after(targets, 40.0, no_rcs=True)
+    assert sorted(cls) == ["drone", "manned_aircraft"]
+
+
+def test_young_tracks_stay_unknown_and_decisions_have_hysteresis() -> None:
+    post = np.array([[0.7, 0.2, 0.1], [0.55, 0.45, 0.0], [0.3, 0.65, 0.05]])
+    cur = np.array([I_UNKNOWN, I_UNKNOWN, 0], dtype=np.int8)
+    out = decide(post, cur, np.array([False, True, True]), threshold=0.6, margin=0.15)
+    assert out[0] == I_UNKNOWN  # too young
+    assert out[1] == I_UNKNOWN  # not sure enough
+    assert out[2] == 1  # bird beats drone by 0.35 > margin
+    out2 = decide(
+        np.array([[0.45, 0.55, 0.0]]), np.array([0], dtype=np.int8), np.array([True]), 0.6, 0.15
+    )
+    assert out2[0] == 0  # a weak contrary reading does not flip a decided drone
+
+
+def test_cooperative_evidence_dominates() -> None:
+    n = 3
+    speed = np.full(n, 45.0)
+    alt = np.full(n, 600.0)
+    coop = np.array([COOP_NONE, COOP_ADSB, COOP_REMOTE_ID], dtype=np.int8)
+    z = np.zeros(n, dtype=np.int64)
+    post = posterior(speed, alt, np.zeros(n), np.zeros(n), z, z, coop)
+    assert CLASSES[int(np.argmax(post[0]))] == "drone"
+    assert CLASSES[int(np.argmax(post[1]))] == "manned_aircraft"  # a slow ADS-B light aircraft
+    assert post[2, 0] > post[0, 0]
+
+
+def test_command_link_signature_is_drone_evidence() -> None:
+    n = 2
+    speed, alt = np.full(n, 15.0), np.full(n, 200.0)  # bird-like kinematics
+    z = np.zeros(n, dtype=np.int64)
+    post = posterior(
+        speed, alt, np.zeros(n), np.zeros(n), z, np.array([0, 3]), np.zeros(n, dtype=np.int8)
+    )
+    assert CLASSES[int(np.argmax(post[0]))] == "bird"
+    assert CLASSES[int(np.argmax(post[1]))] == "drone"
+
+
+def _confirmed_tracker(targets: list[Target]) -> Tracker:
+    trk = Tracker(TrackerConfig())
+    for scan, _, _ in radar_scans(targets, RADARS, 30.0, seed=2):
+        trk.step(scan)
+    return trk
+
+
+def test_adsb_attaches_to_the_matching_track_and_moves_with_its_report() -> None:
+    a = Target((0.0, 0.0, 3000.0), (200.0, 0.0, 0.0), rcs=20.0)
+    b = Target((0.0, 8000.0, 3000.0), (-200.0, 0.0, 0.0), rcs=20.0)
+    trk = _confirmed_tracker([a, b])
+    pa, va = a.state(trk.t or 0.0)
+    i = trk.cooperative(trk.t or 0.0, "adsb", "AFL123", pa + 30.0, va)
+    assert i is not None
+    table = trk.table()
+    k = int(np.argmin(np.linalg.norm(table.x[:, :3] - pa, axis=1)))
+    assert table.identity.tolist()[k] == "AFL123" and table.identity.tolist()[1 - k] == ""
+    trk.classify()
+    assert trk.table().cls[k] == "manned_aircraft"
+    # the same identity reported on the other aircraft moves there (one identity, one track)
+    pb, vb = b.state(trk.t or 0.0)
+    trk.cooperative(trk.t or 0.0, "adsb", "AFL123", pb, vb)
+    assert (
+        trk.table().identity.tolist()[1 - k] == "AFL123" and trk.table().identity.tolist()[k] == ""
+    )
+
+
+def test_cooperative_report_far_from_every_track_attaches_nowhere() -> None:
+    trk = _confirmed_tracker([Target((0.0, 0.0, 500.0), (40.0, 0.0, 0.0))])
+    assert (
+        trk.cooperative(trk.t or 0.0, "remote_id", "UAS-1", np.array([30_000.0, 0, 500]), None)
+        is None
+    )
+    assert trk.table().identity.tolist() == [""]
+    with pytest.raises(ValueError, match="kind"):
+        trk.cooperative(0.0, "mode_s", "x", np.zeros(3))  # type: ignore[arg-type]
+
+
+def test_remote_id_declares_a_drone() -> None:
+    tg = Target((0.0, 0.0, 120.0), (12.0, 5.0, 0.0), rcs=-20.0)  # bird-like kinematics
+    trk = _confirmed_tracker([tg])
+    p, v = tg.state(trk.t or 0.0)
+    trk.cooperative(trk.t or 0.0, "remote_id", "UAS-7", p, v)
+    trk.classify()
+    t = trk.table()
+    assert t.cls.tolist() == ["drone"] and t.identity.tolist() == ["UAS-7"] and t.p_cls[0] > 0.6
+    assert math.isfinite(t.features[0, 0])
