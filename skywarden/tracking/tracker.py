@@ -309,7 +309,12 @@ class Tracker:
     def maintain(self, t: float) -> None:
         """Drop tracks gone stale by time ``t`` when no scan has come (every sensor quiet or
         down); does not move the track states."""
-        if self.t is not None and t > self.t:
+        if self.t is None or t <= self.t or len(self._tr) == 0:
+            return
+        tr, cfg = self._tr, self.cfg
+        # only the clock rules can fire without a scan: check them before the full pass
+        stale = float(tr.t_hit.min()) < t - cfg.delete_after_s
+        if stale or (~tr.confirmed & (tr.t_birth < t - cfg.tentative_max_age_s)).any():
             self._delete(t)
 
     def cooperative(
@@ -609,7 +614,7 @@ class Tracker:
     def _initiate(self, scan: Scan, rows: IntArray, bit: int) -> None:
         cfg, r = self.cfg, self._r
         k = rows.size
-        new = _Tracks(r)
+        new = _Tracks.__new__(_Tracks)  # every field is set below
         x = np.zeros((k, 6))
         x[:, :3] = scan.z[rows]
         P = np.zeros((k, 6, 6))
