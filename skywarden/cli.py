@@ -471,9 +471,10 @@ def _register_stage_commands() -> None:
     except ImportError:  # pragma: no cover
         pass
     try:
-        from skywarden.disclosure.cli import claim_app
+        from skywarden.disclosure.cli import claim_app, statement_app
 
         app.add_typer(claim_app, name="claim")
+        app.add_typer(statement_app, name="statement")
     except ImportError:  # pragma: no cover
         pass
 

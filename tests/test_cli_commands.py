@@ -1,0 +1,111 @@
+"""The command line as a user types it: scenario new/check, run, log tail/verify, replay --until,
+report, run --input (a recording), --help everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from skywarden import events as E
+from skywarden.cli import app
+from skywarden.ingest import write_jsonl
+from skywarden.log import SqliteLog
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def short_night(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("cli") / "night.sqlite"
+    res = runner.invoke(app, ["run", "--log", str(path), "--until", "00:25"])
+    assert res.exit_code == 0, res.output
+    assert "ticks appended" in res.output
+    return path
+
+
+def test_every_command_has_help_with_an_example():
+    for cmd in (
+        ["demo"], ["run"], ["replay"], ["report"], ["log", "verify"], ["log", "tail"],
+        ["scenario", "new"], ["scenario", "check"], ["track"], ["incident", "list"], ["incident", "show"],
+        ["claim", "add"], ["claim", "list"],
+    ):  # fmt: skip
+        res = runner.invoke(app, [*cmd, "--help"])
+        assert res.exit_code == 0, (cmd, res.output)
+        assert "Example" in res.output or "example" in res.output, cmd
+
+
+def test_scenario_new_then_check(tmp_path):
+    path = tmp_path / "my-night.toml"
+    res = runner.invoke(app, ["scenario", "new", str(path)])
+    assert res.exit_code == 0 and path.exists()
+    assert (tmp_path / "moscow_roads.osm").exists()  # the road extract it names comes along
+    res = runner.invoke(app, ["scenario", "check", str(path)])
+    assert res.exit_code == 0 and "50 drones" in res.output
+    again = runner.invoke(app, ["scenario", "new", str(path)])
+    assert again.exit_code == 2  # never overwrites
+
+
+def test_scenario_check_reports_the_error(tmp_path):
+    path = tmp_path / "bad.toml"
+    runner.invoke(app, ["scenario", "new", str(path)])
+    path.write_text(path.read_text(encoding="utf-8").replace("tick_s = 1.0", "tick_s = 1.0\nspeed = 3"), encoding="utf-8")
+    res = runner.invoke(app, ["scenario", "check", str(path)])
+    assert res.exit_code == 2 and "speed" in res.output and "bad.toml" in res.output
+
+
+def test_log_tail_and_verify(short_night):
+    res = runner.invoke(app, ["log", "tail", str(short_night), "-n", "3", "--kind", "track_confirmed"])
+    assert res.exit_code == 0
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 3
+    for ln in lines:
+        seq, data = ln.split("\t", 1)
+        assert int(seq) > 0 and json.loads(data)["kind"] == "track_confirmed"
+    res = runner.invoke(app, ["log", "verify", str(short_night)])
+    assert res.exit_code == 0 and "chain intact" in res.output
+
+
+def test_replay_until_shows_the_picture(short_night):
+    res = runner.invoke(app, ["replay", str(short_night), "--until", "00:20"])
+    assert res.exit_code == 0, res.output
+    assert "identical" in res.output and "the picture at 00:20:00" in res.output
+
+
+def test_report_from_a_log(short_night, tmp_path):
+    res = runner.invoke(app, ["report", str(short_night), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png" in html and "Summary" in html
+
+
+def test_run_resume_refuses_another_scenario_seed(short_night):
+    res = runner.invoke(app, ["run", "--log", str(short_night), "--resume", "--seed", "7", "--until", "00:26"])
+    assert res.exit_code == 2 and "seed" in res.output
+
+
+def test_run_from_a_recording_replays_the_same_picture(short_night, tmp_path):
+    """Cut the inputs out of a simulated night, play them as a recording (with a bad line added):
+    the stages derive the same events, and the bad line is a counted rejection."""
+    log = SqliteLog(short_night)
+    inputs = [r.event() for r in log.read()]
+    log.close()
+    rec = tmp_path / "reports.jsonl"
+    n = write_jsonl(inputs, rec)
+    assert n > 100
+    with rec.open("ab") as fh:
+        fh.write(b'{"kind":"kill_reported","t":"2025-03-10T21:10:00Z","report_id":"X","lat":95,"lon":37}\n')
+    out = tmp_path / "from-recording.sqlite"
+    res = runner.invoke(app, ["run", "--log", str(out), "--until", "00:25", "--input", str(rec)])
+    assert res.exit_code == 0, res.output
+    a, b = SqliteLog(short_night), SqliteLog(out)
+    derived_a = [r.data for r in a.read() if not E.is_input(r.event())]
+    evs_b = [r.event() for r in b.read()]
+    derived_b = [E.encode(e) for e in evs_b if not E.is_input(e)]
+    rejected = [e for e in evs_b if isinstance(e, E.ReportRejected)]
+    a.close()
+    b.close()
+    assert len(rejected) == 1 and "latitude 95" in rejected[0].reason
+    assert derived_a == derived_b
