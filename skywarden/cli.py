@@ -120,14 +120,18 @@ def _summary_table(view, title: str) -> Table:  # type: ignore[no-untyped-def]
 
 
 def _view(log_url: str, until: datetime | None = None):  # type: ignore[no-untyped-def]
+    """The night's projection and its incidents, from one read of the log."""
     from skywarden.log import open_log
     from skywarden.log.projections import fold
+    from skywarden.response import build_incidents
 
     log = open_log(log_url)
     try:
-        return fold((r.event() for r in log.read()), until=until)
+        events = [r.event() for r in log.read()]
     finally:
         log.close()
+    view = fold(events, until=until)
+    return view, build_incidents(events[: sum(view.counts.values())])
 
 
 def _export(view, scn, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
@@ -198,10 +202,10 @@ def demo(
         _fail(exc)
         return
     wall = time.perf_counter() - t0
-    view = _view(str(log_path))
+    view, incidents = _view(str(log_path))
     from skywarden.report import write_report
 
-    report = write_report(view, scn, out)
+    report = write_report(view, scn, out, incidents)
     files = [*(out / "statements").glob("*.txt"), *(out / "alerts").glob("*.xml")]
     console.print(_summary_table(view, f"{scn.name}"))
     night_s = (scn.end - scn.start).total_seconds()
@@ -335,7 +339,7 @@ def report(
     from skywarden.report import write_report
     from skywarden.runtime import scenario_of
 
-    view = _view(str(log))
+    view, incidents = _view(str(log))
     if view.night is None:
         _fail(SkywardenError(f"{log}: not a Skywarden night"))
         return
@@ -344,7 +348,7 @@ def report(
     except SkywardenError as exc:
         _fail(exc)
         return
-    path = write_report(view, scn, out)
+    path = write_report(view, scn, out, incidents)
     _export(view, scn, out)
     console.print(f"report: {path}")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from skywarden.log.projections import NightView
 from skywarden.report.plots import draw_map, draw_timeline
@@ -34,7 +36,8 @@ def _table(head: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def write_report(view: NightView, scn: LoadedScenario, out_dir: Path) -> Path:
+def write_report(view: NightView, scn: LoadedScenario, out_dir: Path, incidents: Sequence[Any] = ()) -> Path:
+    """``incidents``: from ``skywarden.response.build_incidents`` over the same log (optional)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     map_png = draw_map(view, scn, out_dir / "map.png")
     timeline_png = draw_timeline(view, scn, out_dir / "timeline.png")
@@ -71,6 +74,19 @@ def write_report(view: NightView, scn: LoadedScenario, out_dir: Path) -> Path:
         [c.claim_id, c.source, c.text or c.what, view.assessments[c.claim_id].outcome if c.claim_id in view.assessments else "-"]
         for c in view.claims.values()
     ]
+    inc_rows = [
+        [
+            i.incident_id, i.cls, lt(i.first_t), ", ".join(zones.get(z, z) for z in i.zones), i.max_level,
+            ", ".join(i.airports), i.kill_number or "", i.kill_time, ", ".join(i.sites), ", ".join(i.crews), i.status,
+        ]
+        for i in incidents
+        if i.zones or i.kills
+    ]
+    closed_total = [
+        [a.id, a.name, len(view.airports[a.id].intervals) if a.id in view.airports else 0,
+         f"{(view.airports[a.id].closed_s(view.last_t) if a.id in view.airports else 0) / 60:.0f} min"]
+        for a in scn.spec.airports
+    ]  # fmt: skip
     rejected = [[lt(r.t), r.source, r.reason] for r in view.rejected[:200]]
     refused = [[lt(r.t), r.stage, r.input_kind, r.ref, r.reason] for r in view.refused[:200]]
     night = view.night
@@ -87,7 +103,8 @@ def write_report(view: NightView, scn: LoadedScenario, out_dir: Path) -> Path:
 <h2>Map</h2>{_img(map_png)}
 <h2>Timeline</h2>{_img(timeline_png)}
 <h2>Kills</h2>{_table(["#", "local time", "# today", "near", "toward", "track", "matched by", "incident"], kills)}
-<h2>Airport restrictions ("Carpet")</h2>{_table(["airport", "name", "from", "to", "duration"], airports)}
+<h2>Incidents (threats and kills)</h2>{_table(["incident", "class", "first seen", "threatened", "max level", "airports", "kill #", "kill time", "crash sites", "crews", "status"], inc_rows)}
+<h2>Airport restrictions ("Carpet")</h2>{_table(["airport", "name", "restrictions", "closed in all"], closed_total)}{_table(["airport", "name", "from", "to", "duration"], airports)}
 <h2>Debris footprints</h2>{_table(["site", "kill #", "districts", "zones", "fall time", "samples"], debris)}
 <h2>Crews dispatched</h2>{_table(["crew", "kind", "site", "dispatched", "ETA", "route"], crews)}
 <h2>Crash sites, latest status</h2>{_table(["site", "crew", "status", "at"], status)}
