@@ -109,3 +109,25 @@ def test_run_from_a_recording_replays_the_same_picture(short_night, tmp_path):
     b.close()
     assert len(rejected) == 1 and "latitude 95" in rejected[0].reason
     assert derived_a == derived_b
+
+
+def test_claim_add_assesses_through_the_stages_and_keeps_replay_exact(tmp_path):
+    path = tmp_path / "claims.sqlite"
+    assert runner.invoke(app, ["run", "--log", str(path), "--until", "00:12"]).exit_code == 0
+    res = runner.invoke(
+        app,
+        ["claim", "add", "--log", str(path), "--source", "Channel X", "--what", "kill", "--count", "5",
+         "--from", "00:00", "--to", "00:10", "--where", "south-west", "--text", "Five drones shot down"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    log = SqliteLog(path)
+    evs = [r.event() for r in log.read()]
+    log.close()
+    recorded = [e for e in evs if isinstance(e, E.ClaimRecorded) and e.source == "Channel X"]
+    assessed = [e for e in evs if isinstance(e, E.ClaimAssessed) and e.claim_id == recorded[0].claim_id]
+    assert len(recorded) == 1 and len(assessed) == 1
+    # no kill before 00:10 in the default night: the log neither confirms nor contradicts it
+    assert assessed[0].outcome == "unconfirmed"
+    listed = runner.invoke(app, ["claim", "list", "--log", str(path)])
+    assert listed.exit_code == 0 and recorded[0].claim_id in listed.output
+    assert "identical" in runner.invoke(app, ["replay", str(path)]).output
