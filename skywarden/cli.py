@@ -19,12 +19,17 @@ from skywarden.runtime import TickResult
 
 app = typer.Typer(
     help="Skywarden: a city's drone-defence night on one tamper-evident event log.",
+    epilog="Example: skywarden demo --out night-out   (then open night-out/report.html)",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
 )
-log_app = typer.Typer(help="Inspect an event log.", no_args_is_help=True)
-scenario_app = typer.Typer(help="Write and check scenario files.", no_args_is_help=True)
+log_app = typer.Typer(
+    help="Inspect an event log.", epilog="Example: skywarden log verify night-out/night.sqlite", no_args_is_help=True
+)
+scenario_app = typer.Typer(
+    help="Write and check scenario files.", epilog="Example: skywarden scenario new my-night.toml", no_args_is_help=True
+)
 app.add_typer(log_app, name="log")
 app.add_typer(scenario_app, name="scenario")
 
@@ -462,25 +467,14 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
 
 def _register_stage_commands() -> None:
     """Commands that live with their stage (tracking, response, disclosure)."""
-    try:
-        from skywarden.tracking.cli import track
+    from skywarden.disclosure.cli import claim_app, statement_app
+    from skywarden.response.cli import incident_app
+    from skywarden.tracking.cli import track
 
-        app.command("track")(track)
-    except ImportError:  # pragma: no cover - only while a stage is absent
-        pass
-    try:
-        from skywarden.response.cli import incident_app
-
-        app.add_typer(incident_app, name="incident")
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from skywarden.disclosure.cli import claim_app, statement_app
-
-        app.add_typer(claim_app, name="claim")
-        app.add_typer(statement_app, name="statement")
-    except ImportError:  # pragma: no cover
-        pass
+    app.command("track")(track)
+    app.add_typer(incident_app, name="incident")
+    app.add_typer(claim_app, name="claim")
+    app.add_typer(statement_app, name="statement")
 
 
 _register_stage_commands()
