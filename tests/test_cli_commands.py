@@ -28,7 +28,7 @@ def short_night(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 def test_every_command_has_help_with_an_example():
     for cmd in (
-        ["demo"], ["run"], ["replay"], ["report"], ["log", "verify"], ["log", "tail"],
+        [], ["log"], ["scenario"], ["statement", "list"], ["statement", "approve"], ["demo"], ["run"], ["replay"], ["report"], ["log", "verify"], ["log", "tail"],
         ["scenario", "new"], ["scenario", "check"], ["track"], ["incident", "list"], ["incident", "show"],
         ["claim", "add"], ["claim", "list"],
     ):  # fmt: skip
