@@ -135,7 +135,9 @@ def test_scripted_claims_are_recorded_at_their_time(scenario):
 
     sim = Simulator(scenario)
     claims = [e for e in sim.run(step_s=30.0, until=scenario.at("02:30")) if isinstance(e, ClaimRecorded)]
-    wanted = [c for c in scenario.spec.claims if scenario.at(c.at) <= scenario.at("02:30")]
+    wanted = sorted(
+        (c for c in scenario.spec.claims if scenario.at(c.at) <= scenario.at("02:30")), key=lambda c: scenario.at(c.at)
+    )
     assert [c.claim_id for c in claims] == [c.id for c in wanted]
     for ev, spec in zip(claims, wanted, strict=True):
         assert ev.t == scenario.at(spec.at) and ev.source == spec.source and ev.what == spec.what
