@@ -48,14 +48,21 @@ class SqliteLog:
         if not events:
             return self._seq
         payloads = [encode(e) for e in events]
-        records = list(chain(self._head, self._seq + 1, payloads))
-        rows = [
-            (r.seq, e.t.isoformat(), type(e).__struct_config__.tag, r.data, r.hash)
-            for r, e in zip(records, events, strict=True)
-        ]
-        with self._db:  # one transaction: all or nothing
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        try:
+            with self._db:  # one transaction: all or nothing
+                # IMMEDIATE takes the write lock now; re-read the head under it, since another
+                # writer of the same file may have appended since we last looked.
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, head = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+                records = list(chain(head, seq + 1, payloads))
+                rows = [
+                    (r.seq, e.t.isoformat(), type(e).__struct_config__.tag, r.data, r.hash)
+                    for r, e in zip(records, events, strict=True)
+                ]
+                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise LogError(f"{self.path}: append failed, nothing written ({exc})") from exc
         self._seq, self._head = records[-1].seq, records[-1].hash
         return self._seq
 
