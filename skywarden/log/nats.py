@@ -457,7 +457,9 @@ class NatsLog:
         return self._seq
 
     def verify(self) -> VerifyReport:
-        return verify_records(self.read())
+        # closing(): a TamperError must not leave the reader's cursor open until GC.
+        with contextlib.closing(self.read()) as records:
+            return verify_records(records)
 
     def close(self) -> None:
         """Drain the connection (pending publishes and acks finish) and stop the loop."""

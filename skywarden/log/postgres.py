@@ -24,6 +24,7 @@ so reading a whole night never loads it into memory and never holds the writer's
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -201,7 +202,9 @@ class PostgresLog:
         return self._seq
 
     def verify(self) -> VerifyReport:
-        return verify_records(self.read())
+        # closing(): a TamperError must not leave the reader's cursor open until GC.
+        with contextlib.closing(self.read()) as records:
+            return verify_records(records)
 
     def close(self) -> None:
         if not self._closed:
@@ -214,6 +217,8 @@ class PostgresLog:
         """Delete this log's table and everything in it (tests and throwaway nights)."""
         conn = self._connect()
         try:
+            # A reader left open elsewhere would make DROP wait forever: say so instead.
+            conn.execute("SET lock_timeout = '10s'")
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._tbl))
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot drop {self.table} ({exc})") from exc
