@@ -131,15 +131,15 @@ class Backend:
             import psycopg
 
             table = f"skywarden_{self.url.rsplit('log=', 1)[1]}"
-            with psycopg.connect(PG_URL, autocommit=True) as db:
-                (data,) = db.execute(f"SELECT data FROM {table} WHERE seq = 3").fetchone()  # type: ignore[misc]
+            with psycopg.connect(PG_URL, autocommit=True) as pgdb:
+                (data,) = pgdb.execute(f"SELECT data FROM {table} WHERE seq = 3").fetchone()  # type: ignore[misc]
                 # The append-only trigger refuses UPDATE; an attacker with the rights to
                 # disable it is exactly who verify is for.
-                db.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-                db.execute(
+                pgdb.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+                pgdb.execute(
                     f"UPDATE {table} SET data = %s WHERE seq = 3", (flip_one_byte(bytes(data)),)
                 )
-                db.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+                pgdb.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             return 3
         # NATS: messages cannot be edited in place, so forge one: a well-formed record appended
         # out of band, in the right place, with a hash that does not chain.
@@ -174,13 +174,13 @@ class Backend:
 
             table = f"skywarden_{self.url.rsplit('log=', 1)[1]}"
             bad = log.last_seq() + stored + 1
-            with psycopg.connect(PG_URL, autocommit=True) as db:
-                db.execute(
+            with psycopg.connect(PG_URL, autocommit=True) as pgdb:
+                pgdb.execute(
                     f"CREATE FUNCTION {table}_crash() RETURNS trigger LANGUAGE plpgsql AS $$ "
                     f"BEGIN IF NEW.seq = {bad} THEN RAISE EXCEPTION 'disk gone'; END IF; "
                     "RETURN NEW; END $$"
                 )
-                db.execute(
+                pgdb.execute(
                     f"CREATE TRIGGER crash BEFORE INSERT ON {table} "
                     f"FOR EACH ROW EXECUTE FUNCTION {table}_crash()"
                 )
@@ -188,8 +188,8 @@ class Backend:
                     with pytest.raises(LogError, match="disk gone"):
                         log.append(events)
                 finally:
-                    db.execute(f"DROP TRIGGER crash ON {table}")
-                    db.execute(f"DROP FUNCTION {table}_crash()")
+                    pgdb.execute(f"DROP TRIGGER crash ON {table}")
+                    pgdb.execute(f"DROP FUNCTION {table}_crash()")
         elif self.name == "nats":
             # A writer killed after ``stored`` acknowledged messages: the prefix of its batch
             # is in the stream, its last (committing) message never is.

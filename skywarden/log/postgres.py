@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -124,7 +125,7 @@ class PostgresLog:
 
     # ----------------------------------------------------------------------------- plumbing
 
-    def _connect(self, autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:
+    def _connect(self, autocommit: bool = True) -> psycopg.Connection[tuple[Any, ...]]:
         try:
             return psycopg.connect(self._conninfo, autocommit=autocommit)
         except psycopg.Error as exc:
@@ -139,7 +140,7 @@ class PostgresLog:
         row = self._db.execute(
             sql.SQL("SELECT seq, hash FROM {} ORDER BY seq DESC LIMIT 1").format(self._tbl)
         ).fetchone()
-        return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)  # type: ignore[call-overload]
+        return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
 
     # ----------------------------------------------------------------------------- EventLog
 
@@ -171,7 +172,7 @@ class PostgresLog:
         self._seq, self._head = records[-1].seq, records[-1].hash
         return self._seq
 
-    def read(self, after: int = 0) -> Iterator[Record]:
+    def read(self, after: int = 0) -> Generator[Record, None, None]:
         """Records with seq > ``after`` in order, streamed through a server-side cursor."""
         conn = self._connect(autocommit=False)  # a server-side cursor lives in a transaction
         conn.read_only = True
