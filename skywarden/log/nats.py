@@ -37,7 +37,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -332,7 +332,7 @@ class NatsLog:
         try:
             for i, (data, h) in enumerate(msgs):
                 await nc.publish(self.subject, data, reply=f"{inbox}.{i}", headers=h)
-            await nc.flush(REQUEST_TIMEOUT_S)
+            await nc.flush(int(REQUEST_TIMEOUT_S))
             return await asyncio.wait_for(asyncio.gather(*futs), ACK_TIMEOUT_S)
         finally:
             await sub.unsubscribe()
@@ -389,7 +389,7 @@ class NatsLog:
         with contextlib.suppress(LogError):
             self._seq, self._head, self._stream_last = self._run(self._recover())
 
-    def read(self, after: int = 0) -> Iterator[Record]:
+    def read(self, after: int = 0) -> Generator[Record, None, None]:
         """Committed records with seq > ``after``, in order, pulled in chunks."""
         reader = _Committed()
         for stamp, data in self._messages(after):
@@ -457,7 +457,9 @@ class NatsLog:
         return self._seq
 
     def verify(self) -> VerifyReport:
-        return verify_records(self.read())
+        # closing(): a TamperError must not leave the reader's cursor open until GC.
+        with contextlib.closing(self.read()) as records:
+            return verify_records(records)
 
     def close(self) -> None:
         """Drain the connection (pending publishes and acks finish) and stop the loop."""

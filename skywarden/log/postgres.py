@@ -24,8 +24,10 @@ so reading a whole night never loads it into memory and never holds the writer's
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -123,7 +125,7 @@ class PostgresLog:
 
     # ----------------------------------------------------------------------------- plumbing
 
-    def _connect(self, autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:
+    def _connect(self, autocommit: bool = True) -> psycopg.Connection[tuple[Any, ...]]:
         try:
             return psycopg.connect(self._conninfo, autocommit=autocommit)
         except psycopg.Error as exc:
@@ -138,7 +140,7 @@ class PostgresLog:
         row = self._db.execute(
             sql.SQL("SELECT seq, hash FROM {} ORDER BY seq DESC LIMIT 1").format(self._tbl)
         ).fetchone()
-        return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)  # type: ignore[call-overload]
+        return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
 
     # ----------------------------------------------------------------------------- EventLog
 
@@ -170,7 +172,7 @@ class PostgresLog:
         self._seq, self._head = records[-1].seq, records[-1].hash
         return self._seq
 
-    def read(self, after: int = 0) -> Iterator[Record]:
+    def read(self, after: int = 0) -> Generator[Record, None, None]:
         """Records with seq > ``after`` in order, streamed through a server-side cursor."""
         conn = self._connect(autocommit=False)  # a server-side cursor lives in a transaction
         conn.read_only = True
@@ -201,7 +203,9 @@ class PostgresLog:
         return self._seq
 
     def verify(self) -> VerifyReport:
-        return verify_records(self.read())
+        # closing(): a TamperError must not leave the reader's cursor open until GC.
+        with contextlib.closing(self.read()) as records:
+            return verify_records(records)
 
     def close(self) -> None:
         if not self._closed:
@@ -214,6 +218,8 @@ class PostgresLog:
         """Delete this log's table and everything in it (tests and throwaway nights)."""
         conn = self._connect()
         try:
+            # A reader left open elsewhere would make DROP wait forever: say so instead.
+            conn.execute("SET lock_timeout = '10s'")
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._tbl))
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot drop {self.table} ({exc})") from exc

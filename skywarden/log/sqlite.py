@@ -46,16 +46,22 @@ class SqliteLog:
             raise LogClosedError(f"{self.path} is closed")
         if not events:
             return self._seq
-        rows = []
-        prev, seq = self._head, self._seq
-        for e in events:  # the hot loop of the log: encode, chain, row
-            seq += 1
-            data = encode(e)
-            prev = link(prev, seq, data)
-            rows.append((seq, e.t.isoformat(), KIND_OF[type(e)], data, prev))
-        with self._db:  # one transaction: all or nothing
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        payloads = [encode(e) for e in events]
+        try:
+            with self._db:  # one transaction: all or nothing
+                # IMMEDIATE takes the write lock now; re-read the head under it, since another
+                # writer of the same file may have appended since we last looked.
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+                rows = []
+                for e, data in zip(events, payloads, strict=True):  # the hot loop: chain, row
+                    seq += 1
+                    prev = link(prev, seq, data)
+                    rows.append((seq, e.t.isoformat(), KIND_OF[type(e)], data, prev))
+                self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise LogError(f"{self.path}: append failed, nothing written ({exc})") from exc
         self._seq, self._head = seq, prev
         return self._seq
 
