@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from skywarden.events import (
     TrackConfirmed,
 )
 from skywarden.geo import bearing_deg, compass, distance_m
-from skywarden.scenario.load import LoadedScenario, _line_of
+from skywarden.scenario.load import LoadedScenario, _line_of, read_toml
 
 DEFAULT_POLICY = "policy.toml"
 ROLES = ("publisher", "editor", "duty_officer", "viewer")
@@ -113,29 +112,7 @@ class PolicyRules(_Base, frozen=True, kw_only=True):
 def load_rules(path: str | Path | None = None) -> PolicyRules:
     """Read and check a policy file. Raises :class:`ScenarioError` naming file, key and line."""
     p = Path(path) if path is not None else default_policy_path()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(str(p), "", f"cannot read the file: {exc.strerror or exc}") from exc
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ScenarioError(
-            str(p), "", f"not valid TOML: {exc}", int(m.group(1)) if m else None
-        ) from exc
-    try:
-        rules = msgspec.convert(raw, PolicyRules)
-    except msgspec.ValidationError as exc:
-        msg = str(exc)
-        m = re.search(r" - at `(\$[^`]*)`", msg)
-        where = m.group(1) if m else ""
-        what = msg.split(" - at ")[0]
-        um = re.search(r"unknown field `(\w+)`", what)
-        line_path = f"{where}.{um.group(1)}" if um else where
-        raise ScenarioError(
-            str(p), where.removeprefix("$."), what, _line_of(text, line_path)
-        ) from exc
+    text, rules = read_toml(p, PolicyRules)
     check_rules(rules, str(p), text)
     return rules
 

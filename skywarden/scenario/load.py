@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -19,6 +20,7 @@ from skywarden.geo import CoordinateError, LocalFrame, check_lat_lon, circle_rin
 from skywarden.scenario.model import Scenario
 
 DEFAULT_SCENARIO = "moscow_night.toml"
+T = TypeVar("T")
 
 
 def default_scenario_path() -> Path:
@@ -113,20 +115,20 @@ def _line_of(text: str, path: str) -> int | None:
     return start + 1 if tokens else None
 
 
-def load_scenario(path: str | Path | None = None) -> LoadedScenario:
-    """Read, check and prepare a scenario. Raises :class:`ScenarioError` naming file and key."""
-    p = Path(path) if path is not None else default_scenario_path()
+def read_toml(path: Path, into: type[T]) -> tuple[str, T]:
+    """Read a TOML file into a typed struct; every error is a :class:`ScenarioError` naming the
+    file, the key and (where it can be found) the line. Returns the text too, for later checks."""
     try:
-        text = p.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(str(p), "", f"cannot read the file: {exc.strerror or exc}") from exc
+        raise ScenarioError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from exc
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        raise ScenarioError(str(p), "", f"not valid TOML: {exc}", int(m.group(1)) if m else None) from exc
+        raise ScenarioError(str(path), "", f"not valid TOML: {exc}", int(m.group(1)) if m else None) from exc
     try:
-        spec = msgspec.convert(raw, Scenario)
+        return text, msgspec.convert(raw, into)
     except msgspec.ValidationError as exc:
         msg = str(exc)
         m = re.search(r" - at `(\$[^`]*)`", msg)
@@ -134,7 +136,13 @@ def load_scenario(path: str | Path | None = None) -> LoadedScenario:
         what = msg.split(" - at ")[0]
         um = re.search(r"unknown field `(\w+)`", what)
         line_path = f"{where}.{um.group(1)}" if um else where
-        raise ScenarioError(str(p), where.removeprefix("$."), what, _line_of(text, line_path)) from exc
+        raise ScenarioError(str(path), where.removeprefix("$."), what, _line_of(text, line_path)) from exc
+
+
+def load_scenario(path: str | Path | None = None) -> LoadedScenario:
+    """Read, check and prepare a scenario. Raises :class:`ScenarioError` naming file and key."""
+    p = Path(path) if path is not None else default_scenario_path()
+    text, spec = read_toml(p, Scenario)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return _prepare(p, text, spec, digest)
 
