@@ -103,12 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 # Running
 
 
-def run_tracker(spec: RunSpec, progress: Progress, label: str) -> TrackerOutput | str:
-    """Run one tracker in a fresh process; the output, or the reason it failed."""
+def run_tracker(
+    spec: RunSpec, progress: Progress, label: str, n_scans: int
+) -> TrackerOutput | str:
+    """Run one tracker in a fresh process (it rebuilds the same seeded scenario); the output,
+    or the reason it failed. ``n_scans``: total scans, for the progress bar."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     proc = ctx.Process(target=child_main, args=(spec, q), daemon=True)
-    task = progress.add_task(label, total=len(make_times(spec)))
+    task = progress.add_task(label, total=n_scans)
     proc.start()
     result: TrackerOutput | str = "no result"
     while True:
@@ -131,11 +134,6 @@ def run_tracker(spec: RunSpec, progress: Progress, label: str) -> TrackerOutput 
     if isinstance(result, TrackerOutput) and not result.complete:
         progress.update(task, description=f"{label} (stopped: budget)")
     return result
-
-
-def make_times(spec: RunSpec) -> np.ndarray:
-    n_radars = spec.n_radars or (1 if spec.n_targets <= 10 else 2 if spec.n_targets <= 100 else 3)
-    return np.arange(spec.n_scans * n_radars)
 
 
 @dataclass
@@ -241,7 +239,8 @@ def _f(x: float, fmt: str = "{:,.1f}") -> str:
 def _ratio(a: float, b: float) -> str:
     if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
         return "—"
-    return f"{a / b:,.2f}×"
+    r = a / b
+    return f"{r:,.0f}×" if r >= 100 else f"{r:,.2f}×"
 
 
 def size_table(
@@ -436,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = dict(n_targets=n, n_scans=n_scans, seed=args.seed, n_radars=args.radars,
                         pd=args.pd, clutter_mean=args.clutter)
             sw_out = run_tracker(RunSpec(tracker="skywarden", budget_s=args.budget, **spec),
-                                 progress, f"{n:>5,} targets · Skywarden")
+                                 progress, f"{n:>5,} targets · Skywarden", len(scenario.scans))
             ss_out: TrackerOutput | str
             if ss_ver is None:
                 ss_out = "not installed"
@@ -445,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 ss_out = run_tracker(
                     RunSpec(tracker="stonesoup", budget_s=args.stonesoup_budget, **spec),
-                    progress, f"{n:>5,} targets · Stone Soup",
+                    progress, f"{n:>5,} targets · Stone Soup", len(scenario.scans),
                 )
             for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out)):
                 if isinstance(o, str) and "Traceback" in o:
