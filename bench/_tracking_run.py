@@ -1,15 +1,15 @@
 """Running one tracker over a benchmark scenario: timing, peak memory and the per-scan output.
 
-A runner is a function ``(scenario, budget_s, on_scan) -> TrackerOutput``. It builds whatever
+A runner (bench/_tracking_skywarden.py, bench/_tracking_stonesoup.py) is a function
+``(scenario, budget_s, on_scan) -> TrackerOutput``. It builds whatever
 inputs its tracker needs before ``start()`` is called on the meter, times each scan on its
-own, and stops once ``budget_s`` seconds of tracker time are spent.
+own, and stops once ``budget_s`` CPU seconds of tracking are spent.
 """
 
 from __future__ import annotations
 
 import re
 import resource
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,8 +58,6 @@ class TrackerOutput:
     def net_growth_mb(self) -> float:
         return self.growth_mb - self.recorded_mb
 
-
-Runner = Callable[..., TrackerOutput]
 
 
 def _status_kb(key: str) -> float:

@@ -34,12 +34,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench._tracking_report import markdown
 from bench._tracking_run import RunSpec, TrackerOutput, child_main
 from bench._tracking_scenario import CLASSES, make_scenario
 from bench._tracking_stonesoup import stonesoup_version
 from skywarden.tracking.metrics import LABELS, evaluate
 
 DEFAULT_SIZES = (10, 100, 300, 1_000, 5_000)
+WARMUP_S = 10.0  # start-up transient left out of the "from t = 10 s" rows
 QUICK_SIZES = (10, 30)
 
 EXAMPLE = """\
@@ -92,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=600.0,
                    help="CPU seconds of Skywarden tracking per size before it stops (default 600)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    p.add_argument("--markdown", type=Path, default=None,
+                   help="also write the per-size tables as Markdown to this file")
     return p
 
 
@@ -99,12 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
 # Running
 
 
-def run_tracker(spec: RunSpec, progress: Progress, label: str) -> TrackerOutput | str:
-    """Run one tracker in a fresh process; the output, or the reason it failed."""
+def run_tracker(
+    spec: RunSpec, progress: Progress, label: str, n_scans: int
+) -> TrackerOutput | str:
+    """Run one tracker in a fresh process (it rebuilds the same seeded scenario); the output,
+    or the reason it failed. ``n_scans``: total scans, for the progress bar."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     proc = ctx.Process(target=child_main, args=(spec, q), daemon=True)
-    task = progress.add_task(label, total=len(make_times(spec)))
+    task = progress.add_task(label, total=n_scans)
     proc.start()
     result: TrackerOutput | str = "no result"
     while True:
@@ -129,11 +136,6 @@ def run_tracker(spec: RunSpec, progress: Progress, label: str) -> TrackerOutput 
     return result
 
 
-def make_times(spec: RunSpec) -> np.ndarray:
-    n_radars = spec.n_radars or (1 if spec.n_targets <= 10 else 2 if spec.n_targets <= 100 else 3)
-    return np.arange(spec.n_scans * n_radars)
-
-
 @dataclass
 class Scored:
     """One tracker's figures at one size."""
@@ -153,6 +155,9 @@ class Scored:
     missed_waiting: float = float("nan")  # per scan: missed truths never tracked so far
     missed_lost: float = float("nan")  # per scan: missed truths that had a track before
     rms_m: float = float("nan")  # RMS position error of the assigned pairs
+    late_total: float = float("nan")  # GOSPA total (m^2), mean over scans at t >= WARMUP_S
+    late_missed: float = float("nan")  # missed truths per scan at t >= WARMUP_S
+    late_false: float = float("nan")  # false tracks per scan at t >= WARMUP_S
 
     def ms_mean(self) -> float:
         return float(np.mean(self.out.ms)) if self.out.ms else float("nan")
@@ -190,6 +195,12 @@ def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: flo
             else:
                 waiting += 1
         ever.update(tid[a.truth].tolist())
+    # after the start-up transient (every target appears at t = 0 or is born later)
+    late = scenario.times[:k_eval] >= WARMUP_S
+    late_total = float(r.gospa.total[late].mean()) if np.any(late) else float("nan")
+    half_c2 = c**2 / 2.0
+    late_missed = float(r.gospa.missed[late].mean() / half_c2) if np.any(late) else float("nan")
+    late_false = float(r.gospa.false[late].mean() / half_c2) if np.any(late) else float("nan")
     n_pairs = sum(a.truth.size for a in r.assignments)
     sq = sum(float(np.sum(a.dist**2)) for a in r.assignments)
     ttc = np.array(list(r.confirm_s.values())) if r.confirm_s else np.array([np.nan])
@@ -206,6 +217,9 @@ def score(out: TrackerOutput, scenario: Any, k_eval: int, c: float, min_age: flo
         missed_waiting=waiting / k_eval if k_eval else float("nan"),
         missed_lost=lost / k_eval if k_eval else float("nan"),
         rms_m=float(np.sqrt(sq / n_pairs)) if n_pairs else float("nan"),
+        late_total=late_total,
+        late_missed=late_missed,
+        late_false=late_false,
     )
     if r.classification is not None and r.confusion is not None:
         s.cls_fraction = r.classification.fraction
@@ -225,7 +239,8 @@ def _f(x: float, fmt: str = "{:,.1f}") -> str:
 def _ratio(a: float, b: float) -> str:
     if not (np.isfinite(a) and np.isfinite(b)) or b == 0:
         return "—"
-    return f"{a / b:,.2f}×"
+    r = a / b
+    return f"{r:,.0f}×" if r >= 100 else f"{r:,.2f}×"
 
 
 def size_table(
@@ -270,6 +285,9 @@ def size_table(
         ("  missed truths/scan: not yet tracked", lambda s: s.missed_waiting, "{:,.2f}", True),
         ("  missed truths/scan: lost a track", lambda s: s.missed_lost, "{:,.2f}", True),
         ("RMS position error, assigned (m)", lambda s: s.rms_m, "{:,.1f}", True),
+        (f"GOSPA total from t = {WARMUP_S:.0f} s (m², mean)", lambda s: s.late_total, "{:,.0f}", True),
+        (f"  missed truths/scan from t = {WARMUP_S:.0f} s", lambda s: s.late_missed, "{:,.2f}", True),
+        (f"  false tracks/scan from t = {WARMUP_S:.0f} s", lambda s: s.late_false, "{:,.2f}", True),
         ("truths judged per scan (mean)", lambda s: s.mean_truths, "{:,.1f}", False),
         ("confirmed tracks per scan (mean)", lambda s: s.mean_tracks, "{:,.1f}", False),
         ("identity switches", lambda s: s.switches, "{:,.0f}", True),
@@ -371,6 +389,9 @@ def as_record(s: Scored | str) -> dict[str, Any] | str:
         "missed_waiting_per_scan": s.missed_waiting,
         "missed_lost_per_scan": s.missed_lost,
         "rms_m": s.rms_m,
+        "late_gospa_total": s.late_total,
+        "late_missed_per_scan": s.late_missed,
+        "late_false_per_scan": s.late_false,
     }
 
 
@@ -414,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = dict(n_targets=n, n_scans=n_scans, seed=args.seed, n_radars=args.radars,
                         pd=args.pd, clutter_mean=args.clutter)
             sw_out = run_tracker(RunSpec(tracker="skywarden", budget_s=args.budget, **spec),
-                                 progress, f"{n:>5,} targets · Skywarden")
+                                 progress, f"{n:>5,} targets · Skywarden", len(scenario.scans))
             ss_out: TrackerOutput | str
             if ss_ver is None:
                 ss_out = "not installed"
@@ -423,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 ss_out = run_tracker(
                     RunSpec(tracker="stonesoup", budget_s=args.stonesoup_budget, **spec),
-                    progress, f"{n:>5,} targets · Stone Soup",
+                    progress, f"{n:>5,} targets · Stone Soup", len(scenario.scans),
                 )
             for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out)):
                 if isinstance(o, str) and "Traceback" in o:
@@ -460,18 +481,21 @@ def main(argv: list[str] | None = None) -> int:
         console.print(t)
     console.print(summary_table(results))
     console.print(f"total wall time {time.perf_counter() - started:,.0f} s")
+    doc = {
+        "command": " ".join(["bench/tracking.py", *(argv if argv is not None else sys.argv[1:])]),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "stonesoup": ss_ver,
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "results": results,
+    }
     if args.json is not None:
-        doc = {
-            "command": " ".join(["bench/tracking.py", *(argv if argv is not None else sys.argv[1:])]),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "stonesoup": ss_ver,
-            "machine": platform.machine(),
-            "processor": platform.processor(),
-            "results": results,
-        }
         args.json.write_text(json.dumps(doc, indent=2, default=float))
         console.print(f"figures written to {args.json}")
+    if args.markdown is not None:
+        args.markdown.write_text(markdown(doc))
+        console.print(f"tables written to {args.markdown}")
     return 0
 
 

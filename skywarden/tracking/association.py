@@ -77,8 +77,8 @@ def gate(
         # all would be set by the worst. Plots are grouped by precision, one tree per group.
         # With many pairs at stake the exact largest eigenvalue pays for itself:
         # lambda_max(P + R) <= lambda_max(P) + lambda_max(R), tighter than the traces.
-        trP = np.linalg.eigvalsh(Ppos)[:, -1]
-        trR_all = np.linalg.eigvalsh(R)[:, -1]
+        trP = np.asarray(np.linalg.eigvalsh(Ppos)[:, -1], dtype=np.float64)
+        trR_all = np.asarray(np.linalg.eigvalsh(R)[:, -1], dtype=np.float64)
         order = np.argsort(trR_all, kind="stable")
         parts_t, parts_m = [], []
         for grp in np.array_split(order, min(GATE_GROUPS, max(1, m // 256))):

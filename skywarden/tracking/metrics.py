@@ -113,7 +113,8 @@ class GospaSeries:
     @property
     def total(self) -> np.ndarray:
         """(K,) localisation + missed + false (units^p)."""
-        return self.localisation + self.missed + self.false
+        total: np.ndarray = self.localisation + self.missed + self.false
+        return total
 
     def mean(self) -> dict[str, float]:
         """Means over steps: distance (units), localisation/missed/false/total (units^p)."""

@@ -85,6 +85,7 @@ class TrackingStage:
         self._shown: dict[int, tuple[str, str]] = {}  # track id -> (class, identity) last emitted
         self._had_picture = False
         self._table: TrackTable | None = None
+        self._names: dict[int, str] = {}
         self._sensor_enu: dict[tuple[float, float, float], np.ndarray] = {}
 
     # ------------------------------------------------------------------ the Stage protocol
@@ -311,7 +312,7 @@ class TrackingStage:
         lat, lon, alt = self.frame.to_wgs84(pos[:, 0], pos[:, 1], pos[:, 2])
         return TrackPicture(
             t=now,
-            track_id=[track_name(int(i)) for i in table.ids],
+            track_id=[self._name(i) for i in table.ids.tolist()],
             lat=lat.tolist(),
             lon=lon.tolist(),
             alt=alt.tolist(),
@@ -319,9 +320,15 @@ class TrackingStage:
             vn=x[:, 4].tolist(),
             vu=x[:, 5].tolist(),
             sigma_m=np.sqrt(lam_max).tolist(),
-            cls=[str(c) for c in table.cls],
+            cls=table.cls.tolist(),
             p_cls=table.p_cls.tolist(),
         )
+
+    def _name(self, tid: int) -> str:
+        name = self._names.get(tid)
+        if name is None:
+            name = self._names[tid] = track_name(tid)
+        return name
 
     def scan_time(self, s: float) -> datetime:
         """Tracker seconds -> UTC datetime."""
