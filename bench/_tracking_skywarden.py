@@ -19,8 +19,13 @@ def run_skywarden(
     """Feed each radar scan to ``Tracker.step`` and keep the confirmed tracks it returns."""
     from skywarden.tracking import Scan, Tracker, TrackerConfig
 
+    reach = {
+        r.sensor_id: (float(r.pos[0]), float(r.pos[1]), float(r.pos[2]), float(r.max_range_m))
+        for r in scenario.radars
+    }
     scans = [
-        Scan(t=s.t, sensor_id=s.sensor_id, z=s.z, R=s.R, rcs_dbsm=s.rcs_dbsm, signature=None)
+        Scan(t=s.t, sensor_id=s.sensor_id, z=s.z, R=s.R, rcs_dbsm=s.rcs_dbsm, signature=None,
+             coverage=reach.get(s.sensor_id))
         for s in scenario.scans
     ]
     tracker = Tracker(TrackerConfig())

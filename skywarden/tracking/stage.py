@@ -87,6 +87,8 @@ class TrackingStage:
         self._table: TrackTable | None = None
         self._names: dict[int, str] = {}
         self._sensor_enu: dict[tuple[float, float, float], np.ndarray] = {}
+        # a radar's reach from the scenario; a sensor the scenario does not know counts every look
+        self._reach = {x.id: x.range_m for x in scenario.spec.sensors}
 
     # ------------------------------------------------------------------ the Stage protocol
 
@@ -176,8 +178,11 @@ class TrackingStage:
                 s_enu = np.array(self.frame.to_enu(*key), dtype=np.float64).reshape(3)
                 self._sensor_enu[key] = s_enu
             z, R = polar_to_enu(r[ok], az[ok], el[ok], *sig, s_enu)
+            reach = self._reach.get(ev.sensor_id)
+            coverage = None if reach is None else (float(s_enu[0]), float(s_enu[1]), float(s_enu[2]), reach)
             return Scan(
-                t=s, sensor_id=ev.sensor_id, z=z, R=R, rcs_dbsm=None if rcs is None else rcs[ok]
+                t=s, sensor_id=ev.sensor_id, z=z, R=R, rcs_dbsm=None if rcs is None else rcs[ok],
+                coverage=coverage,
             ), ""
         if not ev.lat and not ev.lon and not ev.alt and not ev.sigma_m and not ev.signature:
             return Scan(t=s, sensor_id=ev.sensor_id, z=np.zeros((0, 3)), R=np.zeros((0, 3, 3))), ""

@@ -109,7 +109,8 @@ def radar_scans(
         el = np.concatenate([el, rng.uniform(0, r.clutter_max_el_deg, m)])
         rcs = np.concatenate([rcs, rng.normal(0.0, 8.0, m)])
         z, R = polar_to_enu(rm, az, el, r.sigma_r, r.sigma_az_deg, r.sigma_el_deg, s)
-        out.append((Scan(t=t, sensor_id=r.sensor_id, z=z, R=R, rcs_dbsm=rcs), pos, idx))
+        cov = (float(s[0]), float(s[1]), float(s[2]), float(r.max_range_m))
+        out.append((Scan(t=t, sensor_id=r.sensor_id, z=z, R=R, rcs_dbsm=rcs, coverage=cov), pos, idx))
     return out
 
 

@@ -120,6 +120,9 @@ class Scan:
     R: FloatArray
     rcs_dbsm: FloatArray | None = None  # (M,)
     signature: Sequence[str] | None = None  # (M,)
+    # (east, north, up, max range) m of the sensor: a track outside it was not looked at, so it
+    # counts no miss (a target that flew out of one radar's reach is not lost)
+    coverage: tuple[float, float, float, float] | None = None
 
     def __post_init__(self) -> None:
         z = (
@@ -292,6 +295,10 @@ class Tracker:
         tr = self._tr
         # a look by this sensor is an opportunity for every tentative track it has seen before
         looked = (tr.smask & bit) != 0
+        if scan.coverage is not None and looked.any():
+            ce, cn, cu, cr = scan.coverage
+            d2 = (tr.x[:, 0] - ce) ** 2 + (tr.x[:, 1] - cn) ** 2 + (tr.x[:, 2] - cu) ** 2
+            looked &= d2 <= cr * cr
         if not len(scan.z) and not looked.any():
             return  # a sensor that sees nothing and never saw any of these tracks: nothing to do
         tr.opps[looked] += 1
