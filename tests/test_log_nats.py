@@ -200,3 +200,13 @@ def test_close_drains_and_a_reopen_sees_every_acknowledged_event(log: nl.NatsLog
         assert [r.event() for r in again.read()] == events
     finally:
         again.close()
+
+
+@pytest.mark.nats
+def test_last_seq_sees_what_other_writers_appended(log: nl.NatsLog) -> None:
+    other = nl.NatsLog(log.url)
+    try:
+        other.append(night(4))
+        assert log.last_seq() == 4
+    finally:
+        other.close()

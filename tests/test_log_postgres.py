@@ -115,3 +115,13 @@ def test_concurrent_writers_serialise_whole_batches(log: pg.PostgresLog) -> None
     for k in range(0, 72, 3):  # every batch of 3 sits together, never interleaved
         assert events[k : k + 3] in (batches[0], batches[1])
     assert log.last_seq() == 72
+
+
+@pytest.mark.postgres
+def test_last_seq_sees_what_other_writers_appended(log: pg.PostgresLog) -> None:
+    other = pg.PostgresLog(log.url)
+    try:
+        other.append(night(4))
+        assert log.last_seq() == 4
+    finally:
+        other.close()

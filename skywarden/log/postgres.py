@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Generator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -101,6 +102,7 @@ class PostgresLog:
         self._conninfo, self.name = split_url(url)
         self.table = f"skywarden_{self.name}"
         self._tbl = sql.Identifier(self.table)
+        self._lock = threading.RLock()
         self._lock_key = sql.SQL("pg_advisory_xact_lock({ns}, hashtext({name}))").format(
             ns=sql.Literal(_LOCK_NAMESPACE), name=sql.Literal(self.table)
         )
@@ -146,6 +148,10 @@ class PostgresLog:
 
     def append(self, events: Sequence[Event]) -> int:
         """Append in order, all or nothing; return the seq of the last record."""
+        with self._lock:  # one connection, one transaction at a time
+            return self._append(events)
+
+    def _append(self, events: Sequence[Event]) -> int:
         if self._closed:
             raise LogClosedError(f"{_redacted(self.url)} is closed")
         if not events:
@@ -197,7 +203,8 @@ class PostgresLog:
         if self._closed:
             return self._seq
         try:
-            self._seq, self._head = self._read_head()
+            with self._lock:
+                self._seq, self._head = self._read_head()
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot read the head ({exc})") from exc
         return self._seq
