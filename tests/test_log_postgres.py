@@ -125,3 +125,15 @@ def test_last_seq_sees_what_other_writers_appended(log: pg.PostgresLog) -> None:
         assert log.last_seq() == 4
     finally:
         other.close()
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_fails_one_append_and_the_next_reconnects(log: pg.PostgresLog) -> None:
+    log.append(night(2))
+    pid = log._db.info.backend_pid
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(LogError, match="connection lost"):
+        log.append(night(1, start=2))
+    assert log.append(night(1, start=2)) == 3
+    assert [r.event() for r in log.read()] == night(3)

@@ -157,6 +157,10 @@ class PostgresLog:
         if not events:
             return self.last_seq()
         payloads = [encode(e) for e in events]
+        if self._db.broken or self._db.closed:
+            # The server went away under a previous call (that call raised LogError). Not
+            # retried there: a lost COMMIT may have landed, and only a fresh look can tell.
+            self._db = self._connect()
         copy = sql.SQL("COPY {} (seq, t, kind, data, hash) FROM STDIN (FORMAT BINARY)").format(
             self._tbl
         )
@@ -172,8 +176,13 @@ class PostgresLog:
                     for r, e in zip(records, events, strict=True):
                         cp.write_row((r.seq, e.t, type(e).__struct_config__.tag, r.data, r.hash))
         except psycopg.Error as exc:
+            lost = (
+                " (connection lost: last_seq() tells whether the batch landed)"
+                if self._db.broken
+                else ""
+            )
             raise LogError(
-                f"{_redacted(self.url)}: append failed, nothing written ({exc})"
+                f"{_redacted(self.url)}: append failed, the transaction wrote nothing{lost}: {exc}"
             ) from exc
         self._seq, self._head = records[-1].seq, records[-1].hash
         return self._seq
@@ -204,6 +213,8 @@ class PostgresLog:
             return self._seq
         try:
             with self._lock:
+                if self._db.broken or self._db.closed:
+                    self._db = self._connect()
                 self._seq, self._head = self._read_head()
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot read the head ({exc})") from exc
