@@ -216,6 +216,9 @@ class NatsLog:
             self._run(self._ensure_stream())
             self._seq, self._head, self._stream_last = self._run(self._recover())
         except BaseException:
+            if hasattr(self, "_nc"):
+                with contextlib.suppress(LogError):
+                    self._run(self._nc.close(), REQUEST_TIMEOUT_S)
             self._stop_loop()
             raise
         self._closed = False
