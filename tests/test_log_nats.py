@@ -200,3 +200,38 @@ def test_close_drains_and_a_reopen_sees_every_acknowledged_event(log: nl.NatsLog
         assert [r.event() for r in again.read()] == events
     finally:
         again.close()
+
+
+@pytest.mark.nats
+def test_last_seq_sees_what_other_writers_appended(log: nl.NatsLog) -> None:
+    other = nl.NatsLog(log.url)
+    try:
+        other.append(night(4))
+        assert log.last_seq() == 4
+    finally:
+        other.close()
+
+
+@pytest.mark.nats
+def test_a_stream_of_the_same_name_that_is_not_a_log_is_refused() -> None:
+    if reason := nats_unavailable():
+        pytest.skip(reason)
+    name = f"t{uuid.uuid4().hex[:12]}"
+
+    async def stream(create: bool) -> None:
+        nc = await nats.connect(NATS_URL, connect_timeout=2)
+        js = nc.jetstream()
+        try:
+            if create:
+                await js.add_stream(name=f"SKYWARDEN_{name.upper()}", subjects=[f"other.{name}"])
+            else:
+                await js.delete_stream(f"SKYWARDEN_{name.upper()}")
+        finally:
+            await nc.close()
+
+    asyncio.run(stream(create=True))
+    try:
+        with pytest.raises(LogError, match="not a Skywarden log"):
+            nl.NatsLog(with_log(NATS_URL, name))
+    finally:
+        asyncio.run(stream(create=False))

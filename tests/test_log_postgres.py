@@ -115,3 +115,25 @@ def test_concurrent_writers_serialise_whole_batches(log: pg.PostgresLog) -> None
     for k in range(0, 72, 3):  # every batch of 3 sits together, never interleaved
         assert events[k : k + 3] in (batches[0], batches[1])
     assert log.last_seq() == 72
+
+
+@pytest.mark.postgres
+def test_last_seq_sees_what_other_writers_appended(log: pg.PostgresLog) -> None:
+    other = pg.PostgresLog(log.url)
+    try:
+        other.append(night(4))
+        assert log.last_seq() == 4
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_fails_one_append_and_the_next_reconnects(log: pg.PostgresLog) -> None:
+    log.append(night(2))
+    pid = log._db.info.backend_pid
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(LogError, match="connection lost"):
+        log.append(night(1, start=2))
+    assert log.append(night(1, start=2)) == 3
+    assert [r.event() for r in log.read()] == night(3)

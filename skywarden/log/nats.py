@@ -204,6 +204,7 @@ class NatsLog:
         self.stream = f"SKYWARDEN_{self.name.upper()}"
         self.subject = f"skywarden.{self.name}.events"
         self._closed = True
+        self._lock = threading.RLock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"nats-log-{self.name}", daemon=True
@@ -215,6 +216,9 @@ class NatsLog:
             self._run(self._ensure_stream())
             self._seq, self._head, self._stream_last = self._run(self._recover())
         except BaseException:
+            if hasattr(self, "_nc"):
+                with contextlib.suppress(LogError):
+                    self._run(self._nc.close(), REQUEST_TIMEOUT_S)
             self._stop_loop()
             raise
         self._closed = False
@@ -341,6 +345,10 @@ class NatsLog:
 
     def append(self, events: Sequence[Event]) -> int:
         """Append in order; the batch counts only once its last message is stored."""
+        with self._lock:  # one batch at a time per instance: the head is shared state
+            return self._append(events)
+
+    def _append(self, events: Sequence[Event]) -> int:
         if self._closed:
             raise LogClosedError(f"{_redacted(self.url)} is closed")
         if not events:
@@ -454,6 +462,10 @@ class NatsLog:
         ]
 
     def last_seq(self) -> int:
+        """The seq of the last committed record as the stream has it now (other writers too)."""
+        if not self._closed:
+            with self._lock:
+                self._seq, self._head, self._stream_last = self._run(self._recover())
         return self._seq
 
     def verify(self) -> VerifyReport:

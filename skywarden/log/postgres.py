@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Generator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -101,6 +102,7 @@ class PostgresLog:
         self._conninfo, self.name = split_url(url)
         self.table = f"skywarden_{self.name}"
         self._tbl = sql.Identifier(self.table)
+        self._lock = threading.RLock()
         self._lock_key = sql.SQL("pg_advisory_xact_lock({ns}, hashtext({name}))").format(
             ns=sql.Literal(_LOCK_NAMESPACE), name=sql.Literal(self.table)
         )
@@ -146,11 +148,19 @@ class PostgresLog:
 
     def append(self, events: Sequence[Event]) -> int:
         """Append in order, all or nothing; return the seq of the last record."""
+        with self._lock:  # one connection, one transaction at a time
+            return self._append(events)
+
+    def _append(self, events: Sequence[Event]) -> int:
         if self._closed:
             raise LogClosedError(f"{_redacted(self.url)} is closed")
         if not events:
             return self.last_seq()
         payloads = [encode(e) for e in events]
+        if self._db.broken or self._db.closed:
+            # The server went away under a previous call (that call raised LogError). Not
+            # retried there: a lost COMMIT may have landed, and only a fresh look can tell.
+            self._db = self._connect()
         copy = sql.SQL("COPY {} (seq, t, kind, data, hash) FROM STDIN (FORMAT BINARY)").format(
             self._tbl
         )
@@ -166,8 +176,13 @@ class PostgresLog:
                     for r, e in zip(records, events, strict=True):
                         cp.write_row((r.seq, e.t, type(e).__struct_config__.tag, r.data, r.hash))
         except psycopg.Error as exc:
+            lost = (
+                " (connection lost: last_seq() tells whether the batch landed)"
+                if self._db.broken
+                else ""
+            )
             raise LogError(
-                f"{_redacted(self.url)}: append failed, nothing written ({exc})"
+                f"{_redacted(self.url)}: append failed, the transaction wrote nothing{lost}: {exc}"
             ) from exc
         self._seq, self._head = records[-1].seq, records[-1].hash
         return self._seq
@@ -197,7 +212,10 @@ class PostgresLog:
         if self._closed:
             return self._seq
         try:
-            self._seq, self._head = self._read_head()
+            with self._lock:
+                if self._db.broken or self._db.closed:
+                    self._db = self._connect()
+                self._seq, self._head = self._read_head()
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot read the head ({exc})") from exc
         return self._seq
