@@ -35,12 +35,11 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import threading
 from collections.abc import Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import nats
 import nats.errors
@@ -59,15 +58,14 @@ from nats.js.api import (
 
 from skywarden.errors import LogClosedError, LogError
 from skywarden.events import Event, encode
+from skywarden.log.base import log_name_of
 from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
 
-DEFAULT_LOG = "events"
 CONNECT_TIMEOUT_S = 2.0
 REQUEST_TIMEOUT_S = 10.0  # one JetStream API call
 ACK_TIMEOUT_S = 60.0  # all acks of one batch
 READ_CHUNK = 2048  # messages per pull
 APPEND_RETRIES = 5  # re-reads of the head when another writer got in first
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _ERR_WRONG_LAST_SEQ = 10071
 
 H_SEQ, H_HASH, H_BATCH, H_FIRST, H_LAST = (
@@ -84,14 +82,8 @@ T = TypeVar("T")
 def split_url(url: str) -> tuple[str, str]:
     """``(server URL without 'log', log name)``; raises :class:`LogError` on a bad name."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    names = [v for k, v in query if k == "log"]
-    name = names[-1] if names else DEFAULT_LOG
-    if not _NAME.fullmatch(name):
-        raise LogError(
-            f"log name {name!r}: use 1-40 lowercase letters, digits or '_', starting with a letter"
-        )
-    rest = urlencode([(k, v) for k, v in query if k != "log"])
+    query, name = log_name_of(url)
+    rest = urlencode(query)
     return urlunsplit(parts._replace(query=rest)), name
 
 

@@ -25,23 +25,21 @@ so reading a whole night never loads it into memory and never holds the writer's
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Generator, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
 from skywarden.errors import LogClosedError, LogError
 from skywarden.events import Event, encode
+from skywarden.log.base import log_name_of
 from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
 
-DEFAULT_LOG = "events"
 CONNECT_TIMEOUT_S = 2
 READ_CHUNK = 4096  # rows per round trip of the server-side cursor
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Advisory-lock namespace: pg_advisory_xact_lock(namespace, hashtext(table)) serialises writers
 # of one log without blocking writers of another.
 _LOCK_NAMESPACE = 0x5357  # "SW"
@@ -72,14 +70,7 @@ END $$;
 def split_url(url: str) -> tuple[str, str]:
     """``(libpq conninfo URL without 'log', log name)``; raises :class:`LogError` on a bad name."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    names = [v for k, v in query if k == "log"]
-    name = names[-1] if names else DEFAULT_LOG
-    if not _NAME.fullmatch(name):
-        raise LogError(
-            f"log name {name!r}: use 1-40 lowercase letters, digits or '_', starting with a letter"
-        )
-    rest = [(k, v) for k, v in query if k != "log"]
+    rest, name = log_name_of(url)
     if not any(k == "connect_timeout" for k, _ in rest):
         rest.append(("connect_timeout", str(CONNECT_TIMEOUT_S)))
     return urlunsplit(parts._replace(query=urlencode(rest))), name
