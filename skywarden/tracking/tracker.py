@@ -76,7 +76,7 @@ class TrackerConfig:
     tentative_max_age_s: float = 30.0
     drop_single_miss: bool = True  # a one-plot track whose next look misses is dropped
     # deletion
-    delete_misses: int = 4  # a confirmed track missed by this many looks in a row is dropped
+    delete_misses: int = 6  # a confirmed track missed by this many looks in a row is dropped
     delete_after_s: float = 30.0  # ... and in any case when unseen this long (sensors gone quiet)
     max_position_sigma_m: float = 3000.0  # or when it is this uncertain
     merge_chi2: float = 0.0  # > 0: confirmed tracks this close (6-D) are merged; 0 = never
