@@ -231,6 +231,9 @@ class AlertStage:
         self.night_tag = scenario.start.astimezone(scenario.tz).strftime("%Y%m%d")
         self.districts = [d for d in scenario.spec.districts if d.id in scenario.district_shapes]
         self._shapes = [scenario.district_shapes[d.id] for d in self.districts]
+        self._shape_arr = np.empty(len(self._shapes), dtype=object)
+        self._shape_arr[:] = self._shapes
+        shapely.prepare(self._shape_arr)  # same predicates, indexed edges
         self.alerts: dict[str, DistrictAlert] = {d.id: DistrictAlert() for d in self.districts}
         self._threats: dict[str, ThreatLevel] = {}  # track id -> level of its open threat
         self._picture: TrackPicture | None = None
@@ -294,8 +297,9 @@ class AlertStage:
         speed = np.maximum(np.hypot(ve, vn), 1e-3)
         levels = np.asarray([LEVELS.index(self._threats[pic.track_id[i]]) for i in idx])
         found: dict[str, Danger] = {}
-        for d, shape in zip(self.districts, self._shapes, strict=True):
-            hit = shapely.intersects(shape, paths)
+        # one predicate call for every (district, path) pair: (D, N)
+        hits = shapely.intersects(self._shape_arr[:, None], paths[None, :])
+        for d, shape, hit in zip(self.districts, self._shapes, hits, strict=True):
             if not hit.any():
                 continue
             # time until the widened path reaches the district: (distance - radius) / speed

@@ -173,29 +173,37 @@ class KillStage:
         return out
 
     def _remember(self, pic: TrackPicture) -> None:
-        self.latest = pic.t.timestamp() if self.latest is None else max(self.latest, pic.t.timestamp())
+        ts = pic.t.timestamp()
+        self.latest = ts if self.latest is None else max(self.latest, ts)
         if not pic.track_id:
-            self._forget(pic.t.timestamp())
+            self._forget(ts)
             return
         e, n, _ = self.scenario.frame.to_enu(pic.lat, pic.lon)
-        ts = pic.t.timestamp()
-        for i, tid in enumerate(pic.track_id):
-            if not (math.isfinite(e[i]) and math.isfinite(n[i])):
+        # one conversion per column, then plain floats (this runs on every picture)
+        isfinite, cls, history = math.isfinite, self.cls, self.history
+        for tid, x, y, ve, vn, c in zip(pic.track_id, e.tolist(), n.tolist(), pic.ve, pic.vn, pic.cls, strict=True):
+            if not (isfinite(x) and isfinite(y)):
                 continue
-            h = self.history.setdefault(tid, _History())
-            if h.t and ts <= h.t[-1]:
+            h = history.get(tid)
+            if h is None:
+                h = history[tid] = _History()
+            elif h.t and ts <= h.t[-1]:
                 continue
             h.t.append(ts)
-            h.x.append(float(e[i]))
-            h.y.append(float(n[i]))
-            h.ve.append(float(pic.ve[i]))
-            h.vn.append(float(pic.vn[i]))
-            if pic.cls[i] != "unknown" or tid not in self.cls:
-                self.cls[tid] = pic.cls[i]
+            h.x.append(x)
+            h.y.append(y)
+            h.ve.append(float(ve))
+            h.vn.append(float(vn))
+            if c != "unknown" or tid not in cls:
+                cls[tid] = c
         self._forget(ts)
 
     def _forget(self, ts: float) -> None:
         horizon = ts - self.config.history_s
+        # most pictures expire nothing: look for an expired sample before the sorted pass
+        if not any(h.t[0] < horizon for h in self.history.values() if h.t):
+            if all(h.t for h in self.history.values()):
+                return
         for tid in sorted(self.history):
             h = self.history[tid]
             while h.t and h.t[0] < horizon:

@@ -86,6 +86,7 @@ class TrackingStage:
         self._had_picture = False
         self._table: TrackTable | None = None
         self._sensor_enu: dict[tuple[float, float, float], np.ndarray] = {}
+        self._names: dict[int, str] = {}  # track id -> "T0001", built once per track
 
     # ------------------------------------------------------------------ the Stage protocol
 
@@ -309,9 +310,10 @@ class TrackingStage:
         tr_, det = Ph[:, 0, 0] + Ph[:, 1, 1], Ph[:, 0, 0] * Ph[:, 1, 1] - Ph[:, 0, 1] * Ph[:, 1, 0]
         lam_max = 0.5 * tr_ + np.sqrt(np.maximum(0.25 * tr_**2 - det, 0.0))
         lat, lon, alt = self.frame.to_wgs84(pos[:, 0], pos[:, 1], pos[:, 2])
+        names = self._names
         return TrackPicture(
             t=now,
-            track_id=[track_name(int(i)) for i in table.ids],
+            track_id=[names.get(i) or names.setdefault(i, track_name(i)) for i in table.ids.tolist()],
             lat=lat.tolist(),
             lon=lon.tolist(),
             alt=alt.tolist(),
@@ -319,7 +321,7 @@ class TrackingStage:
             vn=x[:, 4].tolist(),
             vu=x[:, 5].tolist(),
             sigma_m=np.sqrt(lam_max).tolist(),
-            cls=[str(c) for c in table.cls],
+            cls=table.cls.tolist(),
             p_cls=table.p_cls.tolist(),
         )
 
