@@ -128,11 +128,24 @@ def edge_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> FloatA
     ``d = |P - (A + u (B - A))|``; shape (M, E) in between.
     """
     g = _geom(zone)
-    a, ab, ab2 = g.a, g.ab, g.ab2
-    px = x[:, None] - a[None, :, 0]
-    py = y[:, None] - a[None, :, 1]
-    u = np.clip((px * ab[None, :, 0] + py * ab[None, :, 1]) / ab2[None, :], 0.0, 1.0)
-    d: FloatArray = np.sqrt(np.min((px - u * ab[None, :, 0]) ** 2 + (py - u * ab[None, :, 1]) ** 2, axis=1))
+    abx, aby = g.ab[:, 0], g.ab[:, 1]
+    px = x[:, None] - g.a[None, :, 0]
+    py = y[:, None] - g.a[None, :, 1]
+    # the same operations as the formula, in place on three (M, E) buffers
+    u = px * abx
+    w = py * aby
+    u += w
+    u /= g.ab2
+    np.maximum(u, 0.0, out=u)
+    np.minimum(u, 1.0, out=u)
+    np.multiply(u, abx, out=w)
+    px -= w  # P - A - u (B - A), east
+    np.multiply(u, aby, out=w)
+    py -= w
+    px *= px
+    py *= py
+    px += py
+    d: FloatArray = np.sqrt(px.min(axis=1))
     return d
 
 
