@@ -254,7 +254,10 @@ class AlertStage:
         dangers = self.predict(now)
         out: list[Event] = []
         for d in self.districts:
-            issued = self._advance(d.id, dangers.get(d.id), now)
+            danger = dangers.get(d.id)
+            if danger is None and self.alerts[d.id].state not in ("active", "holding"):
+                continue  # nothing over a district without an alert: nothing to advance
+            issued = self._advance(d.id, danger, now)
             if issued is not None:
                 out.append(issued)
         return out

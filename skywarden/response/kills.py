@@ -141,6 +141,7 @@ class KillStage:
         self.history: dict[str, _History] = {}
         self.dropped: set[str] = set()
         self.latest: float | None = None  # POSIX time of the latest picture
+        self._oldest: float | None = None  # earliest first sample of any history at the last pass
         self.cls: dict[str, str] = {}
         self.toward: dict[str, str] = {}  # track id -> zone of its last threat
         self.kills: dict[str, _Kill] = {}  # report id -> kill, in report order
@@ -187,6 +188,8 @@ class KillStage:
             h = history.get(tid)
             if h is None:
                 h = history[tid] = _History()
+                if self._oldest is not None and ts < self._oldest:
+                    self._oldest = ts  # a picture older than the last pass (not in a live night)
             elif h.t and ts <= h.t[-1]:
                 continue
             h.t.append(ts)
@@ -200,10 +203,11 @@ class KillStage:
 
     def _forget(self, ts: float) -> None:
         horizon = ts - self.config.history_s
-        # most pictures expire nothing: look for an expired sample before the sorted pass
-        if not any(h.t[0] < horizon for h in self.history.values() if h.t):
-            if all(h.t for h in self.history.values()):
-                return
+        # Histories only grow at their end, and a new one starts at the newest picture, so the
+        # oldest first sample seen at the last pass bounds every first sample until the next:
+        # while it has not expired, nothing has.
+        if self._oldest is not None and horizon <= self._oldest:
+            return
         for tid in sorted(self.history):
             h = self.history[tid]
             while h.t and h.t[0] < horizon:
@@ -212,6 +216,7 @@ class KillStage:
             if not h.t:
                 del self.history[tid]
                 self.dropped.discard(tid)
+        self._oldest = min((h.t[0] for h in self.history.values()), default=None)
 
     # ------------------------------------------------------------------ matching
     def candidates(self, t: datetime, x: float, y: float) -> dict[str, tuple[float, float]]:
