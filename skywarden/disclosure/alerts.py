@@ -26,6 +26,7 @@ deterministic: ``skywarden-<city>-<night date>-<district>-<n>``.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -271,16 +272,18 @@ class AlertStage:
             return {}
         floor = LEVELS.index(cfg.min_level)
         # a track with a non-finite position or velocity cannot be predicted: it is skipped
-        finite = np.isfinite(np.column_stack([pic.lat, pic.lon, pic.ve, pic.vn, pic.sigma_m])).all(
-            axis=1
-        )
+        threats, isfinite = self._threats, math.isfinite
         idx = [
             i
             for i, tid in enumerate(pic.track_id)
-            if tid in self._threats
+            if tid in threats
             and pic.cls[i] in cfg.classes
-            and LEVELS.index(self._threats[tid]) >= floor
-            and finite[i]
+            and LEVELS.index(threats[tid]) >= floor
+            and isfinite(pic.lat[i])
+            and isfinite(pic.lon[i])
+            and isfinite(pic.ve[i])
+            and isfinite(pic.vn[i])
+            and isfinite(pic.sigma_m[i])
         ]
         if not idx:
             return {}
