@@ -85,20 +85,67 @@ class EntryPrediction:
     t_cpa_s: FloatArray
 
 
+@dataclass(frozen=True)
+class _ZoneGeom:
+    """What the kernels need of one polygon, computed once: its edges A->B (E, 2), |B - A|^2
+    (E,), the centroid and the radius of the bounding circle about it (m)."""
+
+    zone: shapely.Polygon
+    a: FloatArray
+    ab: FloatArray
+    ab2: FloatArray
+    cx: float
+    cy: float
+    r_max: float
+
+
+# Polygon -> its geometry, keyed by object identity (the zones of a stage are built once and
+# live as long as it; the entry holds the polygon, so its id cannot be reused meanwhile).
+_GEOM: dict[int, _ZoneGeom] = {}
+
+
+def _geom(zone: shapely.Polygon) -> _ZoneGeom:
+    g = _GEOM.get(id(zone))
+    if g is not None and g.zone is zone:
+        return g
+    ring = np.asarray(zone.exterior.coords, dtype=np.float64)
+    a = ring[:-1]
+    ab = ring[1:] - a  # (E, 2)
+    c = zone.centroid
+    r_max = float(np.max(np.hypot(ring[:, 0] - c.x, ring[:, 1] - c.y)))
+    shapely.prepare(zone)  # contains_xy on a prepared polygon: same answer, indexed edges
+    g = _ZoneGeom(zone, a, ab, np.maximum(np.sum(ab * ab, axis=1), 1e-12), float(c.x), float(c.y), r_max)
+    if len(_GEOM) > 1024:
+        _GEOM.clear()
+    _GEOM[id(zone)] = g
+    return g
+
+
 def edge_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> FloatArray:
     """Distance (m) from points (M,) to the polygon's exterior ring: the nearest of its edges.
 
     For edge A->B and point P: ``u = clip(((P - A) . (B - A)) / |B - A|^2, 0, 1)``,
     ``d = |P - (A + u (B - A))|``; shape (M, E) in between.
     """
-    ring = np.asarray(zone.exterior.coords, dtype=np.float64)
-    a = ring[:-1]
-    ab = ring[1:] - a  # (E, 2)
-    ab2 = np.maximum(np.sum(ab * ab, axis=1), 1e-12)
-    px = x[:, None] - a[None, :, 0]
-    py = y[:, None] - a[None, :, 1]
-    u = np.clip((px * ab[None, :, 0] + py * ab[None, :, 1]) / ab2[None, :], 0.0, 1.0)
-    d: FloatArray = np.sqrt(np.min((px - u * ab[None, :, 0]) ** 2 + (py - u * ab[None, :, 1]) ** 2, axis=1))
+    g = _geom(zone)
+    abx, aby = g.ab[:, 0], g.ab[:, 1]
+    px = x[:, None] - g.a[None, :, 0]
+    py = y[:, None] - g.a[None, :, 1]
+    # the same operations as the formula, in place on three (M, E) buffers
+    u = px * abx
+    w = py * aby
+    u += w
+    u /= g.ab2
+    np.maximum(u, 0.0, out=u)
+    np.minimum(u, 1.0, out=u)
+    np.multiply(u, abx, out=w)
+    px -= w  # P - A - u (B - A), east
+    np.multiply(u, aby, out=w)
+    py -= w
+    px *= px
+    py *= py
+    px += py
+    d: FloatArray = np.sqrt(px.min(axis=1))
     return d
 
 
@@ -116,10 +163,8 @@ def signed_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> Floa
 def _signed_distance_far(zone: shapely.Polygon, x: FloatArray, y: FloatArray, sig: FloatArray) -> FloatArray:
     """Signed distance where it matters: exact for points within 6 sigma of the zone's bounding
     circle, the lower bound ``|P - c| - R`` (P_in < 1e-9 there anyway) farther out."""
-    c = zone.centroid
-    ring = np.asarray(zone.exterior.coords, dtype=np.float64)
-    r_max = float(np.max(np.hypot(ring[:, 0] - c.x, ring[:, 1] - c.y)))
-    lb: FloatArray = np.hypot(x - c.x, y - c.y) - r_max
+    g = _geom(zone)
+    lb: FloatArray = np.hypot(x - g.cx, y - g.cy) - g.r_max
     out: FloatArray = lb.copy()
     near = lb < 6.0 * sig
     if near.any():

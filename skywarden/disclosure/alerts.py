@@ -26,6 +26,7 @@ deterministic: ``skywarden-<city>-<night date>-<district>-<n>``.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -231,6 +232,9 @@ class AlertStage:
         self.night_tag = scenario.start.astimezone(scenario.tz).strftime("%Y%m%d")
         self.districts = [d for d in scenario.spec.districts if d.id in scenario.district_shapes]
         self._shapes = [scenario.district_shapes[d.id] for d in self.districts]
+        self._shape_arr = np.empty(len(self._shapes), dtype=object)
+        self._shape_arr[:] = self._shapes
+        shapely.prepare(self._shape_arr)  # same predicates, indexed edges
         self.alerts: dict[str, DistrictAlert] = {d.id: DistrictAlert() for d in self.districts}
         self._threats: dict[str, ThreatLevel] = {}  # track id -> level of its open threat
         self._picture: TrackPicture | None = None
@@ -251,7 +255,10 @@ class AlertStage:
         dangers = self.predict(now)
         out: list[Event] = []
         for d in self.districts:
-            issued = self._advance(d.id, dangers.get(d.id), now)
+            danger = dangers.get(d.id)
+            if danger is None and self.alerts[d.id].state not in ("active", "holding"):
+                continue  # nothing over a district without an alert: nothing to advance
+            issued = self._advance(d.id, danger, now)
             if issued is not None:
                 out.append(issued)
         return out
@@ -265,16 +272,18 @@ class AlertStage:
             return {}
         floor = LEVELS.index(cfg.min_level)
         # a track with a non-finite position or velocity cannot be predicted: it is skipped
-        finite = np.isfinite(np.column_stack([pic.lat, pic.lon, pic.ve, pic.vn, pic.sigma_m])).all(
-            axis=1
-        )
+        threats, isfinite = self._threats, math.isfinite
         idx = [
             i
             for i, tid in enumerate(pic.track_id)
-            if tid in self._threats
+            if tid in threats
             and pic.cls[i] in cfg.classes
-            and LEVELS.index(self._threats[tid]) >= floor
-            and finite[i]
+            and LEVELS.index(threats[tid]) >= floor
+            and isfinite(pic.lat[i])
+            and isfinite(pic.lon[i])
+            and isfinite(pic.ve[i])
+            and isfinite(pic.vn[i])
+            and isfinite(pic.sigma_m[i])
         ]
         if not idx:
             return {}
@@ -294,8 +303,9 @@ class AlertStage:
         speed = np.maximum(np.hypot(ve, vn), 1e-3)
         levels = np.asarray([LEVELS.index(self._threats[pic.track_id[i]]) for i in idx])
         found: dict[str, Danger] = {}
-        for d, shape in zip(self.districts, self._shapes, strict=True):
-            hit = shapely.intersects(shape, paths)
+        # one predicate call for every (district, path) pair: (D, N)
+        hits = shapely.intersects(self._shape_arr[:, None], paths[None, :])
+        for d, shape, hit in zip(self.districts, self._shapes, hits, strict=True):
             if not hit.any():
                 continue
             # time until the widened path reaches the district: (distance - radius) / speed

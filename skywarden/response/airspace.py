@@ -142,14 +142,13 @@ class AirspaceStage:
         pic = self.picture
         if pic is None or not self.airports:
             return [], np.zeros((0, 2)), np.zeros((0, 2)), []
-        rows = []
-        for i, tid in enumerate(pic.track_id):
-            cls = self.cls.get(tid, pic.cls[i])
-            if cls not in self.config.classes:
-                continue
-            if self.config.only_threats and tid not in self.threats:
-                continue
-            rows.append(i)
+        classes, threats, known = self.config.classes, self.threats, self.cls
+        only = self.config.only_threats
+        rows = [
+            i
+            for i, (tid, c) in enumerate(zip(pic.track_id, pic.cls, strict=True))
+            if (not only or tid in threats) and known.get(tid, c) in classes
+        ]
         if not rows:
             return [], np.zeros((0, 2)), np.zeros((0, 2)), []
         r = np.asarray(rows)

@@ -141,6 +141,7 @@ class KillStage:
         self.history: dict[str, _History] = {}
         self.dropped: set[str] = set()
         self.latest: float | None = None  # POSIX time of the latest picture
+        self._oldest: float | None = None  # earliest first sample of any history at the last pass
         self.cls: dict[str, str] = {}
         self.toward: dict[str, str] = {}  # track id -> zone of its last threat
         self.kills: dict[str, _Kill] = {}  # report id -> kill, in report order
@@ -173,29 +174,40 @@ class KillStage:
         return out
 
     def _remember(self, pic: TrackPicture) -> None:
-        self.latest = pic.t.timestamp() if self.latest is None else max(self.latest, pic.t.timestamp())
+        ts = pic.t.timestamp()
+        self.latest = ts if self.latest is None else max(self.latest, ts)
         if not pic.track_id:
-            self._forget(pic.t.timestamp())
+            self._forget(ts)
             return
         e, n, _ = self.scenario.frame.to_enu(pic.lat, pic.lon)
-        ts = pic.t.timestamp()
-        for i, tid in enumerate(pic.track_id):
-            if not (math.isfinite(e[i]) and math.isfinite(n[i])):
+        # one conversion per column, then plain floats (this runs on every picture)
+        isfinite, cls, history = math.isfinite, self.cls, self.history
+        for tid, x, y, ve, vn, c in zip(pic.track_id, e.tolist(), n.tolist(), pic.ve, pic.vn, pic.cls, strict=True):
+            if not (isfinite(x) and isfinite(y)):
                 continue
-            h = self.history.setdefault(tid, _History())
-            if h.t and ts <= h.t[-1]:
+            h = history.get(tid)
+            if h is None:
+                h = history[tid] = _History()
+                if self._oldest is not None and ts < self._oldest:
+                    self._oldest = ts  # a picture older than the last pass (not in a live night)
+            elif h.t and ts <= h.t[-1]:
                 continue
             h.t.append(ts)
-            h.x.append(float(e[i]))
-            h.y.append(float(n[i]))
-            h.ve.append(float(pic.ve[i]))
-            h.vn.append(float(pic.vn[i]))
-            if pic.cls[i] != "unknown" or tid not in self.cls:
-                self.cls[tid] = pic.cls[i]
+            h.x.append(x)
+            h.y.append(y)
+            h.ve.append(float(ve))
+            h.vn.append(float(vn))
+            if c != "unknown" or tid not in cls:
+                cls[tid] = c
         self._forget(ts)
 
     def _forget(self, ts: float) -> None:
         horizon = ts - self.config.history_s
+        # Histories only grow at their end, and a new one starts at the newest picture, so the
+        # oldest first sample seen at the last pass bounds every first sample until the next:
+        # while it has not expired, nothing has.
+        if self._oldest is not None and horizon <= self._oldest:
+            return
         for tid in sorted(self.history):
             h = self.history[tid]
             while h.t and h.t[0] < horizon:
@@ -204,6 +216,7 @@ class KillStage:
             if not h.t:
                 del self.history[tid]
                 self.dropped.discard(tid)
+        self._oldest = min((h.t[0] for h in self.history.values()), default=None)
 
     # ------------------------------------------------------------------ matching
     def candidates(self, t: datetime, x: float, y: float) -> dict[str, tuple[float, float]]:

@@ -100,6 +100,13 @@ class TrackingStage:
             elif isinstance(ev, SensorStatus):
                 self.sensor_status[ev.sensor_id] = ev.status
         items.sort(key=lambda it: (it[0], it[1]))
+        # every cooperative report of the tick through the projection at once (per-point, so
+        # the same numbers as one call each)
+        coop = [ev for _, _, ev in items if isinstance(ev, AdsbReport | RemoteIdReport)]
+        en: dict[int, tuple[float, float]] = {}
+        if coop:
+            ce, cn, _ = self.frame.to_enu([ev.lat for ev in coop], [ev.lon for ev in coop])
+            en = {id(ev): p for ev, p in zip(coop, zip(ce.tolist(), cn.tolist(), strict=True), strict=True)}
         out: list[Event] = []
         t_state = None
         changed = False
@@ -131,7 +138,7 @@ class TrackingStage:
                 changed |= bool(lc)
                 out.extend(lc)
             else:
-                changed |= self._cooperative(ev, s)
+                changed |= self._cooperative(ev, s, en[id(ev)])
                 t_state = t
         self.tracker.maintain(self._seconds(now))
         lc = self._lifecycle(now)
@@ -217,9 +224,10 @@ class TrackingStage:
             t=s, sensor_id=ev.sensor_id, z=np.column_stack([e, n, u]), R=R, signature=sigs
         ), ""
 
-    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float) -> bool:
-        """Attach the report; True when it matched a track."""
-        e, n = self.frame.point(ev.lat, ev.lon)
+    def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float, en: tuple[float, float]) -> bool:
+        """Attach the report (``en``: its east/north in the local frame, m); True when it
+        matched a track."""
+        e, n = en
         vel = None if ev.ve is None or ev.vn is None else np.array([ev.ve, ev.vn, ev.vu or 0.0])
         before = self.tracker.counts["identity_changes"]
         if isinstance(ev, AdsbReport):
