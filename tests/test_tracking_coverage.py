@@ -11,14 +11,14 @@ from skywarden.tracking import Scan, Tracker, TrackerConfig
 def _run(with_coverage: bool) -> list[set[int]]:
     rng = np.random.default_rng(3)
     a = (0.0, 0.0, 0.0, 10_000.0)  # radar A: 10 km reach, scans every second
-    b = (20_000.0, 0.0, 0.0, 40_000.0)  # radar B: 40 km reach, scans every 4 s
+    b = (20_000.0, 0.0, 0.0, 40_000.0)  # radar B: 40 km reach, scans every 8 s
     R = np.diag([30.0**2, 30.0**2, 30.0**2])
     trk = Tracker(TrackerConfig())
     ids: list[set[int]] = []
     for k in range(1, 241):
         t = float(k)
         truth = np.array([5_000.0 + 50.0 * t, 0.0, 300.0])
-        for cov, every in ((a, 1), (b, 4)):
+        for cov, every in ((a, 1), (b, 8)):
             if k % every:
                 continue
             in_reach = np.linalg.norm(truth - np.array(cov[:3])) < cov[3]
