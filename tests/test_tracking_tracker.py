@@ -55,12 +55,12 @@ def test_public_api_is_pinned() -> None:
     )
 
 
-def test_default_confirmation_is_three_of_four() -> None:
+def test_default_confirmation_is_four_of_five() -> None:
     trk = Tracker()
-    for k in range(2):
+    for k in range(3):
         assert len(trk.step(one_plot(float(k), (40.0 * k, 0, 500)))) == 0
-    assert len(trk.step(empty(2.0))) == 0
-    assert len(trk.step(one_plot(3.0, (120.0, 0, 500)))) == 1
+    trk.step(empty(3.0))
+    assert len(trk.step(one_plot(4.0, (160.0, 0, 500)))) == 1
 
 
 def test_m_of_n_confirms_on_the_third_hit() -> None:

@@ -71,8 +71,8 @@ class TrackerConfig:
     init_vspeed_sigma: float = 10.0  # m/s vertical
     tentative_gate_chi2: float = float(chi2.ppf(0.99, 3))  # ~11.3: tighter, clutter pairs up less
     max_speed_ms: float = 350.0  # a tentative track faster than this is clutter pairing up
-    confirm_m: int = 3  # confirmed after M hits ...
-    confirm_n: int = 4  # ... within the first N looks of the sensors that saw it
+    confirm_m: int = 4  # confirmed after M hits ...
+    confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
     drop_single_miss: bool = True  # a one-plot track whose next look misses is dropped
     # deletion
