@@ -84,6 +84,12 @@ def test_statements_approved_and_published_and_alerts(view, demo_out):
 
 
 @pytest.mark.slow
+def test_outside_claims_get_every_verdict(view, scenario):
+    assert set(view.assessments) == {c.id for c in scenario.spec.claims}
+    assert {a.outcome for a in view.assessments.values()} == {"confirmed", "unconfirmed", "contradicted"}
+
+
+@pytest.mark.slow
 def test_report_has_pictures_and_tables(demo_out, view):
     html = (demo_out / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 2
