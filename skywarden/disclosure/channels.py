@@ -399,6 +399,7 @@ class Publisher:
         if not retry_every_s >= 0:
             raise ConfigError(f"retry_every_s must be >= 0, got {retry_every_s}")
         self.channels, self.outbox, self.policy = list(channels), outbox, policy
+        self._districts: set[tuple[tuple[float, float], ...]] | None = None
         self.retry_every_s = retry_every_s
         # channel -> earliest time its outbox is tried again (the caller's clock, never the wall's)
         self._next_try: dict[str, datetime] = {}
@@ -448,6 +449,15 @@ class Publisher:
             references=[r.identifier for r in doc.references],
         )
 
+    def _district_polygons(self) -> set[tuple[tuple[float, float], ...]]:
+        """The scenario's district polygons as CAP writes them (computed once)."""
+        if self._districts is None:
+            self._districts = {
+                tuple(cap.parse_polygon(cap.format_polygon(d.polygon)))
+                for d in self.policy.scenario.spec.districts
+            }
+        return self._districts
+
     def alert_problems(self, doc: cap.Alert) -> list[str]:
         """What in a CAP document the policy would not let out (empty: publishable).
 
@@ -455,10 +465,7 @@ class Publisher:
         polygon must be one of the scenario's district polygons (public and coarse).
         """
         found: list[str] = []
-        districts = {
-            tuple(cap.parse_polygon(cap.format_polygon(d.polygon)))
-            for d in self.policy.scenario.spec.districts
-        }
+        districts = self._district_polygons()
         times = [doc.sent]
         for info in doc.infos:
             times += [t for t in (info.effective, info.onset, info.expires) if t is not None]
