@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from skywarden.errors import LogError
 from skywarden.events import NightOpened
-from skywarden.log import EventLog, open_log
+from skywarden.log import EventLog
 from skywarden.pipeline import DEFAULT_ORDER, build_stages
 from skywarden.runtime import (
     Clock,
@@ -94,10 +93,3 @@ def play_night(
     rt.run(clock or SimulatedClock(), start, end, scenario.spec.night.tick_s, on_tick=count)
     return PlayResult(log.url, ticks, resumed_from, report)
 
-
-def default_log_path(out_dir: Path) -> Path:
-    return out_dir / "night.sqlite"
-
-
-def open_or_create(url: str | Path) -> EventLog:
-    return open_log(url)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from skywarden.errors import LogError
@@ -93,10 +93,6 @@ class PacedClock:
                 self.sleep(wait)
             yield start + n * step
             n += 1
-
-
-def wall_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------------------------- the runtime

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -164,7 +163,3 @@ def write_jsonl(events: Iterable[E.Event], path: str | Path) -> int:
                 n += 1
     return n
 
-
-def parse_line(line: str, source: str = "inline") -> Any:
-    """Check one line on its own (for tools and tests)."""
-    return ReportChecker(source=source).check(line)
