@@ -3,7 +3,8 @@
 Prints:
   - the default night (simulator + all stages + SQLite log) played as fast as possible:
     wall time and how many times faster than real time (target: 1,000x, a 4-hour night in ~15 s);
-    also the time per stage, so a slow stage is named;
+    also the time per stage, so a slow stage is named; then the same night as ``skywarden run``
+    plays it on two cores (the tracker in a second process), checked to write the same log;
   - the SQLite event log's appends per second with batching (target: 100,000/s), on a
     realistic mix of events, for several batch sizes.
 
@@ -18,7 +19,7 @@ import argparse
 import platform
 import tempfile
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def bench_log(n: int, batches: list[int]) -> Table:
     return table
 
 
-def bench_night() -> Table:
+def bench_night(split: bool = True) -> Table:
     from skywarden.log import open_log
     from skywarden.pipeline import build_stages
     from skywarden.runtime import Runtime, SimulatedClock, night_opened
@@ -138,7 +139,7 @@ def bench_night() -> Table:
                 on_tick=lambda r: progress.update(task, completed=(r.now - scn.start).total_seconds()),
             )
             wall = time.perf_counter() - t0
-        records = log.last_seq()
+        records, digest = log.last_seq(), _head(log)
         log.close()
     table = Table(title=f"the default night: {scn.name}, {night_s / 3600:.1f} h simulated")
     table.add_column("what")
@@ -151,7 +152,39 @@ def bench_night() -> Table:
     for name, sec in sorted(per_stage.items(), key=lambda kv: -kv[1]):
         table.add_row(f"  in {name} (s)", f"{sec:.2f}")
     table.add_row("  runtime + log (s)", f"{wall - accounted:.2f}")
+    if split:
+        wall2, records2, digest2 = night_on_two_processes(scn)
+        table.add_row("two processes: wall time (s)", f"{wall2:.2f}")
+        table.add_row("two processes: times faster than real time", f"{night_s / wall2:,.0f}")
+        table.add_row("two processes: same log as one process", "yes" if (records2, digest2) == (records, digest) else "NO")
     return table
+
+
+def night_on_two_processes(scn) -> tuple[float, int, str]:  # type: ignore[no-untyped-def]
+    """The same night as ``skywarden run`` plays it: the tracker in a second process."""
+    from skywarden.log import open_log
+    from skywarden.play import play_night
+
+    with tempfile.TemporaryDirectory() as d:
+        log = open_log(Path(d) / "night.sqlite")
+        night_s = (scn.end - scn.start).total_seconds()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("the default night on two processes", total=night_s)
+            t0 = time.perf_counter()
+            play_night(
+                scn, log, workers=2,
+                on_tick=lambda r: progress.update(task, completed=(r.now - scn.start).total_seconds()),
+            )
+            wall = time.perf_counter() - t0
+        records, digest = log.last_seq(), _head(log)
+        log.close()
+    return wall, records, digest
+
+
+def _head(log) -> str:  # type: ignore[no-untyped-def]
+    """The hash of the log's last record: equal heads, equal logs (the chain)."""
+    last = deque(log.read(), maxlen=1)
+    return last[0].hash if last else ""
 
 
 def main() -> None:
@@ -160,10 +193,11 @@ def main() -> None:
     ap.add_argument("--batches", default="1,100,1000,10000", help="batch sizes, comma-separated")
     ap.add_argument("--skip-night", action="store_true")
     ap.add_argument("--skip-log", action="store_true")
+    ap.add_argument("--one-process", action="store_true", help="skip the second run on two processes")
     args = ap.parse_args()
     console.print(f"machine: {platform.machine()}, {platform.processor() or platform.platform()}, Python {platform.python_version()}")
     if not args.skip_night:
-        console.print(bench_night())
+        console.print(bench_night(split=not args.one_process))
     if not args.skip_log:
         batches = [int(b) for b in args.batches.split(",")]
         console.print(bench_log(args.events, batches))

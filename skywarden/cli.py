@@ -77,7 +77,16 @@ def _progress() -> Progress:
     )
 
 
-def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | None, sinks, speed: float | None, source=None):  # type: ignore[no-untyped-def]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=2,
+        help="Processes: 2 runs the tracker beside the other stages (the default with two cores and a simulated clock), 1 runs all in one. The log is the same.",
+    ),
+]
+
+
+def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | None, sinks, speed: float | None, source=None, workers: int | None = None):  # type: ignore[no-untyped-def]
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
     from skywarden.log import open_log
     from skywarden.play import play_night
@@ -109,7 +118,8 @@ def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | N
 
             clock = PacedClock(speed=speed) if speed else None
             result = play_night(
-                scn, log, until=until, resume=resume, seed=seed, sinks=sinks, on_tick=on_tick, clock=clock, source=source
+                scn, log, until=until, resume=resume, seed=seed, sinks=sinks, on_tick=on_tick, clock=clock, source=source,
+                workers=workers,
             )
             progress.update(task, completed=total)
         return result
@@ -190,6 +200,7 @@ def demo(
     scenario: ScenarioOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("night-out"),
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Play the default night end to end, write the log, report.html, statements and alerts.
 
@@ -202,7 +213,7 @@ def demo(
         stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     try:
-        result = _play(scn, str(log_path), None, False, seed, _sinks(out), None)
+        result = _play(scn, str(log_path), None, False, seed, _sinks(out), None, workers=workers)
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -236,6 +247,7 @@ def run(
     publish: Annotated[Path | None, typer.Option(help="Publish statements and CAP alerts to this folder and its Atom feed.")] = None,
     webhook: Annotated[str | None, typer.Option(help="Also POST each published item (JSON) to this URL, with retries.")] = None,
     webhook_token: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WEBHOOK_TOKEN", help="Bearer token for the webhook.")] = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Play a scenario (simulated, or a recording of reports) into an event log.
 
@@ -254,7 +266,7 @@ def run(
             err.print(f"{input}: {source.checker.rejected} line(s) rejected (kept in the log as report_rejected)")
     try:
         sinks = _sinks(publish, webhook, webhook_token) if publish else []
-        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source)
+        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers)
     except SkywardenError as exc:
         _fail(exc)
         return

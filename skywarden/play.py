@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from skywarden.errors import LogError
+from skywarden.errors import ConfigError, LogError
 from skywarden.events import NightOpened
 from skywarden.log import EventLog
 from skywarden.pipeline import DEFAULT_ORDER, build_stages
@@ -23,6 +23,7 @@ from skywarden.runtime import (
     replay,
 )
 from skywarden.scenario import LoadedScenario
+from skywarden.split import can_split, run_split
 from skywarden.stage import Stage
 
 
@@ -46,6 +47,7 @@ def play_night(
     resume: bool = False,
     on_tick: Callable[[TickResult], None] | None = None,
     source: Source | None = None,
+    workers: int | None = None,
 ) -> PlayResult:
     """Simulate ``scenario`` into ``log`` up to ``until`` (default: the night's end).
 
@@ -54,6 +56,9 @@ def play_night(
     the last complete tick. A log that already holds a night refuses a fresh start.
     ``source`` replaces the simulator (e.g. a recording of reports). ``sinks`` may be a function
     of the built stages (publishing channels share the disclosure stages' policy object).
+    ``workers``: 2 plays the source and tracker in a second process (``skywarden.split``), 1 in
+    this one; by default 2 where that applies (a simulated clock, fork, two cores). The log is
+    the same either way.
     """
     end = min(until, scenario.end) if until else scenario.end
     stages = build_stages(scenario, stage_names)
@@ -90,6 +95,19 @@ def play_night(
         if on_tick is not None:
             on_tick(res)
 
-    rt.run(clock or SimulatedClock(), start, end, scenario.spec.night.tick_s, on_tick=count)
+    clock = clock or SimulatedClock()
+    split_ok = isinstance(clock, SimulatedClock) and can_split(rt)
+    if workers is None:
+        workers = 2 if split_ok else 1
+    if workers == 2 and not split_ok:
+        raise ConfigError(
+            "two processes need a simulated clock (not --speed), a source, and the tracker ahead of other stages; use one"
+        )
+    if workers == 2:
+        run_split(rt, start, end, scenario.spec.night.tick_s, on_tick=count)
+    elif workers == 1:
+        rt.run(clock, start, end, scenario.spec.night.tick_s, on_tick=count)
+    else:
+        raise ConfigError(f"workers must be 1 or 2, not {workers}")
     return PlayResult(log.url, ticks, resumed_from, report)
 

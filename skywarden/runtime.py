@@ -30,6 +30,8 @@ from skywarden.log import EventLog, open_log
 from skywarden.scenario import LoadedScenario, load_scenario
 from skywarden.stage import Stage
 
+OBSERVE_LAG = 3  # ticks between a derived event and the source seeing it (Source.observe)
+
 
 class Source(Protocol):
     """Something outside the stages that produces input events (simulator, file, wire)."""
@@ -39,7 +41,10 @@ class Source(Protocol):
         ...
 
     def observe(self, events: Sequence[Event]) -> None:
-        """The tick's derived events (sources that react, like simulated crews, use them)."""
+        """Derived events, ``OBSERVE_LAG`` ticks late: before polling tick k the source has seen
+        what ticks up to k - 1 - OBSERVE_LAG derived (so that a source can run that many ticks
+        ahead of the stages, see ``skywarden.split``; the simulated crews and officers react
+        later than that anyway: 5 s at the soonest)."""
         ...
 
 
@@ -98,6 +103,26 @@ class PacedClock:
 # ---------------------------------------------------------------------------------- the runtime
 
 
+def advance_stages(stages: Sequence[Stage], carry: list[list[Event]], inputs: Sequence[Event], now: datetime) -> list[Event]:
+    """One tick through ``stages``: each gets its ``carry`` (what it has not seen yet) plus
+    ``inputs``, then every output goes to every stage's carry (a later stage sees it now, an
+    earlier one next tick). Returns the derived events in stage order."""
+    for c in carry:
+        c.extend(inputs)
+    derived: list[Event] = []
+    for i, stage in enumerate(stages):
+        out = stage.step(now, carry[i])
+        carry[i] = []
+        if out:
+            for ev in out:
+                if is_input(ev):
+                    raise TypeError(f"stage {stage.name!r} emitted an input event {type(ev).__name__}")
+            for c in carry:
+                c.extend(out)
+            derived.extend(out)
+    return derived
+
+
 @dataclass
 class TickResult:
     now: datetime
@@ -115,6 +140,8 @@ class Runtime:
     sinks: list[Sink] = field(default_factory=list)
     _carry: list[list[Event]] = field(init=False, repr=False)
     _pending_inputs: list[InputEvent] = field(init=False, repr=False, default_factory=list)
+    # the last OBSERVE_LAG ticks' derived events, oldest first: not yet shown to the source
+    _held: list[list[Event]] = field(init=False, repr=False, default_factory=lambda: [[] for _ in range(OBSERVE_LAG)])
     last_tick: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -126,20 +153,15 @@ class Runtime:
     # -- the one step --------------------------------------------------------------------
     def advance(self, inputs: Sequence[Event], now: datetime) -> list[Event]:
         """Run all stages for one tick over ``inputs`` (which end with the Tick); return derived."""
-        for c in self._carry:
-            c.extend(inputs)
-        derived: list[Event] = []
-        for i, stage in enumerate(self.stages):
-            out = stage.step(now, self._carry[i])
-            self._carry[i] = []
-            if out:
-                for ev in out:
-                    if is_input(ev):
-                        raise TypeError(f"stage {stage.name!r} emitted an input event {type(ev).__name__}")
-                for c in self._carry:
-                    c.extend(out)
-                derived.extend(out)
-        return derived
+        return advance_stages(self.stages, self._carry, inputs, now)
+
+    def observed(self, derived: list[Event]) -> None:
+        """Hold this tick's derived events and hand the source those of OBSERVE_LAG ticks ago
+        (as ``Source.observe`` promises)."""
+        self._held.append(derived)
+        oldest = self._held.pop(0)
+        if self.source is not None:
+            self.source.observe(oldest)
 
     def tick(self, now: datetime) -> TickResult:
         """Poll, append inputs + Tick + derived atomically, then let sources and sinks react."""
@@ -151,8 +173,7 @@ class Runtime:
         derived = self.advance(inputs, now)
         self.log.append([*inputs, *derived])
         self.last_tick = now
-        if self.source is not None:
-            self.source.observe(derived)
+        self.observed(derived)
         for sink in self.sinks:
             self._pending_inputs.extend(sink.handle(derived, now))
         return TickResult(now, inputs, derived)
@@ -236,7 +257,7 @@ def replay(
     events), so that a resumed night goes on exactly as it would have.
     Returns the report and the runtime, ready to continue from the last complete tick.
     """
-    rt = Runtime(log=out or _NullLog(), stages=stages)
+    rt = Runtime(log=out or _NullLog(), stages=stages, source=source)
     report = ReplayReport()
     records = ((r.seq, r.event()) for r in log.read())
     for inputs, tick, logged in iter_ticks(records):
@@ -254,8 +275,7 @@ def replay(
         derived = rt.advance(inputs, tick.t)
         if out is not None:
             out.append([*inputs, *derived])
-        if source is not None:
-            source.observe(derived)
+        rt.observed(derived)
         report.ticks += 1
         report.inputs += len(inputs)
         report.derived_logged += len(logged)

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 import skywarden.assess as assess
-from skywarden.assess import MotionModel, ThreatConfig, ThreatStage, predict_entries
+from skywarden.assess import Circle, MotionModel, ThreatConfig, ThreatStage, predict_entries
 from skywarden.assess.threat import (
     band_of,
     band_with_hysteresis,
@@ -62,6 +62,7 @@ def test_public_api_is_pinned():
     assert sorted(assess.__all__) == sorted(
         [
             "THREAT_TRANSITIONS",
+            "Circle",
             "EntryPrediction",
             "MotionModel",
             "ThreatConfig",
@@ -165,6 +166,56 @@ def test_batched_prediction_matches_one_track_at_a_time(scenario):
         np.testing.assert_allclose(one.p_entry[0], batch.p_entry[i], atol=1e-12)
         np.testing.assert_allclose(one.cpa_m[0], batch.cpa_m[i], atol=1e-9)
         np.testing.assert_array_equal(np.isnan(one.time_to_zone_s[0]), np.isnan(batch.time_to_zone_s[i]))
+
+
+def _fine_polygon(c: Circle, n: int = 4096) -> shapely.Polygon:
+    a = np.linspace(0.0, 2.0 * math.pi, n, endpoint=False)
+    # circumscribed n-gon halfway to inscribed: its edge is within r (1 - cos(pi / n)) / 2 of the circle
+    r = c.r / math.cos(math.pi / n) ** 0.5
+    return shapely.Polygon(np.column_stack([c.cx + r * np.cos(a), c.cy + r * np.sin(a)]))
+
+
+def test_circle_kernel_agrees_with_a_fine_polygon_of_the_same_circle():
+    rng = np.random.default_rng(11)
+    circles = [Circle(0.0, 0.0, 3_000.0), Circle(12_000.0, -5_000.0, 1_500.0), Circle(-20_000.0, 18_000.0, 4_000.0)]
+    polys = [_fine_polygon(c) for c in circles]
+    pos = rng.uniform(-40_000, 40_000, size=(60, 2))
+    pos[:3] = [[100.0, 200.0], [12_500.0, -5_000.0], [-30_000.0, 18_000.0]]  # inside, inside, due west
+    vel = rng.uniform(-55, 55, size=(60, 2))
+    vel[2] = [40.0, 0.0]
+    sig = rng.uniform(20, 300, size=60)
+    exact = predict_entries(pos, vel, sig, circles)
+    sampled = predict_entries(pos, vel, sig, polys)
+    np.testing.assert_allclose(exact.cpa_m, sampled.cpa_m, atol=1.0)
+    np.testing.assert_allclose(exact.p_entry, sampled.p_entry, atol=1e-3)
+    np.testing.assert_array_equal(np.isnan(exact.time_to_zone_s), np.isnan(sampled.time_to_zone_s))
+    entered = ~np.isnan(exact.time_to_zone_s)
+    assert entered.sum() >= 5
+    # the polygon's time is interpolated between 15 s samples; the circle's is the root itself
+    np.testing.assert_allclose(exact.time_to_zone_s[entered], sampled.time_to_zone_s[entered], atol=3.0)
+    assert exact.time_to_zone_s[0, 0] == 0.0 and exact.time_to_zone_s[1, 1] == 0.0
+    assert exact.time_to_zone_s[2, 2] == pytest.approx((10_000.0 - 4_000.0) / 40.0, abs=1e-9)
+    missed = np.isnan(exact.time_to_zone_s) & (exact.cpa_m > 0) & (exact.cpa_m < 1e5)
+    np.testing.assert_allclose(exact.t_cpa_s[missed], sampled.t_cpa_s[missed], atol=2.0)
+
+
+def test_mixed_circles_and_polygons_keep_their_columns(scenario):
+    square = shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)])
+    circle = Circle(5_000.0, 500.0, 1_000.0)
+    pos, vel, sig = np.array([[-5_000.0, 500.0]]), np.array([[50.0, 0.0]]), np.array([20.0])
+    both = predict_entries(pos, vel, sig, [circle, square])
+    assert both.time_to_zone_s[0, 0] == pytest.approx(180.0, abs=1e-9)  # 9 km to the circle's edge
+    assert both.time_to_zone_s[0, 1] == pytest.approx(100.0, abs=0.5)
+    alone = predict_entries(pos, vel, sig, [square])
+    assert both.p_entry[0, 1] == alone.p_entry[0, 0]
+
+
+def test_the_stage_assesses_circle_zones_as_circles(scenario):
+    stage = ThreatStage(scenario)
+    kinds = {zid: type(shape).__name__ for zid, shape in zip(stage.zone_ids, stage.shapes, strict=True)}
+    assert kinds["centre"] == "Circle" and kinds["government"] == "Polygon"
+    c = stage.shapes[stage.zone_ids.index("centre")]
+    assert c.r == 3_000.0 and shapely.Point(c.cx, c.cy).within(scenario.zone_shapes["centre"])
 
 
 def test_empty_inputs():

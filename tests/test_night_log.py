@@ -77,6 +77,21 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "skywarden.cli", *args]
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []  # no /proc children list here: nothing to check
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's bookkeeping is left
+
+
 def test_sigkill_mid_night_reopens_intact_and_continues(scenario, tmp_path):
     until = "00:40"
     killed = tmp_path / "killed.sqlite"
@@ -97,8 +112,13 @@ def test_sigkill_mid_night_reopens_intact_and_continues(scenario, tmp_path):
             if seen > 3000:
                 break
     assert proc.poll() is None, f"the run ended before it could be killed: {errlog.read_text()}"
+    workers = _children(proc.pid)  # the tracking worker of a night on two processes
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "the worker outlived the killed run"
     log = SqliteLog(killed)
     rep = log.verify()
     assert rep.records >= seen

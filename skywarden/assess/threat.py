@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import shapely
 
-from skywarden.assess.predict import EntryPrediction, MotionModel, predict_entries
+from skywarden.assess.predict import Circle, EntryPrediction, MotionModel, predict_entries
 from skywarden.errors import TransitionError
 from skywarden.events import (
     Event,
@@ -212,7 +213,11 @@ class ThreatStage:
         zones = sorted(scenario.spec.zones, key=lambda z: (z.priority, z.id))
         self.zone_ids = [z.id for z in zones]
         self.zone_names = {z.id: z.name for z in zones}
-        self.shapes = [scenario.zone_shapes[z] for z in self.zone_ids]
+        # a zone drawn as a circle is assessed as the circle (closed form, see predict.py)
+        self.shapes: list[shapely.Polygon | Circle] = [
+            Circle(*scenario.zone_circles[z]) if z in scenario.zone_circles else scenario.zone_shapes[z]
+            for z in self.zone_ids
+        ]
         w = self.config.priority_weights
         self.weights = np.array([w[min(max(z.priority, 1), len(w)) - 1] for z in zones], dtype=np.float64)
         self.tracks: dict[str, _Track] = {}

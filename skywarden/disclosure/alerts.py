@@ -7,7 +7,7 @@ unknown. Its path is the straight line flown at its current velocity for ``horiz
 ``margin_m + sigma_k * sigma_m`` (turns, position uncertainty, falling debris)::
 
     p(s) = p0 + v * s,   0 <= s <= horizon_s        (local east/north metres)
-    danger(d) = any track: buffer(path, margin_m + sigma_k * sigma_m) intersects district d
+    danger(d) = any track: distance(path, d) <= margin_m + sigma_k * sigma_m   (the widened path meets d)
 
 Each district's alert follows a lifecycle (a transition table, illegal moves raise
 :class:`~skywarden.errors.TransitionError`)::
@@ -298,13 +298,14 @@ class AlertStage:
         coords = np.stack(
             [np.column_stack([e0, n0]), np.column_stack([e1, n1])], axis=1
         )  # (N, 2, 2)
-        paths = shapely.buffer(shapely.linestrings(coords), radius)
+        paths = shapely.linestrings(coords)
         starts = shapely.points(e0, n0)
         speed = np.maximum(np.hypot(ve, vn), 1e-3)
         levels = np.asarray([LEVELS.index(self._threats[pic.track_id[i]]) for i in idx])
         found: dict[str, Danger] = {}
-        # one predicate call for every (district, path) pair: (D, N)
-        hits = shapely.intersects(self._shape_arr[:, None], paths[None, :])
+        # one predicate call for every (district, path) pair, (D, N): the district comes within
+        # the radius of the path (exactly what meeting the path widened by it means)
+        hits = shapely.dwithin(self._shape_arr[:, None], paths[None, :], radius[None, :])
         for d, shape, hit in zip(self.districts, self._shapes, hits, strict=True):
             if not hit.any():
                 continue

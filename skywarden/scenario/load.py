@@ -41,6 +41,8 @@ class LoadedScenario:
     end: datetime  # UTC
     zone_shapes: dict[str, shapely.Polygon] = field(repr=False)  # local frame, metres
     district_shapes: dict[str, shapely.Polygon] = field(repr=False)
+    # zones given as circles: (east, north, radius) in metres; their shape above is a 48-gon
+    zone_circles: dict[str, tuple[float, float, float]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -193,6 +195,7 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
 
     unique("zones", [z.id for z in spec.zones])
     zone_shapes: dict[str, shapely.Polygon] = {}
+    zone_circles: dict[str, tuple[float, float, float]] = {}
     for i, z in enumerate(spec.zones):
         if (z.polygon is None) == (z.circle is None):
             raise fail(f"zones[{i}]", f"zone {z.id!r} needs exactly one of 'polygon' or 'circle'")
@@ -202,6 +205,8 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
             check_point(f"zones[{i}].circle", z.circle.lat, z.circle.lon)
             ring = circle_ring(z.circle.lat, z.circle.lon, z.circle.radius_m)
             zone_shapes[z.id] = shape_of(f"zones[{i}].circle", ring)
+            ce, cn, _ = frame.to_enu([z.circle.lat], [z.circle.lon])
+            zone_circles[z.id] = (float(ce[0]), float(cn[0]), z.circle.radius_m)
         else:
             assert z.polygon is not None
             zone_shapes[z.id] = shape_of(f"zones[{i}].polygon", z.polygon)
@@ -298,4 +303,5 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
         end=end,
         zone_shapes=zone_shapes,
         district_shapes=district_shapes,
+        zone_circles=zone_circles,
     )

@@ -74,6 +74,9 @@ class TrackingStage:
     """Event adapter of the tracker (see the module docstring)."""
 
     name = "tracking"
+    # the only events ``step`` reads: source inputs, so the stage may run ahead of the later
+    # stages in another process (skywarden.split)
+    consumes = (PolarPlots, PositionPlots, AdsbReport, RemoteIdReport, SensorStatus)
 
     def __init__(self, scenario: LoadedScenario, config: TrackingConfig | None = None) -> None:
         self.scenario = scenario

@@ -1,0 +1,193 @@
+"""Play a night on two cores: the tracker in a worker process, everything else here.
+
+The tracker reads nothing but the sources' reports, so it can work on tick k while this process
+runs the later stages on the tick before::
+
+    here:    source.poll(t_k+LAG) --reports-->  worker: tracking(t_k)
+             threat ... alerts (t_k) <--tracks--
+             log, sinks, progress; source.observe(derived t_k)
+
+The source runs up to ``OBSERVE_LAG`` ticks ahead of the stages, which it may: it sees derived
+events that many ticks late in either mode (``Source.observe``). This absorbs the ticks where one
+side has more to do (a radar's scan) than the other. The log written is byte for byte the one a
+single process writes (tested): the worker's stages are those that declare the input kinds they
+``consumes`` and ignore everything else, and anything else of those kinds (an operator's input,
+a later stage's output) stops the night with an error rather than letting the two modes differ.
+Everything in the log is written here, one transaction per tick, as in one process; if this
+process dies, the worker finds its pipe closed and ends.
+
+The worker is a fork of this process (it inherits the built stages; nothing is pickled), so the
+split is used where ``fork`` exists (Linux, macOS) and there are two cores. After a split run the
+leading stages in this process have not moved: the log is the record of the night, as always.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import sys
+import threading
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+import msgspec
+
+from skywarden.events import AnyEvent, Event, Tick
+from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, advance_stages
+from skywarden.stage import Stage
+
+_DATA, _FAIL = b"D", b"F"
+
+
+def front_count(stages: Sequence[Stage]) -> int:
+    """How many leading stages read only source inputs (they declare ``consumes``)."""
+    n = 0
+    for s in stages:
+        if getattr(s, "consumes", None) is None:
+            break
+        n += 1
+    return n
+
+
+def can_split(rt: Runtime) -> bool:
+    """Whether ``run_split`` applies: a source, a leading input-only stage and one after it,
+    ``fork``, and a second core."""
+    n = front_count(rt.stages)
+    consumed = tuple(k for s in rt.stages[:n] for k in s.consumes)  # type: ignore[attr-defined]
+    return (
+        rt.source is not None
+        and not any(isinstance(e, consumed) for e in rt._pending_inputs)
+        and 0 < n < len(rt.stages)
+        and "fork" in multiprocessing.get_all_start_methods()
+        and (os.cpu_count() or 1) >= 2
+    )
+
+
+def run_split(
+    rt: Runtime, start: datetime, end: datetime, tick_s: float, on_tick: Callable[[TickResult], None] | None = None
+) -> None:
+    """Like ``rt.run(SimulatedClock(), start, end, tick_s, on_tick)``, on two processes."""
+    if not can_split(rt):
+        raise ValueError("this runtime cannot be split (see can_split)")
+    source = rt.source
+    assert source is not None
+    n = front_count(rt.stages)
+    front, rear = rt.stages[:n], rt.stages[n:]
+    consumed = tuple(k for s in front for k in s.consumes)  # type: ignore[attr-defined]
+    ticks = list(SimulatedClock().ticks(start, end, tick_s))
+    if not ticks:
+        return
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns on fork while threads run (a progress bar's refresh thread): the
+        # worker runs only the stages, which take none of those threads' locks
+        warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
+        worker = ctx.Process(
+            target=_front_worker, args=(there, here, front, rt._carry[:n], ticks), name="skywarden-tracking", daemon=True
+        )
+        worker.start()
+    there.close()
+    # sending from a thread: this process then never blocks on a full pipe while the worker
+    # blocks on a full pipe the other way (a tick of thousands of tracks outgrows the buffers)
+    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    sender = threading.Thread(target=_send_all, args=(here, outbox), name="skywarden-split-send", daemon=True)
+    sender.start()
+    encoder = msgspec.msgpack.Encoder()
+    decoder = msgspec.msgpack.Decoder(list[AnyEvent])
+    unobserved = deque(rt._held)  # derived events the source has not seen yet, oldest first
+    polled: deque[list[Event]] = deque()
+
+    def poll(j: int) -> None:
+        if j >= 1:
+            source.observe(unobserved.popleft())  # as a one-process run does before this poll
+        inputs: list[Event] = [*source.poll(ticks[j]), Tick(t=ticks[j])]
+        polled.append(inputs)
+        outbox.put(encoder.encode([e for e in inputs if isinstance(e, consumed) or type(e) is Tick]))
+
+    rear_carry = rt._carry[n:]
+    try:
+        for j in range(min(OBSERVE_LAG + 1, len(ticks))):
+            poll(j)
+        for k, now in enumerate(ticks):
+            front_out = decoder.decode(_receive(here, worker))
+            pending, rt._pending_inputs = rt._pending_inputs, []
+            _refuse_unseen(pending, consumed, "an input from a sink or an operator")
+            inputs = [*pending, *polled.popleft()]
+            # (a later stage cannot emit what the worker consumes: those are inputs, which
+            # advance_stages refuses from any stage)
+            rear_out = advance_stages(rear, rear_carry, [*inputs, *front_out], now)
+            derived = [*front_out, *rear_out]
+            rt.log.append([*inputs, *derived])
+            rt.last_tick = now
+            unobserved.append(derived)
+            if k + 1 + OBSERVE_LAG < len(ticks):
+                poll(k + 1 + OBSERVE_LAG)
+            for sink in rt.sinks:
+                rt._pending_inputs.extend(sink.handle(derived, now))
+            if on_tick is not None:
+                on_tick(TickResult(now, inputs, derived))
+        outbox.put(None)
+        sender.join(timeout=30)
+        worker.join(timeout=30)
+    finally:
+        outbox.put(None)
+        here.close()
+        if worker.is_alive():
+            worker.terminate()
+            worker.join(timeout=5)
+    # leave the source where a one-process run leaves it: it has seen up to LAG ticks ago
+    while len(unobserved) > OBSERVE_LAG:
+        source.observe(unobserved.popleft())
+    rt._held = list(unobserved)
+
+
+def _send_all(conn: Connection, outbox: queue.SimpleQueue[bytes | None]) -> None:
+    while (msg := outbox.get()) is not None:
+        try:
+            conn.send_bytes(msg)
+        except OSError:
+            return  # the worker is gone; the main loop finds out when it next reads
+
+
+def _receive(conn: Connection, worker: Any) -> bytes:
+    try:
+        msg = conn.recv_bytes()
+    except EOFError:
+        raise RuntimeError(f"the tracking worker ended without a word (exit code {worker.exitcode})") from None
+    if msg[:1] == _FAIL:
+        raise RuntimeError("the tracking worker failed:\n" + msg[1:].decode(errors="replace"))
+    return msg[1:]
+
+
+def _refuse_unseen(events: Sequence[Event], consumed: tuple[type[Event], ...], what: str) -> None:
+    for ev in events:
+        if isinstance(ev, consumed):
+            # the worker's stages never see it: a split run would differ from a one-process run
+            raise RuntimeError(f"{what} ({type(ev).__name__}) is for a stage in the worker; play this night in one process")
+
+
+def _front_worker(
+    conn: Connection, other_end: Connection, stages: list[Stage], carry: list[list[Event]], ticks: list[datetime]
+) -> None:
+    other_end.close()  # so that this end sees EOF when the main process goes away
+    encoder = msgspec.msgpack.Encoder()
+    decoder = msgspec.msgpack.Decoder(list[AnyEvent])
+    try:
+        for now in ticks:
+            inputs = decoder.decode(conn.recv_bytes())
+            out = advance_stages(stages, carry, inputs, now)
+            conn.send_bytes(_DATA + encoder.encode(out))
+    except (EOFError, BrokenPipeError):
+        return  # the main process stopped listening: nothing to report to
+    except BaseException:
+        try:
+            conn.send_bytes(_FAIL + traceback.format_exc().encode())
+        except OSError:
+            print(traceback.format_exc(), file=sys.stderr)
