@@ -481,3 +481,19 @@ def test_the_publisher_is_a_runtime_sink(scenario: LoadedScenario) -> None:
     assert [(type(d).__name__, type(d).INPUT, d.ok) for d in out] == [("Delivered", True, True)]
     assert [i.id for i in mem.items] == ["ST-1"]
     pub.close()
+
+
+def test_outbox_sees_items_written_here_and_by_another_connection(tmp_path):
+    path = tmp_path / "outbox.sqlite"
+    box = Outbox(path)
+    assert box.pending("atom") == [] and box.pending("atom") == []  # the second answer is remembered
+    box.put("atom", item(1), 1, "disk full")
+    assert [it.id for _, it, _ in box.pending("atom")] == [item(1).id]
+    seq = box.pending("atom")[0][0]
+    box.remove(seq)
+    assert box.pending("atom") == []
+    other = Outbox(path)  # e.g. an operator's tool on the same file
+    other.put("atom", item(2), 1, "queued by hand")
+    other.close()
+    assert [it.id for _, it, _ in box.pending("atom")] == [item(2).id]
+    box.close()

@@ -314,10 +314,22 @@ class Outbox:
                 " parked INTEGER NOT NULL DEFAULT 0,"
                 " UNIQUE (channel, item_id))"
             )
+        # channels known to have nothing waiting, valid while no connection writes: the
+        # publisher asks every tick, and almost always the answer is "nothing"
+        self._idle: set[str] = set()
+        self._version = self._data_version()
+
+    def _data_version(self) -> int:
+        # changes when another connection commits to the file (never for our own commits)
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _changed(self) -> None:
+        self._idle.clear()
 
     def put(
         self, channel: str, item: PublishedItem, attempts: int, error: str, parked: bool = False
     ) -> None:
+        self._changed()
         with self._db:
             self._db.execute(
                 "INSERT INTO outbox (channel, item_id, item, attempts, last_error, parked)"
@@ -330,7 +342,16 @@ class Outbox:
 
     def pending(self, channel: str) -> list[tuple[int, PublishedItem, int]]:
         """(seq, item, attempts so far) waiting for ``channel``, oldest first."""
-        return self._rows("WHERE channel = ? AND parked = 0", (channel,))
+        version = self._data_version()
+        if version != self._version:
+            self._version = version
+            self._changed()
+        if channel in self._idle:
+            return []
+        rows = self._rows("WHERE channel = ? AND parked = 0", (channel,))
+        if not rows:
+            self._idle.add(channel)
+        return rows
 
     def parked(self) -> list[tuple[int, PublishedItem, int]]:
         """(seq, item, attempts so far) of every parked row, oldest first."""
@@ -343,6 +364,7 @@ class Outbox:
         return [(seq, msgspec.json.decode(blob, type=PublishedItem), n) for seq, blob, n in rows]
 
     def note_failure(self, seq: int, attempts: int, error: str, park: bool = False) -> None:
+        self._changed()
         with self._db:
             self._db.execute(
                 "UPDATE outbox SET attempts = attempts + ?, last_error = ?, parked = ? WHERE seq = ?",
@@ -351,6 +373,7 @@ class Outbox:
 
     def unpark(self, channel: str, item_id: str) -> bool:
         """Queue a parked item again (after the receiver was fixed); False if none was parked."""
+        self._changed()
         with self._db:
             cur = self._db.execute(
                 "UPDATE outbox SET parked = 0 WHERE channel = ? AND item_id = ? AND parked = 1",
@@ -359,6 +382,7 @@ class Outbox:
         return cur.rowcount == 1
 
     def remove(self, seq: int) -> None:
+        self._changed()
         with self._db:
             self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
 
