@@ -11,8 +11,8 @@ The source runs up to ``OBSERVE_LAG`` ticks ahead of the stages, which it may: i
 events that many ticks late in either mode (``Source.observe``). This absorbs the ticks where one
 side has more to do (a radar's scan) than the other. The log written is byte for byte the one a
 single process writes (tested): the worker's stages are those that declare the input kinds they
-``consumes`` and ignore everything else, and anything else of those kinds (an operator's input,
-a later stage's output) stops the night with an error rather than letting the two modes differ.
+``consumes`` and ignore everything else, and an input of those kinds from anywhere but the source
+(a sink, an operator) stops the night with an error rather than letting the two modes differ.
 Everything in the log is written here, one transaction per tick, as in one process; if this
 process dies, the worker finds its pipe closed and ends.
 
@@ -55,11 +55,16 @@ def front_count(stages: Sequence[Stage]) -> int:
     return n
 
 
+def _consumed(front: Sequence[Stage]) -> tuple[type[Event], ...]:
+    """Every input kind the worker's stages read."""
+    return tuple(k for s in front for k in s.consumes)  # type: ignore[attr-defined]
+
+
 def can_split(rt: Runtime) -> bool:
     """Whether ``run_split`` applies: a source, a leading input-only stage and one after it,
     ``fork``, and a second core."""
     n = front_count(rt.stages)
-    consumed = tuple(k for s in rt.stages[:n] for k in s.consumes)  # type: ignore[attr-defined]
+    consumed = _consumed(rt.stages[:n])
     return (
         rt.source is not None
         and not any(isinstance(e, consumed) for e in rt._pending_inputs)
@@ -79,7 +84,7 @@ def run_split(
     assert source is not None
     n = front_count(rt.stages)
     front, rear = rt.stages[:n], rt.stages[n:]
-    consumed = tuple(k for s in front for k in s.consumes)  # type: ignore[attr-defined]
+    consumed = _consumed(front)
     ticks = list(SimulatedClock().ticks(start, end, tick_s))
     if not ticks:
         return
