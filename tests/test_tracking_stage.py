@@ -24,7 +24,7 @@ from skywarden.events import (
     encode,
 )
 from skywarden.scenario import LoadedScenario
-from skywarden.tracking import TrackingStage
+from skywarden.tracking import TrackingConfig, TrackingStage
 from skywarden.tracking.synthetic import Target
 
 RADARS = {  # sensor id -> (lat, lon, alt, period s, phase s)
@@ -42,6 +42,8 @@ def night(
     rcs: bool = True,
     radar_off: dict[str, float] | None = None,
     extra: list[Event] | None = None,
+    clutter_range_m: tuple[float, float] = (2000.0, 60000.0),
+    doppler: bool = False,
 ) -> list[tuple[datetime, list[Event]]]:
     """Ticks of inputs: radar scans of the targets (flat local frame, like the simulator)."""
     rng = np.random.default_rng(seed)
@@ -55,16 +57,21 @@ def night(
             if radar_off and sid in radar_off and t >= radar_off[sid]:
                 break
             pos = np.array([tg.state(t)[0] for tg in targets if tg.alive(t)]).reshape(-1, 3)
+            vel = np.array([tg.state(t)[1] for tg in targets if tg.alive(t)]).reshape(-1, 3)
             rcs_true = [tg.rcs for tg in targets if tg.alive(t)]
             d = pos - s
             r = np.linalg.norm(d, axis=1)
             det = rng.random(len(r)) < 0.9
-            d, r = d[det], r[det]
+            d, r, vel = d[det], r[det], vel[det]
             n = len(r)
             az = np.degrees(np.arctan2(d[:, 0], d[:, 1])) + rng.normal(0, 0.3, n)
             el = np.degrees(np.arcsin(d[:, 2] / r)) + rng.normal(0, 0.5, n)
             m = int(rng.poisson(clutter))
-            rr = np.concatenate([r + rng.normal(0, 25, n), rng.uniform(2000, 60000, m)])
+            rr = np.concatenate([r + rng.normal(0, 25, n), rng.uniform(*clutter_range_m, m)])
+            # radial speed: the target's along the line of sight; ground clutter's near zero
+            vr = np.concatenate(
+                [np.einsum("ij,ij->i", vel, d) / r + rng.normal(0, 0.5, n), rng.normal(0, 1.5, m)]
+            )
             aa = np.concatenate([az % 360, rng.uniform(0, 360, m)])
             ee = np.concatenate([el, rng.uniform(0, 3, m)])
             cr = np.concatenate(
@@ -84,21 +91,32 @@ def night(
                     sigma_azimuth_deg=0.3,
                     sigma_elevation_deg=0.5,
                     rcs_dbsm=cr.tolist() if rcs else None,
+                    radial_speed_ms=vr.tolist() if doppler else None,
                 )
             )
             t += period
-    scans += extra or []
-    scans.sort(key=lambda e: e.t)
+    return ticks_of(scenario, scans + (extra or []), seconds)
+
+
+def ticks_of(
+    scenario: LoadedScenario, inputs: list[Event], seconds: int
+) -> list[tuple[datetime, list[Event]]]:
+    """One-second ticks of ``inputs`` in time order, each closed by its Tick."""
+    inputs = sorted(inputs, key=lambda e: e.t)
     ticks = []
     for k in range(1, seconds + 1):
-        now = t0 + timedelta(seconds=k)
+        now = scenario.start + timedelta(seconds=k)
         lo = now - timedelta(seconds=1)
-        ticks.append((now, [e for e in scans if lo < e.t <= now] + [Tick(t=now)]))
+        ticks.append((now, [e for e in inputs if lo < e.t <= now] + [Tick(t=now)]))
     return ticks
 
 
-def play(scenario: LoadedScenario, ticks: list[tuple[datetime, list[Event]]]) -> list[Event]:
-    stage = TrackingStage(scenario)
+def play(
+    scenario: LoadedScenario,
+    ticks: list[tuple[datetime, list[Event]]],
+    config: TrackingConfig | None = None,
+) -> list[Event]:
+    stage = TrackingStage(scenario, config)
     out: list[Event] = []
     for now, evs in ticks:
         out += stage.step(now, evs)
@@ -110,6 +128,26 @@ def drones() -> list[Target]:
         Target((-8000.0, 9000.0, 600.0), (40.0, -30.0, 0.0), rcs=-8.0),
         Target((7000.0, -6000.0, 400.0), (-35.0, 25.0, 0.0), rcs=-10.0),
     ]
+
+
+def rf_fixes(scenario: LoadedScenario, tg: Target, seconds: int) -> list[Event]:
+    f = scenario.frame
+    out: list[Event] = []
+    for k in range(0, seconds, 2):
+        p = tg.state(float(k))[0]
+        lat, lon, alt = f.to_wgs84(p[0], p[1], p[2])
+        out.append(
+            PositionPlots(
+                t=scenario.start + timedelta(seconds=k + 0.5),
+                sensor_id="rf-centre",
+                lat=[float(lat)],
+                lon=[float(lon)],
+                alt=[float(alt)],
+                sigma_m=[250.0],
+                signature=["drone_c2_link"],
+            )
+        )
+    return out
 
 
 def test_confirms_classifies_and_pictures_the_tracks(scenario: LoadedScenario) -> None:
@@ -192,27 +230,32 @@ def test_adsb_identity_attaches_and_makes_an_airliner(scenario: LoadedScenario) 
 def test_rf_plots_with_command_link_make_a_drone(scenario: LoadedScenario) -> None:
     # a slow, low target the radar sees without RCS; an RF detector hears its command link
     tg = Target((2000.0, 1000.0, 250.0), (20.0, 5.0, 0.0))
-    f = scenario.frame
-    rf: list[Event] = []
-    for k in range(0, 90, 2):
-        p = tg.state(float(k))[0]
-        lat, lon, alt = f.to_wgs84(p[0], p[1], p[2])
-        rf.append(
-            PositionPlots(
-                t=scenario.start + timedelta(seconds=k + 0.5),
-                sensor_id="rf-centre",
-                lat=[float(lat)],
-                lon=[float(lon)],
-                alt=[float(alt)],
-                sigma_m=[250.0],
-                signature=["drone_c2_link"],
-            )
-        )
+    rf = rf_fixes(scenario, tg, 90)
     out = play(scenario, night(scenario, [tg], 90, rcs=False, extra=rf))
     last = [e for e in out if isinstance(e, TrackPicture)][-1]
     assert last.cls == ["drone"]
     conf = [e for e in out if isinstance(e, TrackConfirmed)]
     assert len(conf) == 1
+
+
+def test_ground_clutter_in_the_doppler_notch_starts_no_tracks(scenario: LoadedScenario) -> None:
+    # dense clutter close to the radars: without the notch it pairs up into false tracks
+    tg = Target((2000.0, 1000.0, 400.0), (30.0, -20.0, 0.0))
+    ticks = night(scenario, [tg], 240, clutter=150.0, clutter_range_m=(2000.0, 6000.0), doppler=True)
+    for notch, false_tracks in ((0.0, True), (5.0, False)):
+        out = play(scenario, ticks, TrackingConfig(notch_radial_ms=notch))
+        confirmed = [e for e in out if isinstance(e, TrackConfirmed)]
+        assert confirmed  # the moving target is tracked either way
+        assert (len(confirmed) > 1) is false_tracks, (notch, len(confirmed))
+
+
+def test_rf_fixes_alone_make_no_track_unless_rf_may_confirm(scenario: LoadedScenario) -> None:
+    tg = Target((2000.0, 1000.0, 250.0), (20.0, 5.0, 0.0))
+    ticks = ticks_of(scenario, rf_fixes(scenario, tg, 60), 60)
+    out = play(scenario, ticks)
+    assert not [e for e in out if isinstance(e, TrackConfirmed)]
+    out = play(scenario, ticks, TrackingConfig(support_kinds=()))
+    assert len([e for e in out if isinstance(e, TrackConfirmed)]) == 1
 
 
 def test_malformed_scan_is_refused_not_a_crash(scenario: LoadedScenario) -> None:

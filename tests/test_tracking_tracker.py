@@ -55,8 +55,16 @@ def test_public_api_is_pinned() -> None:
     )
 
 
-def test_default_confirmation_is_four_of_five() -> None:
+def test_default_confirmation_is_three_of_four() -> None:
     trk = Tracker()
+    for k in range(2):
+        assert len(trk.step(one_plot(float(k), (40.0 * k, 0, 500)))) == 0
+    trk.step(empty(2.0))
+    assert len(trk.step(one_plot(3.0, (120.0, 0, 500)))) == 1
+
+
+def test_four_of_five_waits_for_the_fourth_hit() -> None:
+    trk = Tracker(TrackerConfig(confirm_m=4, confirm_n=5))
     for k in range(3):
         assert len(trk.step(one_plot(float(k), (40.0 * k, 0, 500)))) == 0
     trk.step(empty(3.0))
@@ -71,6 +79,56 @@ def test_m_of_n_confirms_on_the_third_hit() -> None:
     assert len(table) == 1 and table.ids.tolist() == [1]
     assert table.x[0, 3] == pytest.approx(40.0, abs=5.0)
     assert trk.take_lifecycle() == ([1], [])
+
+
+def test_a_support_sensor_updates_tracks_but_never_starts_or_confirms_one() -> None:
+    # an RF detector's coarse fixes: alone they make no track, not even a tentative one
+    trk = Tracker()
+    for k in range(6):
+        scan = Scan(
+            t=float(k), sensor_id="rf", z=np.array([[40.0 * k, 0, 500]]),
+            R=(np.eye(3) * 250.0**2)[None], initiates=False,
+        )
+        assert len(trk.step(scan)) == 0
+    assert trk.n_tentative == 0 and trk.counts["support_unused"] == 6
+    # a radar confirms the track; the next RF fix updates it without a radar plot
+    for k in range(6, 9):
+        table = trk.step(one_plot(float(k), (40.0 * k, 0, 500), sensor="radar"))
+    assert len(table) == 1
+    fix = Scan(
+        t=9.0, sensor_id="rf", z=np.array([[360.0, 0, 500]]), R=(np.eye(3) * 250.0**2)[None],
+        initiates=False,
+    )
+    table = trk.step(fix)
+    assert table.last_hit_t.tolist() == [9.0] and sorted(table.sensors(0)) == ["radar", "rf"]
+    assert trk.counts["support_unused"] == 6
+
+
+def test_an_update_only_plot_updates_a_confirmed_track_but_feeds_no_tentative_one() -> None:
+    trk = Tracker()
+    for k in range(3):
+        table = trk.step(one_plot(float(k), (40.0 * k, 0, 500)))
+    assert len(table) == 1
+    # one plot on the track, one far away; both update-only (in the Doppler notch)
+    far = (9000.0, 9000.0, 300.0)
+    scan = Scan(
+        t=3.0, sensor_id="s", z=np.array([[120.0, 0, 500], far]),
+        R=np.stack([np.eye(3) * 400.0] * 2), update_only=np.array([True, True]),
+    )
+    table = trk.step(scan)
+    assert table.last_hit_t.tolist() == [3.0] and trk.n_tentative == 0
+    # the far plot, not update-only, starts a tentative track ...
+    trk.step(one_plot(4.0, far))
+    assert trk.n_tentative == 1
+    # ... which an update-only plot on it does not feed: its look is a miss, so it is dropped
+    scan = Scan(
+        t=5.0, sensor_id="s", z=np.array([far]), R=(np.eye(3) * 400.0)[None],
+        update_only=np.array([True]),
+    )
+    trk.step(scan)
+    assert trk.n_tentative == 0
+    with pytest.raises(ValueError, match="update_only"):
+        Scan(t=6.0, sensor_id="s", z=np.zeros((1, 3)), R=np.eye(3)[None], update_only=[True, False])
 
 
 def test_a_single_plot_missed_at_the_next_look_is_dropped() -> None:

@@ -53,6 +53,12 @@ class TrackingConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     min_sigma_m: float = 1.0  # floor on a positional sensor's reported sigma
     max_lag_s: float = 1.0  # a report this much older than the picture is still used
+    # sensors of these kinds give coarse fixes (hundreds of metres): their plots update and
+    # inform tracks that other sensors confirmed, but never start or confirm one themselves
+    support_kinds: tuple[str, ...] = ("rf", "acoustic")
+    # a radar plot slower than this along the line of sight may only update a confirmed track,
+    # not start or feed a tentative one: the Doppler notch where ground clutter lies; 0 = off
+    notch_radial_ms: float = 5.0
 
 
 _CLASS_OF: dict[str, TrackClass] = {
@@ -92,6 +98,9 @@ class TrackingStage:
         self._sensor_enu: dict[tuple[float, float, float], np.ndarray] = {}
         # a radar's reach from the scenario; a sensor the scenario does not know counts every look
         self._reach = {x.id: x.range_m for x in scenario.spec.sensors}
+        self._support = frozenset(
+            x.id for x in scenario.spec.sensors if x.kind in self.cfg.support_kinds
+        )
 
     # ------------------------------------------------------------------ the Stage protocol
 
@@ -176,6 +185,13 @@ class TrackingStage:
             rcs = None if ev.rcs_dbsm is None else np.asarray(ev.rcs_dbsm, dtype=np.float64)
             if rcs is not None and rcs.shape != r.shape:
                 return None, f"{rcs.size} rcs values for {r.size} plots"
+            vr = (
+                None
+                if ev.radial_speed_ms is None
+                else np.asarray(ev.radial_speed_ms, dtype=np.float64)
+            )
+            if vr is not None and vr.shape != r.shape:
+                return None, f"{vr.size} radial speeds for {r.size} plots"
             sig = (ev.sigma_range_m, ev.sigma_azimuth_deg, ev.sigma_elevation_deg)
             if not all(math.isfinite(v) and v > 0 for v in sig):
                 return None, f"sigmas must be positive numbers, got {sig}"
@@ -190,12 +206,21 @@ class TrackingStage:
             z, R = polar_to_enu(r[ok], az[ok], el[ok], *sig, s_enu)
             reach = self._reach.get(ev.sensor_id)
             coverage = None if reach is None else (float(s_enu[0]), float(s_enu[1]), float(s_enu[2]), reach)
+            # a plot without a usable radial speed is not in the notch (nothing says it is)
+            update_only = (
+                None
+                if vr is None or self.cfg.notch_radial_ms <= 0
+                else np.abs(vr[ok]) < self.cfg.notch_radial_ms
+            )
             return Scan(
                 t=s, sensor_id=ev.sensor_id, z=z, R=R, rcs_dbsm=None if rcs is None else rcs[ok],
-                coverage=coverage,
+                coverage=coverage, update_only=update_only,
             ), ""
         if not ev.lat and not ev.lon and not ev.alt and not ev.sigma_m and not ev.signature:
-            return Scan(t=s, sensor_id=ev.sensor_id, z=np.zeros((0, 3)), R=np.zeros((0, 3, 3))), ""
+            return Scan(
+                t=s, sensor_id=ev.sensor_id, z=np.zeros((0, 3)), R=np.zeros((0, 3, 3)),
+                initiates=ev.sensor_id not in self._support,
+            ), ""
         lat = np.asarray(ev.lat, dtype=np.float64)
         lon = np.asarray(ev.lon, dtype=np.float64)
         alt = np.asarray(ev.alt, dtype=np.float64)
@@ -224,7 +249,8 @@ class TrackingStage:
             else [s_ for s_, k in zip(ev.signature, ok.tolist(), strict=True) if k]
         )
         return Scan(
-            t=s, sensor_id=ev.sensor_id, z=np.column_stack([e, n, u]), R=R, signature=sigs
+            t=s, sensor_id=ev.sensor_id, z=np.column_stack([e, n, u]), R=R, signature=sigs,
+            initiates=ev.sensor_id not in self._support,
         ), ""
 
     def _cooperative(self, ev: AdsbReport | RemoteIdReport, s: float, en: tuple[float, float]) -> bool:

@@ -71,8 +71,8 @@ class TrackerConfig:
     init_vspeed_sigma: float = 10.0  # m/s vertical
     tentative_gate_chi2: float = float(chi2.ppf(0.99, 3))  # ~11.3: tighter, clutter pairs up less
     max_speed_ms: float = 350.0  # a tentative track faster than this is clutter pairing up
-    confirm_m: int = 4  # confirmed after M hits ...
-    confirm_n: int = 5  # ... within the first N looks of the sensors that saw it
+    confirm_m: int = 3  # confirmed after M hits ...
+    confirm_n: int = 4  # ... within the first N looks of the sensors that saw it
     tentative_max_age_s: float = 30.0
     drop_single_miss: bool = True  # a one-plot track whose next look misses is dropped
     # deletion
@@ -123,6 +123,14 @@ class Scan:
     # (east, north, up, max range) m of the sensor: a track outside it was not looked at, so it
     # counts no miss (a target that flew out of one radar's reach is not lost)
     coverage: tuple[float, float, float, float] | None = None
+    # False for a coarse sensor (an RF detector's 250 m fixes): its plots refine and inform the
+    # confirmed tracks they fall in, but never start or confirm a track, so the scatter of one
+    # drone's fixes cannot grow tracks beside the one the radars hold
+    initiates: bool = True
+    # (M,) bool, True for a plot that may only update a confirmed track, neither start nor feed
+    # a tentative one: a radar plot in the Doppler notch (near-zero radial speed, where ground
+    # clutter lies, so clutter cannot grow tracks however dense it is); None = no such plot
+    update_only: NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         z = (
@@ -154,6 +162,13 @@ class Scan:
                     f"scan from {self.sensor_id}: {len(rcs)} rcs values for {len(z)} plots"
                 )
             object.__setattr__(self, "rcs_dbsm", rcs)
+        if self.update_only is not None:
+            uo = np.asarray(self.update_only, dtype=bool).reshape(-1)
+            if len(uo) != len(z):
+                raise ValueError(
+                    f"scan from {self.sensor_id}: {len(uo)} update_only flags for {len(z)} plots"
+                )
+            object.__setattr__(self, "update_only", uo)
         if self.signature is not None and len(self.signature) != len(z):
             raise ValueError(
                 f"scan from {self.sensor_id}: {len(self.signature)} signatures for {len(z)} plots"
@@ -266,6 +281,7 @@ class Tracker:
             "confirmed": 0,
             "dropped": 0,
             "identity_changes": 0,
+            "support_unused": 0,  # plots of non-initiating scans that no confirmed track took
         }
 
     # ------------------------------------------------------------------ public
@@ -301,6 +317,8 @@ class Tracker:
             looked &= d2 <= cr * cr
         if not len(scan.z) and not looked.any():
             return  # a sensor that sees nothing and never saw any of these tracks: nothing to do
+        if not scan.initiates:
+            looked &= tr.confirmed  # it never counts for (or against) confirmation
         tr.opps[looked] += 1
         tr.misses[looked] += 1
         if len(scan.z):
@@ -501,9 +519,11 @@ class Tracker:
                 upd_m.append(am)
                 used[am] = True
         # 2. tentative tracks with the plots left
-        if tent.size:
+        if tent.size and scan.initiates:
             sel = ~is_conf & (g.d2 <= cfg.tentative_gate_chi2)
             sel[sel] = ~used[g.mj[sel]]
+            if scan.update_only is not None:
+                sel[sel] = ~scan.update_only[g.mj[sel]]
             gt = assoc.Gated(local[g.ti[sel]], g.mj[sel], g.d2[sel], g.logdet[sel])
             at, am = assoc.gnn(len(tent), m, gt)
             upd_t.append(tent[at])
@@ -519,8 +539,13 @@ class Tracker:
                 tr.x[ti], tr.P[ti] = imm_combine(tr.xm[ti], tr.Pm[ti], tr.mu[ti])
                 self._record_hits(ti, mj, scan, bit)
         # 3. what no track explains, and no confirmed gate holds, starts a tentative track
-        new = np.flatnonzero(~used & ~in_conf_gate)
-        if new.size:
+        free = ~used & ~in_conf_gate
+        if scan.update_only is not None:
+            free &= ~scan.update_only
+        new = np.flatnonzero(free)
+        if not scan.initiates:
+            self.counts["support_unused"] += int(new.size)
+        elif new.size:
             self._initiate(scan, new, bit)
 
     def _jpda_update(

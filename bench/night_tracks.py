@@ -1,0 +1,109 @@
+"""The default night's track picture against its truth, for one tracker setting.
+
+Plays the default night (simulated, one process) up to ``--until`` with the tracking settings
+given, then prints how many tracks were confirmed per final class, how long the drone tracks
+lived, and how many confirmed tracks had no true object within 500 m when they were confirmed
+(false tracks). This is how the confirmation rule, the Doppler notch and the support sensors
+were chosen (docs/tracking.md).
+
+examples:
+  python bench/night_tracks.py                              # the defaults, to 01:30
+  python bench/night_tracks.py --confirm 4/5 --notch 0      # the earlier defaults
+  python bench/night_tracks.py --support "" --until 02:00   # RF detectors may confirm tracks
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+
+import numpy as np
+
+from skywarden import pipeline
+from skywarden.events import TrackClassified, TrackConfirmed, TrackDropped
+from skywarden.log.memory import MemoryLog
+from skywarden.play import play_night
+from skywarden.scenario import load_scenario
+from skywarden.scenario.sim import Simulator
+from skywarden.tracking.stage import TrackingConfig, TrackingStage
+from skywarden.tracking.tracker import TrackerConfig
+
+_D = TrackingConfig()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__[__doc__.index("examples:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--until", default="01:30", help="local time to play to (default 01:30)")
+    p.add_argument(
+        "--confirm", default=f"{_D.tracker.confirm_m}/{_D.tracker.confirm_n}",
+        help="M/N confirmation (default %(default)s)",
+    )
+    p.add_argument(
+        "--notch", type=float, default=_D.notch_radial_ms,
+        help="Doppler notch, m/s; 0 = off (default %(default)s)",
+    )
+    p.add_argument(
+        "--support", default=",".join(_D.support_kinds),
+        help="sensor kinds that only update tracks, comma-separated (default %(default)s)",
+    )
+    a = p.parse_args(argv)
+    m, n = (int(x) for x in a.confirm.split("/"))
+    cfg = TrackingConfig(
+        tracker=TrackerConfig(confirm_m=m, confirm_n=n),
+        notch_radial_ms=a.notch,
+        support_kinds=tuple(k for k in a.support.split(",") if k),
+    )
+    scn = load_scenario()
+    pipeline.STAGES["tracking"] = lambda s: TrackingStage(s, cfg)
+    log = MemoryLog()
+    t0 = time.perf_counter()
+    play_night(scn, log, until=scn.at(a.until), workers=1)
+    elapsed = time.perf_counter() - t0
+
+    confirmed: dict[str, TrackConfirmed] = {}
+    dropped: dict[str, TrackDropped] = {}
+    cls: dict[str, str] = {}
+    for rec in log.read():
+        e = rec.event()
+        if isinstance(e, TrackConfirmed):
+            confirmed[e.track_id] = e
+        elif isinstance(e, TrackDropped):
+            dropped[e.track_id] = e
+        elif isinstance(e, TrackClassified):
+            cls[e.track_id] = e.cls
+
+    truth = Simulator(scn).truth
+    limit = (scn.at(a.until) - scn.start).total_seconds()
+    airborne = collections.Counter(o.cls for o in truth.objects if o.first_s < limit)
+    false_tracks: collections.Counter[str] = collections.Counter()
+    for tid, e in confirmed.items():
+        p_true, _ = truth.enu_at(truth.seconds(e.t))
+        te, tn, _ = scn.frame.to_enu(e.lat, e.lon, e.alt)
+        d = np.hypot(p_true[:, 0] - te, p_true[:, 1] - tn)
+        if not np.nanmin(d) < 500.0:
+            false_tracks[cls.get(tid, "unknown")] += 1
+    life: collections.Counter[str] = collections.Counter()
+    for tid, c in cls.items():
+        if c != "drone":
+            continue
+        gone = dropped.get(tid)
+        s = None if gone is None else (gone.t - confirmed[tid].t).total_seconds()
+        life["held to the end" if s is None else "< 30 s" if s < 30 else "< 120 s" if s < 120 else ">= 120 s"] += 1
+
+    print(f"default night to {a.until}, confirm {m} of {n}, notch {a.notch:g} m/s, "
+          f"support-only kinds {cfg.support_kinds or '(none)'}: played in {elapsed:.1f} s")
+    print(f"objects airborne by then: {dict(sorted(airborne.items()))}")
+    print(f"tracks confirmed: {len(confirmed)}; by final class: "
+          f"{dict(sorted(collections.Counter(cls.values()).items()))}")
+    print(f"drone tracks' lifetimes: {dict(life)}")
+    print(f"confirmed with no true object within 500 m: {dict(false_tracks) or 0}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
