@@ -53,8 +53,11 @@ def _f(x: Any, fmt: str) -> str:
 
 def _size(r: dict[str, Any]) -> list[str]:
     sw, ss, swa = r["skywarden"], r["stonesoup"], r.get("skywarden_all_scans")
+    case = f"{r['n_targets']:,} targets:"
+    if r.get("scenario") == "crossing":
+        case = f"crossing: {r['crossing_pairs']:,} pairs ({case[:-1]}),"
     out = [
-        f"### {r['n_targets']:,} targets: {r['radars']} radar(s), {r['scans']} scans, "
+        f"### {case} {r['radars']} radar(s), {r['scans']} scans, "
         f"{r['dets_per_scan']:.0f} reports per scan ({r['clutter_per_scan']:.0f} clutter)",
         "",
     ]
@@ -94,7 +97,7 @@ def _size(r: dict[str, Any]) -> list[str]:
 
 
 def markdown(doc: dict[str, Any]) -> str:
-    """All sizes as Markdown: one table per size, then the confusion matrix."""
+    """All cases (sizes, crossing) as Markdown: one table per case, then the confusion matrix."""
     lines: list[str] = []
     for r in doc["results"]:
         lines += _size(r)

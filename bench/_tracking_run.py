@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bench._tracking_scenario import BenchScenario, make_crossing_scenario, make_scenario
 from skywarden.tracking.metrics import LABELS
 
-__all__ = ["MemoryMeter", "RunSpec", "TrackerOutput", "child_main", "label_codes"]
+__all__ = ["MemoryMeter", "RunSpec", "TrackerOutput", "build_scenario", "child_main", "label_codes"]
 
 
 def label_codes(cls: np.ndarray) -> np.ndarray:
@@ -99,7 +100,10 @@ class MemoryMeter:
 
 @dataclass(frozen=True, slots=True)
 class RunSpec:
-    """What a child process needs to rebuild the scenario and run one tracker on it."""
+    """What a child process needs to rebuild the scenario and run one tracker on it.
+
+    ``crossing_pairs`` > 0: the crossing scenario of that many pairs (``n_targets`` is then
+    twice it and ``n_radars`` unused); 0: the random scenario of ``n_targets``."""
 
     tracker: str  # "skywarden" or "stonesoup"
     n_targets: int
@@ -109,6 +113,16 @@ class RunSpec:
     pd: float
     clutter_mean: float
     budget_s: float
+    crossing_pairs: int = 0
+
+
+def build_scenario(spec: RunSpec) -> BenchScenario:
+    """The scenario ``spec`` names (seeded: the parent and the child build the same one)."""
+    if spec.crossing_pairs > 0:
+        return make_crossing_scenario(spec.crossing_pairs, spec.n_scans, seed=spec.seed,
+                                      pd=spec.pd, clutter_mean=spec.clutter_mean)
+    return make_scenario(spec.n_targets, spec.n_scans, seed=spec.seed, n_radars=spec.n_radars,
+                         pd=spec.pd, clutter_mean=spec.clutter_mean)
 
 
 def child_main(spec: RunSpec, queue: object) -> None:
@@ -118,14 +132,9 @@ def child_main(spec: RunSpec, queue: object) -> None:
     A fresh process per tracker run keeps one run's memory and imports out of the next."""
     import traceback
 
-    from bench._tracking_scenario import make_scenario
-
     put = queue.put  # type: ignore[attr-defined]
     try:
-        scenario = make_scenario(
-            spec.n_targets, spec.n_scans, seed=spec.seed, n_radars=spec.n_radars, pd=spec.pd,
-            clutter_mean=spec.clutter_mean,
-        )
+        scenario = build_scenario(spec)
         if spec.tracker == "skywarden":
             from bench._tracking_skywarden import run_skywarden as run
         elif spec.tracker == "stonesoup":

@@ -8,6 +8,10 @@ each target within range with probability ``pd`` and report Cartesian positions 
 covariance of their range/azimuth/elevation errors, plus Poisson clutter (capped at 100 per
 scan) uniform over the part of the volume each radar covers.
 
+The crossing scenario (:func:`make_crossing_scenario`) puts pairs of targets on paths that
+cross, some with a turn at the crossing, for the central radar alone: the case that tells
+trackers apart on identity switches.
+
 Everything is a pure function of the arguments and the seed.
 """
 
@@ -23,6 +27,7 @@ __all__ = [
     "Radar",
     "ScanRecord",
     "class_counts",
+    "make_crossing_scenario",
     "make_scenario",
     "radars_for",
 ]
@@ -255,10 +260,7 @@ def make_scenario(
     """
     if n_targets < 1 or n_scans < 1:
         raise ValueError("need at least one target and one scan")
-    if not 0.0 < pd <= 1.0:
-        raise ValueError(f"pd must be in (0, 1], got {pd}")
-    if clutter_mean < 0:
-        raise ValueError("clutter_mean must be >= 0")
+    _check_sensing(pd, clutter_mean)
     if n_radars is None:
         n_radars = 1 if n_targets <= 10 else 2 if n_targets <= 100 else 3
     radars = radars_for(n_radars)
@@ -266,6 +268,203 @@ def make_scenario(
 
     times = np.arange(n_scans * n_radars, dtype=np.float64) / n_radars
     truth, alive, cls = _simulate_truth(rng, n_targets, times)
+    return _observe(rng, radars, times, truth, alive, cls, pd=pd, clutter_mean=clutter_mean,
+                    seed=seed, n_scans=n_scans)
+
+
+#: Crossing pairs: speed (m/s), height at the crossing (m) and coordinated-turn rate (deg/s)
+#: ranges per class. The aircraft are the slower, lower traffic, where pairs of them can meet.
+CROSSING_SPEED: dict[str, tuple[float, float]] = {
+    "drone": (30.0, 55.0), "bird": (8.0, 20.0), "manned_aircraft": (70.0, 150.0)}
+CROSSING_ALT: dict[str, tuple[float, float]] = {
+    "drone": (50.0, 1_500.0), "bird": (20.0, 600.0), "manned_aircraft": (300.0, 3_000.0)}
+CROSSING_TURN_DEG_S: dict[str, tuple[float, float]] = {
+    "drone": (3.0, 8.0), "bird": (5.0, 15.0), "manned_aircraft": (1.5, 3.0)}
+CROSSING_GAP_M = 3_000.0  # least horizontal distance between targets of different pairs
+CROSSING_APART_M = 200.0  # least distance within a pair at the start and at the end (straight)
+_CROSSING_STREAM = 0xC2055  # keeps the crossing scenario's random stream apart from make_scenario's
+
+
+def make_crossing_scenario(
+    n_pairs: int,
+    n_scans: int,
+    *,
+    seed: int = 0,
+    pd: float = 0.9,
+    clutter_mean: float = 50.0,
+    angle_deg: tuple[float, float] = (10.0, 90.0),
+    max_dz_m: float = 40.0,
+    turn_share: float = 0.5,
+) -> BenchScenario:
+    """``n_pairs`` pairs of targets whose paths cross, seen by the central radar for ``n_scans``
+    scans (one a second), with the radar model, detection and clutter of :func:`make_scenario`.
+
+    Targets 2i and 2i+1 form pair i: the same class (pairs in the shares of CLASS_MIX), speeds
+    within 10 % of each other, level flight, present from t = 0. Both pass the pair's crossing
+    point at the same time, between 45 % and 65 % of the run, one above the other by up to
+    ``max_dz_m``; their headings there differ by the crossing angle, spread evenly over
+    ``angle_deg`` but wide enough that, flying straight, the two are CROSSING_APART_M apart at
+    the start and at the end (slow birds cannot cross shallowly in a minute). In a share
+    ``turn_share`` of the pairs one of the two flies a coordinated turn (constant speed and
+    rate) from 1-5 s before the crossing to 3-10 s after it, in the sense, and if need be
+    gentler, that keeps the two CROSSING_APART_M apart at both ends. Crossing points are spread
+    over the radar's reach so that every target stays in range and at least CROSSING_GAP_M
+    from any target of another pair.
+    """
+    if n_pairs < 1 or n_scans < 2:
+        raise ValueError("need at least one pair and two scans")
+    if not 0.0 < angle_deg[0] <= angle_deg[1] <= 180.0:
+        raise ValueError(f"crossing angles must lie in (0, 180] degrees, got {angle_deg}")
+    _check_sensing(pd, clutter_mean)
+    radars = radars_for(1)
+    rng = np.random.default_rng([seed, n_pairs, _CROSSING_STREAM])
+    times = np.arange(n_scans, dtype=np.float64)
+    t_end = float(times[-1])
+
+    kind = rng.permutation(np.repeat(np.arange(len(CLASSES)), class_counts(n_pairs)))
+    cls_pair = np.array(CLASSES, dtype=object)[kind].astype(str)
+
+    def per_class(table: dict[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        lo_hi = np.array([table[c] for c in cls_pair]).reshape(-1, 2)
+        return lo_hi[:, 0], lo_hi[:, 1]
+
+    v_lo, v_hi = per_class(CROSSING_SPEED)
+    speed = rng.uniform(v_lo, v_hi)
+    speed = np.column_stack([speed, np.clip(speed * rng.uniform(0.9, 1.1, n_pairs), v_lo, v_hi)])
+    t_cross = rng.uniform(0.45, 0.65, n_pairs) * t_end
+    # crossing angles: one per stratum of the range, strata shuffled among the pairs
+    a_lo, a_hi = np.deg2rad(angle_deg)
+    angle = a_lo + (rng.permutation(n_pairs) + rng.random(n_pairs)) / n_pairs * (a_hi - a_lo)
+    # chord 2 v dt sin(angle / 2) between the two, dt from the crossing to the nearer end
+    far = 2.0 * speed.min(axis=1) * np.minimum(t_cross, t_end - t_cross)
+    angle = np.maximum(angle, 2.0 * np.arcsin(np.minimum(1.0, CROSSING_APART_M / far)))
+    h0 = rng.uniform(0.0, 2 * np.pi, n_pairs)  # compass: 0 north, pi/2 east
+    heading = np.column_stack([h0, h0 + rng.choice([-1.0, 1.0], n_pairs) * angle])
+    alt = rng.uniform(*per_class(CROSSING_ALT))
+    dz = rng.uniform(-max_dz_m, max_dz_m, n_pairs)
+    alt = np.column_stack([alt + dz / 2, alt - dz / 2])
+
+    # one of the two turns in some pairs, around the crossing
+    omega = np.zeros((n_pairs, 2))
+    turner = np.flatnonzero(rng.random(n_pairs) < turn_share)
+    which = rng.integers(0, 2, len(turner))
+    omega[turner, which] = rng.choice([-1.0, 1.0], len(turner)) * np.deg2rad(
+        rng.uniform(*per_class(CROSSING_TURN_DEG_S))[turner])
+    t_on = np.repeat(t_cross[:, None], 2, axis=1)
+    t_off = t_on.copy()
+    t_on[turner, which] -= rng.uniform(1.0, 5.0, len(turner))
+    t_off[turner, which] += rng.uniform(3.0, 10.0, len(turner))
+
+    # horizontal distance either target can get from its crossing point within the run
+    reach = speed.max(axis=1) * np.maximum(t_cross, t_end - t_cross)
+    centre = _place_crossings(rng, reach, radars[0])
+
+    def fly(omega: np.ndarray) -> np.ndarray:
+        return _through_point(
+            times, np.column_stack([centre.repeat(2, axis=0), alt.ravel()]), heading.ravel(),
+            speed.ravel(), t_cross.repeat(2), omega.ravel(), t_on.ravel(), t_off.ravel())
+
+    # a turn must not leave the two side by side at an end (one tucked in behind the other):
+    # turn the other way, then ever more gently, and at last not at all
+    pos = fly(omega)
+    for factor in (-1.0, 0.5, 0.5, 0.5, 0.5, 0.0):
+        sep = np.linalg.norm(pos[[0, -1], 0::2] - pos[[0, -1], 1::2], axis=-1).min(axis=0)
+        close = (sep < CROSSING_APART_M) & np.any(omega != 0.0, axis=1)
+        if not np.any(close):
+            break
+        omega[close] *= factor
+        pos = fly(omega)
+    alive = np.ones(pos.shape[:2], dtype=bool)
+    return _observe(rng, radars, times, pos, alive, cls_pair.repeat(2), pd=pd,
+                    clutter_mean=clutter_mean, seed=seed, n_scans=n_scans)
+
+
+def _place_crossings(rng: np.random.Generator, reach: np.ndarray, radar: Radar) -> np.ndarray:
+    """Crossing points (n, 2) m, uniform over a disc round the radar (3 km to 90 % of the
+    smaller of its range and the volume's half side, less each pair's ``reach``), any two
+    at least their reaches plus CROSSING_GAP_M apart (rejection sampling, in pair order)."""
+    r_out = 0.9 * min(radar.max_range_m, HALF_SIDE_M) - reach
+    r_in = 3_000.0
+    if np.any(r_out <= r_in):
+        raise ValueError("a pair flies too far to stay in the radar's reach: fewer scans")
+    placed = np.zeros((0, 2))
+    for i in range(len(reach)):
+        for _ in range(10_000):
+            r = np.sqrt(rng.uniform(r_in**2, r_out[i] ** 2))
+            b = rng.uniform(0.0, 2 * np.pi)
+            p = radar.pos[:2] + r * np.array([np.sin(b), np.cos(b)])
+            gap = np.linalg.norm(placed - p, axis=1) - reach[:i] - reach[i]
+            if np.all(gap >= CROSSING_GAP_M):
+                placed = np.vstack([placed, p])
+                break
+        else:
+            raise ValueError(
+                f"no room for crossing pair {i + 1} of {len(reach)}: fewer pairs or scans")
+    return placed
+
+
+def _through_point(
+    times: np.ndarray,
+    p: np.ndarray,
+    heading: np.ndarray,
+    speed: np.ndarray,
+    t_c: np.ndarray,
+    omega: np.ndarray,
+    t_on: np.ndarray,
+    t_off: np.ndarray,
+) -> np.ndarray:
+    """Positions (K, n, 3) of n level flights at ``times`` (K,): flight j is at ``p[j]`` with
+    compass heading ``heading[j]`` at ``t_c[j]``, flies at ``speed[j]`` and turns at
+    ``omega[j]`` rad/s between ``t_on[j]`` and ``t_off[j]``, straight before and after.
+
+    Exact: with H(s) the heading, the path from t_on is v * integral of (sin H, cos H), straight
+    parts (s - clip(s)) (sin H, cos H) and the arc ((cos H_on - cos H(u)) / w,
+    (sin H(u) - sin H_on) / w) at u = clip(s), or (u - t_on) (sin H_on, cos H_on) for w = 0.
+    """
+    h_on = heading - omega * (np.clip(t_c, t_on, t_off) - t_on)
+    straight = omega == 0.0
+    w = np.where(straight, 1.0, omega)
+
+    def from_on(s: np.ndarray) -> np.ndarray:  # (K, n) times -> (K, n, 2) path since t_on
+        u = np.clip(s, t_on, t_off)
+        h = h_on + omega * (u - t_on)
+        line = (s - u)[..., None] * np.stack([np.sin(h), np.cos(h)], axis=-1)
+        arc = np.where(
+            straight[:, None],
+            (u - t_on)[..., None] * np.stack([np.sin(h_on), np.cos(h_on)], axis=-1),
+            np.stack([np.cos(h_on) - np.cos(h), np.sin(h) - np.sin(h_on)], axis=-1) / w[:, None],
+        )
+        return line + arc
+
+    xy = p[:, :2] + speed[:, None] * (from_on(times[:, None]) - from_on(t_c[None, :]))
+    return np.concatenate([xy, np.broadcast_to(p[:, 2], xy.shape[:2])[..., None]], axis=-1)
+
+
+def _check_sensing(pd: float, clutter_mean: float) -> None:
+    if not 0.0 < pd <= 1.0:
+        raise ValueError(f"pd must be in (0, 1], got {pd}")
+    if clutter_mean < 0:
+        raise ValueError("clutter_mean must be >= 0")
+
+
+def _observe(
+    rng: np.random.Generator,
+    radars: tuple[Radar, ...],
+    times: np.ndarray,
+    truth: np.ndarray,
+    alive: np.ndarray,
+    cls: np.ndarray,
+    *,
+    pd: float,
+    clutter_mean: float,
+    seed: int,
+    n_scans: int,
+) -> BenchScenario:
+    """The scenario of truths ``truth`` (K, n, 3) alive at ``alive`` (K, n), classes ``cls``
+    (n,), seen by ``radars``: radar k mod R scans at ``times[k]``, detecting each truth in its
+    range with probability ``pd``, plus clutter. ``seed`` and ``n_scans`` (per radar) are
+    recorded as given."""
+    n_targets = truth.shape[1]
     in_any = np.zeros_like(alive)
     for radar in radars:
         in_any |= _in_range(radar, truth)
@@ -273,7 +472,7 @@ def make_scenario(
 
     scans = []
     for k, t in enumerate(times.tolist()):
-        radar = radars[k % n_radars]
+        radar = radars[k % len(radars)]
         seen = alive[k] & _in_range(radar, truth[k]) & (rng.random(n_targets) < pd)
         ids = np.flatnonzero(seen)
         z_t, r_t = _measure(rng, radar, truth[k, ids])

@@ -7,9 +7,13 @@ p99), GOSPA (p=2, alpha=2, cutoff c) split into localisation / missed / false, i
 switches, truths confirmed and time to confirm, classification (Skywarden only), peak memory,
 and the Stone Soup / Skywarden ratios of the same run.
 
+After the sizes comes the crossing case (``--crossing-pairs``, default 20 pairs, 1 radar):
+pairs of targets whose paths cross, some turning at the crossing, the scenario in which the
+trackers' identity switches differ (on the random scenarios neither tracker switches).
+
 Stone Soup is a benchmark-only extra (``pip install stonesoup``); without it, its columns say
 "not installed". It is slow at large sizes: it runs only up to ``--stonesoup-max`` targets and
-stops at ``--stonesoup-budget`` seconds per size; the tables say "not run" or how far it got.
+stops at ``--stonesoup-budget`` seconds per case; the tables say "not run" or how far it got.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import platform
 import queue as queue_mod
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +39,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bench._tracking_report import markdown
-from bench._tracking_run import RunSpec, TrackerOutput, child_main
-from bench._tracking_scenario import CLASSES, make_scenario
+from bench._tracking_run import RunSpec, TrackerOutput, build_scenario, child_main
+from bench._tracking_scenario import CLASSES
 from bench._tracking_stonesoup import stonesoup_version
 from skywarden.tracking.metrics import LABELS, evaluate
 
 DEFAULT_SIZES = (10, 100, 300, 1_000, 5_000)
 WARMUP_S = 10.0  # start-up transient left out of the "from t = 10 s" rows
 QUICK_SIZES = (10, 30)
+DEFAULT_CROSSING_PAIRS = 20
+QUICK_CROSSING_PAIRS = 4
+QUICK_CROSSING_SCANS = 30  # with --quick: long enough to confirm the tracks before they cross
 
 EXAMPLE = """\
 examples:
   python bench/tracking.py --scans 60 --json tracking.json
   python bench/tracking.py --sizes 10,100 --scans 30 --stonesoup-max 100
-  python bench/tracking.py --sizes 5000 --scans 60 --stonesoup-max 0
+  python bench/tracking.py --sizes 5000 --scans 60 --stonesoup-max 0 --crossing-pairs 0
+  python bench/tracking.py --sizes none --crossing-pairs 20   # the crossing case alone
   python bench/tracking.py --quick          # smoke test, about a minute
 """
 
 
 def _sizes(text: str) -> tuple[int, ...]:
+    if text.strip().lower() == "none":
+        return ()
     try:
         sizes = tuple(int(s.replace("_", "")) for s in text.split(",") if s.strip())
     except ValueError:
@@ -71,12 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--sizes", type=_sizes, default=None,
-                   help=f"numbers of targets, comma-separated (default {','.join(map(str, DEFAULT_SIZES))})")
+                   help="numbers of targets, comma-separated, or 'none' "
+                        f"(default {','.join(map(str, DEFAULT_SIZES))})")
     p.add_argument("--scans", type=int, default=None,
-                   help="scans per radar = seconds simulated (default 60; 8 with --quick)")
+                   help="scans per radar = seconds simulated (default 60; with --quick 8, and "
+                        f"{QUICK_CROSSING_SCANS} for the crossing case)")
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--quick", action="store_true",
-                   help=f"small sizes ({','.join(map(str, QUICK_SIZES))}) and few scans: a smoke test")
+                   help=f"small sizes ({','.join(map(str, QUICK_SIZES))}) and few scans, "
+                        f"{QUICK_CROSSING_PAIRS} crossing pairs over {QUICK_CROSSING_SCANS} scans: "
+                        "a smoke test")
+    p.add_argument("--crossing-pairs", type=int, default=None, metavar="N",
+                   help="after the sizes, the crossing case: N pairs of targets on crossing paths "
+                        "(some turning there), 1 radar, --scans scans "
+                        f"(default {DEFAULT_CROSSING_PAIRS}; {QUICK_CROSSING_PAIRS} with --quick; "
+                        "0 skips it)")
     p.add_argument("--radars", type=int, choices=(1, 2, 3), default=None,
                    help="radars for every size (default: 1 up to 10 targets, 2 up to 100, else 3)")
     p.add_argument("--pd", type=float, default=0.9, help="probability of detection (default 0.9)")
@@ -87,15 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-age", type=float, default=10.0,
                    help="track age in seconds at which classification is judged (default 10)")
     p.add_argument("--stonesoup-max", type=int, default=300,
-                   help="largest size Stone Soup runs at (default 300; 0 never)")
+                   help="largest number of targets Stone Soup runs at, crossing case included "
+                        "(default 300; 0 never)")
     p.add_argument("--stonesoup-budget", type=float, default=None,
-                   help="CPU seconds of Stone Soup tracking per size before it stops "
+                   help="CPU seconds of Stone Soup tracking per case before it stops "
                         "(default 120; 15 with --quick)")
     p.add_argument("--budget", type=float, default=600.0,
-                   help="CPU seconds of Skywarden tracking per size before it stops (default 600)")
+                   help="CPU seconds of Skywarden tracking per case before it stops (default 600)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     p.add_argument("--markdown", type=Path, default=None,
-                   help="also write the per-size tables as Markdown to this file")
+                   help="also write the per-case tables as Markdown to this file")
     return p
 
 
@@ -244,13 +264,14 @@ def _ratio(a: float, b: float) -> str:
 
 
 def size_table(
-    n: int, info: dict[str, Any], sw: Scored | str, ss: Scored | str, sw_all: Scored | None
+    label: str, info: dict[str, Any], sw: Scored | str, ss: Scored | str, sw_all: Scored | None
 ) -> Table:
-    """Per-size figures; ``sw_all`` is Skywarden over all its scans when the comparison had to
-    stop earlier (Stone Soup ran out of budget)."""
+    """Per-case figures (``label``: "10 targets", "crossing: 20 pairs"); ``sw_all`` is
+    Skywarden over all its scans when the comparison had to stop earlier (Stone Soup ran out of
+    budget)."""
     k_eval = next((s.k_eval for s in (sw, ss) if isinstance(s, Scored)), 0)
     t = Table(
-        title=(f"{n:,} targets · {info['radars']} radar(s) · {info['scans']} scans · "
+        title=(f"{label} · {info['radars']} radar(s) · {info['scans']} scans · "
                f"{info['dets_per_scan']:.0f} reports/scan ({info['clutter_per_scan']:.0f} clutter) · "
                f"metrics over the first {k_eval} scans, c = {info['cutoff']:.0f} m"),
         title_justify="left",
@@ -311,10 +332,10 @@ def size_table(
     return t
 
 
-def confusion_table(n: int, sw: Scored) -> Table | None:
+def confusion_table(label: str, sw: Scored) -> Table | None:
     if sw.confusion is None:
         return None
-    t = Table(title=f"Skywarden classification, {n:,} targets (associated track-scans; "
+    t = Table(title=f"Skywarden classification, {label} (associated track-scans; "
                     "rows truth, columns track)", title_justify="left")
     t.add_column("truth \\ track")
     for lab in LABELS:
@@ -326,11 +347,12 @@ def confusion_table(n: int, sw: Scored) -> Table | None:
 
 
 def summary_table(results: list[dict[str, Any]]) -> Table:
-    """One row per size. Skywarden over all its scans, Stone Soup over the scans it ran; the
-    per-size tables hold the like-for-like comparison over the scans both ran."""
+    """One row per case. Skywarden over all its scans, Stone Soup over the scans it ran; the
+    per-case tables hold the like-for-like comparison over the scans both ran."""
     t = Table(title="Summary: SW = Skywarden (all its scans), SS = Stone Soup (the scans it ran); "
                     "ratios SS/SW from the same run", title_justify="left")
-    for col in ("targets", "SW ms mean", "SW ms p99", "SS ms mean", "SS ms p99", "SS/SW ms",
+    t.add_column("targets", justify="right", min_width=8)
+    for col in ("SW ms mean", "SW ms p99", "SS ms mean", "SS ms p99", "SS/SW ms",
                 "SW GOSPA m²", "SS GOSPA m² (scans)", "SW id sw", "SS id sw", "SW class %",
                 "SW peak MB", "SS peak MB"):
         t.add_column(col, justify="right")
@@ -344,8 +366,9 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
         ss_gospa = g(ss, "gospa_total", "{:,.0f}")
         if isinstance(ss, dict):
             ss_gospa += f" ({ss['metrics_over_scans']})"
+        pairs = r.get("crossing_pairs", 0)
         t.add_row(
-            f"{r['n_targets']:,}",
+            f"crossing\n{pairs:,} pairs" if pairs else f"{r['n_targets']:,}",
             g(sw, "ms_mean", "{:,.2f}"), g(sw, "ms_p99", "{:,.2f}"),
             g(ss, "ms_mean", "{:,.1f}"), g(ss, "ms_p99", "{:,.1f}"),
             _ratio(ss["ms_mean"], sw["ms_mean"]) if isinstance(ss, dict) and isinstance(sw, dict)
@@ -398,30 +421,119 @@ def as_record(s: Scored | str) -> dict[str, Any] | str:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Case:
+    """One row of the benchmark: a label for the tables and the scenario's run settings."""
+
+    label: str  # "10 targets", "crossing: 20 pairs"
+    spec: dict[str, Any]  # RunSpec fields other than tracker and budget_s
+
+    @property
+    def kind(self) -> str:
+        return "crossing" if self.spec.get("crossing_pairs", 0) > 0 else "random"
+
+
+def cases(args: argparse.Namespace) -> list[Case]:
+    """The sizes, then the crossing case, as the arguments ask."""
+    sizes = args.sizes if args.sizes is not None else (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    n_scans = args.scans or (8 if args.quick else 60)
+    common = dict(seed=args.seed, pd=args.pd, clutter_mean=args.clutter)
+    out = [
+        Case(f"{n:,} targets", dict(n_targets=n, n_scans=n_scans, n_radars=args.radars, **common))
+        for n in sizes
+    ]
+    pairs = args.crossing_pairs
+    if pairs is None:
+        pairs = QUICK_CROSSING_PAIRS if args.quick else DEFAULT_CROSSING_PAIRS
+    if pairs > 0:
+        out.append(Case(f"crossing: {pairs:,} pairs", dict(
+            n_targets=2 * pairs, n_scans=args.scans or (QUICK_CROSSING_SCANS if args.quick else 60),
+            n_radars=1, crossing_pairs=pairs, **common)))
+    return out
+
+
+def run_case(
+    case: Case, args: argparse.Namespace, ss_ver: str | None, progress: Progress, console: Console
+) -> tuple[list[Table], dict[str, Any]]:
+    """Both trackers on one case: its tables and its record for the JSON."""
+    n = case.spec["n_targets"]
+    sw_spec = RunSpec(tracker="skywarden", budget_s=args.budget, **case.spec)
+    scenario = build_scenario(sw_spec)
+    sw_out = run_tracker(sw_spec, progress, f"{case.label:>18} · Skywarden", len(scenario.scans))
+    ss_out: TrackerOutput | str
+    if ss_ver is None:
+        ss_out = "not installed"
+    elif n > args.stonesoup_max:
+        ss_out = f"not run (> --stonesoup-max {args.stonesoup_max})"
+    else:
+        ss_out = run_tracker(
+            replace(sw_spec, tracker="stonesoup", budget_s=args.stonesoup_budget),
+            progress, f"{case.label:>18} · Stone Soup", len(scenario.scans),
+        )
+    for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out)):
+        if isinstance(o, str) and "Traceback" in o:
+            if _short(o) == "not available":
+                console.print(f"[yellow]{name} tracker not available in this checkout: "
+                              f"{o.strip().splitlines()[-1]}[/]")
+            else:
+                console.print(f"[red]{name} failed:\n{o}[/]")
+    outs = [o for o in (sw_out, ss_out) if isinstance(o, TrackerOutput)]
+    k_eval = min((o.n_scans for o in outs), default=0)
+    sw = score(sw_out, scenario, k_eval, args.cutoff, args.min_age) \
+        if isinstance(sw_out, TrackerOutput) else _short(sw_out)
+    ss = score(ss_out, scenario, k_eval, args.cutoff, args.min_age) \
+        if isinstance(ss_out, TrackerOutput) else _short(ss_out)
+    info = {
+        "radars": len(scenario.radars),
+        "scans": len(scenario.scans),
+        "dets_per_scan": scenario.n_detections / len(scenario.scans),
+        "clutter_per_scan": float(np.mean([s.n_clutter for s in scenario.scans])),
+        "cutoff": args.cutoff,
+    }
+    sw_all = None
+    if isinstance(sw_out, TrackerOutput) and k_eval < sw_out.n_scans:
+        sw_all = score(sw_out, scenario, sw_out.n_scans, args.cutoff, args.min_age)
+    tables = [size_table(case.label, info, sw, ss, sw_all)]
+    if isinstance(sw, Scored):
+        ct = confusion_table(case.label, sw_all or sw)
+        if ct is not None:
+            tables.append(ct)
+    record = {"case": case.label, "scenario": case.kind, "n_targets": n,
+              "crossing_pairs": case.spec.get("crossing_pairs", 0), **info,
+              "skywarden": as_record(sw), "stonesoup": as_record(ss),
+              "skywarden_all_scans": as_record(sw_all) if sw_all else None}
+    return tables, record
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    n_scans = args.scans or (8 if args.quick else 60)
     if args.stonesoup_budget is None:
         args.stonesoup_budget = 15.0 if args.quick else 120.0
     # one thread of linear algebra per tracker: a fair comparison, and kind to a shared machine
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    if n_scans < 2:
+    if args.scans is not None and args.scans < 2:
         raise SystemExit("--scans must be at least 2")
+    if args.crossing_pairs is not None and args.crossing_pairs < 0:
+        raise SystemExit("--crossing-pairs must be 0 or more")
+    todo = cases(args)
+    if not todo:
+        raise SystemExit("nothing to run: no sizes and no crossing pairs")
     # wide enough for the tables when written to a file or a narrow pipe
-    console = Console(width=max(Console().width, 132))
+    console = Console(width=max(Console().width, 140))
     ss_ver = stonesoup_version()
+    scans = sorted({c.spec["n_scans"] for c in todo})
     console.print(
         f"[bold]Tracking benchmark[/] · python {platform.python_version()} · numpy {np.__version__}"
-        f" · seed {args.seed} · {n_scans} scans per radar · pd {args.pd} · clutter {args.clutter}/scan"
+        f" · seed {args.seed} · {' or '.join(map(str, scans))} scans per radar · pd {args.pd}"
+        f" · clutter {args.clutter}/scan"
     )
     if ss_ver is None:
         console.print("[yellow]Stone Soup is not installed: its columns say 'not installed'. "
                       "It is a benchmark-only extra: pip install stonesoup[/]")
     else:
         console.print(f"Stone Soup {ss_ver}: up to {args.stonesoup_max:,} targets, "
-                      f"{args.stonesoup_budget:.0f} CPU s per size at most")
+                      f"{args.stonesoup_budget:.0f} CPU s per case at most")
 
     results: list[dict[str, Any]] = []
     tables: list[Table] = []
@@ -429,54 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console)
     with progress:
-        for n in sizes:
-            scenario = make_scenario(n, n_scans, seed=args.seed, n_radars=args.radars, pd=args.pd,
-                                     clutter_mean=args.clutter)
-            spec = dict(n_targets=n, n_scans=n_scans, seed=args.seed, n_radars=args.radars,
-                        pd=args.pd, clutter_mean=args.clutter)
-            sw_out = run_tracker(RunSpec(tracker="skywarden", budget_s=args.budget, **spec),
-                                 progress, f"{n:>5,} targets · Skywarden", len(scenario.scans))
-            ss_out: TrackerOutput | str
-            if ss_ver is None:
-                ss_out = "not installed"
-            elif n > args.stonesoup_max:
-                ss_out = f"not run (> --stonesoup-max {args.stonesoup_max})"
-            else:
-                ss_out = run_tracker(
-                    RunSpec(tracker="stonesoup", budget_s=args.stonesoup_budget, **spec),
-                    progress, f"{n:>5,} targets · Stone Soup", len(scenario.scans),
-                )
-            for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out)):
-                if isinstance(o, str) and "Traceback" in o:
-                    if _short(o) == "not available":
-                        console.print(f"[yellow]{name} tracker not available in this checkout: "
-                                      f"{o.strip().splitlines()[-1]}[/]")
-                    else:
-                        console.print(f"[red]{name} failed:\n{o}[/]")
-            outs = [o for o in (sw_out, ss_out) if isinstance(o, TrackerOutput)]
-            k_eval = min((o.n_scans for o in outs), default=0)
-            sw = score(sw_out, scenario, k_eval, args.cutoff, args.min_age) \
-                if isinstance(sw_out, TrackerOutput) else _short(sw_out)
-            ss = score(ss_out, scenario, k_eval, args.cutoff, args.min_age) \
-                if isinstance(ss_out, TrackerOutput) else _short(ss_out)
-            info = {
-                "radars": len(scenario.radars),
-                "scans": len(scenario.scans),
-                "dets_per_scan": scenario.n_detections / len(scenario.scans),
-                "clutter_per_scan": float(np.mean([s.n_clutter for s in scenario.scans])),
-                "cutoff": args.cutoff,
-            }
-            sw_all = None
-            if isinstance(sw_out, TrackerOutput) and k_eval < sw_out.n_scans:
-                sw_all = score(sw_out, scenario, sw_out.n_scans, args.cutoff, args.min_age)
-            tables.append(size_table(n, info, sw, ss, sw_all))
-            if isinstance(sw, Scored):
-                ct = confusion_table(n, sw_all or sw)
-                if ct is not None:
-                    tables.append(ct)
-            results.append({"n_targets": n, **info, "skywarden": as_record(sw),
-                            "stonesoup": as_record(ss),
-                            "skywarden_all_scans": as_record(sw_all) if sw_all else None})
+        for case in todo:
+            case_tables, record = run_case(case, args, ss_ver, progress, console)
+            tables += case_tables
+            results.append(record)
     for t in tables:
         console.print(t)
     console.print(summary_table(results))
