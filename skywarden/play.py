@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from skywarden import snapshot
 from skywarden.errors import ConfigError, LogError
 from skywarden.events import NightOpened
 from skywarden.log import EventLog
@@ -109,5 +110,8 @@ def play_night(
         rt.run(clock, start, end, scenario.spec.night.tick_s, on_tick=count)
     else:
         raise ConfigError(f"workers must be 1 or 2, not {workers}")
+    # the stages' state at the log's head, so that a claim or an approval added later need not
+    # replay the night (skywarden.snapshot; a cache, ignored once the log moves on)
+    snapshot.save(log, rt)
     return PlayResult(log.url, ticks, resumed_from, report)
 

@@ -369,11 +369,14 @@ def inject(
 ) -> list[Event]:
     """Append inputs to an existing night and run one tick of the stages on them.
 
-    The stages are rebuilt by replaying the log (nothing lives only in memory); the new tick is
-    at ``now`` (default: the later of the last tick + tick_s and the newest input's time).
-    Returns the derived events of that tick.
+    The stages are those after the log's last tick: from the stage snapshot beside the log when
+    it is exactly that state (``skywarden.snapshot``), else rebuilt by replaying the log (nothing
+    lives only in memory); a fresh snapshot is left for the next call. The new tick is at ``now``
+    (default: the later of the last tick + tick_s and the newest input's time). Returns the
+    derived events of that tick.
     """
-    from skywarden.pipeline import build_stages
+    from skywarden import snapshot
+    from skywarden.pipeline import DEFAULT_ORDER, build_stages
 
     log = open_log(log_url)
     try:
@@ -381,14 +384,23 @@ def inject(
         if not isinstance(head, NightOpened):
             raise LogError(f"{log_url}: not a Skywarden night (no night_opened record)")
         scn = scenario or scenario_of(head)
-        report, rt = replay(log, build_stages(scn))
-        last = report.last_tick or scn.start
+        # (a scenario given here may differ from the one the snapshot's stages were built on)
+        saved = snapshot.restore(log, list(DEFAULT_ORDER)) if scenario is None else None
+        if saved is not None:
+            rt = Runtime(log=log, stages=saved["stages"])
+            rt._carry, rt._held, rt.last_tick = saved["carry"], saved["held"], saved["last_tick"]
+            last = rt.last_tick
+        else:
+            report, rt = replay(log, build_stages(scn))
+            last = report.last_tick or scn.start
         tick = timedelta(seconds=head.tick_s)
         when = now or max([last + tick, *[e.t + tick for e in events]])
         if when <= last:
             raise ValueError(f"the new tick ({when.isoformat()}) must come after the last one ({last.isoformat()})")
         rt.log = log
         rt.submit(events)
-        return rt.tick(when).derived
+        derived = rt.tick(when).derived
+        snapshot.save(log, rt)
+        return derived
     finally:
         log.close()

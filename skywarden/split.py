@@ -16,15 +16,17 @@ single process writes (tested): the worker's stages are those that declare the i
 Everything in the log is written here, one transaction per tick, as in one process; if this
 process dies, the worker finds its pipe closed and ends.
 
-The worker is a fork of this process (it inherits the built stages; nothing is pickled), so the
-split is used where ``fork`` exists (Linux, macOS) and there are two cores. After a split run the
-leading stages in this process have not moved: the log is the record of the night, as always.
+The worker is a fork of this process (it inherits the built stages; they are not pickled on the
+way in), so the split is used where ``fork`` exists (Linux, macOS) and there are two cores. When
+the last tick is done the worker sends its stages back (pickled, once), so that after a split run
+this runtime holds the state a one-process run would (a stage snapshot is taken from it).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import sys
 import threading
@@ -42,7 +44,7 @@ from skywarden.events import AnyEvent, Event, Tick
 from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, advance_stages
 from skywarden.stage import Stage
 
-_DATA, _FAIL = b"D", b"F"
+_DATA, _FAIL, _STATE = b"D", b"F", b"S"
 
 
 def front_count(stages: Sequence[Stage]) -> int:
@@ -138,6 +140,11 @@ def run_split(
                 rt._pending_inputs.extend(sink.handle(derived, now))
             if on_tick is not None:
                 on_tick(TickResult(now, inputs, derived))
+        # the worker's stages as they ended, so that this runtime's are those of a one-process
+        # run (a snapshot, or a caller going on from here, sees the same state)
+        front_state, front_carry = pickle.loads(_receive(here, worker))
+        rt.stages[:n] = front_state
+        rt._carry[:n] = front_carry
         outbox.put(None)
         sender.join(timeout=30)
         worker.join(timeout=30)
@@ -189,6 +196,7 @@ def _front_worker(
             inputs = decoder.decode(conn.recv_bytes())
             out = advance_stages(stages, carry, inputs, now)
             conn.send_bytes(_DATA + encoder.encode(out))
+        conn.send_bytes(_STATE + pickle.dumps((stages, carry), protocol=pickle.HIGHEST_PROTOCOL))
     except (EOFError, BrokenPipeError):
         return  # the main process stopped listening: nothing to report to
     except BaseException:

@@ -1,0 +1,132 @@
+"""Stage snapshots: the stages' state after a log's last tick, kept beside a SQLite log.
+
+A command that adds one tick to a finished night (``claim add``, ``statement approve``) needs
+the stages as they were after the last tick; rebuilding them means replaying the whole night
+(tens of seconds for the default one). A snapshot is a cache of that state: ``save`` writes it
+after a night is played or a tick injected, ``restore`` hands it back only while it is exactly
+the state a replay would rebuild, i.e. when
+
+* the log's head (last sequence number and its chain hash) is the one the snapshot was taken at,
+* the code is the same (a fingerprint of the package's source files), and
+* the stages are the same, in the same order.
+
+Anything else (another record appended, a changed tracker, a damaged file) and the caller
+replays as before; a snapshot is never needed for correctness and may be deleted at any time.
+Logs other than SQLite files have no snapshot (their caller replays).
+
+The file (``<log>.stages``) is a header line, a JSON line naming the head, code, stages and the
+payload's SHA-256, then the payload: the stages pickled. Unpickling runs code named in the file,
+so it is trusted as the log beside it is: keep both in a folder only the centre can write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skywarden.log.base import EventLog
+
+if TYPE_CHECKING:
+    from skywarden.runtime import Runtime
+
+MAGIC = b"SKYWARDEN-STAGES 1\n"
+SUFFIX = ".stages"
+
+
+@cache
+def code_fingerprint() -> str:
+    """SHA-256 over the package's Python sources (names and bytes), in a fixed order."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def snapshot_path(log: EventLog) -> Path | None:
+    """Where the snapshot of ``log`` lives (beside a SQLite file), or None for other logs."""
+    path = getattr(log, "path", None)
+    url = str(getattr(log, "url", ""))
+    if not isinstance(path, Path) or not url.startswith("sqlite:///"):
+        return None
+    return path.with_name(path.name + SUFFIX)
+
+
+def _head(log: EventLog) -> tuple[int, str]:
+    seq = log.last_seq()
+    if seq == 0:
+        return 0, ""
+    rec = next(iter(log.read(after=seq - 1)), None)
+    return seq, "" if rec is None else rec.hash.hex()
+
+
+def save(log: EventLog, rt: Runtime) -> Path | None:
+    """Write the snapshot of ``rt``'s stages at ``log``'s head (atomically); the path, or None
+    where the log has no snapshot. Inputs queued for a next tick are not part of it: a night
+    left with some is not snapshotted (the caller replays, which resubmits them)."""
+    path = snapshot_path(log)
+    if path is None or rt.last_tick is None or rt._pending_inputs:
+        return None
+    payload = pickle.dumps(
+        {"stages": rt.stages, "carry": rt._carry, "held": rt._held, "last_tick": rt.last_tick},
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+    seq, head = _head(log)
+    meta = {
+        "log_seq": seq,
+        "log_hash": head,
+        "code": code_fingerprint(),
+        "stages": [s.name for s in rt.stages],
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(MAGIC + json.dumps(meta).encode() + b"\n" + payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def restore(log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
+    """The saved state (``stages``, ``carry``, ``held``, ``last_tick``) if it is the state after
+    ``log``'s head for these stages and this code; None otherwise (replay instead)."""
+    path = snapshot_path(log)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            if fh.readline() != MAGIC:
+                return None
+            meta = json.loads(fh.readline())
+            seq, head = _head(log)
+            if (
+                meta.get("log_seq") != seq
+                or meta.get("log_hash") != head
+                or meta.get("code") != code_fingerprint()
+                or meta.get("stages") != stage_names
+            ):
+                return None
+            payload = fh.read()
+        if hashlib.sha256(payload).hexdigest() != meta.get("payload_sha256"):
+            return None
+        state = pickle.loads(payload)  # noqa: S301 - our own file, checked above (module doc)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+    if not isinstance(state, dict) or not isinstance(state.get("last_tick"), datetime):
+        return None
+    return state
+
+
+def discard(log: EventLog) -> None:
+    """Remove ``log``'s snapshot, if any (before a change that would make it stale anyway)."""
+    path = snapshot_path(log)
+    if path is not None:
+        path.unlink(missing_ok=True)
