@@ -33,6 +33,8 @@ ROWS: tuple[tuple[str, str, str, bool], ...] = (
     ("truths judged per scan", "mean_truths_judged", "{:,.1f}", False),
     ("confirmed tracks per scan", "mean_confirmed_tracks", "{:,.1f}", False),
     ("identity switches", "switches", "{:,}", False),
+    ("crossing: targets whose track changed", "crossing_targets_changed", "{:,}", False),
+    ("crossing: pairs whose tracks exchanged", "crossing_pairs_exchanged", "{:,}", False),
     ("truths ever tracked (%)", "truths_tracked_pct", "{:.1f}", False),
     ("time to confirm, median (s)", "ttc_median_s", "{:.2f}", False),
     ("time to confirm, p90 (s)", "ttc_p90_s", "{:.2f}", False),
@@ -53,6 +55,8 @@ def _f(x: Any, fmt: str) -> str:
 
 def _size(r: dict[str, Any]) -> list[str]:
     sw, ss, swa = r["skywarden"], r["stonesoup"], r.get("skywarden_all_scans")
+    rows = [row for row in ROWS
+            if r.get("scenario") == "crossing" or not row[1].startswith("crossing_")]
     case = f"{r['n_targets']:,} targets:"
     if r.get("scenario") == "crossing":
         case = f"crossing: {r['crossing_pairs']:,} pairs ({case[:-1]}),"
@@ -73,7 +77,7 @@ def _size(r: dict[str, Any]) -> list[str]:
             head += f" Skywarden, all {swa['metrics_over_scans']} scans |"
             rule += "---:|"
         out += [head, rule]
-        for label, key, fmt, ratio in ROWS:
+        for label, key, fmt, ratio in rows:
             rr = ""
             a, b = sw.get(key), ss.get(key)
             if ratio and isinstance(a, float | int) and isinstance(b, float | int) and a \
@@ -85,7 +89,7 @@ def _size(r: dict[str, Any]) -> list[str]:
             out.append(line)
     else:
         out += [f"Stone Soup: {ss}.", "", "| | Skywarden |", "|---|---:|"]
-        out += [f"| {label} | {_f(sw.get(key), fmt)} |" for label, key, fmt, _ in ROWS]
+        out += [f"| {label} | {_f(sw.get(key), fmt)} |" for label, key, fmt, _ in rows]
     conf = (swa or sw)["confusion"]
     if conf:
         out += ["", "Skywarden classes over associated track-scans (rows truth, columns track):", "",

@@ -128,3 +128,41 @@ def test_bench_runs_the_crossing_case_after_the_sizes() -> None:
     only = cases(parse(["--sizes", "none", "--crossing-pairs", "3", "--scans", "40"]))
     assert [(c.label, c.spec["n_targets"], c.spec["n_scans"]) for c in only] == [
         ("crossing: 3 pairs", 6, 40)]
+
+
+def _output_following_truth(sc, swap_pair: int | None = None, drop_target: int | None = None):
+    """A perfect tracker's output (track 100 + j on target j), optionally with the two tracks
+    of one pair exchanged after their crossing, or one target's track gone after it."""
+    from bench._tracking_run import TrackerOutput
+
+    sep = _pair_separation(sc)
+    out = TrackerOutput(name="ideal")
+    for k in range(len(sc.times)):
+        ids = np.arange(sc.n_targets, dtype=np.int64) + 100
+        pos = sc.truth_pos[k].copy()
+        if swap_pair is not None and k > int(np.argmin(sep[:, swap_pair])):
+            a, b = 2 * swap_pair, 2 * swap_pair + 1
+            ids[[a, b]] = ids[[b, a]]
+        keep = np.ones(sc.n_targets, dtype=bool)
+        if drop_target is not None and k > int(np.argmin(sep[:, drop_target // 2])) + 5:
+            keep[drop_target] = False
+        out.ms.append(1.0)
+        out.cpu_ms.append(1.0)
+        out.ids.append(ids[keep])
+        out.pos.append(pos[keep])
+    return out
+
+
+def test_crossing_outcome_tells_an_exchange_from_a_kept_identity(sc) -> None:
+    from bench.tracking import score
+
+    def outcome(out):
+        s = score(out, sc, len(sc.times), 150.0, 10.0, crossing_pairs=N_PAIRS)
+        return s.cross_changed, s.cross_exchanged
+
+    assert outcome(_output_following_truth(sc)) == (0, 0)
+    assert outcome(_output_following_truth(sc, swap_pair=3)) == (2, 1)
+    assert outcome(_output_following_truth(sc, drop_target=5)) == (1, 0)
+    # the random scenarios carry no crossing figures
+    s = score(_output_following_truth(sc), sc, len(sc.times), 150.0, 10.0)
+    assert s.cross_changed is None and s.cross_exchanged is None
