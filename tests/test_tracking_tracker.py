@@ -334,3 +334,12 @@ def test_a_flock_stays_several_tracks_while_plots_separate_them() -> None:
     trk, tables = run(radar_scans([a, b], radars, 60.0, seed=8), TrackerConfig(merge_chi2=4.0))
     assert trk.counts["confirmed"] == 2 and trk.counts["dropped"] == 0
     assert len(tables[-1][0]) == 2
+
+
+@pytest.mark.parametrize("p,dof", [(0.999, 3), (0.99, 3), (0.9999, 3), (0.95, 2)])
+def test_chi2_quantile_is_scipys(p: float, dof: int) -> None:
+    from scipy.stats import chi2
+
+    from skywarden.tracking.tracker import chi2_quantile
+
+    assert chi2_quantile(p, dof) == pytest.approx(float(chi2.ppf(p, dof)), rel=1e-12)

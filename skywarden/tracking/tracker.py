@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 from skywarden.tracking import association as assoc
 from skywarden.tracking.classify import (
@@ -48,6 +48,12 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+def chi2_quantile(p: float, dof: int) -> float:
+    """The chi-square quantile (what ``scipy.stats.chi2.ppf`` gives, without importing
+    scipy.stats, which costs a command a quarter of a second to start)."""
+    return float(2.0 * gammaincinv(dof / 2.0, p))
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     """Every tuning knob of the tracker, with the values that work for a city night.
@@ -62,14 +68,14 @@ class TrackerConfig:
     turn_rate_deg_s: float = 6.0  # turn rate of the coordinated-turn modes
     mode_sojourn_s: float = 20.0  # mean time spent in one mode
     # gating and association
-    gate_chi2: float = float(chi2.ppf(0.999, 3))  # ~16.3: 0.1 % of true plots fall outside
+    gate_chi2: float = chi2_quantile(0.999, 3)  # ~16.3: 0.1 % of true plots fall outside
     association: Literal["gnn", "jpda"] = "gnn"
     p_detect: float = 0.9  # JPDA: detection probability
     clutter_density: float | None = None  # JPDA: false plots per m^3; None = estimate per scan
     # initiation and confirmation
     init_speed_sigma: float = 80.0  # m/s, horizontal velocity 1-sigma of a one-plot track
     init_vspeed_sigma: float = 10.0  # m/s vertical
-    tentative_gate_chi2: float = float(chi2.ppf(0.99, 3))  # ~11.3: tighter, clutter pairs up less
+    tentative_gate_chi2: float = chi2_quantile(0.99, 3)  # ~11.3: tighter, clutter pairs up less
     max_speed_ms: float = 350.0  # a tentative track faster than this is clutter pairing up
     confirm_m: int = 3  # confirmed after M hits ...
     confirm_n: int = 4  # ... within the first N looks of the sensors that saw it
@@ -87,7 +93,7 @@ class TrackerConfig:
     class_min_age_s: float = 4.0
     class_model: ClassModel = field(default_factory=ClassModel)
     # cooperative reports
-    coop_gate_chi2: float = float(chi2.ppf(0.9999, 3))
+    coop_gate_chi2: float = chi2_quantile(0.9999, 3)
     adsb_sigma_m: float = 60.0
     remote_id_sigma_m: float = 30.0
 
