@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench._tracking_scenario import BenchScenario, make_crossing_scenario, make_scenario
+from skywarden.runtime import settled_heap
 from skywarden.tracking.metrics import LABELS
 
 __all__ = ["MemoryMeter", "RunSpec", "TrackerOutput", "build_scenario", "child_main", "label_codes"]
@@ -141,7 +142,10 @@ def child_main(spec: RunSpec, queue: object) -> None:
             from bench._tracking_stonesoup import run_stonesoup as run
         else:
             raise ValueError(f"unknown tracker {spec.tracker!r}")
-        out = run(scenario, spec.budget_s, lambda k: put(("scan", k)))
+        # what exists now (modules, the scenario) lives through the run: out of the collector's
+        # sight, as the night runtime does (skywarden.runtime.settled_heap), for both trackers
+        with settled_heap():
+            out = run(scenario, spec.budget_s, lambda k: put(("scan", k)))
         put(("done", out))
     except BaseException:  # report anything, the parent decides
         put(("error", traceback.format_exc()))

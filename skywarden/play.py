@@ -22,6 +22,7 @@ from skywarden.runtime import (
     first_event,
     night_opened,
     replay,
+    settled_heap,
 )
 from skywarden.scenario import LoadedScenario
 from skywarden.split import can_split, run_split
@@ -104,12 +105,13 @@ def play_night(
         raise ConfigError(
             "two processes need a simulated clock (not --speed), a source, and the tracker ahead of other stages; use one"
         )
-    if workers == 2:
-        run_split(rt, start, end, scenario.spec.night.tick_s, on_tick=count)
-    elif workers == 1:
-        rt.run(clock, start, end, scenario.spec.night.tick_s, on_tick=count)
-    else:
+    if workers not in (1, 2):
         raise ConfigError(f"workers must be 1 or 2, not {workers}")
+    with settled_heap():  # (a forked worker inherits the frozen heap too)
+        if workers == 2:
+            run_split(rt, start, end, scenario.spec.night.tick_s, on_tick=count)
+        else:
+            rt.run(clock, start, end, scenario.spec.night.tick_s, on_tick=count)
     # the stages' state at the log's head, so that a claim or an approval added later need not
     # replay the night (skywarden.snapshot; a cache, ignored once the log moves on)
     snapshot.save(log, rt)

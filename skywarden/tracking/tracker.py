@@ -214,7 +214,7 @@ class _Tracks:
     FIELDS = (
         "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
         "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
-        "coop", "coop_t", "identity", "cls", "p_cls", "post", "dirty",
+        "coop", "coop_t", "ident", "cls", "p_cls", "post", "dirty",
     )  # fmt: skip
 
     def __init__(self, r: int) -> None:
@@ -241,7 +241,9 @@ class _Tracks:
         self.c2_n = np.zeros(0, dtype=np.int64)
         self.coop = np.zeros(0, dtype=np.int8)
         self.coop_t = np.zeros(0)
-        self.identity = np.zeros(0, dtype=object)
+        # identity as a code into Tracker._idents (0: none): an object array would be walked by
+        # the garbage collector at every collection, which at 5,000 tracks cost 5 ms a scan
+        self.ident = np.zeros(0, dtype=np.int64)
         self.cls = np.zeros(0, dtype=np.int8)
         self.p_cls = np.zeros(0)
         self.post = np.zeros((0, 3))
@@ -275,6 +277,8 @@ class Tracker:
         self._next_id = 1
         self._sensor_bit: dict[str, int] = {}
         self._sensor_names: list[str] = []
+        self._idents: list[str] = [""]  # cooperative identities; code 0 is none
+        self._ident_code: dict[str, int] = {"": 0}
         self._confirmed_log: list[int] = []
         self._dropped_log: list[tuple[int, str]] = []
         self._fq_cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
@@ -372,7 +376,11 @@ class Tracker:
         pos = np.asarray(enu_pos, dtype=np.float64).reshape(3)
         vel = None if enu_vel is None else np.asarray(enu_vel, dtype=np.float64).reshape(3)
         sig = self.cfg.adsb_sigma_m if kind == "adsb" else self.cfg.remote_id_sigma_m
-        holders = np.flatnonzero(tr.identity == ident)
+        code = self._ident_code.get(ident)
+        if code is None:
+            code = self._ident_code[ident] = len(self._idents)
+            self._idents.append(ident)
+        holders = np.flatnonzero(tr.ident == code)
         # the track that already carries this identity, if it still matches, keeps it
         held = holders[tr.confirmed[holders]]
         if held.size == 1 and self._coop_scores(held, t, pos, vel, sig)[0].size:
@@ -385,13 +393,13 @@ class Tracker:
         i = int(ti[int(np.argmin(score))])
         for h in holders:
             if h != i:
-                tr.identity[h] = ""
+                tr.ident[h] = 0
                 tr.coop[h] = COOP_NONE
                 tr.dirty[h] = True
         kind_code = COOP_ADSB if kind == "adsb" else COOP_REMOTE_ID
-        if tr.identity[i] != ident or tr.coop[i] != kind_code or holders.size:
+        if tr.ident[i] != code or tr.coop[i] != kind_code or holders.size:
             self.counts["identity_changes"] += 1
-        tr.identity[i] = ident
+        tr.ident[i] = code
         tr.coop[i] = kind_code
         tr.coop_t[i] = t
         tr.dirty[i] = True
@@ -434,7 +442,7 @@ class Tracker:
             P=tr.P[idx].copy(),
             cls=CLASS_NAMES[tr.cls[idx]],
             p_cls=tr.p_cls[idx].copy(),
-            identity=tr.identity[idx].astype(str),
+            identity=np.array(self._idents, dtype=str)[tr.ident[idx]],
             age_s=t - tr.t_birth[idx],
             last_hit_t=tr.t_hit[idx].copy(),
             sensor_mask=tr.smask[idx].copy(),
@@ -690,7 +698,7 @@ class Tracker:
             )
         new.coop = np.zeros(k, dtype=np.int8)
         new.coop_t = np.zeros(k)
-        new.identity = np.full(k, "", dtype=object)
+        new.ident = np.zeros(k, dtype=np.int64)
         new.cls = np.full(k, I_UNKNOWN, dtype=np.int8)
         new.p_cls = np.zeros(k)
         new.post = np.full((k, 3), 1.0 / 3)
@@ -705,12 +713,13 @@ class Tracker:
             & (tr.hits >= cfg.confirm_m)
             & (np.hypot(tr.x[:, 3], tr.x[:, 4]) <= cfg.max_speed_ms)
         )
-        for i in np.flatnonzero(ok):
-            tr.confirmed[i] = True
-            tr.tid[i] = self._next_id
-            self._confirmed_log.append(self._next_id)
-            self._next_id += 1
-        self.counts["confirmed"] += int(np.count_nonzero(ok))
+        idx = np.flatnonzero(ok)  # in row order, as ids are given
+        ids = np.arange(self._next_id, self._next_id + idx.size, dtype=np.int64)
+        tr.confirmed[idx] = True
+        tr.tid[idx] = ids
+        self._confirmed_log.extend(ids.tolist())
+        self._next_id += int(idx.size)
+        self.counts["confirmed"] += int(idx.size)
 
     def _delete(self, t: float) -> None:
         """Tentative tracks failing M-of-N or too old; confirmed tracks missed by
@@ -784,8 +793,8 @@ class Tracker:
             old = i if young == j else j
             drop[young] = True
             self._dropped_log.append((int(tr.tid[young]), f"merged into track {int(tr.tid[old])}"))
-            if tr.identity[young] and not tr.identity[old]:
-                tr.identity[old], tr.coop[old] = tr.identity[young], tr.coop[young]
+            if tr.ident[young] and not tr.ident[old]:
+                tr.ident[old], tr.coop[old] = tr.ident[young], tr.coop[young]
                 tr.dirty[old] = True
         self.counts["dropped"] += int(np.count_nonzero(drop))
         tr.keep(~drop)
