@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -442,3 +442,20 @@ def test_append_after_close_raises(backend: Backend) -> None:
     with pytest.raises(LogClosedError):
         log.append(night(1, start=1))
     log.close()  # closing twice is harmless
+
+
+def test_a_new_sqlite_log_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    from skywarden.log import SqliteLog
+
+    new = SqliteLog(tmp_path / "new.sqlite")
+    new.close()
+    old_path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old_path)
+    db.execute("PRAGMA page_size=4096")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    old = SqliteLog(old_path)
+    old.append([Tick(t=datetime(2025, 3, 10, 21, 0, tzinfo=UTC))])
+    old.close()
+    sizes = [sqlite3.connect(p).execute("PRAGMA page_size").fetchone()[0] for p in (tmp_path / "new.sqlite", old_path)]
+    assert sizes == [16384, 4096]
