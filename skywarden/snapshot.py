@@ -124,9 +124,3 @@ def restore(log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
         return None
     return state
 
-
-def discard(log: EventLog) -> None:
-    """Remove ``log``'s snapshot, if any (before a change that would make it stale anyway)."""
-    path = snapshot_path(log)
-    if path is not None:
-        path.unlink(missing_ok=True)
