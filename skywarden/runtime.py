@@ -403,14 +403,12 @@ def inject(
         head = first_event(log)
         if not isinstance(head, NightOpened):
             raise LogError(f"{log_url}: not a Skywarden night (no night_opened record)")
-        scn = scenario or scenario_of(head)
         # (a scenario given here may differ from the one the snapshot's stages were built on)
-        saved = snapshot.restore(log, list(DEFAULT_ORDER)) if scenario is None else None
-        if saved is not None:
-            rt = Runtime(log=log, stages=saved["stages"])
-            rt._carry, rt._held, rt.last_tick = saved["carry"], saved["held"], saved["last_tick"]
-            last = rt.last_tick
-        else:
+        restored = snapshot.restore(log, list(DEFAULT_ORDER)) if scenario is None else None
+        if restored is not None and restored.last_tick is not None:
+            rt, last = restored, restored.last_tick
+        else:  # only now is the scenario needed: the stages are built from it and replayed
+            scn = scenario or scenario_of(head)
             report, rt = replay(log, build_stages(scn))
             last = report.last_tick or scn.start
         tick = timedelta(seconds=head.tick_s)

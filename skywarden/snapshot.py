@@ -28,7 +28,7 @@ import pickle
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from skywarden.log.base import EventLog
 
@@ -95,9 +95,9 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
     return path
 
 
-def restore(log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
-    """The saved state (``stages``, ``carry``, ``held``, ``last_tick``) if it is the state after
-    ``log``'s head for these stages and this code; None otherwise (replay instead)."""
+def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
+    """A runtime on ``log`` holding the saved stages, if they are the state after ``log``'s head
+    for these stages and this code; None otherwise (replay instead)."""
     path = snapshot_path(log)
     if path is None or not path.is_file():
         return None
@@ -122,5 +122,9 @@ def restore(log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
         return None
     if not isinstance(state, dict) or not isinstance(state.get("last_tick"), datetime):
         return None
-    return state
+    from skywarden.runtime import Runtime
+
+    rt = Runtime(log=log, stages=state["stages"])
+    rt._carry, rt._held, rt.last_tick = state["carry"], state["held"], state["last_tick"]
+    return rt
 
