@@ -211,6 +211,11 @@ class TrackPicture(Event, frozen=True, kw_only=True, tag="track_picture"):
     sigma_m: list[float]  # 1-sigma horizontal position uncertainty
     cls: list[str]
     p_cls: list[float]
+    # the same positions in the night's local frame (metres east and north of the scenario's
+    # origin), as the tracker holds them: the later stages work in that frame and need not
+    # project every picture back (absent in logs written before they were added)
+    east_m: list[float] | None = None
+    north_m: list[float] | None = None
 
 
 TrackClass = Literal["drone", "bird", "manned_aircraft", "unknown"]

@@ -30,9 +30,10 @@ from skywarden.events import (
     StatementDrafted,
     Tick,
     TrackPicture,
+    decode,
     encode,
 )
-from skywarden.log import GENESIS, EventLog, MemoryLog, Record, link, open_log
+from skywarden.log import GENESIS, EventLog, MemoryLog, Record, SqliteLog, link, open_log
 
 PG_URL = os.environ.get("SKYWARDEN_TEST_PG", "postgresql://127.0.0.1:5432/test")
 NATS_URL = os.environ.get("SKYWARDEN_TEST_NATS", "nats://127.0.0.1:4222")
@@ -445,7 +446,6 @@ def test_append_after_close_raises(backend: Backend) -> None:
 
 
 def test_a_new_sqlite_log_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
-    from skywarden.log import SqliteLog
 
     new = SqliteLog(tmp_path / "new.sqlite")
     new.close()
@@ -459,3 +459,23 @@ def test_a_new_sqlite_log_has_large_pages_and_an_old_one_keeps_its_own(tmp_path:
     old.close()
     sizes = [sqlite3.connect(p).execute("PRAGMA page_size").fetchone()[0] for p in (tmp_path / "new.sqlite", old_path)]
     assert sizes == [16384, 4096]
+
+
+def test_sqlite_time_and_kind_columns_say_what_the_record_says(tmp_path):
+    """The SQL convenience columns agree with the stored event: t as the JSON writes it (read
+    off the bytes, with and without a fraction of a second) and the kind tag."""
+    log = SqliteLog(tmp_path / "cols.sqlite")
+    evs = [
+        Tick(t=datetime(2025, 3, 10, 21, 0, tzinfo=UTC)),
+        KillReported(t=datetime(2025, 3, 10, 21, 0, 1, 250_000, tzinfo=UTC), report_id="R1", lat=55.7, lon=37.6),
+    ]
+    log.append(evs)
+    log.close()
+    rows = sqlite3.connect(tmp_path / "cols.sqlite").execute("SELECT t, kind, data FROM events ORDER BY seq").fetchall()
+    assert [(t, k) for t, k, _ in rows] == [
+        ("2025-03-10T21:00:00Z", "tick"),
+        ("2025-03-10T21:00:01.250000Z", "kill_reported"),
+    ]
+    for t, _, data in rows:
+        assert f'"t":"{t}"'.encode() in bytes(data)
+        assert datetime.fromisoformat(t) == decode(bytes(data)).t

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 from skywarden.errors import TransitionError
@@ -338,3 +339,40 @@ def test_a_broken_track_does_not_turn_a_duplicate_into_a_kill(scenario):
     out += stage.step(t0, [report(scenario, t0 + timedelta(seconds=150), "R2", -700.0, 19_800.0)])
     assert [type(e) for e in out] == [KillNumbered, KillDuplicate]
     assert out[0].track_id == "NEW" and out[1].duplicate_of == "R1"
+
+
+def test_history_is_kept_for_history_s_and_late_pictures_add_nothing(scenario):
+    """The stage keeps the pictures of the last ``history_s`` only (a night's memory stays
+    bounded), forgets a track with no sample left, and ignores a picture older than the latest."""
+    cfg = KillConfig(history_s=60.0)
+    stage = KillStage(scenario, cfg)
+    t0 = scenario.start
+    fly(stage, scenario, t0, 30, lambda k: two_tracks(k))
+    fly(stage, scenario, t0 + timedelta(seconds=30), 100, lambda k: {"A": two_tracks(30 + k)["A"]})
+    assert len(stage.kept) == 61  # the pictures of the last 60 s, both ends included
+    assert set(stage.last_seen) == {"A"}  # B's last sample is 100 s old: forgotten
+    late = picture(scenario, t0 + timedelta(seconds=50), {"C": (0.0, 0.0, 10.0, 0.0)})
+    stage.step(t0 + timedelta(seconds=130), [late])
+    assert "C" not in stage.last_seen and len(stage.kept) == 61
+
+
+def test_the_pictures_local_positions_are_used_when_they_come_with_it(scenario):
+    """A picture that carries east/north (as the tracker's do) is matched on those; one without
+    them on its lat/lon: the same kill, the same track."""
+    for local in (False, True):
+        stage = KillStage(scenario)
+        t0 = scenario.start
+        for k in range(100):
+            t = t0 + timedelta(seconds=k)
+            pic = picture(scenario, t, two_tracks(k))
+            if local:
+                ids = sorted(two_tracks(k))
+                pic = msgspec.structs.replace(
+                    pic, east_m=[two_tracks(k)[i][0] for i in ids], north_m=[two_tracks(k)[i][1] for i in ids]
+                )
+            stage.step(t, [pic])
+        b_then = two_tracks(60)["B"]
+        (ev,) = stage.step(
+            t0 + timedelta(seconds=100), [report(scenario, t0 + timedelta(seconds=85), "R1", b_then[0] + 250.0, b_then[1])]
+        )
+        assert isinstance(ev, KillNumbered) and ev.track_id == "B" and ev.t == t0 + timedelta(seconds=60)

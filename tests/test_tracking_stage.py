@@ -167,6 +167,8 @@ def test_confirms_classifies_and_pictures_the_tracks(scenario: LoadedScenario) -
     assert np.all(d.min(axis=0) < 250.0)
     assert last.cls == ["drone", "drone"] and min(last.p_cls) > 0.6
     assert all(0 < sg < 500 for sg in last.sigma_m)
+    # the same positions in the local frame, for the later stages: they agree with lat/lon
+    np.testing.assert_allclose(np.column_stack([last.east_m, last.north_m]), np.column_stack([e, n]), atol=1e-3)
     classified = [e for e in out if isinstance(e, TrackClassified)]
     assert sorted(e.track_id for e in classified) == ["T0001", "T0002"]  # once each, not per tick
     assert all(e.cls == "drone" and "speed_ms" in e.features for e in classified)

@@ -51,7 +51,7 @@ from skywarden.events import (
     TrackDropped,
     TrackPicture,
 )
-from skywarden.geo import compass
+from skywarden.geo import LocalFrame, compass
 from skywarden.scenario.load import LoadedScenario
 
 LEVELS: tuple[ThreatLevel, ...] = ("low", "medium", "high", "critical")
@@ -120,7 +120,21 @@ def picture_ok(pic: TrackPicture) -> bool:
     """The picture's columns all have one entry per track (a malformed picture is skipped)."""
     n = len(pic.track_id)
     cols = (pic.lat, pic.lon, pic.alt, pic.ve, pic.vn, pic.vu, pic.sigma_m, pic.cls, pic.p_cls)
-    return all(len(c) == n for c in cols)
+    local = (pic.east_m, pic.north_m)
+    return all(len(c) == n for c in cols) and all(c is None or len(c) == n for c in local)
+
+
+def picture_local(frame: LocalFrame, pic: TrackPicture, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """East and north (m, the scenario's local frame) of the picture's tracks, or of its
+    ``rows``: as the picture carries them, else projected from its lat/lon."""
+    if pic.east_m is not None and pic.north_m is not None:
+        e, n = np.asarray(pic.east_m, dtype=np.float64), np.asarray(pic.north_m, dtype=np.float64)
+        return (e, n) if rows is None else (e[rows], n[rows])
+    lat, lon = np.asarray(pic.lat, dtype=np.float64), np.asarray(pic.lon, dtype=np.float64)
+    if rows is not None:
+        lat, lon = lat[rows], lon[rows]
+    e, n, _ = frame.to_enu(lat, lon)
+    return e, n
 
 
 def band_of(tz: float | None, edges: Sequence[float]) -> int:
@@ -284,7 +298,7 @@ class ThreatStage:
             empty = np.zeros((0, len(self.zone_ids)))
             return rows, EntryPrediction(empty, empty, empty, empty), empty
         r = np.asarray(rows)
-        e, n, _ = self.scenario.frame.to_enu(lat[r], lon[r])
+        e, n = picture_local(self.scenario.frame, pic, r)
         pos = np.column_stack([e, n])
         vel = np.column_stack([ve[r], vn[r]])
         sigma0 = np.maximum(sig[r], 0.0)

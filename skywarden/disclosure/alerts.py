@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import shapely
 
+from skywarden.assess.threat import picture_local
 from skywarden.disclosure import cap
 from skywarden.disclosure.policy import DisclosurePolicy
 from skywarden.errors import ConfigError, TransitionError
@@ -288,7 +289,7 @@ class AlertStage:
         if not idx:
             return {}
         sel = np.asarray(idx)
-        e, n, _ = self.scenario.frame.to_enu(np.asarray(pic.lat)[sel], np.asarray(pic.lon)[sel])
+        e, n = picture_local(self.scenario.frame, pic, sel)
         ve, vn = np.asarray(pic.ve)[sel], np.asarray(pic.vn)[sel]
         # dead-reckon from the picture to now, then fly the horizon: p0 = p + v*dt, p1 = p0 + v*H
         dt = max(0.0, (now - pic.t).total_seconds())

@@ -8,6 +8,7 @@ dropping one) breaks the chain at that record and every later one; ``verify`` na
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +21,12 @@ from skywarden.events import Event, decode
 GENESIS = bytes(32)
 
 
+_sha256 = hashlib.sha256
+_seq_bytes = struct.Struct(">Q").pack
+
+
 def link(prev: bytes, seq: int, data: bytes) -> bytes:
-    return hashlib.sha256(prev + seq.to_bytes(8, "big") + data).digest()
+    return _sha256(prev + _seq_bytes(seq) + data).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,26 @@ from skywarden.log.chain import GENESIS, Record, VerifyReport, link, verify_reco
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq  INTEGER PRIMARY KEY,
-    t    TEXT NOT NULL,      -- ISO 8601 UTC, for range queries by eye and by SQL
+    t    TEXT NOT NULL,      -- ISO 8601 UTC as in data, for range queries by eye and by SQL
     kind TEXT NOT NULL,
     data BLOB NOT NULL,      -- the event as canonical JSON (what is hashed)
     hash BLOB NOT NULL       -- sha256(prev hash || seq || data)
 );
 """
+
+
+# the canonical JSON starts with the kind and then the time: {"kind":"tick","t":"2025-...Z",...
+_HEAD = {kind: f'{{"kind":"{kind}","t":"'.encode() for kind in KIND_OF.values()}
+
+
+def _time_of(kind: str, data: bytes) -> str:
+    """The event's time as its JSON writes it (ISO 8601, UTC), or "" if the bytes do not start
+    as expected. Read off the bytes, it costs a tenth of formatting the datetime again."""
+    head = _HEAD[kind]
+    if not data.startswith(head):
+        return ""
+    end = data.find(b'"', len(head))
+    return data[len(head) : end].decode("ascii") if end > 0 else ""
 
 
 class SqliteLog:
@@ -62,7 +76,8 @@ class SqliteLog:
                 for e, data in zip(events, payloads, strict=True):  # the hot loop: chain, row
                     seq += 1
                     prev = link(prev, seq, data)
-                    rows.append((seq, e.t.isoformat(), KIND_OF[type(e)], data, prev))
+                    kind = KIND_OF[type(e)]
+                    rows.append((seq, _time_of(kind, data) or e.t.isoformat(), kind, data, prev))
                 self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
             raise LogError(f"{self.path}: append failed, nothing written ({exc})") from exc

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.assess.threat import picture_ok
+from skywarden.assess.threat import picture_local, picture_ok
 from skywarden.events import (
     AirportLifted,
     AirportRestricted,
@@ -152,7 +152,7 @@ class AirspaceStage:
         if not rows:
             return [], np.zeros((0, 2)), np.zeros((0, 2)), []
         r = np.asarray(rows)
-        e, n, _ = self.scenario.frame.to_enu(np.asarray(pic.lat)[r], np.asarray(pic.lon)[r])
+        e, n = picture_local(self.scenario.frame, pic, r)
         vel = np.column_stack([np.asarray(pic.ve)[r], np.asarray(pic.vn)[r]])
         age = max((now - pic.t).total_seconds(), 0.0)
         pos = np.column_stack([e, n]) + vel * age  # advance a picture older than this tick

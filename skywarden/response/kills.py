@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
 import shapely
 
-from skywarden.assess.threat import picture_ok
+from skywarden.assess.threat import picture_local, picture_ok
 from skywarden.errors import TransitionError
 from skywarden.events import (
     Event,
@@ -43,7 +43,7 @@ from skywarden.events import (
     TrackDropped,
     TrackPicture,
 )
-from skywarden.geo import CoordinateError, check_lat_lon
+from skywarden.geo import CoordinateError, LocalFrame, check_lat_lon
 from skywarden.scenario.load import LoadedScenario
 
 # The lifecycle of a kill report as data.
@@ -79,42 +79,49 @@ class KillConfig:
     near_zone_m: float = 5_000.0  # "near" a zone: inside it or this close to its edge
 
 
+def nearest_approach(
+    t: np.ndarray, xs: np.ndarray, ys: np.ndarray, ve: list[float], vn: list[float],
+    x: float, y: float, ts: float, lookback_s: float, max_extrapolate_s: float,
+) -> tuple[float, float]:
+    """(distance m, POSIX time) where one track's path over [ts - lookback_s, ts] came nearest to
+    (x, y): its samples (times ``t``, ascending; positions ``xs``, ``ys``; velocities ``ve``,
+    ``vn``), and the ray dead-reckoned from the last sample before ``ts`` for at most
+    ``max_extrapolate_s``. (inf, nan) if it has no sample in or before the window."""
+    last = int(np.searchsorted(t, ts, side="right")) - 1
+    if last < 0 or ts - t[last] > lookback_s + max_extrapolate_s:
+        return math.inf, math.nan
+    win = (t >= ts - lookback_s) & (t <= ts)
+    best_d, best_t = math.inf, math.nan
+    if win.any():
+        d = np.hypot(xs[win] - x, ys[win] - y)
+        k = int(np.argmin(d))
+        best_d, best_t = float(d[k]), float(t[win][k])
+    # s* = clip(((k - p) . v) / |v|^2, 0, s_max): the ray's nearest point to the kill
+    v_e, v_n = ve[last], vn[last]
+    vv = v_e * v_e + v_n * v_n
+    s_max = min(ts - t[last], max_extrapolate_s)
+    if vv > 1e-9 and s_max > 0:
+        s = min(max(((x - xs[last]) * v_e + (y - ys[last]) * v_n) / vv, 0.0), s_max)
+        d_ray = math.hypot(xs[last] + v_e * s - x, ys[last] + v_n * s - y)
+        if d_ray < best_d and t[last] + s >= ts - lookback_s:
+            best_d, best_t = d_ray, float(t[last] + s)
+    return best_d, best_t
+
+
 @dataclass
-class _History:
-    """One track's recent positions (local frame) and velocities, oldest first."""
+class _Kept:
+    """One picture kept for matching; its local-frame positions are worked out only when a kill
+    report needs them (a picture comes every tick, a kill report a few times an hour)."""
 
-    t: deque[float] = field(default_factory=deque)  # POSIX seconds
-    x: deque[float] = field(default_factory=deque)
-    y: deque[float] = field(default_factory=deque)
-    ve: deque[float] = field(default_factory=deque)
-    vn: deque[float] = field(default_factory=deque)
+    ts: float  # POSIX seconds
+    pic: TrackPicture
+    en: tuple[list[float], list[float]] | None = None
 
-    def nearest(self, x: float, y: float, ts: float, lookback_s: float, max_extrapolate_s: float) -> tuple[float, float]:
-        """(distance m, POSIX time) where this track's path over [ts - lookback_s, ts] came nearest
-        to (x, y): its samples, and the ray dead-reckoned from the last sample before ``ts`` for at
-        most ``max_extrapolate_s``. (inf, nan) if it has no sample in or before the window."""
-        t = np.fromiter(self.t, dtype=np.float64)
-        last = int(np.searchsorted(t, ts, side="right")) - 1
-        if last < 0 or ts - t[last] > lookback_s + max_extrapolate_s:
-            return math.inf, math.nan
-        xs = np.fromiter(self.x, dtype=np.float64)
-        ys = np.fromiter(self.y, dtype=np.float64)
-        win = (t >= ts - lookback_s) & (t <= ts)
-        best_d, best_t = math.inf, math.nan
-        if win.any():
-            d = np.hypot(xs[win] - x, ys[win] - y)
-            k = int(np.argmin(d))
-            best_d, best_t = float(d[k]), float(t[win][k])
-        # s* = clip(((k - p) . v) / |v|^2, 0, s_max): the ray's nearest point to the kill
-        ve, vn = self.ve[last], self.vn[last]
-        vv = ve * ve + vn * vn
-        s_max = min(ts - t[last], max_extrapolate_s)
-        if vv > 1e-9 and s_max > 0:
-            s = min(max(((x - xs[last]) * ve + (y - ys[last]) * vn) / vv, 0.0), s_max)
-            d_ray = math.hypot(xs[last] + ve * s - x, ys[last] + vn * s - y)
-            if d_ray < best_d and t[last] + s >= ts - lookback_s:
-                best_d, best_t = d_ray, float(t[last] + s)
-        return best_d, best_t
+    def local(self, frame: LocalFrame) -> tuple[list[float], list[float]]:
+        if self.en is None:
+            e, n = picture_local(frame, self.pic)
+            self.en = (e.tolist(), n.tolist())
+        return self.en
 
 
 @dataclass
@@ -138,10 +145,12 @@ class KillStage:
     def __init__(self, scenario: LoadedScenario, config: KillConfig | None = None) -> None:
         self.scenario = scenario
         self.config = config or KillConfig()
-        self.history: dict[str, _History] = {}
+        # the pictures of the last history_s, oldest first, and when each track was last in one
+        # (with a finite position): enough to match a kill, and cheap to keep on every tick
+        self.kept: deque[_Kept] = deque()
+        self.last_seen: dict[str, float] = {}
         self.dropped: set[str] = set()
         self.latest: float | None = None  # POSIX time of the latest picture
-        self._oldest: float | None = None  # earliest first sample of any history at the last pass
         self.cls: dict[str, str] = {}
         self.toward: dict[str, str] = {}  # track id -> zone of its last threat
         self.kills: dict[str, _Kill] = {}  # report id -> kill, in report order
@@ -175,48 +184,51 @@ class KillStage:
 
     def _remember(self, pic: TrackPicture) -> None:
         ts = pic.t.timestamp()
-        self.latest = ts if self.latest is None else max(self.latest, ts)
-        if not pic.track_id:
-            self._forget(ts)
-            return
-        e, n, _ = self.scenario.frame.to_enu(pic.lat, pic.lon)
-        # one conversion per column, then plain floats (this runs on every picture)
-        isfinite, cls, history = math.isfinite, self.cls, self.history
-        for tid, x, y, ve, vn, c in zip(pic.track_id, e.tolist(), n.tolist(), pic.ve, pic.vn, pic.cls, strict=True):
-            if not (isfinite(x) and isfinite(y)):
+        if self.latest is not None and ts <= self.latest:
+            return  # the tracker's pictures come in time order: a late one adds nothing
+        self.latest = ts
+        isfinite, cls, seen = math.isfinite, self.cls, self.last_seen
+        for tid, lat, lon, c in zip(pic.track_id, pic.lat, pic.lon, pic.cls, strict=True):
+            if not (isfinite(lat) and isfinite(lon)):
                 continue
-            h = history.get(tid)
-            if h is None:
-                h = history[tid] = _History()
-                if self._oldest is not None and ts < self._oldest:
-                    self._oldest = ts  # a picture older than the last pass (not in a live night)
-            elif h.t and ts <= h.t[-1]:
-                continue
-            h.t.append(ts)
-            h.x.append(x)
-            h.y.append(y)
-            h.ve.append(float(ve))
-            h.vn.append(float(vn))
+            seen[tid] = ts
             if c != "unknown" or tid not in cls:
                 cls[tid] = c
+        self.kept.append(_Kept(ts, pic))
         self._forget(ts)
 
     def _forget(self, ts: float) -> None:
         horizon = ts - self.config.history_s
-        # Histories only grow at their end, and a new one starts at the newest picture, so the
-        # oldest first sample seen at the last pass bounds every first sample until the next:
-        # while it has not expired, nothing has.
-        if self._oldest is not None and horizon <= self._oldest:
+        if self.kept[0].ts >= horizon:
             return
-        for tid in sorted(self.history):
-            h = self.history[tid]
-            while h.t and h.t[0] < horizon:
-                for q in (h.t, h.x, h.y, h.ve, h.vn):
-                    q.popleft()
-            if not h.t:
-                del self.history[tid]
-                self.dropped.discard(tid)
-        self._oldest = min((h.t[0] for h in self.history.values()), default=None)
+        while self.kept and self.kept[0].ts < horizon:
+            self.kept.popleft()
+        # a track with no sample left is forgotten (and no longer counts as dropped)
+        for tid in [tid for tid, last in self.last_seen.items() if last < horizon]:
+            del self.last_seen[tid]
+            self.dropped.discard(tid)
+
+    def _samples(self, since: float, until: float) -> dict[str, tuple[list[float], ...]]:
+        """Track id -> (times, x, y, ve, vn) of its samples with ``since <= t <= until``."""
+        out: dict[str, tuple[list[float], ...]] = {}
+        isfinite = math.isfinite
+        for k in self.kept:
+            if k.ts < since or k.ts > until:
+                continue
+            e, n = k.local(self.scenario.frame)
+            p = k.pic
+            for tid, x, y, ve, vn in zip(p.track_id, e, n, p.ve, p.vn, strict=True):
+                if not (isfinite(x) and isfinite(y)):
+                    continue
+                h = out.get(tid)
+                if h is None:
+                    h = out[tid] = ([], [], [], [], [])
+                h[0].append(k.ts)
+                h[1].append(x)
+                h[2].append(y)
+                h[3].append(float(ve))
+                h[4].append(float(vn))
+        return out
 
     # ------------------------------------------------------------------ matching
     def candidates(self, t: datetime, x: float, y: float) -> dict[str, tuple[float, float]]:
@@ -224,26 +236,41 @@ class KillStage:
         (x, y) (local metres) over the ``lookback_s`` before ``t``; sorted by track id."""
         ts = t.timestamp()
         cfg = self.config
+        samples = self._samples(ts - cfg.lookback_s - cfg.max_extrapolate_s, ts)
         out: dict[str, tuple[float, float]] = {}
-        for tid in sorted(self.history):
+        for tid in sorted(samples):
             if self.cls.get(tid, "unknown") not in cfg.classes:
                 continue
-            d, when = self.history[tid].nearest(x, y, ts, cfg.lookback_s, cfg.max_extrapolate_s)
+            st, sx, sy, sve, svn = samples[tid]
+            d, when = nearest_approach(
+                np.asarray(st), np.asarray(sx), np.asarray(sy), sve, svn,
+                x, y, ts, cfg.lookback_s, cfg.max_extrapolate_s,
+            )  # fmt: skip
             if math.isfinite(d):
                 out[tid] = (d, when)
         return out
 
     def ended(self, tid: str) -> bool:
         """The track is gone: dropped, or missing from the latest picture."""
-        h = self.history.get(tid)
-        return tid in self.dropped or h is None or (self.latest is not None and h.t[-1] < self.latest)
+        last = self.last_seen.get(tid)
+        return tid in self.dropped or last is None or (self.latest is not None and last < self.latest)
 
     def coexisted(self, a: str, b: str) -> float:
         """Seconds both tracks were in the picture together (overlap of their kept histories)."""
-        ha, hb = self.history.get(a), self.history.get(b)
-        if ha is None or hb is None or not ha.t or not hb.t:
+        la, lb = self.last_seen.get(a), self.last_seen.get(b)
+        if la is None or lb is None:
             return 0.0
-        return max(0.0, min(ha.t[-1], hb.t[-1]) - max(ha.t[0], hb.t[0]))
+        return max(0.0, min(la, lb) - max(self._first_kept(a), self._first_kept(b)))
+
+    def _first_kept(self, tid: str) -> float:
+        """When the track's oldest kept sample was taken."""
+        isfinite = math.isfinite
+        for k in self.kept:
+            p = k.pic
+            for t_id, lat, lon in zip(p.track_id, p.lat, p.lon, strict=True):
+                if t_id == tid and isfinite(lat) and isfinite(lon):
+                    return k.ts
+        return math.inf
 
     def live_tracks(self, t: datetime | None = None, window_s: float = math.inf) -> set[str]:
         """Tracks holding a live (not retracted) kill number, reported within ``window_s`` of ``t``."""

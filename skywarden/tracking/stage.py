@@ -364,6 +364,8 @@ class TrackingStage:
             sigma_m=np.sqrt(lam_max).tolist(),
             cls=table.cls.tolist(),
             p_cls=table.p_cls.tolist(),
+            east_m=pos[:, 0].tolist(),
+            north_m=pos[:, 1].tolist(),
         )
 
     def _name(self, tid: int) -> str:
