@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 from lxml import etree
 
 from skywarden.disclosure import cap
@@ -190,3 +191,18 @@ def test_rfc3339_times() -> None:
     empty = parse(AtomFeed(date="2025-03-11"))
     check_structure(empty)
     assert empty.findall(A + "entry") == []
+
+
+def test_an_entry_written_again_after_it_changed_shows_its_new_text() -> None:
+    """Entries are built once and reused while they stay the same: a statement published again
+    under its id with a new text shows the new one, and the bytes are those of a fresh feed."""
+    feed = AtomFeed(date="2025-03-10")
+    feed.apply(statement(1, 5))
+    first = feed.to_xml()
+    changed = msgspec.structs.replace(statement(1, 5), text_en="Corrected: one drone destroyed.")
+    feed.apply(changed)
+    again = feed.to_xml()
+    assert b"Corrected: one drone destroyed." in again and first != again
+    fresh = AtomFeed(date="2025-03-10")
+    fresh.apply(changed)
+    assert fresh.to_xml() == again

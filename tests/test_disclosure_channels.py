@@ -497,3 +497,20 @@ def test_outbox_sees_items_written_here_and_by_another_connection(tmp_path):
     other.close()
     assert [it.id for _, it, _ in box.pending("atom")] == [item(2).id]
     box.close()
+
+
+def test_the_publisher_looks_at_the_outbox_once_per_retry_period(tmp_path, scenario: LoadedScenario) -> None:
+    """Asked every tick, the publisher reads the outbox file once per ``retry_every_s``: an item
+    that another process queued is delivered at the next look, not on the next tick."""
+    path = tmp_path / "outbox.sqlite"
+    mem = MemoryChannel()
+    pub = Publisher([mem], Outbox(path), DisclosurePolicy.for_scenario(scenario), retry_every_s=30.0)
+    assert pub.publish(T0, []) == []  # looked: nothing waiting
+    other = Outbox(path)  # e.g. an operator's tool on the same file
+    other.put("memory", item(2), 1, "queued by hand")
+    other.close()
+    assert pub.publish(T0 + timedelta(seconds=1), []) == [] and mem.items == []
+    assert pub.publish(T0 + timedelta(seconds=29), []) == [] and mem.items == []
+    out = pub.publish(T0 + timedelta(seconds=30), [])
+    assert [(d.item_id, d.ok) for d in out] == [(item(2).id, True)] and [i.id for i in mem.items] == [item(2).id]
+    pub.close()

@@ -14,6 +14,7 @@ wall clock), so the same items always give the same bytes.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -101,6 +102,10 @@ class AtomFeed:
     max_entries: int = 200
     entries: dict[str, Entry] = field(default_factory=dict)
     updated: datetime | None = None
+    # each entry's element, built once: the feed is written again on every item published
+    _built: dict[str, tuple[Entry, etree._Element]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ------------------------------------------------------------------ ids and links
 
@@ -173,8 +178,22 @@ class AtomFeed:
         _sub(author, "name", self.author)
         etree.SubElement(root, _A + "link", rel="self", href=f"{self.base_uri}feed.atom")
         _sub(root, "generator", "Skywarden")
-        for e in self.current():
-            el = etree.SubElement(root, _A + "entry")
+        current = self.current()
+        for e in current:
+            root.append(copy.deepcopy(self._entry_element(e)))
+        for item_id in set(self._built) - {e.item_id for e in current}:
+            del self._built[item_id]
+        data: bytes = etree.tostring(
+            root, pretty_print=True, xml_declaration=True, encoding="UTF-8"
+        )
+        return data
+
+    def _entry_element(self, e: Entry) -> etree._Element:
+        built = self._built.get(e.item_id)
+        if built is None or built[0] is not e:
+            # a detached <entry>: namespaces are declared where the feed root already does
+            wrap = etree.Element(_A + "feed", nsmap={None: ATOM, "cap": cap.NS})
+            el = etree.SubElement(wrap, _A + "entry")
             _sub(el, "id", self.entry_id(e.kind, e.item_id))
             _sub(el, "title", e.title)
             _sub(el, "updated", rfc3339(e.updated))
@@ -189,10 +208,8 @@ class AtomFeed:
                 p.text = text
             for name, value in e.cap:
                 etree.SubElement(el, _C + name).text = value
-        data: bytes = etree.tostring(
-            root, pretty_print=True, xml_declaration=True, encoding="UTF-8"
-        )
-        return data
+            built = self._built[e.item_id] = (e, el)
+        return built[1]
 
     # ------------------------------------------------------------------ reading back
 

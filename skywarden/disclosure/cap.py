@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal, get_args
 
@@ -335,6 +335,19 @@ def parse(doc: str | bytes | etree._Element) -> Alert:
 
     Checks the shape it reads, not everything :func:`validate` checks.
     """
+    if isinstance(doc, str):
+        return _parse_text(doc)
+    return _parse(doc)
+
+
+@lru_cache(maxsize=64)
+def _parse_text(doc: str) -> Alert:
+    # publishing reads one alert several times (the policy's check, the feed's fields); an
+    # Alert is immutable, so the same text may share one
+    return _parse(doc)
+
+
+def _parse(doc: str | bytes | etree._Element) -> Alert:
     root = _root(doc)
     if root.tag != _Q + "alert":
         raise CapError(f"the root element is {root.tag}, not a CAP 1.2 <alert>")

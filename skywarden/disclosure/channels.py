@@ -318,6 +318,7 @@ class Outbox:
         # publisher asks every tick, and almost always the answer is "nothing"
         self._idle: set[str] = set()
         self._version = self._data_version()
+        self.writes = 0  # writes through this object (a publisher looks again after one)
 
     def _data_version(self) -> int:
         # changes when another connection commits to the file (never for our own commits)
@@ -325,6 +326,7 @@ class Outbox:
 
     def _changed(self) -> None:
         self._idle.clear()
+        self.writes += 1
 
     def put(
         self, channel: str, item: PublishedItem, attempts: int, error: str, parked: bool = False
@@ -427,6 +429,9 @@ class Publisher:
         self.retry_every_s = retry_every_s
         # channel -> earliest time its outbox is tried again (the caller's clock, never the wall's)
         self._next_try: dict[str, datetime] = {}
+        # when the outbox is looked at again: it is asked on every tick, and is almost always empty
+        self._next_look: datetime | None = None
+        self._writes_seen = -1
 
     def close(self) -> None:
         """Close the channels that hold connections, and the outbox."""
@@ -570,8 +575,13 @@ class Publisher:
         """Try the outbox again, oldest first per channel; stop a channel at its first failure.
 
         A channel that failed is tried again no sooner than ``retry_every_s`` later, so a
-        receiver that stays down costs one round of back-off per period, not one per tick.
+        receiver that stays down costs one round of back-off per period, not one per tick. The
+        outbox is looked at once per ``retry_every_s``, when a failed channel is due, and after a
+        write through this outbox (an ``unpark`` here); what another process queued meanwhile
+        waits at most ``retry_every_s``.
         """
+        if self._next_look is not None and now < self._next_look and self.outbox.writes == self._writes_seen:
+            return []
         out: list[Delivered] = []
         for ch in self.channels:
             due = self._next_try.get(ch.name)
@@ -600,6 +610,8 @@ class Publisher:
                     continue  # parked: it no longer holds the others back
                 self._next_try[ch.name] = now + timedelta(seconds=self.retry_every_s)
                 break
+        self._next_look = min([now + timedelta(seconds=self.retry_every_s), *self._next_try.values()])
+        self._writes_seen = self.outbox.writes
         return out
 
 
