@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import shapely
@@ -270,12 +270,12 @@ class ThreatStage:
                     check_transition("killed", "cleared")
                     self.tracks[tid].state = "cleared"
         # Tracks missing from the picture for stale_s are lost (TrackDropped normally comes first).
-        for tid in sorted(self.tracks):
-            tr = self.tracks[tid]
-            if tr.last_seen is not None and (now - tr.last_seen).total_seconds() > self.config.stale_s:
-                if tr.state == "active":
-                    out.append(self._clear(now, tid, tr, "track lost from the picture"))
-                del self.tracks[tid]
+        cutoff = now - timedelta(seconds=self.config.stale_s)
+        stale = [tid for tid, tr in self.tracks.items() if tr.last_seen is not None and tr.last_seen < cutoff]
+        for tid in sorted(stale):
+            tr = self.tracks.pop(tid)
+            if tr.state == "active":
+                out.append(self._clear(now, tid, tr, "track lost from the picture"))
         return out
 
     # ------------------------------------------------------------------ assessment
@@ -331,8 +331,11 @@ class ThreatStage:
 
     def _picture(self, pic: TrackPicture) -> list[Event]:
         out: list[Event] = []
+        tracks = self.tracks
         for i, tid in enumerate(pic.track_id):
-            tr = self.tracks.setdefault(tid, _Track())
+            tr = tracks.get(tid)
+            if tr is None:  # (not setdefault: that would build a _Track per track per tick)
+                tr = tracks[tid] = _Track()
             tr.first_seen = tr.first_seen or pic.t
             tr.last_seen = pic.t
             if pic.cls[i] != "unknown" or tr.cls == "unknown":
