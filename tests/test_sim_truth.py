@@ -84,3 +84,18 @@ def test_the_hobby_drone_declares_itself_near_the_centre(scenario, sim):
     traj = sim.truth.trajectory("hobby-01")
     city = scenario.spec.city
     assert max(distance_m(a, b, city.lat, city.lon) for a, b in traj[:, 1:3]) < 2_000.0
+
+
+def test_positions_at_many_times_are_those_at_each_time(sim):
+    """The sensors' block interpolation gives, time by time, what enu_at gives: between grid rows,
+    on a row, at the grid's last row, and outside the night (NaN)."""
+    truth = sim.truth
+    cols = np.arange(truth.enu.shape[1])
+    end = truth.steps * truth.dt_s
+    rng = np.random.default_rng(5)
+    times = np.concatenate([rng.uniform(0.0, end, 200), np.arange(0.0, 50.0), [end, end + 0.5, -1.0]])
+    pos, vel = truth.enu_many(times, cols)
+    for k, t in enumerate(times):
+        p, v = truth.enu_at(float(t), cols)
+        np.testing.assert_array_equal(pos[k], p)
+        np.testing.assert_array_equal(vel[k], v)

@@ -45,6 +45,7 @@ from skywarden.scenario.sim.truth import FloatArray, IntArray, Truth
 
 US = 1_000_000  # microseconds per second
 CLUTTER_MIN_RANGE_M = 500.0
+BLOCK = 64  # scans of one sensor simulated together
 
 
 @dataclass
@@ -62,11 +63,11 @@ class Scanner:
     end_us: int
     cols: IntArray  # truth columns this sensor can see
     enu: FloatArray  # sensor position in the local frame, shape (3,)
-    first_s: float  # earliest first_s / latest last_s of its objects: skip scans outside
-    last_s: float
     n: int = 0  # index of the next scan
     outages: list[tuple[int, int]] = field(default_factory=list)  # [from, to) microseconds
     _status: list[tuple[int, InputEvent]] = field(default_factory=list, init=False)
+    _block_n0: int = field(default=0, init=False)  # the first scan of the block in _block
+    _block: list[list[InputEvent]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         """Subclasses precompute per-object lookups here (and call this)."""
@@ -97,27 +98,54 @@ class Scanner:
                     out.append(st)
             if t_us > limit:
                 break
+            n = self.n
             self.n += 1
             if t_us <= after_us or self.down(t_us):
                 continue  # a window that started late, or the sensor is down: no scan
-            out.extend((t_us, ev) for ev in self.scan(t_us))
+            out.extend((t_us, ev) for ev in self._scan(n))
         return out
 
+    def _scan(self, n: int) -> list[InputEvent]:
+        """Scan ``n``'s events. Scans are simulated ``BLOCK`` at a time (numpy over the block
+        rather than per scan, which the per-call cost of small arrays made the simulator's
+        main cost); a block starts at the first scan needed outside the last one, so the blocks,
+        and the random draws, are the same however the night is cut into polls."""
+        k = n - self._block_n0
+        if not 0 <= k < len(self._block):
+            self._block_n0, k = n, 0
+            times = self.phase_us + (n + np.arange(BLOCK, dtype=np.int64)) * self.period_us
+            self._block = self.scan_block(times)
+        return self._block[k]
+
     def when(self, t_us: int) -> datetime:
-        return self.truth.start + timedelta(microseconds=t_us)
+        return self.truth.start + timedelta(microseconds=int(t_us))
 
-    def live(self, t_us: int) -> tuple[IntArray, FloatArray, FloatArray]:
-        """(columns, positions (M,3), velocities (M,3)) of this sensor's airborne objects."""
-        t_s = t_us / US
-        if len(self.cols) == 0 or t_s < self.first_s or t_s > self.last_s:
-            empty = np.empty((0, 3))
-            return self.cols[:0], empty, empty
-        p, v = self.truth.enu_at(t_s, self.cols)
-        ok = ~np.isnan(p[:, 0])
-        return self.cols[ok], p[ok], v[ok]
+    def seen_block(self, times_us: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Positions, velocities (B, M, 3), offsets from the sensor (B, M, 3) and ranges (B, M)
+        of this sensor's objects at each scan time (NaN where an object is not airborne)."""
+        if len(self.cols) == 0:
+            empty = np.empty((len(times_us), 0, 3))
+            return empty, empty, empty, np.empty((len(times_us), 0))
+        p, v = self.truth.enu_many(times_us / US, self.cols)
+        d = p - self.enu
+        r = np.sqrt(np.einsum("bmi,bmi->bm", d, d))
+        return p, v, d, r
 
-    def scan(self, t_us: int) -> list[InputEvent]:
+    def scan_block(self, times_us: IntArray) -> list[list[InputEvent]]:
+        """The events of one scan at each of ``times_us``."""
         raise NotImplementedError
+
+    def _extras(self, scans: int) -> IntArray:
+        """Clutter (false plots) of each of ``scans`` scans: Poisson(``clutter_per_scan``)."""
+        lam = self.sensor.clutter_per_scan
+        return self.rng.poisson(lam, scans) if lam > 0 else np.zeros(scans, dtype=np.int64)
+
+    def _shuffled(self, scan_of: IntArray, blocks: int) -> tuple[IntArray, IntArray]:
+        """An order that groups the plots by scan and shuffles them within each, and where each
+        scan's plots start and end in it."""
+        order = np.lexsort((self.rng.random(len(scan_of)), scan_of))
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(scan_of, minlength=blocks))])
+        return order, bounds
 
 
 class RadarScanner(Scanner):
@@ -125,105 +153,118 @@ class RadarScanner(Scanner):
         super().__post_init__()
         self._rcs = np.array([o.rcs_dbsm for o in self.truth.objects])
 
-    def scan(self, t_us: int) -> list[InputEvent]:
+    def scan_block(self, times_us: IntArray) -> list[list[InputEvent]]:
         s, c, rng = self.sensor, self.cfg, self.rng
-        cols, p, v = self.live(t_us)
-        d = p - self.enu
-        r = np.sqrt(np.einsum("ij,ij->i", d, d))
-        seen = (r <= s.range_m) & (p[:, 2] >= s.min_altitude_m) & (r > 0.0)
-        det = seen & (rng.random(len(r)) < s.p_detect)
-        d, r, v, cols = d[det], r[det], v[det], cols[det]
+        nb = len(times_us)
+        p, v, d, r = self.seen_block(times_us)
+        with np.errstate(invalid="ignore"):
+            seen = (r <= s.range_m) & (p[..., 2] >= s.min_altitude_m) & (r > 0.0)
+        det = seen & (rng.random(r.shape) < s.p_detect)
+        bi, mi = np.nonzero(det)
+        d, r, v, cols = d[bi, mi], r[bi, mi], v[bi, mi], self.cols[mi]
         n = len(r)
         # range = |d|; azimuth = atan2(east, north) clockwise from north; elevation = asin(up/|d|)
         az = np.degrees(np.arctan2(d[:, 0], d[:, 1]))
         el = np.degrees(np.arcsin(d[:, 2] / r))
         radial = np.einsum("ij,ij->i", v, d) / r
-        rng_m = r + rng.normal(0.0, s.sigma_range_m, n)
-        az = az + rng.normal(0.0, s.sigma_azimuth_deg, n)
+        rng_m = np.abs(r + rng.normal(0.0, s.sigma_range_m, n))
+        az = np.mod(az + rng.normal(0.0, s.sigma_azimuth_deg, n), 360.0)
         el = el + rng.normal(0.0, s.sigma_elevation_deg, n)
         rcs = self._rcs[cols] + rng.normal(0.0, c.rcs_plot_sigma_db, n)
         radial = radial + rng.normal(0.0, c.radial_speed_sigma_ms, n)
         # clutter: Poisson count, uniform in range and azimuth, low elevation
-        m = int(rng.poisson(s.clutter_per_scan)) if s.clutter_per_scan > 0 else 0
+        extras = self._extras(nb)
+        m = int(extras.sum())
         c_r = rng.uniform(CLUTTER_MIN_RANGE_M, s.range_m, m)
         c_az = rng.uniform(0.0, 360.0, m)
         c_el = rng.uniform(0.0, c.clutter_max_elev_deg, m)
         c_rcs = rng.normal(c.rcs_clutter_dbsm[0], c.rcs_clutter_dbsm[1], m)
         c_rad = rng.normal(0.0, c.clutter_radial_sigma_ms, m)
-        order = rng.permutation(n + m)
-        if n + m == 0 and not c.emit_empty_scans:
-            return []
-
-        def mix(a: FloatArray, b: FloatArray) -> list[float]:
-            out: list[float] = np.concatenate([a, b])[order].tolist()
-            return out
-
-        return [
-            PolarPlots(
-                t=self.when(t_us),
-                sensor_id=s.id,
-                sensor_kind="radar",
-                sensor_lat=s.lat,
-                sensor_lon=s.lon,
-                sensor_alt=s.alt,
-                range_m=mix(np.abs(rng_m), c_r),
-                azimuth_deg=mix(np.mod(az, 360.0), c_az),
-                elevation_deg=mix(el, c_el),
-                sigma_range_m=s.sigma_range_m,
-                sigma_azimuth_deg=s.sigma_azimuth_deg,
-                sigma_elevation_deg=s.sigma_elevation_deg,
-                rcs_dbsm=mix(rcs, c_rcs),
-                radial_speed_ms=mix(radial, c_rad),
-            )
+        order, bounds = self._shuffled(np.concatenate([bi, np.repeat(np.arange(nb), extras)]), nb)
+        cols_out = [
+            np.concatenate([a, b])[order]
+            for a, b in ((rng_m, c_r), (az, c_az), (el, c_el), (rcs, c_rcs), (radial, c_rad))
         ]
+        out: list[list[InputEvent]] = []
+        for k in range(nb):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            if lo == hi and not c.emit_empty_scans:
+                out.append([])
+                continue
+            rg, a_, e_, rc, rd = (x[lo:hi].tolist() for x in cols_out)
+            out.append(
+                [
+                    PolarPlots(
+                        t=self.when(times_us[k]),
+                        sensor_id=s.id,
+                        sensor_kind="radar",
+                        sensor_lat=s.lat,
+                        sensor_lon=s.lon,
+                        sensor_alt=s.alt,
+                        range_m=rg,
+                        azimuth_deg=a_,
+                        elevation_deg=e_,
+                        sigma_range_m=s.sigma_range_m,
+                        sigma_azimuth_deg=s.sigma_azimuth_deg,
+                        sigma_elevation_deg=s.sigma_elevation_deg,
+                        rcs_dbsm=rc,
+                        radial_speed_ms=rd,
+                    )
+                ]
+            )
+        return out
 
 
 class PositionScanner(Scanner):
     """RF detectors, cameras and acoustic arrays: noisy positions of what they can sense."""
 
-    def scan(self, t_us: int) -> list[InputEvent]:
+    def scan_block(self, times_us: IntArray) -> list[list[InputEvent]]:
         s, c, rng = self.sensor, self.cfg, self.rng
-        _, p, _ = self.live(t_us)
-        d = p - self.enu
-        r = np.sqrt(np.einsum("ij,ij->i", d, d))
-        seen = (r <= s.range_m) & (p[:, 2] >= s.min_altitude_m)
-        det = seen & (rng.random(len(r)) < s.p_detect)
-        p = p[det]
+        nb = len(times_us)
+        p, _, _, r = self.seen_block(times_us)
+        with np.errstate(invalid="ignore"):
+            seen = (r <= s.range_m) & (p[..., 2] >= s.min_altitude_m)
+        det = seen & (rng.random(r.shape) < s.p_detect)
+        bi, mi = np.nonzero(det)
+        p = p[bi, mi]
         n = len(p)
         noise = rng.normal(0.0, s.sigma_m, (n, 3))
         noise[:, 2] *= c.rf_alt_sigma_factor
         q = p + noise
         q[:, 2] = np.maximum(q[:, 2], 0.0)
-        m = int(rng.poisson(s.clutter_per_scan)) if s.clutter_per_scan > 0 else 0
+        extras = self._extras(nb)
+        m = int(extras.sum())
         # false plots uniform over the disc: radius = R sqrt(u)
         fr = s.range_m * np.sqrt(rng.uniform(0.0, 1.0, m))
         fa = rng.uniform(0.0, 2.0 * math.pi, m)
         fz = rng.uniform(20.0, 400.0, m)
         false = np.column_stack([self.enu[0] + fr * np.sin(fa), self.enu[1] + fr * np.cos(fa), fz])
-        allp = np.concatenate([q, false])[rng.permutation(n + m)]
-        if n + m == 0 and not c.emit_empty_scans:
-            return []
-        if n + m:
-            lat, lon, alt = self.scenario.frame.to_wgs84(allp[:, 0], allp[:, 1], allp[:, 2])
-        else:
-            lat = lon = alt = np.empty(0)
-        signature: list[str] | None = None
-        if s.kind == "rf":
-            signature = ["drone_c2_link"] * (n + m)
-        elif s.kind == "acoustic":
-            signature = ["propeller"] * (n + m)
-        return [
-            PositionPlots(
-                t=self.when(t_us),
-                sensor_id=s.id,
-                sensor_kind=s.kind,
-                lat=lat.tolist(),
-                lon=lon.tolist(),
-                alt=alt.tolist(),
-                sigma_m=[s.sigma_m] * (n + m),
-                signature=signature,
+        order, bounds = self._shuffled(np.concatenate([bi, np.repeat(np.arange(nb), extras)]), nb)
+        allp = np.concatenate([q, false])[order]
+        # one projection for the whole block (pyproj works point by point: the same numbers)
+        lat, lon, alt = self.scenario.frame.to_wgs84(allp[:, 0], allp[:, 1], allp[:, 2])
+        signature = {"rf": "drone_c2_link", "acoustic": "propeller"}.get(s.kind)
+        out: list[list[InputEvent]] = []
+        for k in range(nb):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            if lo == hi and not c.emit_empty_scans:
+                out.append([])
+                continue
+            out.append(
+                [
+                    PositionPlots(
+                        t=self.when(times_us[k]),
+                        sensor_id=s.id,
+                        sensor_kind=s.kind,
+                        lat=lat[lo:hi].tolist(),
+                        lon=lon[lo:hi].tolist(),
+                        alt=alt[lo:hi].tolist(),
+                        sigma_m=[s.sigma_m] * (hi - lo),
+                        signature=None if signature is None else [signature] * (hi - lo),
+                    )
+                ]
             )
-        ]
+        return out
 
 
 class CooperativeScanner(Scanner):
@@ -233,54 +274,36 @@ class CooperativeScanner(Scanner):
         super().__post_init__()
         self._objs = {o.column: o for o in self.truth.objects}
 
-    def scan(self, t_us: int) -> list[InputEvent]:
+    def scan_block(self, times_us: IntArray) -> list[list[InputEvent]]:
         s, c, rng = self.sensor, self.cfg, self.rng
-        cols, p, v = self.live(t_us)
-        if len(cols) == 0:
-            return []
-        d = p - self.enu
-        r = np.sqrt(np.einsum("ij,ij->i", d, d))
-        det = (r <= s.range_m) & (rng.random(len(r)) < s.p_detect)
-        if not det.any():
-            return []
+        nb = len(times_us)
+        p, v, _, r = self.seen_block(times_us)
+        with np.errstate(invalid="ignore"):
+            det = (r <= s.range_m) & (rng.random(r.shape) < s.p_detect)
+        bi, mi = np.nonzero(det)
         sigma = c.adsb_sigma_m if s.kind == "adsb" else c.remote_id_sigma_m
-        cols, p, v = cols[det], p[det], v[det]
+        p, v = p[bi, mi], v[bi, mi]
         q = p + rng.normal(0.0, sigma, p.shape)
-        vel = v + rng.normal(0.0, 0.3, v.shape)
+        vel = (v + rng.normal(0.0, 0.3, v.shape)).tolist()
         lat, lon, alt = self.scenario.frame.to_wgs84(q[:, 0], q[:, 1], q[:, 2])
-        t = self.when(t_us)
-        out: list[InputEvent] = []
-        for i, col in enumerate(cols.tolist()):
+        out: list[list[InputEvent]] = [[] for _ in range(nb)]
+        for k, col, la, lo, al, (ve, vn, vu) in zip(
+            bi.tolist(), self.cols[mi].tolist(), lat.tolist(), lon.tolist(), alt.tolist(), vel, strict=True
+        ):
             o = self._objs[col]
-            ve, vn, vu = (round(float(x), 2) for x in vel[i])
+            t = self.when(times_us[k])
+            ve, vn, vu = round(ve, 2), round(vn, 2), round(vu, 2)
             if s.kind == "adsb":
-                out.append(
-                    AdsbReport(
-                        t=t,
-                        icao24=o.icao24,
-                        callsign=o.callsign,
-                        lat=float(lat[i]),
-                        lon=float(lon[i]),
-                        alt=max(0.0, float(alt[i])),
-                        ve=ve,
-                        vn=vn,
-                        vu=vu,
-                    )
-                )
+                ev: InputEvent = AdsbReport(
+                    t=t, icao24=o.icao24, callsign=o.callsign, lat=la, lon=lo, alt=max(0.0, al),
+                    ve=ve, vn=vn, vu=vu,
+                )  # fmt: skip
             else:
-                out.append(
-                    RemoteIdReport(
-                        t=t,
-                        uas_id=o.uas_id,
-                        operator_id=o.operator_id,
-                        lat=float(lat[i]),
-                        lon=float(lon[i]),
-                        alt=max(0.0, float(alt[i])),
-                        ve=ve,
-                        vn=vn,
-                        vu=vu,
-                    )
-                )
+                ev = RemoteIdReport(
+                    t=t, uas_id=o.uas_id, operator_id=o.operator_id, lat=la, lon=lo, alt=max(0.0, al),
+                    ve=ve, vn=vn, vu=vu,
+                )  # fmt: skip
+            out[k].append(ev)
         return out
 
 
@@ -315,7 +338,6 @@ def build_scanners(
         period_us = max(1, round(s.period_s * US))
         phase_us = 1 + int(rng.integers(0, period_us))  # in (0, period]
         cols = _what_it_sees(truth, s.kind)
-        objs = [truth.objects[j] for j in cols.tolist()]
         e, n, u = scenario.frame.to_enu(s.lat, s.lon, s.alt)
         cls: type[Scanner]
         if s.kind == "radar":
@@ -337,8 +359,6 @@ def build_scanners(
                 end_us=end_us,
                 cols=cols,
                 enu=np.array([float(e), float(n), float(u)]),
-                first_s=min((o.first_s for o in objs), default=0.0),
-                last_s=max((o.last_s for o in objs), default=-1.0),
                 outages=outages.get(s.id, []),
             )
         )

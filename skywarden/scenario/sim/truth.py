@@ -201,6 +201,28 @@ class Truth:
             return p0.copy(), np.where(np.isnan(vel), 0.0, vel)
         return p0 + d * f, vel
 
+    def enu_many(self, t_s: FloatArray, cols: IntArray) -> tuple[FloatArray, FloatArray]:
+        """:meth:`enu_at` at B times at once: positions and velocities (B, M, 3) of ``cols``."""
+        t_s = np.asarray(t_s, dtype=np.float64)
+        x = t_s / self.dt_s
+        k = np.floor(x).astype(np.intp)
+        f = (x - k)[:, None, None]
+        valid = (k >= 0) & (k <= self.steps)
+        k0 = np.clip(k, 0, self.steps)
+        k1 = np.minimum(k0 + 1, self.steps)
+        p0 = self.enu[k0[:, None], cols[None, :]]
+        d = self.enu[k1[:, None], cols[None, :]] - p0
+        vel = d / self.dt_s
+        # on a grid row (and at the grid's end) the row itself: an object whose last sample is
+        # exactly now is still there, as in enu_at
+        on_row = ((f[:, 0, 0] == 0.0) | (k == self.steps))[:, None, None]
+        pos = np.where(on_row, p0, p0 + d * f)
+        vel = np.where(on_row & np.isnan(vel), 0.0, vel)
+        vel[k == self.steps] = 0.0
+        pos[~valid] = np.nan
+        vel[~valid] = np.nan
+        return pos, vel
+
     def state_at(self, t: datetime, cls: str | None = None) -> TruthState:
         """Every airborne object (optionally of one class) at ``t``, in WGS84 with ENU velocity."""
         objs = [o for o in self.objects if cls is None or o.cls == cls]
