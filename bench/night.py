@@ -11,6 +11,7 @@ Prints:
 Example:
     python bench/night.py                 # both
     python bench/night.py --skip-night    # only the log
+    python bench/night.py --skip-night --log-parts   # and where an append's time goes
 """
 
 from __future__ import annotations
@@ -86,6 +87,60 @@ def bench_log(n: int, batches: list[int]) -> Table:
             log.close()
             assert count == n
         table.add_row(f"{b:,}", f"{n / dt:,.0f}", f"{size / dt / 1e6:.1f}", f"{n / dr:,.0f}", f"{n / dv:,.0f}")
+    return table
+
+
+def bench_log_parts(n: int) -> Table:
+    """Where one append's time goes: each step of SqliteLog.append alone over the same events
+    (microseconds per event), the insert with SQLite's own WAL checkpoints and without."""
+    import sqlite3
+
+    from skywarden.log.chain import GENESIS, link
+    from skywarden.log.sqlite import _time_of
+
+    events = mix(n)
+    table = Table(title=f"one append's steps, µs per event ({n:,} events, batches of 1,000)")
+    table.add_column("step")
+    table.add_column("µs", justify="right")
+
+    def per_event(f) -> float:  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        f()
+        return (time.perf_counter() - t0) / n * 1e6
+
+    payloads: list[bytes] = []
+    table.add_row("encode (canonical JSON)", f"{per_event(lambda: payloads.extend(E.encode(e) for e in events)):.2f}")
+    kinds = [E.KIND_OF[type(e)] for e in events]
+    times: list[str] = []
+    table.add_row("time column, formatted again", f"{per_event(lambda: [e.t.isoformat() for e in events]):.2f}")
+    table.add_row("time column, read off the JSON", f"{per_event(lambda: times.extend(map(_time_of, kinds, payloads))):.2f}")
+    hashes: list[bytes] = []
+
+    def chain() -> None:
+        prev = GENESIS
+        for i, data in enumerate(payloads, 1):
+            prev = link(prev, i, data)
+            hashes.append(prev)
+
+    table.add_row("chain hash (SHA-256)", f"{per_event(chain):.2f}")
+    rows = list(zip(range(1, n + 1), times, kinds, payloads, hashes, strict=True))
+    for label, checkpoints in (("SQLite insert and commit", True), ("the same, no WAL checkpoints", False)):
+        with tempfile.TemporaryDirectory() as d:
+            db = sqlite3.connect(Path(d) / "parts.sqlite", isolation_level=None)
+            for pragma in ("page_size=16384", "journal_mode=WAL", "synchronous=NORMAL"):
+                db.execute(f"PRAGMA {pragma}")
+            if not checkpoints:
+                db.execute("PRAGMA wal_autocheckpoint=0")
+            db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, t TEXT, kind TEXT, data BLOB, hash BLOB)")
+
+            def insert(db: sqlite3.Connection = db) -> None:
+                for i in range(0, n, 1000):
+                    db.execute("BEGIN IMMEDIATE")
+                    db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows[i : i + 1000])
+                    db.execute("COMMIT")
+
+            table.add_row(label, f"{per_event(insert):.2f}")
+            db.close()
     return table
 
 
@@ -194,6 +249,7 @@ def main() -> None:
     ap.add_argument("--skip-night", action="store_true")
     ap.add_argument("--skip-log", action="store_true")
     ap.add_argument("--one-process", action="store_true", help="skip the second run on two processes")
+    ap.add_argument("--log-parts", action="store_true", help="also time each step of an append alone")
     args = ap.parse_args()
     console.print(f"machine: {platform.machine()}, {platform.processor() or platform.platform()}, Python {platform.python_version()}")
     if not args.skip_night:
@@ -201,6 +257,8 @@ def main() -> None:
     if not args.skip_log:
         batches = [int(b) for b in args.batches.split(",")]
         console.print(bench_log(args.events, batches))
+        if args.log_parts:
+            console.print(bench_log_parts(args.events))
 
 
 if __name__ == "__main__":
