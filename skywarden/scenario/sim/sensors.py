@@ -22,6 +22,7 @@ the phase is drawn in (0, period], so sensors are asynchronous).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -140,6 +141,15 @@ class Scanner:
         lam = self.sensor.clutter_per_scan
         return self.rng.poisson(lam, scans) if lam > 0 else np.zeros(scans, dtype=np.int64)
 
+    def _per_scan(self, bounds: IntArray, plots: Callable[[int, int, int], InputEvent]) -> list[list[InputEvent]]:
+        """Each scan k's event, ``plots(k, lo, hi)`` over its plots [lo, hi); none for a scan
+        that saw nothing unless empty scans are reported."""
+        out: list[list[InputEvent]] = []
+        for k in range(len(bounds) - 1):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            out.append([] if lo == hi and not self.cfg.emit_empty_scans else [plots(k, lo, hi)])
+        return out
+
     def _shuffled(self, scan_of: IntArray, blocks: int) -> tuple[IntArray, IntArray]:
         """An order that groups the plots by scan and shuffles them within each, and where each
         scan's plots start and end in it."""
@@ -185,34 +195,27 @@ class RadarScanner(Scanner):
             np.concatenate([a, b])[order]
             for a, b in ((rng_m, c_r), (az, c_az), (el, c_el), (rcs, c_rcs), (radial, c_rad))
         ]
-        out: list[list[InputEvent]] = []
-        for k in range(nb):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            if lo == hi and not c.emit_empty_scans:
-                out.append([])
-                continue
+
+        def plots(k: int, lo: int, hi: int) -> InputEvent:
             rg, a_, e_, rc, rd = (x[lo:hi].tolist() for x in cols_out)
-            out.append(
-                [
-                    PolarPlots(
-                        t=self.when(times_us[k]),
-                        sensor_id=s.id,
-                        sensor_kind="radar",
-                        sensor_lat=s.lat,
-                        sensor_lon=s.lon,
-                        sensor_alt=s.alt,
-                        range_m=rg,
-                        azimuth_deg=a_,
-                        elevation_deg=e_,
-                        sigma_range_m=s.sigma_range_m,
-                        sigma_azimuth_deg=s.sigma_azimuth_deg,
-                        sigma_elevation_deg=s.sigma_elevation_deg,
-                        rcs_dbsm=rc,
-                        radial_speed_ms=rd,
-                    )
-                ]
+            return PolarPlots(
+                t=self.when(times_us[k]),
+                sensor_id=s.id,
+                sensor_kind="radar",
+                sensor_lat=s.lat,
+                sensor_lon=s.lon,
+                sensor_alt=s.alt,
+                range_m=rg,
+                azimuth_deg=a_,
+                elevation_deg=e_,
+                sigma_range_m=s.sigma_range_m,
+                sigma_azimuth_deg=s.sigma_azimuth_deg,
+                sigma_elevation_deg=s.sigma_elevation_deg,
+                rcs_dbsm=rc,
+                radial_speed_ms=rd,
             )
-        return out
+
+        return self._per_scan(bounds, plots)
 
 
 class PositionScanner(Scanner):
@@ -244,27 +247,20 @@ class PositionScanner(Scanner):
         # one projection for the whole block (pyproj works point by point: the same numbers)
         lat, lon, alt = self.scenario.frame.to_wgs84(allp[:, 0], allp[:, 1], allp[:, 2])
         signature = {"rf": "drone_c2_link", "acoustic": "propeller"}.get(s.kind)
-        out: list[list[InputEvent]] = []
-        for k in range(nb):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            if lo == hi and not c.emit_empty_scans:
-                out.append([])
-                continue
-            out.append(
-                [
-                    PositionPlots(
-                        t=self.when(times_us[k]),
-                        sensor_id=s.id,
-                        sensor_kind=s.kind,
-                        lat=lat[lo:hi].tolist(),
-                        lon=lon[lo:hi].tolist(),
-                        alt=alt[lo:hi].tolist(),
-                        sigma_m=[s.sigma_m] * (hi - lo),
-                        signature=None if signature is None else [signature] * (hi - lo),
-                    )
-                ]
+
+        def plots(k: int, lo: int, hi: int) -> InputEvent:
+            return PositionPlots(
+                t=self.when(times_us[k]),
+                sensor_id=s.id,
+                sensor_kind=s.kind,
+                lat=lat[lo:hi].tolist(),
+                lon=lon[lo:hi].tolist(),
+                alt=alt[lo:hi].tolist(),
+                sigma_m=[s.sigma_m] * (hi - lo),
+                signature=None if signature is None else [signature] * (hi - lo),
             )
-        return out
+
+        return self._per_scan(bounds, plots)
 
 
 class CooperativeScanner(Scanner):
