@@ -25,7 +25,7 @@ from skywarden.runtime import (
     settled_heap,
 )
 from skywarden.scenario import LoadedScenario
-from skywarden.split import can_split, run_split
+from skywarden.split import SplitTimes, can_split, run_split
 from skywarden.stage import Stage
 
 
@@ -35,6 +35,7 @@ class PlayResult:
     ticks: int
     resumed_from: datetime | None
     replay: ReplayReport | None
+    split: SplitTimes | None = None  # where the time went, when played on two processes
 
 
 def play_night(
@@ -107,13 +108,14 @@ def play_night(
         )
     if workers not in (1, 2):
         raise ConfigError(f"workers must be 1 or 2, not {workers}")
+    split: SplitTimes | None = None
     with settled_heap():  # (a forked worker inherits the frozen heap too)
         if workers == 2:
-            run_split(rt, start, end, scenario.spec.night.tick_s, on_tick=count)
+            split = run_split(rt, start, end, scenario.spec.night.tick_s, on_tick=count)
         else:
             rt.run(clock, start, end, scenario.spec.night.tick_s, on_tick=count)
     # the stages' state at the log's head, so that a claim or an approval added later need not
     # replay the night (skywarden.snapshot; a cache, ignored once the log moves on)
     snapshot.save(log, rt)
-    return PlayResult(log.url, ticks, resumed_from, report)
+    return PlayResult(log.url, ticks, resumed_from, report, split)
 

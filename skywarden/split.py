@@ -30,10 +30,12 @@ import pickle
 import queue
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -45,6 +47,18 @@ from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, 
 from skywarden.stage import Stage
 
 _DATA, _FAIL, _STATE = b"D", b"F", b"S"
+
+
+@dataclass(frozen=True)
+class SplitTimes:
+    """Where a two-process night's wall time went (seconds): the side that waits less sets the
+    pace. ``main_waited_s``: this process waiting for the worker's ticks; ``worker_busy_s``: the
+    worker in its stages (and the pipe's decoding and encoding); ``worker_waited_s``: the worker
+    waiting for inputs."""
+
+    main_waited_s: float
+    worker_busy_s: float
+    worker_waited_s: float
 
 
 def front_count(stages: Sequence[Stage]) -> int:
@@ -78,8 +92,9 @@ def can_split(rt: Runtime) -> bool:
 
 def run_split(
     rt: Runtime, start: datetime, end: datetime, tick_s: float, on_tick: Callable[[TickResult], None] | None = None
-) -> None:
-    """Like ``rt.run(SimulatedClock(), start, end, tick_s, on_tick)``, on two processes."""
+) -> SplitTimes | None:
+    """Like ``rt.run(SimulatedClock(), start, end, tick_s, on_tick)``, on two processes; returns
+    where the time went (None when there was no tick to play)."""
     if not can_split(rt):
         raise ValueError("this runtime cannot be split (see can_split)")
     source = rt.source
@@ -89,7 +104,7 @@ def run_split(
     consumed = _consumed(front)
     ticks = list(SimulatedClock().ticks(start, end, tick_s))
     if not ticks:
-        return
+        return None
     ctx = multiprocessing.get_context("fork")
     here, there = ctx.Pipe()
     with warnings.catch_warnings():
@@ -119,11 +134,16 @@ def run_split(
         outbox.put(encoder.encode([e for e in inputs if isinstance(e, consumed) or type(e) is Tick]))
 
     rear_carry = rt._carry[n:]
+    waited = 0.0
+    clock = time.perf_counter
     try:
         for j in range(min(OBSERVE_LAG + 1, len(ticks))):
             poll(j)
         for k, now in enumerate(ticks):
-            front_out = decoder.decode(_receive(here, worker))
+            t0 = clock()
+            msg = _receive(here, worker)
+            waited += clock() - t0
+            front_out = decoder.decode(msg)
             pending, rt._pending_inputs = rt._pending_inputs, []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
             inputs = [*pending, *polled.popleft()]
@@ -142,7 +162,7 @@ def run_split(
                 on_tick(TickResult(now, inputs, derived))
         # the worker's stages as they ended, so that this runtime's are those of a one-process
         # run (a snapshot, or a caller going on from here, sees the same state)
-        front_state, front_carry = pickle.loads(_receive(here, worker))
+        front_state, front_carry, (busy, idle) = pickle.loads(_receive(here, worker))
         rt.stages[:n] = front_state
         rt._carry[:n] = front_carry
         outbox.put(None)
@@ -158,6 +178,7 @@ def run_split(
     while len(unobserved) > OBSERVE_LAG:
         source.observe(unobserved.popleft())
     rt._held = list(unobserved)
+    return SplitTimes(main_waited_s=waited, worker_busy_s=busy, worker_waited_s=idle)
 
 
 def _send_all(conn: Connection, outbox: queue.SimpleQueue[bytes | None]) -> None:
@@ -191,12 +212,19 @@ def _front_worker(
     other_end.close()  # so that this end sees EOF when the main process goes away
     encoder = msgspec.msgpack.Encoder()
     decoder = msgspec.msgpack.Decoder(list[AnyEvent])
+    busy = idle = 0.0
+    clock = time.perf_counter
     try:
         for now in ticks:
-            inputs = decoder.decode(conn.recv_bytes())
-            out = advance_stages(stages, carry, inputs, now)
+            t0 = clock()
+            msg = conn.recv_bytes()
+            t1 = clock()
+            out = advance_stages(stages, carry, decoder.decode(msg), now)
             conn.send_bytes(_DATA + encoder.encode(out))
-        conn.send_bytes(_STATE + pickle.dumps((stages, carry), protocol=pickle.HIGHEST_PROTOCOL))
+            busy += clock() - t1
+            idle += t1 - t0
+        state = (stages, carry, (busy, idle))
+        conn.send_bytes(_STATE + pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
     except (EOFError, BrokenPipeError):
         return  # the main process stopped listening: nothing to report to
     except BaseException:

@@ -127,8 +127,11 @@ def test_small_night_split_equals_one_process_including_what_the_source_saw():
     one, src1 = _small()
     one.run(SimulatedClock(), T0, end, 1.0)
     two, src2 = _small()
-    run_split(two, T0, end, 1.0)
+    times = run_split(two, T0, end, 1.0)
     assert _hashes(two.log) == _hashes(one.log)  # type: ignore[arg-type]
+    # it says where the time went: the worker's busy and idle time, this side's waiting
+    assert times is not None and times.worker_busy_s > 0.0
+    assert times.worker_waited_s >= 0.0 and times.main_waited_s >= 0.0
     assert src2.observed == src1.observed
     # the source sees the stages' output OBSERVE_LAG ticks late, and never what it has not seen yet
     assert len(src1.observed) == 30 and src1.observed[OBSERVE_LAG] == ["kill_numbered", "kill_retracted"]
