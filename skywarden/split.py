@@ -3,13 +3,15 @@
 The tracker reads nothing but the sources' reports, so it can work on tick k while this process
 runs the later stages on the tick before::
 
-    here:    source.poll(t_k+LAG) --reports-->  worker: tracking(t_k)
+    here:    source.poll(t_k+D) --reports-->  worker: tracking(t_k)
              threat ... alerts (t_k) <--tracks--
              log, sinks, progress; source.observe(derived t_k)
 
-The source runs up to ``OBSERVE_LAG`` ticks ahead of the stages, which it may: it sees derived
-events that many ticks late in either mode (``Source.observe``). This absorbs the ticks where one
-side has more to do (a radar's scan) than the other. The log written is byte for byte the one a
+A source runs up to ``OBSERVE_LAG`` ticks ahead of the stages, which it may: it sees derived
+events that many ticks late in either mode (``Source.observe``). A source that can say which of
+its reports need no reactions (the simulator: ``poll_independent``, ``poll_reactive``) has those
+polled ``AHEAD_TICKS`` ahead and the rest on time, merged by key. The run-ahead absorbs the ticks
+where one side has more to do (a radar's scan) than the other. The log written is byte for byte the one a
 single process writes (tested): the worker's stages are those that declare the input kinds they
 ``consumes`` and ignore everything else, and an input of those kinds from anywhere but the source
 (a sink, an operator) stops the night with an error rather than letting the two modes differ.
@@ -47,6 +49,8 @@ from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, 
 from skywarden.stage import Stage
 
 _DATA, _FAIL, _STATE = b"D", b"F", b"S"
+AHEAD_TICKS = 32  # how far a source that needs no reactions is polled ahead (see run_split)
+Key = tuple[int, int, int]  # an input's place among a tick's inputs (Simulator.poll_independent)
 
 
 @dataclass(frozen=True)
@@ -124,20 +128,29 @@ def run_split(
     encoder = msgspec.msgpack.Encoder()
     decoder = msgspec.msgpack.Decoder(list[AnyEvent])
     unobserved = deque(rt._held)  # derived events the source has not seen yet, oldest first
-    polled: deque[list[Event]] = deque()
+    polled: deque[list[tuple[Key, Event]]] = deque()
+    # A source whose reports do not depend on what the stages derive (the simulator's sensors)
+    # is polled AHEAD_TICKS ahead, so that the worker can run that far ahead of this side (each
+    # side has ticks that cost more than the other's); its reactive part is polled on time.
+    # Any other source is polled OBSERVE_LAG ahead, as far as it may run.
+    keyed = hasattr(source, "poll_independent") and hasattr(source, "poll_reactive")
+    depth = AHEAD_TICKS if keyed else OBSERVE_LAG
 
     def poll(j: int) -> None:
-        if j >= 1:
-            source.observe(unobserved.popleft())  # as a one-process run does before this poll
-        inputs: list[Event] = [*source.poll(ticks[j]), Tick(t=ticks[j])]
-        polled.append(inputs)
-        outbox.put(encoder.encode([e for e in inputs if isinstance(e, consumed) or type(e) is Tick]))
+        if keyed:
+            got = source.poll_independent(ticks[j])  # type: ignore[attr-defined]
+        else:
+            if j >= 1:
+                source.observe(unobserved.popleft())  # as a one-process run does before this poll
+            got = [((0, 0, i), ev) for i, ev in enumerate(source.poll(ticks[j]))]
+        polled.append(got)
+        outbox.put(encoder.encode([ev for _, ev in got if isinstance(ev, consumed)] + [Tick(t=ticks[j])]))
 
     rear_carry = rt._carry[n:]
     waited = 0.0
     clock = time.perf_counter
     try:
-        for j in range(min(OBSERVE_LAG + 1, len(ticks))):
+        for j in range(min(depth + 1, len(ticks))):
             poll(j)
         for k, now in enumerate(ticks):
             t0 = clock()
@@ -146,7 +159,13 @@ def run_split(
             front_out = decoder.decode(msg)
             pending, rt._pending_inputs = rt._pending_inputs, []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
-            inputs = [*pending, *polled.popleft()]
+            got = polled.popleft()
+            if keyed:
+                # the source has seen what ticks up to k - 1 - OBSERVE_LAG derived, as in one process
+                while len(unobserved) > OBSERVE_LAG:
+                    source.observe(unobserved.popleft())
+                got = sorted(got + source.poll_reactive(now), key=lambda kv: kv[0])  # type: ignore[attr-defined]
+            inputs = [*pending, *(ev for _, ev in got), Tick(t=now)]
             # (a later stage cannot emit what the worker consumes: those are inputs, which
             # advance_stages refuses from any stage)
             rear_out = advance_stages(rear, rear_carry, [*inputs, *front_out], now)
@@ -154,8 +173,8 @@ def run_split(
             rt.log.append([*inputs, *derived])
             rt.last_tick = now
             unobserved.append(derived)
-            if k + 1 + OBSERVE_LAG < len(ticks):
-                poll(k + 1 + OBSERVE_LAG)
+            if k + 1 + depth < len(ticks):
+                poll(k + 1 + depth)
             for sink in rt.sinks:
                 rt._pending_inputs.extend(sink.handle(derived, now))
             if on_tick is not None:

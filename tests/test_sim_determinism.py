@@ -63,6 +63,24 @@ def test_poll_windows_lose_nothing_and_duplicate_nothing(scenario):
     assert len({(e.t, encode(e)) for e in got}) == len(got)
 
 
+def test_the_sensors_polled_ahead_merge_into_the_same_inputs(scenario):
+    """A two-process night polls the sensors and the command far ahead of the crews and officers
+    (they need no reactions); merged by their keys, tick by tick, the inputs are poll()'s."""
+    ticks = [scenario.start + timedelta(seconds=k) for k in range(1, 1201)]
+    ref = Simulator(scenario)
+    want = [ref.poll(t) for t in ticks]
+    sim = Simulator(scenario)
+    ahead = [sim.poll_independent(t) for t in ticks[:40]]
+    got = []
+    for k, t in enumerate(ticks):
+        if k + 40 < len(ticks):
+            ahead.append(sim.poll_independent(ticks[k + 40]))
+        merged = sorted(ahead.pop(0) + sim.poll_reactive(t), key=lambda kv: kv[0])
+        got.append([ev for _, ev in merged])
+    assert [_bytes(x) for x in got] == [_bytes(x) for x in want]
+    assert sum(map(len, got)) > 1_000
+
+
 def test_adding_a_flock_does_not_reshuffle_the_drones(scenario):
     flock = msgspec.structs.replace(scenario.spec.birds[0], id="flock-extra", lat=55.80)
     more = dataclasses.replace(

@@ -30,6 +30,17 @@ from skywarden.scenario.sim.truth import Truth, build_truth
 ONE_US = timedelta(microseconds=1)
 
 
+Key = tuple[int, int, int]  # (time in microseconds, source rank, order within the source)
+
+
+def _due(sources: Iterable[_Source], after_us: int, upto_us: int) -> list[tuple[Key, InputEvent]]:
+    return [
+        ((t_us, src.rank, seq), ev)
+        for src in sources
+        for seq, (t_us, ev) in enumerate(src.due(after_us, upto_us))
+    ]
+
+
 class _Source(Protocol):
     rank: int
 
@@ -57,10 +68,12 @@ class Simulator:
         self.crews = Crews(scenario, self.seed, self.config, rank=n + 1)
         self.truth.crews = self.crews
         self.officers = Officers(scenario, rank=n + 2)
-        self._sources: list[_Source] = [
-            *scanners, self._command, self.crews, self.officers, Claims(scenario, rank=n + 3)
-        ]
-        self._last_us = 0
+        # the air picture, the sensors and the command depend on nothing the stages derive; the
+        # crews, officers and claims react to it (observe)
+        self._independent: list[_Source] = [*scanners, self._command]
+        self._reactive: list[_Source] = [self.crews, self.officers, Claims(scenario, rank=n + 3)]
+        self._last_us = 0  # the reactive part's last poll (what reactions are scheduled after)
+        self._ahead_us = 0  # the independent part's, which may run ahead (poll_independent)
 
     @property
     def start(self) -> datetime:
@@ -78,18 +91,35 @@ class Simulator:
         """Every input with ``t`` in (previous poll, ``now``], in time order; ties keep source
         order (sensors in scenario order, then the command, crews, officers) and then the order
         each source made them. A ``now`` not after the previous poll returns nothing."""
-        if now.tzinfo is None:
-            raise ValueError(f"poll() needs a tz-aware time, got {now!r}")
-        now_us = (now - self.scenario.start) // ONE_US
+        batch = self.poll_independent(now) + self.poll_reactive(now)
+        batch.sort(key=lambda kv: kv[0])
+        return [ev for _, ev in batch]
+
+    def poll_independent(self, now: datetime) -> list[tuple[Key, InputEvent]]:
+        """:meth:`poll` of the sensors and the command only, each event with its sort key. They
+        do not depend on what the stages derive, so they may be polled ahead of the rest (a
+        two-process night does); merged by key with :meth:`poll_reactive` of the same windows,
+        they are what :meth:`poll` gives."""
+        now_us = self._us(now)
+        if now_us <= self._ahead_us:
+            return []
+        out = _due(self._independent, self._ahead_us, now_us)
+        self._ahead_us = now_us
+        return out
+
+    def poll_reactive(self, now: datetime) -> list[tuple[Key, InputEvent]]:
+        """:meth:`poll` of the crews, officers and claims only, each event with its sort key."""
+        now_us = self._us(now)
         if now_us <= self._last_us:
             return []
-        batch: list[tuple[int, int, int, InputEvent]] = []
-        for src in self._sources:
-            for seq, (t_us, ev) in enumerate(src.due(self._last_us, now_us)):
-                batch.append((t_us, src.rank, seq, ev))
-        batch.sort(key=lambda x: (x[0], x[1], x[2]))
+        out = _due(self._reactive, self._last_us, now_us)
         self._last_us = now_us
-        return [ev for _, _, _, ev in batch]
+        return out
+
+    def _us(self, now: datetime) -> int:
+        if now.tzinfo is None:
+            raise ValueError(f"poll() needs a tz-aware time, got {now!r}")
+        return (now - self.scenario.start) // ONE_US
 
     def observe(self, events: Iterable[Event]) -> None:
         """React to derived events: crews to ``CrewDispatched``, officers to ``StatementDrafted``.
