@@ -46,11 +46,11 @@ import msgspec
 
 from skywarden.events import AnyEvent, Event, Tick
 from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, advance_stages
+from skywarden.scenario.sim.simulator import Key
 from skywarden.stage import Stage
 
 _DATA, _FAIL, _STATE = b"D", b"F", b"S"
 AHEAD_TICKS = 32  # how far a source that needs no reactions is polled ahead (see run_split)
-Key = tuple[int, int, int]  # an input's place among a tick's inputs (Simulator.poll_independent)
 
 
 @dataclass(frozen=True)

@@ -100,21 +100,20 @@ class Simulator:
         do not depend on what the stages derive, so they may be polled ahead of the rest (a
         two-process night does); merged by key with :meth:`poll_reactive` of the same windows,
         they are what :meth:`poll` gives."""
-        now_us = self._us(now)
-        if now_us <= self._ahead_us:
-            return []
-        out = _due(self._independent, self._ahead_us, now_us)
-        self._ahead_us = now_us
+        out, self._ahead_us = self._poll(self._independent, self._ahead_us, now)
         return out
 
     def poll_reactive(self, now: datetime) -> list[tuple[Key, InputEvent]]:
         """:meth:`poll` of the crews, officers and claims only, each event with its sort key."""
-        now_us = self._us(now)
-        if now_us <= self._last_us:
-            return []
-        out = _due(self._reactive, self._last_us, now_us)
-        self._last_us = now_us
+        out, self._last_us = self._poll(self._reactive, self._last_us, now)
         return out
+
+    def _poll(self, sources: list[_Source], after_us: int, now: datetime) -> tuple[list[tuple[Key, InputEvent]], int]:
+        """The keyed events of ``sources`` in (after_us, now], and the new cursor."""
+        now_us = self._us(now)
+        if now_us <= after_us:
+            return [], after_us
+        return _due(sources, after_us, now_us), now_us
 
     def _us(self, now: datetime) -> int:
         if now.tzinfo is None:
