@@ -25,6 +25,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from skywarden.tracking import kernels
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -65,13 +67,9 @@ def gate(
     empty = np.zeros(0, dtype=np.int64)
     if n == 0 or m == 0:
         return Gated(empty, empty, np.zeros(0), np.zeros(0))
-    trP = Ppos[:, 0, 0] + Ppos[:, 1, 1] + Ppos[:, 2, 2]
-    trR_all = R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]
     if n * m <= DENSE_LIMIT:
-        radius = np.sqrt(threshold * (trP + float(trR_all.max())))
-        diff = z[None, :, :] - pos[:, None, :]
-        dist2 = np.einsum("nmk,nmk->nm", diff, diff)
-        ti, mj = np.nonzero(dist2 <= (radius**2)[:, None])
+        # every pair within the coarse radius, then the chi-square test, in one compiled loop
+        return Gated(*kernels.gate_dense(pos, Ppos, z, R, float(threshold)))
     else:
         # Radar plots far from the radar are far less precise than near ones; one radius for
         # all would be set by the worst. Plots are grouped by precision, one tree per group.

@@ -41,8 +41,8 @@ from skywarden.events import (
     TrackPicture,
 )
 from skywarden.scenario import LoadedScenario
+from skywarden.tracking import kernels
 from skywarden.tracking.classify import CLASSES, UNKNOWN
-from skywarden.tracking.convert import polar_to_enu
 from skywarden.tracking.tracker import Scan, Tracker, TrackerConfig, TrackTable
 
 
@@ -203,7 +203,8 @@ class TrackingStage:
             if s_enu is None:
                 s_enu = np.array(self.frame.to_enu(*key), dtype=np.float64).reshape(3)
                 self._sensor_enu[key] = s_enu
-            z, R = polar_to_enu(r[ok], az[ok], el[ok], *sig, s_enu)
+            # the compiled twin of convert.polar_to_enu (scalar sigmas, one sensor)
+            z, R = kernels.polar_to_enu(r[ok], az[ok], el[ok], *map(float, sig), s_enu)
             reach = self._reach.get(ev.sensor_id)
             coverage = None if reach is None else (float(s_enu[0]), float(s_enu[1]), float(s_enu[2]), reach)
             # a plot without a usable radial speed is not in the notch (nothing says it is)

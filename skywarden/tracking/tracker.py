@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy.special import gammaincinv
 
 from skywarden.tracking import association as assoc
+from skywarden.tracking import kernels
 from skywarden.tracking.classify import (
     C2_LINK,
     CLASS_NAMES,
@@ -38,8 +39,6 @@ from skywarden.tracking.classify import (
 from skywarden.tracking.filters import (
     MotionModel,
     imm_combine,
-    imm_predict,
-    imm_update,
     inv3_sym,
     markov_matrix,
 )
@@ -495,8 +494,8 @@ class Tracker:
         if dt <= 0 or len(tr) == 0:
             return
         F, Q, Pi = self._fq(dt)
-        tr.xm, tr.Pm, tr.mu = imm_predict(tr.xm, tr.Pm, tr.mu, F, Q, Pi)
-        tr.x, tr.P = imm_combine(tr.xm, tr.Pm, tr.mu)
+        # in place: mixing, each mode's prediction, mu := cbar, and the combined x, P
+        kernels.imm_predict_combine(tr.xm, tr.Pm, tr.mu, F, Q, Pi, tr.x, tr.P)
 
     def _associate_and_update(self, scan: Scan, bit: int) -> None:
         cfg, tr = self.cfg, self._tr
@@ -547,10 +546,8 @@ class Tracker:
             ti = np.concatenate(upd_t)
             mj = np.concatenate(upd_m)
             if ti.size:
-                tr.xm[ti], tr.Pm[ti], tr.mu[ti] = imm_update(
-                    tr.xm[ti], tr.Pm[ti], tr.mu[ti], z[mj], R[mj]
-                )
-                tr.x[ti], tr.P[ti] = imm_combine(tr.xm[ti], tr.Pm[ti], tr.mu[ti])
+                # in place on those rows (one plot each): every mode, the mode weights, x, P
+                kernels.imm_update_rows(tr.xm, tr.Pm, tr.mu, tr.x, tr.P, ti, z, R, mj)
                 self._record_hits(ti, mj, scan, bit)
         # 3. what no track explains, and no confirmed gate holds, starts a tentative track
         free = ~used & ~in_conf_gate
@@ -622,30 +619,10 @@ class Tracker:
 
     def _record_hits(self, ti: IntArray, mj: IntArray, scan: Scan, bit: int) -> None:
         tr = self._tr
-        t = scan.t
-        tr.hits[ti] += 1
-        tr.misses[ti] = 0
-        tr.dirty[ti] = True
-        # the first hit from a new sensor did not count as a look before; it does now
-        tr.opps[ti] += ((tr.smask[ti] & bit) == 0).astype(np.int64)
-        tr.smask[ti] |= bit
-        # features for the classifier: running mean over the first 5 plots, then exponential
-        v = tr.x[ti, 3:5]
-        speed = np.hypot(v[:, 0], v[:, 1])
-        dtp = np.maximum(t - tr.t_hit[ti], 1e-3)
-        vp = tr.v_prev[ti]
-        cross = vp[:, 0] * v[:, 1] - vp[:, 1] * v[:, 0]
-        dot = np.sum(vp * v, axis=1)
-        turn = np.degrees(np.abs(np.arctan2(cross, dot))) / dtp
-        turn = np.where((np.hypot(vp[:, 0], vp[:, 1]) > 1.0) & (speed > 1.0), turn, 0.0)
-        n = tr.f_n[ti] + 1
-        a = np.maximum(1.0 / n, 0.2)
-        tr.f_speed[ti] += a * (speed - tr.f_speed[ti])
-        tr.f_alt[ti] += a * (tr.x[ti, 2] - tr.f_alt[ti])
-        tr.f_turn[ti] += np.where(tr.f_n[ti] >= 2, a * (turn - tr.f_turn[ti]), 0.0)
-        tr.f_n[ti] = n
-        tr.v_prev[ti] = v
-        tr.t_hit[ti] = t
+        kernels.record_hits(
+            ti, scan.t, bit, tr.x, tr.hits, tr.misses, tr.dirty, tr.opps, tr.smask, tr.t_hit,
+            tr.v_prev, tr.f_n, tr.f_speed, tr.f_alt, tr.f_turn,
+        )  # fmt: skip
         if scan.rcs_dbsm is not None:
             rv = scan.rcs_dbsm[mj]
             ok = np.isfinite(rv)
