@@ -35,15 +35,18 @@ is one array expression over all circle zones at once, not a loop of polygon dis
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from numba import njit
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
 FloatArray = NDArray[np.float64]
+_SQRT2 = math.sqrt(2.0)
 
 
 @dataclass(frozen=True)
@@ -227,34 +230,56 @@ def _circle_entries(
     pos: FloatArray, vel: FloatArray, speed: FloatArray, sig: FloatArray, t: FloatArray, circles: Sequence[Circle], m: MotionModel
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The kernel for circles, closed form over (N tracks, C circles[, K samples])."""
-    c = np.array([[q.cx, q.cy] for q in circles])  # (C, 2)
-    r = np.array([q.r for q in circles])  # (C,)
-    h = m.horizon_s
-    d0 = pos[:, None, :] - c[None, :, :]  # (N, C, 2): from each centre to each track
-    seg = vel * h  # (N, 2): the path over the horizon
-    seg2 = np.sum(seg * seg, axis=1)  # (N,)
-    proj = np.einsum("ncx,nx->nc", d0, seg)  # d0 . seg
-    u = np.clip(-proj / np.where(seg2 > 0, seg2, 1.0)[:, None], 0.0, 1.0)  # closest point on the segment
-    near = d0 + u[..., None] * seg[:, None, :]
-    cpa = np.maximum(np.hypot(near[..., 0], near[..., 1]) - r[None, :], 0.0)
-    # entry: the first root of |d0 + v t|^2 = r^2, i.e. a t^2 + b t + k = 0
-    a = (speed * speed)[:, None]
-    b = 2.0 * np.einsum("ncx,nx->nc", d0, vel)
-    k = np.sum(d0 * d0, axis=2) - (r * r)[None, :]
-    disc = b * b - 4.0 * a * k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t1 = (-b - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * a)
-    enters = (a > 0) & (disc >= 0) & (t1 >= 0.0) & (t1 <= h)
-    inside = k <= 0.0
-    tz = np.where(inside, 0.0, np.where(enters, t1, np.nan))
-    tcpa = np.where(inside, 0.0, np.where(enters, t1, u * h))
-    # P_in at the samples: Phi(-(|P(t) - c| - r) / sigma(t)), (N, C, K)
-    xs = d0[..., 0, None] + vel[:, None, 0, None] * t[None, None, :]
-    ys = d0[..., 1, None] + vel[:, None, 1, None] * t[None, None, :]
-    sd = np.hypot(xs, ys) - r[None, :, None]
-    pe = ndtr(-sd / sig[:, None, :]).max(axis=2)
-    # as for polygons: pairs farther than 5 sigma at the horizon count as no chance at all
-    pe = np.where(cpa < 5.0 * sig[:, -1:], pe, 0.0)
+    c = np.array([[q.cx, q.cy, q.r] for q in circles])  # (C, 3)
+    return _circle_kernel(pos, vel, speed, sig, t, c, float(m.horizon_s))  # type: ignore[no-any-return]
+
+
+@njit(cache=True)
+def _circle_kernel(pos, vel, speed, sig, t, circ, h):  # type: ignore[no-untyped-def]
+    """Per (track, circle), compiled (the expressions of the module doc, one pair at a time):
+    the closest approach of the segment p -> p + v h to the centre, less r; the first root of
+    ``|p + v t - c| = r``; and ``max_t Phi(-(|p + v t - c| - r) / sigma(t))``."""
+    n, nc, nk = pos.shape[0], circ.shape[0], t.shape[0]
+    tz = np.full((n, nc), np.nan)
+    pe = np.zeros((n, nc))
+    cpa = np.empty((n, nc))
+    tcpa = np.empty((n, nc))
+    for i in range(n):
+        vx, vy = vel[i, 0], vel[i, 1]
+        sx, sy = vx * h, vy * h  # the path over the horizon
+        seg2 = sx * sx + sy * sy
+        a = speed[i] * speed[i]
+        for j in range(nc):
+            cx, cy, r = circ[j, 0], circ[j, 1], circ[j, 2]
+            dx, dy = pos[i, 0] - cx, pos[i, 1] - cy  # from the centre to the track
+            u = -(dx * sx + dy * sy) / (seg2 if seg2 > 0 else 1.0)
+            u = min(max(u, 0.0), 1.0)  # the closest point on the segment
+            d = math.hypot(dx + u * sx, dy + u * sy) - r
+            cpa[i, j] = d if d > 0.0 else 0.0
+            # entry: the first root of a t^2 + b t + k = 0
+            b = 2.0 * (dx * vx + dy * vy)
+            k = (dx * dx + dy * dy) - r * r
+            disc = b * b - 4.0 * a * k
+            enters = False
+            t1 = 0.0
+            if a > 0 and disc >= 0:
+                t1 = (-b - math.sqrt(disc)) / (2.0 * a)
+                enters = 0.0 <= t1 <= h
+            if k <= 0.0:
+                tz[i, j] = tcpa[i, j] = 0.0
+            elif enters:
+                tz[i, j] = tcpa[i, j] = t1
+            else:
+                tcpa[i, j] = u * h
+            # pairs farther than 5 sigma at the horizon count as no chance at all
+            if cpa[i, j] < 5.0 * sig[i, nk - 1]:
+                best = 0.0
+                for q in range(nk):
+                    sd = math.hypot(dx + vx * t[q], dy + vy * t[q]) - r
+                    p = 0.5 * math.erfc(sd / sig[i, q] / _SQRT2)  # Phi(-sd / sigma)
+                    if p > best:
+                        best = p
+                pe[i, j] = best
     return tz, pe, cpa, tcpa
 
 
