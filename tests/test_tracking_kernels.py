@@ -17,11 +17,7 @@ from skywarden.tracking.filters import (
     markov_matrix,
 )
 from skywarden.tracking.tracker import TrackerConfig
-
-
-def spd(rng: np.random.Generator, n: int, d: int, scale: float) -> np.ndarray:
-    A = rng.normal(size=(n, d, d))
-    return A @ np.swapaxes(A, 1, 2) * scale + np.eye(d) * scale
+from tests.test_tracking_filters import spd
 
 
 def imm_state(rng: np.random.Generator, n: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

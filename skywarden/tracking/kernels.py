@@ -47,25 +47,34 @@ def _inv3(S00, S01, S02, S11, S12, S22, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _moments(Pm_i, xc, w, x_out, P_out):  # type: ignore[no-untyped-def]
+    """``x = sum_k w_k xc_k``, ``P = sum_k w_k (P_k + xc_k xc_k') - x x'`` over one track's
+    modes k, the states ``xc`` (r, 6) centred on mode 0 (see :func:`.filters.imm_mix`): the
+    mixing of one mode (w = mu_k|j) and the combined output (w = mu) alike."""
+    r = w.size
+    for a in range(6):
+        s = 0.0
+        for k in range(r):
+            s += w[k] * xc[k, a]
+        x_out[a] = s
+    for a in range(6):
+        for b in range(6):
+            s = 0.0
+            for k in range(r):
+                s += w[k] * (Pm_i[k, a, b] + xc[k, a] * xc[k, b])
+            P_out[a, b] = s - x_out[a] * x_out[b]
+
+
+@njit(cache=True)
 def _combine_row(xm, Pm, mu, i, x, P):  # type: ignore[no-untyped-def]
     """Moment-matched output of track i (as :func:`.filters.imm_combine`), centred on mode 0."""
     r = mu.shape[1]
-    xbc = np.zeros(6)
     xc = np.empty((r, 6))
     for j in range(r):
         for a in range(6):
             xc[j, a] = xm[i, j, a] - xm[i, 0, a]
-    for a in range(6):
-        s = 0.0
-        for j in range(r):
-            s += mu[i, j] * xc[j, a]
-        xbc[a] = s
-    for a in range(6):
-        for b in range(6):
-            s = 0.0
-            for j in range(r):
-                s += mu[i, j] * (Pm[i, j, a, b] + xc[j, a] * xc[j, b])
-            P[i, a, b] = s - xbc[a] * xbc[b]
+    xbc = np.empty(6)
+    _moments(Pm[i], xc, mu[i], xbc, P[i])
     for a in range(6):
         x[i, a] = xbc[a] + xm[i, 0, a]
 
@@ -102,18 +111,7 @@ def imm_predict_combine(xm, Pm, mu, F, Q, Pi, x, P):  # type: ignore[no-untyped-
         new_x = np.empty((r, 6))
         new_P = np.empty((r, 6, 6))
         for j in range(r):
-            # mixed initial condition of mode j
-            for a in range(6):
-                s = 0.0
-                for k in range(r):
-                    s += w[k, j] * xc[k, a]
-                x0[a] = s
-            for a in range(6):
-                for b in range(6):
-                    s = 0.0
-                    for k in range(r):
-                        s += w[k, j] * (Pm[i, k, a, b] + xc[k, a] * xc[k, b])
-                    P0[a, b] = s - x0[a] * x0[b]
+            _moments(Pm[i], xc, w[:, j], x0, P0)  # mixed initial condition of mode j
             for a in range(6):
                 x0[a] += c[a]
             # x' = F x0, P' = F P0 F' + Q
