@@ -35,8 +35,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
-import shapely
+from numba import njit
 
+from skywarden import polygons
 from skywarden.assess.threat import picture_local
 from skywarden.disclosure import cap
 from skywarden.disclosure.policy import DisclosurePolicy
@@ -184,6 +185,32 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", ascii_.lower()).strip("_") or "x"
 
 
+@njit(cache=True)
+def _districts_reached(rings, starts, x0, y0, x1, y1, radius, speed, level):  # type: ignore[no-untyped-def]
+    """Per district (of the rings packed by ``polygons.pack_rings``), over the paths (x0, y0)
+    -> (x1, y1) of the threats: whether one comes within its ``radius`` of the district (exactly
+    what meeting the path widened by it means); of those, the least time until the widened path
+    reaches it, ``(distance of the start - radius) / speed`` (0 once within), whether a start is
+    inside, and the highest threat level."""
+    nd = starts.size - 1
+    near = np.zeros(nd, dtype=np.bool_)
+    entry = np.full(nd, np.inf)
+    inside = np.zeros(nd, dtype=np.bool_)
+    top = np.full(nd, -1, dtype=np.int64)
+    for k in range(nd):
+        ring = rings[starts[k] : starts[k + 1]]
+        for i in range(x0.size):
+            if polygons.segment_distance(ring, x0[i], y0[i], x1[i], y1[i]) > radius[i]:
+                continue
+            near[k] = True
+            ins = polygons.inside(ring, x0[i], y0[i])
+            gap = 0.0 if ins else max(polygons.point_distance(ring, x0[i], y0[i]) - radius[i], 0.0)
+            entry[k] = min(entry[k], gap / speed[i])
+            inside[k] = inside[k] or ins
+            top[k] = max(top[k], level[i])
+    return near, entry, inside, top
+
+
 @dataclass
 class DistrictAlert:
     """The alert chain of one district."""
@@ -233,9 +260,7 @@ class AlertStage:
         self.night_tag = scenario.start.astimezone(scenario.tz).strftime("%Y%m%d")
         self.districts = [d for d in scenario.spec.districts if d.id in scenario.district_shapes]
         self._shapes = [scenario.district_shapes[d.id] for d in self.districts]
-        self._shape_arr = np.empty(len(self._shapes), dtype=object)
-        self._shape_arr[:] = self._shapes
-        shapely.prepare(self._shape_arr)  # same predicates, indexed edges
+        self._rings, self._ring_starts = polygons.pack_rings(self._shapes)
         self.alerts: dict[str, DistrictAlert] = {d.id: DistrictAlert() for d in self.districts}
         self._threats: dict[str, ThreatLevel] = {}  # track id -> level of its open threat
         self._picture: TrackPicture | None = None
@@ -296,28 +321,20 @@ class AlertStage:
         e0, n0 = e + ve * dt, n + vn * dt
         e1, n1 = e0 + ve * cfg.horizon_s, n0 + vn * cfg.horizon_s
         radius = cfg.margin_m + cfg.sigma_k * np.asarray(pic.sigma_m)[sel]
-        coords = np.stack(
-            [np.column_stack([e0, n0]), np.column_stack([e1, n1])], axis=1
-        )  # (N, 2, 2)
-        paths = shapely.linestrings(coords)
-        starts = shapely.points(e0, n0)
         speed = np.maximum(np.hypot(ve, vn), 1e-3)
-        levels = np.asarray([LEVELS.index(self._threats[pic.track_id[i]]) for i in idx])
+        levels = np.asarray([LEVELS.index(self._threats[pic.track_id[i]]) for i in idx], dtype=np.int64)
         found: dict[str, Danger] = {}
-        # one predicate call for every (district, path) pair, (D, N): the district comes within
-        # the radius of the path (exactly what meeting the path widened by it means)
-        hits = shapely.dwithin(self._shape_arr[:, None], paths[None, :], radius[None, :])
-        for d, shape, hit in zip(self.districts, self._shapes, hits, strict=True):
-            if not hit.any():
+        near, entry, inside, level = _districts_reached(
+            self._rings, self._ring_starts, e0, n0, e1, n1, radius, speed, levels
+        )
+        for k, d in enumerate(self.districts):
+            if not near[k]:
                 continue
-            # time until the widened path reaches the district: (distance - radius) / speed
-            gap = np.maximum(shapely.distance(shape, starts[hit]) - radius[hit], 0.0)
-            entry_s = float(np.min(gap / speed[hit]))
-            inside = bool(np.any(shapely.contains(shape, starts[hit])))
+            entry_s = float(entry[k])
             found[d.id] = Danger(
-                severity=SEVERITY_OF[LEVELS[int(levels[hit].max())]],
+                severity=SEVERITY_OF[LEVELS[int(level[k])]],
                 urgency="Immediate" if entry_s <= cfg.immediate_s else "Expected",
-                certainty="Observed" if inside else "Likely",
+                certainty="Observed" if inside[k] else "Likely",
             )
         return found
 

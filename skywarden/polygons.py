@@ -1,0 +1,127 @@
+"""Distances and containment on simple polygons, compiled (numba).
+
+The scenario's zones and districts are simple polygons (one ring, no holes: the loader refuses
+anything else), and a stage asks the same few questions of them every tick for every track: how
+far is this point, or this path segment, from the polygon, and is the point inside. One
+compiled loop over (polygons x points) answers them where one shapely call per question costs
+more in calling than in geometry. A polygon is given as its closed exterior ring; several as one
+array of rings laid end to end, with the index where each begins (:func:`pack_rings`).
+
+Distances follow the geometric definitions shapely (GEOS) uses: 0 for a point inside or on the
+polygon, or for a segment that touches or crosses it; otherwise the least distance to an edge.
+``tests/test_polygons.py`` holds them to shapely on random cases.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import shapely
+from numba import njit
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def pack_rings(polygons: Sequence[shapely.Polygon]) -> tuple[FloatArray, IntArray]:
+    """The polygons' exterior rings end to end (V, 2), and where each begins (P + 1,)."""
+    for p in polygons:
+        if not isinstance(p, shapely.Polygon) or len(p.interiors):
+            raise ValueError(f"need simple polygons (one ring, no holes), got {p.geom_type}")
+    rings = [np.asarray(p.exterior.coords, dtype=np.float64) for p in polygons]
+    starts = np.zeros(len(rings) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum([len(r) for r in rings])
+    return (np.concatenate(rings) if rings else np.zeros((0, 2))), starts
+
+
+@njit(cache=True)
+def _point_segment2(px, py, ax, ay, bx, by):  # type: ignore[no-untyped-def]
+    """Squared distance from P to the segment AB."""
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    u = 0.0
+    if len2 > 0.0:
+        u = ((px - ax) * dx + (py - ay) * dy) / len2
+        u = min(max(u, 0.0), 1.0)
+    ex, ey = px - (ax + u * dx), py - (ay + u * dy)
+    return ex * ex + ey * ey
+
+
+@njit(cache=True)
+def _orient(ax, ay, bx, by, cx, cy):  # type: ignore[no-untyped-def]
+    """Sign of the turn A -> B -> C: +1 left, -1 right, 0 collinear."""
+    v = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    return 1 if v > 0.0 else (-1 if v < 0.0 else 0)
+
+
+@njit(cache=True)
+def _on_segment(ax, ay, bx, by, px, py):  # type: ignore[no-untyped-def]
+    """P, collinear with AB, lies within its bounding box."""
+    return min(ax, bx) <= px <= max(ax, bx) and min(ay, by) <= py <= max(ay, by)
+
+
+@njit(cache=True)
+def _segments_meet(ax, ay, bx, by, cx, cy, dx, dy):  # type: ignore[no-untyped-def]
+    o1, o2 = _orient(ax, ay, bx, by, cx, cy), _orient(ax, ay, bx, by, dx, dy)
+    o3, o4 = _orient(cx, cy, dx, dy, ax, ay), _orient(cx, cy, dx, dy, bx, by)
+    if o1 != o2 and o3 != o4:
+        return True
+    return (
+        (o1 == 0 and _on_segment(ax, ay, bx, by, cx, cy))
+        or (o2 == 0 and _on_segment(ax, ay, bx, by, dx, dy))
+        or (o3 == 0 and _on_segment(cx, cy, dx, dy, ax, ay))
+        or (o4 == 0 and _on_segment(cx, cy, dx, dy, bx, by))
+    )
+
+
+@njit(cache=True)
+def inside(ring, x, y):  # type: ignore[no-untyped-def]
+    """P strictly inside the closed ring (even-odd rule; a point on an edge counts as outside,
+    as in shapely's ``contains``)."""
+    n = ring.shape[0] - 1
+    odd = False
+    for k in range(n):
+        ax, ay, bx, by = ring[k, 0], ring[k, 1], ring[k + 1, 0], ring[k + 1, 1]
+        if _orient(ax, ay, bx, by, x, y) == 0 and _on_segment(ax, ay, bx, by, x, y):
+            return False
+        if (ay > y) != (by > y) and x < ax + (y - ay) * (bx - ax) / (by - ay):
+            odd = not odd
+    return odd
+
+
+@njit(cache=True)
+def point_distance(ring, x, y):  # type: ignore[no-untyped-def]
+    """Distance from P to the polygon: 0 inside, else to the nearest edge."""
+    if inside(ring, x, y):
+        return 0.0
+    best = np.inf
+    for k in range(ring.shape[0] - 1):
+        d2 = _point_segment2(x, y, ring[k, 0], ring[k, 1], ring[k + 1, 0], ring[k + 1, 1])
+        if d2 < best:
+            best = d2
+    return math.sqrt(best)
+
+
+@njit(cache=True)
+def segment_distance(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
+    """Distance from the segment P0 P1 to the polygon: 0 when an end is inside or the segment
+    meets an edge, else the least of the end-to-edge and vertex-to-segment distances."""
+    if inside(ring, x0, y0) or inside(ring, x1, y1):
+        return 0.0
+    best = np.inf
+    for k in range(ring.shape[0] - 1):
+        ax, ay, bx, by = ring[k, 0], ring[k, 1], ring[k + 1, 0], ring[k + 1, 1]
+        if _segments_meet(x0, y0, x1, y1, ax, ay, bx, by):
+            return 0.0
+        d2 = min(
+            _point_segment2(x0, y0, ax, ay, bx, by),
+            _point_segment2(x1, y1, ax, ay, bx, by),
+            _point_segment2(ax, ay, x0, y0, x1, y1),
+            _point_segment2(bx, by, x0, y0, x1, y1),
+        )
+        if d2 < best:
+            best = d2
+    return math.sqrt(best)
