@@ -15,7 +15,9 @@ where one side has more to do (a radar's scan) than the other. The log written i
 single process writes (tested): the worker's stages are those that declare the input kinds they
 ``consumes`` and ignore everything else, and an input of those kinds from anywhere but the source
 (a sink, an operator) stops the night with an error rather than letting the two modes differ.
-Everything in the log is written here, one transaction per tick, as in one process; if this
+Everything in the log is written here, in transactions of ``COMMIT_TICKS`` whole ticks (one
+process commits every tick): a killed run leaves a log that ends on a whole tick, up to a few
+ticks short of where it was, and ``--resume`` plays those again from the source. If this
 process dies, the worker finds its pipe closed and ends.
 
 The worker is a fork of this process (it inherits the built stages; they are not pickled on the
@@ -26,6 +28,7 @@ this runtime holds the state a one-process run would (a stage snapshot is taken 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -51,6 +54,10 @@ from skywarden.stage import Stage
 
 _DATA, _FAIL, _STATE = b"D", b"F", b"S"
 AHEAD_TICKS = 32  # how far a source that needs no reactions is polled ahead (see run_split)
+# ticks appended to the log in one transaction: a night played as fast as possible spends a
+# third of its log time committing; a killed run still leaves whole ticks, and the few ticks it
+# loses are simulated (or recorded) inputs that --resume plays again (see run_split)
+COMMIT_TICKS = 8
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,7 @@ def run_split(
     rear_carry = rt._carry[n:]
     waited = 0.0
     clock = time.perf_counter
+    unwritten: list[Event] = []  # whole ticks not yet appended (at most COMMIT_TICKS)
     try:
         for j in range(min(depth + 1, len(ticks))):
             poll(j)
@@ -170,7 +178,11 @@ def run_split(
             # advance_stages refuses from any stage)
             rear_out = advance_stages(rear, rear_carry, [*inputs, *front_out], now)
             derived = [*front_out, *rear_out]
-            rt.log.append([*inputs, *derived])
+            unwritten += inputs
+            unwritten += derived
+            if (k + 1) % COMMIT_TICKS == 0:
+                rt.log.append(unwritten)
+                unwritten = []
             rt.last_tick = now
             unobserved.append(derived)
             if k + 1 + depth < len(ticks):
@@ -179,6 +191,8 @@ def run_split(
                 rt._pending_inputs.extend(sink.handle(derived, now))
             if on_tick is not None:
                 on_tick(TickResult(now, inputs, derived))
+        rt.log.append(unwritten)
+        unwritten = []
         # the worker's stages as they ended, so that this runtime's are those of a one-process
         # run (a snapshot, or a caller going on from here, sees the same state)
         front_state, front_carry, (busy, idle) = pickle.loads(_receive(here, worker))
@@ -188,6 +202,12 @@ def run_split(
         sender.join(timeout=30)
         worker.join(timeout=30)
     finally:
+        if unwritten:
+            # stopped by an error (a stage's, a sink's, the worker's): the ticks played before it
+            # go to the log, as a run that commits every tick would have left them; if the log
+            # itself is what failed, the error that stopped the night is the one to report
+            with contextlib.suppress(Exception):
+                rt.log.append(unwritten)
         outbox.put(None)
         here.close()
         if worker.is_alive():

@@ -13,7 +13,7 @@ from skywarden import events as E
 from skywarden.log import MemoryLog
 from skywarden.play import play_night
 from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock
-from skywarden.split import can_split, run_split
+from skywarden.split import COMMIT_TICKS, can_split, run_split
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="the split needs fork and two cores"
@@ -138,11 +138,18 @@ def test_small_night_split_equals_one_process_including_what_the_source_saw():
     assert two._held == one._held
 
 
-def test_a_failing_worker_stage_stops_the_night_with_its_error():
-    rt, _ = _small(fail_at=7)
-    with pytest.raises(RuntimeError, match="plot number 7 is cursed"):
+@pytest.mark.parametrize("fail_at", [7, COMMIT_TICKS + 5])  # within the first commit, after one
+def test_a_failing_worker_stage_stops_the_night_with_its_error(fail_at):
+    rt, _ = _small(fail_at=fail_at)
+    with pytest.raises(RuntimeError, match=f"plot number {fail_at} is cursed"):
         run_split(rt, T0, T0 + timedelta(seconds=30), 1.0)
-    assert rt.last_tick == T0 + timedelta(seconds=6)  # ticks before the failure are logged
+    assert rt.last_tick == T0 + timedelta(seconds=fail_at - 1)
+    # every tick before the failure is in the log, as a one-process run (a commit a tick) leaves it
+    one, _ = _small(fail_at=fail_at)
+    with pytest.raises(ValueError, match="cursed"):
+        one.run(SimulatedClock(), T0, T0 + timedelta(seconds=30), 1.0)
+    assert _hashes(rt.log) == _hashes(one.log)  # type: ignore[arg-type]
+    assert len(_hashes(rt.log)) == 4 * (fail_at - 1)  # type: ignore[arg-type]  # plots, tick, kill, retraction
 
 
 def test_an_input_for_the_worker_from_a_sink_is_refused():
