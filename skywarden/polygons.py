@@ -125,3 +125,61 @@ def segment_distance(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
         if d2 < best:
             best = d2
     return math.sqrt(best)
+
+
+@njit(cache=True)
+def _nearest_on(ax, ay, bx, by, px, py):  # type: ignore[no-untyped-def]
+    """The point of segment AB nearest P (an end when the projection falls outside)."""
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    if len2 > 0.0:
+        u = ((px - ax) * dx + (py - ay) * dy) / len2
+        if 0.0 < u < 1.0:
+            return ax + u * dx, ay + u * dy
+    if math.hypot(px - ax, py - ay) < math.hypot(px - bx, py - by):
+        return ax, ay
+    return bx, by
+
+
+@njit(cache=True)
+def segment_nearest_point(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
+    """The point of the segment P0 P1 nearest the polygon, chosen as shapely's
+    ``shortest_line(segment, polygon)`` starts: P0 when it is inside or on the polygon; else,
+    over the edges in ring order, the first edge at the least distance, and there the crossing
+    point if the segment crosses it, else the nearest of: the projections of the edge's ends onto
+    the segment, then P0, then P1."""
+    if inside(ring, x0, y0) or point_distance(ring, x0, y0) == 0.0:
+        return x0, y0
+    best = np.inf
+    bx_, by_ = x0, y0
+    for k in range(ring.shape[0] - 1):
+        ax, ay, bx, by = ring[k, 0], ring[k, 1], ring[k + 1, 0], ring[k + 1, 1]
+        if _segments_meet(x0, y0, x1, y1, ax, ay, bx, by):
+            # the crossing point (for collinear overlap: the edge's end nearest P0)
+            den = (x1 - x0) * (by - ay) - (y1 - y0) * (bx - ax)
+            if den != 0.0:
+                s = ((ax - x0) * (by - ay) - (ay - y0) * (bx - ax)) / den
+                return x0 + s * (x1 - x0), y0 + s * (y1 - y0)
+            return _nearest_on(x0, y0, x1, y1, ax, ay)
+        d2 = min(
+            _point_segment2(x0, y0, ax, ay, bx, by),
+            _point_segment2(x1, y1, ax, ay, bx, by),
+            _point_segment2(ax, ay, x0, y0, x1, y1),
+            _point_segment2(bx, by, x0, y0, x1, y1),
+        )
+        if d2 < best:
+            best = d2
+            # the nearest pair: an end of the edge projected onto the segment, or an end of it
+            qx, qy = _nearest_on(x0, y0, x1, y1, ax, ay)
+            top = (qx - ax) ** 2 + (qy - ay) ** 2
+            bx_, by_ = qx, qy
+            qx, qy = _nearest_on(x0, y0, x1, y1, bx, by)
+            if (qx - bx) ** 2 + (qy - by) ** 2 < top:
+                top = (qx - bx) ** 2 + (qy - by) ** 2
+                bx_, by_ = qx, qy
+            if _point_segment2(x0, y0, ax, ay, bx, by) < top:
+                top = _point_segment2(x0, y0, ax, ay, bx, by)
+                bx_, by_ = x0, y0
+            if _point_segment2(x1, y1, ax, ay, bx, by) < top:
+                bx_, by_ = x1, y1
+    return bx_, by_

@@ -60,3 +60,22 @@ def test_only_simple_polygons_are_packed() -> None:
         polygons.pack_rings([holed])
     rings, starts = polygons.pack_rings([])
     assert rings.shape == (0, 2) and starts.tolist() == [0]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_nearest_point_of_a_segment_is_where_shapely_starts_its_shortest_line(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    polys = [star(rng, int(rng.integers(3, 25)), *rng.uniform(-3_000, 3_000, 2)) for _ in range(3)]
+    rings, starts = polygons.pack_rings(polys)
+    pts = rng.uniform(-15_000, 15_000, (300, 2))
+    ends = pts + rng.normal(size=(300, 2)) * 8_000  # many cross a polygon, some start inside
+    kinds = set()
+    for k, poly in enumerate(polys):
+        ring = rings[starts[k] : starts[k + 1]]
+        for (x, y), (x1, y1) in zip(pts.tolist(), ends.tolist(), strict=True):
+            seg = shapely.LineString([(x, y), (x1, y1)])
+            want = shapely.get_coordinates(shapely.shortest_line(seg, poly))[0]
+            got = polygons.segment_nearest_point(ring, x, y, x1, y1)
+            assert got == pytest.approx(tuple(want), abs=1e-6)
+            kinds.add("inside" if poly.contains(shapely.Point(x, y)) else "crosses" if seg.intersects(poly) else "apart")
+    assert kinds == {"inside", "crosses", "apart"}

@@ -43,10 +43,11 @@ import numpy as np
 import shapely
 from numba import njit
 from numpy.typing import NDArray
-from scipy.special import ndtr
+
+from skywarden import polygons
 
 FloatArray = NDArray[np.float64]
-_SQRT2 = math.sqrt(2.0)
+_SQRT1_2 = math.sqrt(0.5)
 
 
 @dataclass(frozen=True)
@@ -178,18 +179,6 @@ def signed_distance(zone: shapely.Polygon, x: FloatArray, y: FloatArray) -> Floa
     return sd
 
 
-def _signed_distance_far(zone: shapely.Polygon, x: FloatArray, y: FloatArray, sig: FloatArray) -> FloatArray:
-    """Signed distance where it matters: exact for points within 6 sigma of the zone's bounding
-    circle, the lower bound ``|P - c| - R`` (P_in < 1e-9 there anyway) farther out."""
-    g = _geom(zone)
-    lb: FloatArray = np.hypot(x - g.cx, y - g.cy) - g.r_max
-    out: FloatArray = lb.copy()
-    near = lb < 6.0 * sig
-    if near.any():
-        out[near] = signed_distance(zone, x[near], y[near])
-    return out
-
-
 def predict_entries(
     pos: FloatArray,
     vel: FloatArray,
@@ -276,7 +265,7 @@ def _circle_kernel(pos, vel, speed, sig, t, circ, h):  # type: ignore[no-untyped
                 best = 0.0
                 for q in range(nk):
                     sd = math.hypot(dx + vx * t[q], dy + vy * t[q]) - r
-                    p = 0.5 * math.erfc(sd / sig[i, q] / _SQRT2)  # Phi(-sd / sigma)
+                    p = _ndtr(-sd / sig[i, q])
                     if p > best:
                         best = p
                 pe[i, j] = best
@@ -292,40 +281,88 @@ def _polygon_entries(
     zones: Sequence[shapely.Polygon],
     m: MotionModel,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The kernel for polygons: shapely for the closest approach, sampled signed distances."""
-    n, z = len(pos), len(zones)
-    tz = np.full((n, z), np.nan)
-    pe = np.zeros((n, z))
-    end = pos + vel * m.horizon_s
-    lines = shapely.linestrings(np.stack([pos, end], axis=1))  # (N,) segments now -> horizon
-    zarr = np.empty(z, dtype=object)
-    zarr[:] = list(zones)
-    # Exact closest approach of each segment to each polygon (0 where they meet).
-    cpa = shapely.distance(lines[:, None], zarr[None, :]).astype(np.float64)
-    near = shapely.shortest_line(lines[:, None], zarr[None, :])
-    start_pt = shapely.get_coordinates(shapely.get_point(near.ravel(), 0)).reshape(n, z, 2)
-    along = np.hypot(start_pt[..., 0] - pos[:, None, 0], start_pt[..., 1] - pos[:, None, 1])
-    tcpa = np.where(speed[:, None] > 1e-9, along / np.maximum(speed[:, None], 1e-9), 0.0)
-    # Pairs farther than 5 sigma at the horizon cannot reach P_in above Phi(-5) ~ 3e-7: skip them.
-    reach = cpa < 5.0 * sig[:, -1:]
-    xs = pos[:, None, 0] + vel[:, None, 0] * t[None, :]  # (N, K)
-    ys = pos[:, None, 1] + vel[:, None, 1] * t[None, :]
-    for j, zone in enumerate(zones):
-        idx = np.flatnonzero(reach[:, j])
-        if idx.size == 0:
-            continue
-        sd = _signed_distance_far(zone, xs[idx], ys[idx], sig[idx])  # (n', K)
-        # P_in(t) = Phi(-d(t) / sigma(t)); P(entry) ~ max over t
-        pe[idx, j] = ndtr(-sd / sig[idx]).max(axis=1)
-        inside = sd <= 0.0
-        first = np.argmax(inside, axis=1)
-        any_in = inside.any(axis=1)
-        k1 = first[any_in]
-        rows = np.flatnonzero(any_in)
-        k0 = np.maximum(k1 - 1, 0)
-        d0 = sd[rows, k0]
-        d1 = sd[rows, k1]
-        # linear interpolation of d between the last sample outside and the first inside
-        frac = np.where(k1 > 0, d0 / np.where(d0 - d1 > 0, d0 - d1, 1.0), 0.0)
-        tz[idx[rows], j] = np.where(k1 > 0, t[k0] + frac * (t[k1] - t[k0]), 0.0)
+    """The kernel for polygons: the exact closest approach of the path's segment, sampled signed
+    distances (exact within 6 sigma of the zone's bounding circle), one compiled loop."""
+    geoms = [_geom(z) for z in zones]
+    rings, starts = polygons.pack_rings(zones)
+    bound = np.array([[g.cx, g.cy, g.r_max] for g in geoms])
+    return _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, float(m.horizon_s))  # type: ignore[no-any-return]
+
+
+@njit(cache=True)
+def _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, h):  # type: ignore[no-untyped-def]
+    """Per (track, polygon): the closest approach of the segment p -> p + v h and when (along
+    it, at the track's speed); for pairs within 5 sigma at the horizon, ``max_t Phi(-d(t) /
+    sigma(t))`` over the samples and the time the mean path first crosses the edge (``d``
+    interpolated linearly between the last sample outside and the first inside)."""
+    n, nz, nk = pos.shape[0], starts.size - 1, t.shape[0]
+    tz = np.full((n, nz), np.nan)
+    pe = np.zeros((n, nz))
+    cpa = np.empty((n, nz))
+    tcpa = np.empty((n, nz))
+    sd = np.empty(nk)
+    for j in range(nz):
+        ring = rings[starts[j] : starts[j + 1]]
+        cx, cy, r_max = bound[j, 0], bound[j, 1], bound[j, 2]
+        for i in range(n):
+            x0, y0 = pos[i, 0], pos[i, 1]
+            x1, y1 = x0 + vel[i, 0] * h, y0 + vel[i, 1] * h
+            cpa[i, j] = polygons.segment_distance(ring, x0, y0, x1, y1)
+            qx, qy = polygons.segment_nearest_point(ring, x0, y0, x1, y1)
+            along = math.hypot(qx - x0, qy - y0)
+            tcpa[i, j] = along / max(speed[i], 1e-9) if speed[i] > 1e-9 else 0.0
+            # pairs farther than 5 sigma at the horizon cannot reach P_in above Phi(-5) ~ 3e-7
+            if not cpa[i, j] < 5.0 * sig[i, nk - 1]:
+                continue
+            best = 0.0
+            first = -1
+            for k in range(nk):
+                x, y = x0 + vel[i, 0] * t[k], y0 + vel[i, 1] * t[k]
+                lb = math.hypot(x - cx, y - cy) - r_max
+                if lb < 6.0 * sig[i, k]:
+                    d = _edge_distance(ring, x, y)
+                    sd[k] = -d if polygons.inside(ring, x, y) else d
+                else:
+                    sd[k] = lb  # the lower bound: P_in < 1e-9 there anyway
+                p = _ndtr(-sd[k] / sig[i, k])
+                if p > best:
+                    best = p
+                if first < 0 and sd[k] <= 0.0:
+                    first = k
+            pe[i, j] = best
+            if first == 0:
+                tz[i, j] = 0.0
+            elif first > 0:
+                d0, d1 = sd[first - 1], sd[first]
+                frac = d0 / (d0 - d1 if d0 - d1 > 0 else 1.0)
+                tz[i, j] = t[first - 1] + frac * (t[first] - t[first - 1])
     return tz, pe, cpa, tcpa
+
+
+@njit(cache=True)
+def _edge_distance(ring, x, y):  # type: ignore[no-untyped-def]
+    """:func:`edge_distance` of one point, in its order of operations."""
+    best = np.inf
+    for k in range(ring.shape[0] - 1):
+        ax, ay = ring[k, 0], ring[k, 1]
+        abx, aby = ring[k + 1, 0] - ax, ring[k + 1, 1] - ay
+        ab2 = max(abx * abx + aby * aby, 1e-12)
+        px, py = x - ax, y - ay
+        u = (px * abx + py * aby) / ab2
+        u = min(max(u, 0.0), 1.0)
+        ex, ey = px - u * abx, py - u * aby
+        d2 = ex * ex + ey * ey
+        if d2 < best:
+            best = d2
+    return math.sqrt(best)
+
+
+@njit(cache=True)
+def _ndtr(a):  # type: ignore[no-untyped-def]
+    """The standard normal CDF as scipy's ``ndtr`` computes it (erf near 0, erfc in the tails)."""
+    x = a * _SQRT1_2
+    z = abs(x)
+    if z < _SQRT1_2:
+        return 0.5 + 0.5 * math.erf(x)
+    y = 0.5 * math.erfc(z)
+    return 1.0 - y if x > 0 else y
