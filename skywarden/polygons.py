@@ -78,6 +78,18 @@ def _segments_meet(ax, ay, bx, by, cx, cy, dx, dy):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True)
+def _apart2(x0, y0, x1, y1, ax, ay, bx, by):  # type: ignore[no-untyped-def]
+    """Squared distance between two segments that do not meet: the least of each end's
+    distance to the other segment."""
+    return min(
+        _point_segment2(x0, y0, ax, ay, bx, by),
+        _point_segment2(x1, y1, ax, ay, bx, by),
+        _point_segment2(ax, ay, x0, y0, x1, y1),
+        _point_segment2(bx, by, x0, y0, x1, y1),
+    )
+
+
+@njit(cache=True)
 def inside(ring, x, y):  # type: ignore[no-untyped-def]
     """P strictly inside the closed ring (even-odd rule; a point on an edge counts as outside,
     as in shapely's ``contains``)."""
@@ -116,12 +128,7 @@ def segment_distance(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
         ax, ay, bx, by = ring[k, 0], ring[k, 1], ring[k + 1, 0], ring[k + 1, 1]
         if _segments_meet(x0, y0, x1, y1, ax, ay, bx, by):
             return 0.0
-        d2 = min(
-            _point_segment2(x0, y0, ax, ay, bx, by),
-            _point_segment2(x1, y1, ax, ay, bx, by),
-            _point_segment2(ax, ay, x0, y0, x1, y1),
-            _point_segment2(bx, by, x0, y0, x1, y1),
-        )
+        d2 = _apart2(x0, y0, x1, y1, ax, ay, bx, by)
         if d2 < best:
             best = d2
     return math.sqrt(best)
@@ -161,12 +168,7 @@ def segment_nearest_point(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
                 s = ((ax - x0) * (by - ay) - (ay - y0) * (bx - ax)) / den
                 return x0 + s * (x1 - x0), y0 + s * (y1 - y0)
             return _nearest_on(x0, y0, x1, y1, ax, ay)
-        d2 = min(
-            _point_segment2(x0, y0, ax, ay, bx, by),
-            _point_segment2(x1, y1, ax, ay, bx, by),
-            _point_segment2(ax, ay, x0, y0, x1, y1),
-            _point_segment2(bx, by, x0, y0, x1, y1),
-        )
+        d2 = _apart2(x0, y0, x1, y1, ax, ay, bx, by)
         if d2 < best:
             best = d2
             # the nearest pair: an end of the edge projected onto the segment, or an end of it
