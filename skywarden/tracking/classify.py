@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
@@ -82,15 +83,63 @@ def _mixture_table(
     return w / (sd * math.sqrt(2 * math.pi)), mu, sd, floor * peak
 
 
-def _mixture_loglik(
-    x: FloatArray, table: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
-) -> FloatArray:
-    """log of the floored mixture density of x (N,) under each class: (N, 3)."""
-    coef, mu, sd, fl = table
-    dens = np.sum(
-        coef[None] * np.exp(-0.5 * ((x[:, None, None] - mu[None]) / sd[None]) ** 2), axis=2
-    )
-    return np.asarray(np.log(dens + fl[None]))
+@functools.lru_cache(maxsize=16)
+def _model_arrays(cm: ClassModel) -> tuple[FloatArray, ...]:
+    """The model as the arrays the kernel reads (built once per model)."""
+    sp_coef, sp_mu, sp_sd, sp_fl = _mixture_table(cm.speed, cm.floor)
+    al_coef, al_mu, al_sd, al_fl = _mixture_table(cm.alt, cm.floor)
+    lam = 1.0 / np.asarray(cm.turn_scale)
+    m, sd = np.asarray(cm.rcs).T
+    weights = np.array([cm.w_speed, cm.w_alt, cm.w_turn, cm.w_rcs])
+    return (
+        np.log(np.asarray(cm.prior)), sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
+        lam, np.log(lam), np.ascontiguousarray(m), np.ascontiguousarray(sd), np.log(sd),
+        np.log(np.asarray(cm.c2_link)), np.log(np.asarray(cm.adsb)), np.log(np.asarray(cm.remote_id)),
+        weights,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _mixture_ll(x, coef, mu, sd, fl, c):  # type: ignore[no-untyped-def]
+    """log of the floored mixture density of x under class c."""
+    dens = 0.0
+    for j in range(coef.shape[1]):
+        z = (x - mu[c, j]) / sd[c, j]
+        dens += coef[c, j] * math.exp(-0.5 * z**2)
+    return math.log(dens + fl[c])
+
+
+@njit(cache=True)
+def _posterior_kernel(  # type: ignore[no-untyped-def]
+    speed, alt, turn, rcs, rcs_n, c2_n, coop,
+    log_prior, sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
+    lam, log_lam, rcs_m, rcs_s, log_rcs_s, log_c2, log_adsb, log_rid, w,
+):  # fmt: skip
+    n = speed.size
+    out = np.empty((n, 3))
+    logp = np.empty(3)
+    for i in range(n):
+        for c in range(3):
+            v = log_prior[c] + w[0] * _mixture_ll(speed[i], sp_coef, sp_mu, sp_sd, sp_fl, c)
+            v += w[1] * _mixture_ll(alt[i], al_coef, al_mu, al_sd, al_fl, c)
+            v += w[2] * (log_lam[c] - lam[c] * min(abs(turn[i]), 30.0))
+            if rcs_n[i] > 0:
+                ll = -0.5 * ((rcs[i] - rcs_m[c]) / rcs_s[c]) ** 2 - log_rcs_s[c]
+                v += w[3] * (ll * min(math.sqrt(rcs_n[i]), 3.0))
+            else:
+                v += w[3] * 0.0
+            v += log_c2[c] * min(c2_n[i], 3)
+            v += log_adsb[c] if coop[i] == COOP_ADSB else 0.0
+            v += log_rid[c] if coop[i] == COOP_REMOTE_ID else 0.0
+            logp[c] = v
+        top = max(logp[0], logp[1], logp[2])
+        tot = 0.0
+        for c in range(3):
+            logp[c] = math.exp(logp[c] - top)
+            tot += logp[c]
+        for c in range(3):
+            out[i, c] = logp[c] / tot
+    return out
 
 
 def posterior(
@@ -108,27 +157,20 @@ def posterior(
     speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
     dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
     number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
-    All three classes at once: every term below is an (N, 3) array.
+
+    Per class, the log posterior up to a constant is: log prior + the tempered log-likelihoods
+    of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
+    of the RCS (Gaussian, weighed by the square root of the readings, at most 3), the command-link
+    plots (at most 3) and a cooperative report's kind. One compiled loop over the tracks (a
+    tick classifies a few at a time, where numpy's per-call cost was most of the work).
     """
     cm = model or ClassModel()
-    logp = np.log(np.asarray(cm.prior))[None, :] + cm.w_speed * _mixture_loglik(
-        speed, _mixture_table(cm.speed, cm.floor)
-    )
-    logp += cm.w_alt * _mixture_loglik(alt, _mixture_table(cm.alt, cm.floor))
-    lam = 1.0 / np.asarray(cm.turn_scale)
-    logp += cm.w_turn * (np.log(lam)[None] - lam[None] * np.minimum(np.abs(turn), 30.0)[:, None])
-    m, s = np.asarray(cm.rcs).T
-    ll_rcs = -0.5 * ((rcs[:, None] - m[None]) / s[None]) ** 2 - np.log(s)[None]
-    # more readings, more weight, up to a cap (the mean of 25 plots is not 25 proofs)
-    logp += cm.w_rcs * np.where(
-        rcs_n[:, None] > 0, ll_rcs * np.minimum(np.sqrt(rcs_n), 3.0)[:, None], 0.0
-    )
-    logp += np.log(np.asarray(cm.c2_link))[None] * np.minimum(c2_n, 3)[:, None]
-    logp += np.where((coop == COOP_ADSB)[:, None], np.log(np.asarray(cm.adsb))[None], 0.0)
-    logp += np.where((coop == COOP_REMOTE_ID)[:, None], np.log(np.asarray(cm.remote_id))[None], 0.0)
-    logp -= logp.max(axis=1, keepdims=True)
-    p = np.exp(logp)
-    return np.asarray(p / p.sum(axis=1, keepdims=True))
+    f = np.float64
+    return _posterior_kernel(  # type: ignore[no-any-return]
+        np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
+        np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
+        *_model_arrays(cm),
+    )  # fmt: skip
 
 
 def decide(
