@@ -135,6 +135,9 @@ class ClaimAssessor:
     threats: dict[str, str] = field(default_factory=dict)  # incident id -> zone id it threatened
     sightings: list[tuple[datetime, float, float, str]] = field(default_factory=list)
     _last_sample: datetime | None = None
+    # a claim's place, by what it is read from: a claim is assessed again whenever a fact
+    # changes, and buffering its polygon each time cost a third of the assessment
+    _areas: dict[tuple[object, ...], _Area | None] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- facts
 
@@ -210,6 +213,12 @@ class ClaimAssessor:
 
     def area(self, c: ClaimRecorded) -> _Area | None:
         """The claim's place, or None when it names a place the scenario does not know."""
+        key = (c.lat, c.lon, c.radius_m, c.where)
+        if key not in self._areas:
+            self._areas[key] = self._area_of(c)
+        return self._areas[key]
+
+    def _area_of(self, c: ClaimRecorded) -> _Area | None:
         sc, fr, margin = self.scenario, self.scenario.frame, self.config.place_margin_m
         if c.lat is not None and c.lon is not None:
             r = (
