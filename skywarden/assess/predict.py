@@ -30,7 +30,10 @@ A zone drawn as a circle (``Circle``) is measured as that circle, in closed form
 distance is ``|P - c| - r``, the time to the zone the first root of ``|p + v t - c| = r``, the
 closest approach that of the segment to the centre, less ``r``. That is exact where the polygon
 that maps draw is not (a 48-gon's edge lies up to 0.2 % of the radius inside the circle), and it
-is one array expression over all circle zones at once, not a loop of polygon distances.
+costs a few operations per sample, not a loop of polygon distances.
+
+Both kinds are computed in compiled loops over (tracks x zones x samples) (numba): a tick asks
+this of a few tracks, where numpy's cost per call was most of the work.
 """
 
 from __future__ import annotations
@@ -283,10 +286,25 @@ def _polygon_entries(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The kernel for polygons: the exact closest approach of the path's segment, sampled signed
     distances (exact within 6 sigma of the zone's bounding circle), one compiled loop."""
-    geoms = [_geom(z) for z in zones]
-    rings, starts = polygons.pack_rings(zones)
-    bound = np.array([[g.cx, g.cy, g.r_max] for g in geoms])
+    rings, starts, bound = _packed(tuple(zones))
     return _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, float(m.horizon_s))  # type: ignore[no-any-return]
+
+
+# zones -> their rings end to end and (centroid, bounding radius) each; like _GEOM, keyed by the
+# polygons' identity, and holding them, so that the ids cannot be reused meanwhile
+_PACKED: dict[tuple[int, ...], tuple[tuple[shapely.Polygon, ...], FloatArray, NDArray[np.int64], FloatArray]] = {}
+
+
+def _packed(zones: tuple[shapely.Polygon, ...]) -> tuple[FloatArray, NDArray[np.int64], FloatArray]:
+    key = tuple(id(z) for z in zones)
+    hit = _PACKED.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], zones, strict=True)):
+        rings, starts = polygons.pack_rings(zones)
+        bound = np.array([[g.cx, g.cy, g.r_max] for g in map(_geom, zones)]).reshape(-1, 3)
+        if len(_PACKED) > 256:
+            _PACKED.clear()
+        hit = _PACKED[key] = (zones, rings, starts, bound)
+    return hit[1], hit[2], hit[3]
 
 
 @njit(cache=True)
