@@ -7,11 +7,18 @@ runs the later stages on the tick before::
              threat ... alerts (t_k) <--tracks--
              log, sinks, progress; source.observe(derived t_k)
 
+    or, for the simulator:
+             worker: sim.poll_independent(t_k), tracking(t_k) --reports, tracks--> here:
+             sim.poll_reactive(t_k), merged; threat ... alerts (t_k); log, sinks ...
+
 A source runs up to ``OBSERVE_LAG`` ticks ahead of the stages, which it may: it sees derived
 events that many ticks late in either mode (``Source.observe``). A source that can say which of
 its reports need no reactions (the simulator: ``poll_independent``, ``poll_reactive``) has those
-polled ``AHEAD_TICKS`` ahead and the rest on time, merged by key. The run-ahead absorbs the ticks
-where one side has more to do (a radar's scan) than the other. The log written is byte for byte the one a
+polled in the worker itself, which sends them back, keyed, with its tracks; this side polls the
+rest on time and merges them by key. Such a worker needs nothing from this side and runs up to
+``AHEAD_TICKS`` ticks ahead (a thread here receives its output into a queue), which absorbs the
+stretches of the night where one side has more to do than the other; this side's copy of the
+simulator is told how far the worker's went (``Simulator.polled_elsewhere``). The log written is byte for byte the one a
 single process writes (tested): the worker's stages are those that declare the input kinds they
 ``consumes`` and ignore everything else, and an input of those kinds from anywhere but the source
 (a sink, an operator) stops the night with an error rather than letting the two modes differ.
@@ -53,7 +60,10 @@ from skywarden.scenario.sim.simulator import Key
 from skywarden.stage import Stage
 
 _DATA, _FAIL, _STATE = b"D", b"F", b"S"
-AHEAD_TICKS = 32  # how far a source that needs no reactions is polled ahead (see run_split)
+# how many ticks of the worker's output this side holds unread, at most: stretches of the night
+# where one side has more to do than the other run to hundreds of ticks (with 32 each side waited
+# 2-3.5 s of the default night, with 1,024 under 1 s; the demo's peak memory did not grow)
+AHEAD_TICKS = 1024
 # ticks appended to the log in one transaction: a night played as fast as possible spends a
 # third of its log time committing; a killed run still leaves whole ticks, and the few ticks it
 # loses are simulated (or recorded) inputs that --resume plays again (see run_split)
@@ -64,8 +74,9 @@ COMMIT_TICKS = 8
 class SplitTimes:
     """Where a two-process night's wall time went (seconds): the side that waits less sets the
     pace. ``main_waited_s``: this process waiting for the worker's ticks; ``worker_busy_s``: the
-    worker in its stages (and the pipe's decoding and encoding); ``worker_waited_s``: the worker
-    waiting for inputs."""
+    worker in its stages (and the sensors' simulation, the pipe's decoding and encoding);
+    ``worker_waited_s``: the worker waiting for inputs, or for room in the pipe when it is
+    ahead."""
 
     main_waited_s: float
     worker_busy_s: float
@@ -116,6 +127,13 @@ def run_split(
     ticks = list(SimulatedClock().ticks(start, end, tick_s))
     if not ticks:
         return None
+    # A source whose reports do not depend on what the stages derive (the simulator's sensors
+    # and command) is polled in the worker itself, which then needs nothing from this side and
+    # runs up to AHEAD_TICKS ahead; it sends the reports back, keyed, with its output,
+    # and this side merges them with the reactive part's (crews, officers, claims), polled here
+    # on time. Any other source is polled here OBSERVE_LAG ahead, as far as it may run, and its
+    # reports sent to the worker.
+    keyed = hasattr(source, "poll_independent") and hasattr(source, "poll_reactive")
     ctx = multiprocessing.get_context("fork")
     here, there = ctx.Pipe()
     with warnings.catch_warnings():
@@ -123,7 +141,10 @@ def run_split(
         # worker runs only the stages, which take none of those threads' locks
         warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
         worker = ctx.Process(
-            target=_front_worker, args=(there, here, front, rt._carry[:n], ticks), name="skywarden-tracking", daemon=True
+            target=_front_worker,
+            args=(there, here, front, rt._carry[:n], ticks, source if keyed else None, consumed),
+            name="skywarden-tracking",
+            daemon=True,
         )
         worker.start()
     there.close()
@@ -132,48 +153,49 @@ def run_split(
     outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     sender = threading.Thread(target=_send_all, args=(here, outbox), name="skywarden-split-send", daemon=True)
     sender.start()
+    # and receiving in a thread, into a queue of up to AHEAD_TICKS ticks: a worker that polls its
+    # own inputs can run that far ahead, which the pipe's buffers alone would not hold
+    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD_TICKS)
+    receiver = threading.Thread(target=_receive_all, args=(here, inbox), name="skywarden-split-receive", daemon=True)
+    receiver.start()
     encoder = msgspec.msgpack.Encoder()
     decoder = msgspec.msgpack.Decoder(list[AnyEvent])
+    keyed_decoder = msgspec.msgpack.Decoder(tuple[list[tuple[Key, AnyEvent]], list[AnyEvent]])
     unobserved = deque(rt._held)  # derived events the source has not seen yet, oldest first
-    polled: deque[list[tuple[Key, Event]]] = deque()
-    # A source whose reports do not depend on what the stages derive (the simulator's sensors)
-    # is polled AHEAD_TICKS ahead, so that the worker can run that far ahead of this side (each
-    # side has ticks that cost more than the other's); its reactive part is polled on time.
-    # Any other source is polled OBSERVE_LAG ahead, as far as it may run.
-    keyed = hasattr(source, "poll_independent") and hasattr(source, "poll_reactive")
-    depth = AHEAD_TICKS if keyed else OBSERVE_LAG
+    polled: deque[list[Event]] = deque()
 
     def poll(j: int) -> None:
-        if keyed:
-            got = source.poll_independent(ticks[j])  # type: ignore[attr-defined]
-        else:
-            if j >= 1:
-                source.observe(unobserved.popleft())  # as a one-process run does before this poll
-            got = [((0, 0, i), ev) for i, ev in enumerate(source.poll(ticks[j]))]
+        if j >= 1:
+            source.observe(unobserved.popleft())  # as a one-process run does before this poll
+        got = source.poll(ticks[j])
         polled.append(got)
-        outbox.put(encoder.encode([ev for _, ev in got if isinstance(ev, consumed)] + [Tick(t=ticks[j])]))
+        outbox.put(encoder.encode([ev for ev in got if isinstance(ev, consumed)] + [Tick(t=ticks[j])]))
 
     rear_carry = rt._carry[n:]
     waited = 0.0
     clock = time.perf_counter
     unwritten: list[Event] = []  # whole ticks not yet appended (at most COMMIT_TICKS)
     try:
-        for j in range(min(depth + 1, len(ticks))):
-            poll(j)
+        if not keyed:
+            for j in range(min(OBSERVE_LAG + 1, len(ticks))):
+                poll(j)
         for k, now in enumerate(ticks):
             t0 = clock()
-            msg = _receive(here, worker)
+            msg = _receive(inbox, worker)
             waited += clock() - t0
-            front_out = decoder.decode(msg)
             pending, rt._pending_inputs = rt._pending_inputs, []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
-            got = polled.popleft()
             if keyed:
+                independent, front_out = keyed_decoder.decode(msg)
                 # the source has seen what ticks up to k - 1 - OBSERVE_LAG derived, as in one process
                 while len(unobserved) > OBSERVE_LAG:
                     source.observe(unobserved.popleft())
-                got = sorted(got + source.poll_reactive(now), key=lambda kv: kv[0])  # type: ignore[attr-defined]
-            inputs = [*pending, *(ev for _, ev in got), Tick(t=now)]
+                keyed_got = sorted(independent + source.poll_reactive(now), key=lambda kv: kv[0])  # type: ignore[attr-defined]
+                got: list[Event] = [ev for _, ev in keyed_got]
+            else:
+                front_out = decoder.decode(msg)
+                got = polled.popleft()
+            inputs = [*pending, *got, Tick(t=now)]
             # (a later stage cannot emit what the worker consumes: those are inputs, which
             # advance_stages refuses from any stage)
             rear_out = advance_stages(rear, rear_carry, [*inputs, *front_out], now)
@@ -185,8 +207,8 @@ def run_split(
                 unwritten = []
             rt.last_tick = now
             unobserved.append(derived)
-            if k + 1 + depth < len(ticks):
-                poll(k + 1 + depth)
+            if not keyed and k + 1 + OBSERVE_LAG < len(ticks):
+                poll(k + 1 + OBSERVE_LAG)
             for sink in rt.sinks:
                 rt._pending_inputs.extend(sink.handle(derived, now))
             if on_tick is not None:
@@ -195,9 +217,12 @@ def run_split(
         unwritten = []
         # the worker's stages as they ended, so that this runtime's are those of a one-process
         # run (a snapshot, or a caller going on from here, sees the same state)
-        front_state, front_carry, (busy, idle) = pickle.loads(_receive(here, worker))
+        front_state, front_carry, (busy, idle) = pickle.loads(_receive(inbox, worker))
         rt.stages[:n] = front_state
         rt._carry[:n] = front_carry
+        if keyed:
+            # this side's copy of the sensors did not move: it catches up if polled again
+            source.polled_elsewhere(ticks[-1])  # type: ignore[attr-defined]
         outbox.put(None)
         sender.join(timeout=30)
         worker.join(timeout=30)
@@ -228,11 +253,25 @@ def _send_all(conn: Connection, outbox: queue.SimpleQueue[bytes | None]) -> None
             return  # the worker is gone; the main loop finds out when it next reads
 
 
-def _receive(conn: Connection, worker: Any) -> bytes:
-    try:
-        msg = conn.recv_bytes()
-    except EOFError:
-        raise RuntimeError(f"the tracking worker ended without a word (exit code {worker.exitcode})") from None
+def _receive_all(conn: Connection, inbox: queue.Queue[bytes | None]) -> None:
+    """The worker's messages into ``inbox`` until its last (its state, or its failure); None
+    when the pipe closes before."""
+    while True:
+        try:
+            msg = conn.recv_bytes()
+        except (EOFError, OSError):
+            inbox.put(None)
+            return
+        inbox.put(msg)
+        if msg[:1] != _DATA:
+            return
+
+
+def _receive(inbox: queue.Queue[bytes | None], worker: Any) -> bytes:
+    msg = inbox.get()
+    if msg is None:
+        worker.join(timeout=5)
+        raise RuntimeError(f"the tracking worker ended without a word (exit code {worker.exitcode})")
     if msg[:1] == _FAIL:
         raise RuntimeError("the tracking worker failed:\n" + msg[1:].decode(errors="replace"))
     return msg[1:]
@@ -246,8 +285,16 @@ def _refuse_unseen(events: Sequence[Event], consumed: tuple[type[Event], ...], w
 
 
 def _front_worker(
-    conn: Connection, other_end: Connection, stages: list[Stage], carry: list[list[Event]], ticks: list[datetime]
+    conn: Connection,
+    other_end: Connection,
+    stages: list[Stage],
+    carry: list[list[Event]],
+    ticks: list[datetime],
+    source: Any,
+    consumed: tuple[type[Event], ...],
 ) -> None:
+    """The worker's loop: each tick's inputs (from the pipe, or polled from ``source``'s
+    independent part here) through the stages, the output back."""
     other_end.close()  # so that this end sees EOF when the main process goes away
     encoder = msgspec.msgpack.Encoder()
     decoder = msgspec.msgpack.Decoder(list[AnyEvent])
@@ -256,12 +303,20 @@ def _front_worker(
     try:
         for now in ticks:
             t0 = clock()
-            msg = conn.recv_bytes()
-            t1 = clock()
-            out = advance_stages(stages, carry, decoder.decode(msg), now)
-            conn.send_bytes(_DATA + encoder.encode(out))
-            busy += clock() - t1
-            idle += t1 - t0
+            if source is None:
+                inputs = decoder.decode(conn.recv_bytes())
+                t1 = clock()
+                msg = encoder.encode(advance_stages(stages, carry, inputs, now))
+            else:
+                t1 = clock()
+                got = source.poll_independent(now)
+                inputs = [ev for _, ev in got if isinstance(ev, consumed)] + [Tick(t=now)]
+                msg = encoder.encode((got, advance_stages(stages, carry, inputs, now)))
+            t2 = clock()
+            conn.send_bytes(_DATA + msg)  # blocks while the pipe is full: this side is ahead
+            t3 = clock()
+            busy += t2 - t1
+            idle += (t1 - t0) + (t3 - t2)
         state = (stages, carry, (busy, idle))
         conn.send_bytes(_STATE + pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
     except (EOFError, BrokenPipeError):

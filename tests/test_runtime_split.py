@@ -51,6 +51,24 @@ def test_a_night_resumed_on_two_processes_is_the_uninterrupted_one(scenario, one
     assert _hashes(log) == _hashes(one_process)
 
 
+def test_a_runtime_goes_on_in_one_process_after_a_split_as_if_never_split(scenario):
+    # the worker polled the simulator's sensors; this side's copy catches up when polled again
+    from skywarden.pipeline import build_stages
+    from skywarden.scenario.sim import Simulator
+
+    def runtime() -> Runtime:
+        return Runtime(log=MemoryLog(), stages=build_stages(scenario), source=Simulator(scenario))
+
+    tick, mid, until = scenario.spec.night.tick_s, scenario.at("00:10"), scenario.at("00:25")
+    once = runtime()
+    once.run(SimulatedClock(), scenario.start, until, tick)
+    rt = runtime()
+    run_split(rt, scenario.start, mid, tick)
+    rt.run(SimulatedClock(), mid, until, tick)
+    got, want = _hashes(rt.log), _hashes(once.log)  # type: ignore[arg-type]
+    assert len(want) > 1000 and got == want
+
+
 def test_the_default_is_two_processes_where_it_can(scenario):
     from skywarden.pipeline import build_stages
     from skywarden.scenario.sim import Simulator

@@ -74,6 +74,7 @@ class Simulator:
         self._reactive: list[_Source] = [self.crews, self.officers, Claims(scenario, rank=n + 3)]
         self._last_us = 0  # the reactive part's last poll (what reactions are scheduled after)
         self._ahead_us = 0  # the independent part's, which may run ahead (poll_independent)
+        self._elsewhere_us = 0  # how far another copy polled the independent part (polled_elsewhere)
 
     @property
     def start(self) -> datetime:
@@ -100,8 +101,19 @@ class Simulator:
         do not depend on what the stages derive, so they may be polled ahead of the rest (a
         two-process night does); merged by key with :meth:`poll_reactive` of the same windows,
         they are what :meth:`poll` gives."""
+        if self._elsewhere_us > self._ahead_us:
+            # what the other copy already gave: played again, for the draws, and dropped
+            upto = self.scenario.start + self._elsewhere_us * ONE_US
+            _, self._ahead_us = self._poll(self._independent, self._ahead_us, upto)
         out, self._ahead_us = self._poll(self._independent, self._ahead_us, now)
         return out
+
+    def polled_elsewhere(self, upto: datetime) -> None:
+        """Another copy of this simulator (a two-process night's worker, forked from this one)
+        polled the independent part up to ``upto``, and its reports are in the log: the next
+        :meth:`poll_independent` here first plays that window and drops what it gives, so that
+        it goes on with the same draws as that copy (nothing is simulated until it is asked)."""
+        self._elsewhere_us = max(self._elsewhere_us, self._us(upto))
 
     def poll_reactive(self, now: datetime) -> list[tuple[Key, InputEvent]]:
         """:meth:`poll` of the crews, officers and claims only, each event with its sort key."""
