@@ -39,14 +39,13 @@ def pack_rings(polygons: Sequence[shapely.Polygon]) -> tuple[FloatArray, IntArra
 
 @njit(cache=True)
 def _point_segment2(px, py, ax, ay, bx, by):  # type: ignore[no-untyped-def]
-    """Squared distance from P to the segment AB."""
+    """Squared distance from P to the segment AB (in the order of operations of
+    :func:`skywarden.assess.predict.edge_distance`)."""
     dx, dy = bx - ax, by - ay
-    len2 = dx * dx + dy * dy
-    u = 0.0
-    if len2 > 0.0:
-        u = ((px - ax) * dx + (py - ay) * dy) / len2
-        u = min(max(u, 0.0), 1.0)
-    ex, ey = px - (ax + u * dx), py - (ay + u * dy)
+    qx, qy = px - ax, py - ay
+    u = (qx * dx + qy * dy) / max(dx * dx + dy * dy, 1e-12)
+    u = min(max(u, 0.0), 1.0)
+    ex, ey = qx - u * dx, qy - u * dy
     return ex * ex + ey * ey
 
 
@@ -105,16 +104,20 @@ def inside(ring, x, y):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def point_distance(ring, x, y):  # type: ignore[no-untyped-def]
-    """Distance from P to the polygon: 0 inside, else to the nearest edge."""
-    if inside(ring, x, y):
-        return 0.0
+def boundary_distance(ring, x, y):  # type: ignore[no-untyped-def]
+    """Distance from P to the polygon's edge, inside or out."""
     best = np.inf
     for k in range(ring.shape[0] - 1):
         d2 = _point_segment2(x, y, ring[k, 0], ring[k, 1], ring[k + 1, 0], ring[k + 1, 1])
         if d2 < best:
             best = d2
     return math.sqrt(best)
+
+
+@njit(cache=True)
+def point_distance(ring, x, y):  # type: ignore[no-untyped-def]
+    """Distance from P to the polygon: 0 inside, else to the nearest edge."""
+    return 0.0 if inside(ring, x, y) else boundary_distance(ring, x, y)
 
 
 @njit(cache=True)
@@ -150,13 +153,14 @@ def _nearest_on(ax, ay, bx, by, px, py):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def segment_nearest_point(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
-    """The point of the segment P0 P1 nearest the polygon, chosen as shapely's
-    ``shortest_line(segment, polygon)`` starts: P0 when it is inside or on the polygon; else,
-    over the edges in ring order, the first edge at the least distance, and there the crossing
-    point if the segment crosses it, else the nearest of: the projections of the edge's ends onto
-    the segment, then P0, then P1."""
-    if inside(ring, x0, y0) or point_distance(ring, x0, y0) == 0.0:
-        return x0, y0
+    """The distance of the segment P0 P1 to the polygon (:func:`segment_distance`) and the
+    segment's point nearest it, chosen as shapely's ``shortest_line(segment, polygon)`` starts:
+    P0 when it is inside or on the polygon; else, over the edges in ring order, the first edge at
+    the least distance, and there the crossing point if the segment crosses it, else the nearest
+    of: the projections of the edge's ends onto the segment, then P0, then P1.
+    Returns (distance, x, y)."""
+    if inside(ring, x0, y0) or boundary_distance(ring, x0, y0) == 0.0:
+        return 0.0, x0, y0
     best = np.inf
     bx_, by_ = x0, y0
     for k in range(ring.shape[0] - 1):
@@ -166,8 +170,9 @@ def segment_nearest_point(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
             den = (x1 - x0) * (by - ay) - (y1 - y0) * (bx - ax)
             if den != 0.0:
                 s = ((ax - x0) * (by - ay) - (ay - y0) * (bx - ax)) / den
-                return x0 + s * (x1 - x0), y0 + s * (y1 - y0)
-            return _nearest_on(x0, y0, x1, y1, ax, ay)
+                return 0.0, x0 + s * (x1 - x0), y0 + s * (y1 - y0)
+            qx, qy = _nearest_on(x0, y0, x1, y1, ax, ay)
+            return 0.0, qx, qy
         d2 = _apart2(x0, y0, x1, y1, ax, ay, bx, by)
         if d2 < best:
             best = d2
@@ -184,4 +189,4 @@ def segment_nearest_point(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
                 bx_, by_ = x0, y0
             if _point_segment2(x1, y1, ax, ay, bx, by) < top:
                 bx_, by_ = x1, y1
-    return bx_, by_
+    return math.sqrt(best), bx_, by_

@@ -75,7 +75,8 @@ def test_the_nearest_point_of_a_segment_is_where_shapely_starts_its_shortest_lin
         for (x, y), (x1, y1) in zip(pts.tolist(), ends.tolist(), strict=True):
             seg = shapely.LineString([(x, y), (x1, y1)])
             want = shapely.get_coordinates(shapely.shortest_line(seg, poly))[0]
-            got = polygons.segment_nearest_point(ring, x, y, x1, y1)
-            assert got == pytest.approx(tuple(want), abs=1e-6)
+            dist, gx, gy = polygons.segment_nearest_point(ring, x, y, x1, y1)
+            assert (gx, gy) == pytest.approx(tuple(want), abs=1e-6)
+            assert dist == polygons.segment_distance(ring, x, y, x1, y1)  # the same distance
             kinds.add("inside" if poly.contains(shapely.Point(x, y)) else "crosses" if seg.intersects(poly) else "apart")
     assert kinds == {"inside", "crosses", "apart"}

@@ -325,8 +325,7 @@ def _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, h):  # type: 
         for i in range(n):
             x0, y0 = pos[i, 0], pos[i, 1]
             x1, y1 = x0 + vel[i, 0] * h, y0 + vel[i, 1] * h
-            cpa[i, j] = polygons.segment_distance(ring, x0, y0, x1, y1)
-            qx, qy = polygons.segment_nearest_point(ring, x0, y0, x1, y1)
+            cpa[i, j], qx, qy = polygons.segment_nearest_point(ring, x0, y0, x1, y1)
             along = math.hypot(qx - x0, qy - y0)
             tcpa[i, j] = along / max(speed[i], 1e-9) if speed[i] > 1e-9 else 0.0
             # pairs farther than 5 sigma at the horizon cannot reach P_in above Phi(-5) ~ 3e-7
@@ -338,7 +337,7 @@ def _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, h):  # type: 
                 x, y = x0 + vel[i, 0] * t[k], y0 + vel[i, 1] * t[k]
                 lb = math.hypot(x - cx, y - cy) - r_max
                 if lb < 6.0 * sig[i, k]:
-                    d = _edge_distance(ring, x, y)
+                    d = polygons.boundary_distance(ring, x, y)
                     sd[k] = -d if polygons.inside(ring, x, y) else d
                 else:
                     sd[k] = lb  # the lower bound: P_in < 1e-9 there anyway
@@ -355,24 +354,6 @@ def _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, h):  # type: 
                 frac = d0 / (d0 - d1 if d0 - d1 > 0 else 1.0)
                 tz[i, j] = t[first - 1] + frac * (t[first] - t[first - 1])
     return tz, pe, cpa, tcpa
-
-
-@njit(cache=True)
-def _edge_distance(ring, x, y):  # type: ignore[no-untyped-def]
-    """:func:`edge_distance` of one point, in its order of operations."""
-    best = np.inf
-    for k in range(ring.shape[0] - 1):
-        ax, ay = ring[k, 0], ring[k, 1]
-        abx, aby = ring[k + 1, 0] - ax, ring[k + 1, 1] - ay
-        ab2 = max(abx * abx + aby * aby, 1e-12)
-        px, py = x - ax, y - ay
-        u = (px * abx + py * aby) / ab2
-        u = min(max(u, 0.0), 1.0)
-        ex, ey = px - u * abx, py - u * aby
-        d2 = ex * ex + ey * ey
-        if d2 < best:
-            best = d2
-    return math.sqrt(best)
 
 
 @njit(cache=True)

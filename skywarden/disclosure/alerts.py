@@ -204,7 +204,7 @@ def _districts_reached(rings, starts, x0, y0, x1, y1, radius, speed, level):  # 
                 continue
             near[k] = True
             ins = polygons.inside(ring, x0[i], y0[i])
-            gap = 0.0 if ins else max(polygons.point_distance(ring, x0[i], y0[i]) - radius[i], 0.0)
+            gap = 0.0 if ins else max(polygons.boundary_distance(ring, x0[i], y0[i]) - radius[i], 0.0)
             entry[k] = min(entry[k], gap / speed[i])
             inside[k] = inside[k] or ins
             top[k] = max(top[k], level[i])
