@@ -206,24 +206,64 @@ def predict_entries(
     tcpa = np.zeros((n, z))
     if n == 0 or z == 0:
         return EntryPrediction(tz, pe, cpa, tcpa)
-    circ = [j for j, zone in enumerate(zones) if isinstance(zone, Circle)]
-    poly = [j for j, zone in enumerate(zones) if not isinstance(zone, Circle)]
+    zs = _zone_arrays(tuple(zones))
     t = m.times()  # (K,)
     speed = np.hypot(vel[:, 0], vel[:, 1])
     sig = m.sigma(sigma0, t, speed)  # (N, K)
-    for cols, kernel in ((circ, _circle_entries), (poly, _polygon_entries)):
-        if cols:
-            part = kernel(pos, vel, speed, sig, t, [zones[j] for j in cols], m)  # type: ignore[operator]
-            tz[:, cols], pe[:, cols], cpa[:, cols], tcpa[:, cols] = part
+    h = float(m.horizon_s)
+    if zs.circle_cols:
+        part = _circle_kernel(pos, vel, speed, sig, t, zs.circles, h)
+        cols = zs.circle_cols
+        tz[:, cols], pe[:, cols], cpa[:, cols], tcpa[:, cols] = part
+    if zs.polygon_cols:
+        part = _polygon_kernel(pos, vel, speed, sig, t, zs.rings, zs.starts, zs.bound, h)
+        cols = zs.polygon_cols
+        tz[:, cols], pe[:, cols], cpa[:, cols], tcpa[:, cols] = part
     return EntryPrediction(tz, pe, cpa, tcpa)
 
 
-def _circle_entries(
-    pos: FloatArray, vel: FloatArray, speed: FloatArray, sig: FloatArray, t: FloatArray, circles: Sequence[Circle], m: MotionModel
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The kernel for circles, closed form over (N tracks, C circles[, K samples])."""
-    c = np.array([[q.cx, q.cy, q.r] for q in circles])  # (C, 3)
-    return _circle_kernel(pos, vel, speed, sig, t, c, float(m.horizon_s))  # type: ignore[no-any-return]
+@dataclass(frozen=True)
+class _Zones:
+    """What the kernels read of a set of zones, built once per set: the circles' columns and
+    (C, 3) centre and radius; the polygons' columns, rings end to end, where each begins, and
+    (P, 3) centroid and bounding radius."""
+
+    zones: tuple[shapely.Polygon | Circle, ...]
+    circle_cols: list[int]
+    circles: FloatArray
+    polygon_cols: list[int]
+    rings: FloatArray
+    starts: NDArray[np.int64]
+    bound: FloatArray
+
+
+# zone sets by the zones' identity (a stage's zones are built once and live as long as it); the
+# entry holds the zones, so that their ids cannot be reused meanwhile
+_ZONES: dict[tuple[int, ...], _Zones] = {}
+
+
+def _zone_arrays(zones: tuple[shapely.Polygon | Circle, ...]) -> _Zones:
+    key = tuple(id(z) for z in zones)
+    hit = _ZONES.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit.zones, zones, strict=True)):
+        return hit
+    cc = [j for j, z in enumerate(zones) if isinstance(z, Circle)]
+    pc = [j for j, z in enumerate(zones) if not isinstance(z, Circle)]
+    polys = [zones[j] for j in pc]
+    rings, starts = polygons.pack_rings(polys)  # type: ignore[arg-type]
+    hit = _Zones(
+        zones,
+        cc,
+        np.array([[zones[j].cx, zones[j].cy, zones[j].r] for j in cc]).reshape(-1, 3),  # type: ignore[union-attr]
+        pc,
+        rings,
+        starts,
+        np.array([[g.cx, g.cy, g.r_max] for g in map(_geom, polys)]).reshape(-1, 3),  # type: ignore[arg-type]
+    )
+    if len(_ZONES) > 256:
+        _ZONES.clear()
+    _ZONES[key] = hit
+    return hit
 
 
 @njit(cache=True)
@@ -273,38 +313,6 @@ def _circle_kernel(pos, vel, speed, sig, t, circ, h):  # type: ignore[no-untyped
                         best = p
                 pe[i, j] = best
     return tz, pe, cpa, tcpa
-
-
-def _polygon_entries(
-    pos: FloatArray,
-    vel: FloatArray,
-    speed: FloatArray,
-    sig: FloatArray,
-    t: FloatArray,
-    zones: Sequence[shapely.Polygon],
-    m: MotionModel,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The kernel for polygons: the exact closest approach of the path's segment, sampled signed
-    distances (exact within 6 sigma of the zone's bounding circle), one compiled loop."""
-    rings, starts, bound = _packed(tuple(zones))
-    return _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, float(m.horizon_s))  # type: ignore[no-any-return]
-
-
-# zones -> their rings end to end and (centroid, bounding radius) each; like _GEOM, keyed by the
-# polygons' identity, and holding them, so that the ids cannot be reused meanwhile
-_PACKED: dict[tuple[int, ...], tuple[tuple[shapely.Polygon, ...], FloatArray, NDArray[np.int64], FloatArray]] = {}
-
-
-def _packed(zones: tuple[shapely.Polygon, ...]) -> tuple[FloatArray, NDArray[np.int64], FloatArray]:
-    key = tuple(id(z) for z in zones)
-    hit = _PACKED.get(key)
-    if hit is None or any(a is not b for a, b in zip(hit[0], zones, strict=True)):
-        rings, starts = polygons.pack_rings(zones)
-        bound = np.array([[g.cx, g.cy, g.r_max] for g in map(_geom, zones)]).reshape(-1, 3)
-        if len(_PACKED) > 256:
-            _PACKED.clear()
-        hit = _PACKED[key] = (zones, rings, starts, bound)
-    return hit[1], hit[2], hit[3]
 
 
 @njit(cache=True)
