@@ -148,13 +148,10 @@ def run_split(
         )
         worker.start()
     there.close()
-    # sending from a thread: this process then never blocks on a full pipe while the worker
-    # blocks on a full pipe the other way (a tick of thousands of tracks outgrows the buffers)
-    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    sender = threading.Thread(target=_send_all, args=(here, outbox), name="skywarden-split-send", daemon=True)
-    sender.start()
-    # and receiving in a thread, into a queue of up to AHEAD_TICKS ticks: a worker that polls its
-    # own inputs can run that far ahead, which the pipe's buffers alone would not hold
+    # receiving in a thread, into a queue of up to AHEAD_TICKS ticks: a worker that polls its own
+    # inputs can run that far ahead, which the pipe's buffers alone would not hold; and the worker
+    # never blocks on a full pipe while this process blocks sending it inputs the other way (a
+    # tick of thousands of tracks outgrows the buffers)
     inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD_TICKS)
     receiver = threading.Thread(target=_receive_all, args=(here, inbox), name="skywarden-split-receive", daemon=True)
     receiver.start()
@@ -169,7 +166,8 @@ def run_split(
             source.observe(unobserved.popleft())  # as a one-process run does before this poll
         got = source.poll(ticks[j])
         polled.append(got)
-        outbox.put(encoder.encode([ev for ev in got if isinstance(ev, consumed)] + [Tick(t=ticks[j])]))
+        with contextlib.suppress(OSError):  # the worker is gone: the next receive says why
+            here.send_bytes(encoder.encode([ev for ev in got if isinstance(ev, consumed)] + [Tick(t=ticks[j])]))
 
     rear_carry = rt._carry[n:]
     waited = 0.0
@@ -223,8 +221,6 @@ def run_split(
         if keyed:
             # this side's copy of the sensors did not move: it catches up if polled again
             source.polled_elsewhere(ticks[-1])  # type: ignore[attr-defined]
-        outbox.put(None)
-        sender.join(timeout=30)
         worker.join(timeout=30)
     finally:
         if unwritten:
@@ -233,7 +229,6 @@ def run_split(
             # itself is what failed, the error that stopped the night is the one to report
             with contextlib.suppress(Exception):
                 rt.log.append(unwritten)
-        outbox.put(None)
         here.close()
         if worker.is_alive():
             worker.terminate()
@@ -243,14 +238,6 @@ def run_split(
         source.observe(unobserved.popleft())
     rt._held = list(unobserved)
     return SplitTimes(main_waited_s=waited, worker_busy_s=busy, worker_waited_s=idle)
-
-
-def _send_all(conn: Connection, outbox: queue.SimpleQueue[bytes | None]) -> None:
-    while (msg := outbox.get()) is not None:
-        try:
-            conn.send_bytes(msg)
-        except OSError:
-            return  # the worker is gone; the main loop finds out when it next reads
 
 
 def _receive_all(conn: Connection, inbox: queue.Queue[bytes | None]) -> None:
