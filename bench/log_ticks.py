@@ -44,7 +44,7 @@ def append_grouped(ticks: Sequence[list[Event]], group: int, path: Path) -> tupl
             batch = []
     log.append(batch)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    head = log._head
+    head = log.verify().head  # (after the clock: it reads the log back)
     log.close()
     return wall, cpu, head
 
