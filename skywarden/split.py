@@ -229,10 +229,13 @@ def run_split(
             # itself is what failed, the error that stopped the night is the one to report
             with contextlib.suppress(Exception):
                 rt.log.append(unwritten)
-        here.close()
         if worker.is_alive():
             worker.terminate()
             worker.join(timeout=5)
+        # the receiving thread ends at the worker's last message or at the pipe's end; closing
+        # the pipe under it would break its read, so it is let finish first
+        _drain(receiver, inbox)
+        here.close()
     # leave the source where a one-process run leaves it: it has seen up to LAG ticks ago
     while len(unobserved) > OBSERVE_LAG:
         source.observe(unobserved.popleft())
@@ -252,6 +255,14 @@ def _receive_all(conn: Connection, inbox: queue.Queue[bytes | None]) -> None:
         inbox.put(msg)
         if msg[:1] != _DATA:
             return
+
+
+def _drain(receiver: threading.Thread, inbox: queue.Queue[bytes | None], timeout_s: float = 10.0) -> None:
+    """Empty ``inbox`` until ``receiver`` ends (it may be waiting for room to put the last)."""
+    deadline = time.monotonic() + timeout_s
+    while receiver.is_alive() and time.monotonic() < deadline:
+        with contextlib.suppress(queue.Empty):
+            inbox.get(timeout=0.05)
 
 
 def _receive(inbox: queue.Queue[bytes | None], worker: Any) -> bytes:
