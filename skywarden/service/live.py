@@ -302,6 +302,21 @@ class LiveNight:
         if self.on_tick is not None:
             self.on_tick(Delta(seq, prev, now, data), state)
 
+    def advance(self, ticks: int = 1) -> None:
+        """Tick at once, unpaced, ``ticks`` times (tests and benchmarks; not while started)."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the night is ticking on its own thread")
+        if self.rt is None:
+            self.open()
+        assert self.rt is not None
+        step = timedelta(seconds=self.scenario.spec.night.tick_s)
+        for _ in range(ticks):
+            now = (self.rt.last_tick or self.scenario.start) + step
+            if self.exercise and now > self.scenario.end:
+                self.over = True
+                return
+            self._tick(now)
+
     def status(self) -> dict[str, Any]:
         return {"mode": "exercise" if self.exercise else "live", "paused": self.paused, "speed": self.speed, "over": self.over}
 
