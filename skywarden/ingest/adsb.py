@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 import rs1090
@@ -326,7 +326,8 @@ class AdsbDecoder(Decoder):
         if t is None:
             self._reject("no time", "a receiver counter without a start time (give --start)", raw, now)
             return
-        fields = rs1090.decode(msg.hex())
+        # rs1090 types its answer as one TypedDict per message kind; read here as a plain dict
+        fields = cast(dict[str, Any] | None, rs1090.decode(msg.hex()))
         if not fields:
             self._ignore("not ADS-B (DF18 non-ADS-B application)")
             return
