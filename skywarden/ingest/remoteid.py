@@ -202,6 +202,8 @@ class RemoteIdDecoder(Decoder):
             return
         try:
             self._json_message(obj, line, now)
+        except KeyError as exc:
+            self._reject("json field", f"missing {exc}", line, now)
         except (TypeError, ValueError, OverflowError) as exc:
             self._reject("json field", str(exc), line, now)
 
