@@ -18,7 +18,14 @@ from skywarden.ingest.remoteid import RemoteIdDecoder
 from skywarden.ingest.sapient import SapientDecoder
 from skywarden.ingest.sensors import RadarSite, SensorSites
 from skywarden.ingest.wire import Decoder
-from tests.ingest_frames import beast, ident_frame, position_frame, rid_basic_id, rid_location, rid_pack
+from tests.ingest_frames import (
+    beast,
+    ident_frame,
+    position_frame,
+    rid_basic_id,
+    rid_location,
+    rid_pack,
+)
 
 START = datetime(2025, 3, 10, 21, 0, tzinfo=UTC)
 SITES = SensorSites({(25, 10): RadarSite(sac=25, sic=10, lat=55.9, lon=37.4, alt=190.0)}, {})
