@@ -480,11 +480,13 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
 def _register_stage_commands() -> None:
     """Commands that live with their stage (tracking, response, disclosure)."""
     from skywarden.disclosure.cli import claim_app, statement_app
+    from skywarden.ingest.cli import decode
     from skywarden.response.cli import incident_app
     from skywarden.service.cli import serve, users_app
     from skywarden.tracking.cli import track
 
     app.command("track")(track)
+    app.command("decode")(decode)
     app.add_typer(incident_app, name="incident")
     app.add_typer(claim_app, name="claim")
     app.add_typer(statement_app, name="statement")

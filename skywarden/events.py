@@ -76,6 +76,12 @@ class PolarPlots(InputEvent, frozen=True, kw_only=True, tag="polar_plots"):
     sigma_elevation_deg: float
     rcs_dbsm: list[float] | None = None
     radial_speed_ms: list[float] | None = None
+    # per plot, from sensors that say more than where (absent in logs written before they were
+    # added): a cooperative identity (callsign, else the 24-bit Mode S address as 6 hex digits;
+    # "" when none) and the sensor's own class ("drone", "bird", "manned_aircraft", "unknown";
+    # "" when it gave none)
+    identity: list[str] | None = None
+    class_hint: list[str] | None = None
 
 
 class PositionPlots(InputEvent, frozen=True, kw_only=True, tag="position_plots"):
@@ -88,6 +94,8 @@ class PositionPlots(InputEvent, frozen=True, kw_only=True, tag="position_plots")
     alt: list[float]
     sigma_m: list[float]
     signature: list[str] | None = None  # e.g. "drone_c2_link" for an RF detector
+    identity: list[str] | None = None  # per plot, as in PolarPlots
+    class_hint: list[str] | None = None  # per plot, as in PolarPlots
 
 
 class AdsbReport(InputEvent, frozen=True, kw_only=True, tag="adsb"):

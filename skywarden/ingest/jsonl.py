@@ -85,6 +85,13 @@ class ReportChecker:
         return ev  # type: ignore[return-value]
 
 
+def _check_per_plot(ev: E.PolarPlots | E.PositionPlots, n: int) -> None:
+    for name in ("identity", "class_hint"):
+        values = getattr(ev, name)
+        if values is not None and len(values) != n:
+            raise ValueError(f"{len(values)} {name} values for {n} plots")
+
+
 def _check_numbers(ev: E.Event) -> None:
     for la, lo in _LAT_LON_FIELDS:
         lat, lon = getattr(ev, la, None), getattr(ev, lo, None)
@@ -107,11 +114,13 @@ def _check_numbers(ev: E.Event) -> None:
             raise ValueError("a range is negative or not a number")
         if min(ev.sigma_range_m, ev.sigma_azimuth_deg, ev.sigma_elevation_deg) <= 0:
             raise ValueError("sigmas must be positive")
+        _check_per_plot(ev, n)
     if isinstance(ev, E.PositionPlots):
         if not (len(ev.lat) == len(ev.alt) == len(ev.sigma_m)):
             raise ValueError("lat, lon, alt and sigma_m have different lengths")
         if any(not math.isfinite(s) or s <= 0 for s in ev.sigma_m):
             raise ValueError("sigma_m must be positive")
+        _check_per_plot(ev, len(ev.lat))
 
 
 class JsonlSource:
