@@ -133,3 +133,27 @@ def test_killed_mid_night_the_server_resumes_from_its_log_with_nothing_lost(tmp_
     log = open_log(tmp_path / "night.sqlite")
     assert log.verify().records == log.last_seq()
     log.close()
+
+
+def test_the_inbox_keeps_a_reports_time_within_its_tick_and_stamps_peoples_inputs() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from skywarden.service.live import Inbox
+
+    t0 = datetime(2025, 3, 10, 21, 0, tzinfo=UTC)
+    prev, now = t0, t0 + timedelta(seconds=1)
+
+    def rid(uas: str, t: datetime) -> E.RemoteIdReport:
+        return E.RemoteIdReport(t=t, uas_id=uas, lat=55.7, lon=37.6, alt=100.0)
+
+    box = Inbox()
+    box.put(rid("in-window", t0 + timedelta(seconds=0.5)), own_time=True)
+    box.put(rid("late", t0 - timedelta(seconds=3)), own_time=True)
+    box.put(rid("future", t0 + timedelta(seconds=9)), own_time=True)
+    box.put(E.ClaimRecorded(t=t0 - timedelta(hours=1), claim_id="C", source="press", what="kill"))
+    out = [ev for ev, _ in box.drain(now, prev)]
+    assert [getattr(e, "uas_id", "claim") for e in out] == ["late", "in-window", "future", "claim"]
+    assert out[0].t == prev + timedelta(microseconds=1)  # late: just after the previous tick
+    assert out[1].t == t0 + timedelta(seconds=0.5)  # its own time
+    assert out[2].t == now and out[3].t == now  # from the future / a person's: the tick's time
+    assert len(box) == 0

@@ -47,23 +47,34 @@ class NightOver(Exception):
 
 @dataclass
 class Inbox:
-    """Inputs waiting for the next tick, each with a future answered by its log sequence."""
+    """Inputs waiting for the next tick, each with a future answered by its log sequence.
 
-    _items: list[tuple[E.InputEvent, Future[int]]] = field(default_factory=list)
+    A person's input is stamped with the tick that logs it. A sensor's report keeps its own
+    time when that falls in the tick's window; a late one (a slow link) is moved to just after
+    the previous tick, and one from the future (a skewed clock) to the tick itself, so that a
+    tick's inputs stay in time order and a recording of them plays the same night."""
+
+    _items: list[tuple[E.InputEvent, Future[int], bool]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put(self, ev: E.InputEvent) -> Future[int]:
+    def put(self, ev: E.InputEvent, *, own_time: bool = False) -> Future[int]:
         if not E.is_input(ev) or isinstance(ev, E.Tick | E.NightOpened):
             raise TypeError(f"{type(ev).__name__} cannot come through the inbox")
         fut: Future[int] = Future()
         with self._lock:
-            self._items.append((ev, fut))
+            self._items.append((ev, fut, own_time))
         return fut
 
-    def drain(self, now: datetime) -> list[tuple[E.InputEvent, Future[int]]]:
+    def drain(self, now: datetime, after: datetime | None = None) -> list[tuple[E.InputEvent, Future[int]]]:
         with self._lock:
             items, self._items = self._items, []
-        return [(msgspec.structs.replace(ev, t=now), fut) for ev, fut in items]
+        floor = (after or now) + timedelta(microseconds=1)
+        out = []
+        for ev, fut, own_time in items:
+            t = min(max(ev.t, floor), now) if own_time else now
+            out.append((ev if t == ev.t else msgspec.structs.replace(ev, t=t), fut))
+        out.sort(key=lambda item: item[0].t)  # stable: arrival order among equal times
+        return out
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,12 +87,18 @@ class LiveSource:
     inner: Source | None
     inbox: Inbox
     taken: list[Future[int]] = field(default_factory=list)
+    last: datetime | None = None  # the previous poll
 
     def poll(self, now: datetime) -> list[E.InputEvent]:
         out = self.inner.poll(now) if self.inner is not None else []
-        for ev, fut in self.inbox.drain(now):
+        drained = self.inbox.drain(now, self.last)
+        self.last = now
+        if not drained:
+            return out
+        for ev, fut in drained:
             out.append(ev)
             self.taken.append(fut)
+        out.sort(key=lambda ev: ev.t)  # stable: the simulator's first among equal times
         return out
 
     def observe(self, events: Sequence[E.Event]) -> None:
@@ -322,12 +339,14 @@ class LiveNight:
 
     # ------------------------------------------------------------------ the people's inputs
 
-    def submit(self, ev: E.InputEvent) -> Future[int]:
+    def submit(self, ev: E.InputEvent, *, own_time: bool = False) -> Future[int]:
+        """Queue an input for the next tick. ``own_time``: a sensor's report, which keeps its
+        measurement time (see :class:`Inbox`); otherwise the tick's time is the input's."""
         if self.error is not None:
             raise LogError(f"the night stopped on an error: {self.error}")
         if self.over:
             raise NightOver("the exercise night is over")
-        fut = self.inbox.put(ev)
+        fut = self.inbox.put(ev, own_time=own_time)
         with self._cv:
             self._cv.notify_all()
         return fut
