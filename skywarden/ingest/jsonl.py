@@ -4,13 +4,16 @@ This is the edge where outside data enters, so every line is checked before it b
 only input kinds (nothing may inject a derived fact), no unknown fields, valid types, coordinates
 on Earth, times with a zone, per-source time order (within a tolerance) and no exact duplicates.
 A line that fails becomes a ``ReportRejected`` event carrying the reason, the line number and the
-raw text: counted and kept in the log, never a crash, never silently dropped.
+raw text: counted and kept in the log, never a crash, never silently dropped. The listeners of
+``skywarden serve`` pass each event their decoders make through the same checks
+(``ReportChecker.check_event``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,16 +25,23 @@ from skywarden import events as E
 from skywarden.geo import CoordinateError, check_lat_lon
 
 _LAT_LON_FIELDS = (("lat", "lon"), ("sensor_lat", "sensor_lon"))
+MAX_REMEMBERED = 1_000_000  # reports remembered for the duplicate check (a live night runs for hours)
 
 
 @dataclass
 class ReportChecker:
-    """Turns raw lines into input events or rejections; keeps the state that order checks need."""
+    """Turns raw lines into input events or rejections; keeps the state that order checks need.
+
+    A report is remembered for the duplicate check until its sender's reports have moved on by
+    more than the reorder tolerance (an exact copy would then fail the order check anyway), and
+    at most ``MAX_REMEMBERED`` of them (the oldest forgotten first), so a live night's checker
+    stays bounded."""
 
     source: str
     reorder_tolerance_s: float = 5.0
     _last_t: dict[str, datetime] = field(default_factory=dict)
     _seen: set[bytes] = field(default_factory=set)
+    _order: deque[tuple[str, datetime, bytes]] = field(default_factory=deque)
     accepted: int = 0
     rejected: int = 0
 
@@ -44,6 +54,27 @@ class ReportChecker:
             return E.ReportRejected(t=now or self._latest(), source=self.source, reason=str(exc), raw=text[:2000], line=line)
         self.accepted += 1
         return ev
+
+    def check_event(self, ev: E.InputEvent, now: datetime | None = None) -> E.InputEvent:
+        """An event a decoder made, through the same checks as a line of it: its JSON must
+        decode back to it (no NaN, no infinity), then coordinates, order and duplicates."""
+        raw = E.encode(ev)
+        try:
+            cls = type(ev)
+            if not cls.INPUT or cls in (E.Tick, E.NightOpened, E.ReportRejected):
+                raise ValueError(f"kind {E.kind(ev)!r} cannot come from outside")
+            try:
+                back = msgspec.json.decode(raw, type=cls, strict=False)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise ValueError(f"invalid {E.kind(ev)}: {exc}") from exc
+            if back.t.tzinfo is None:
+                raise ValueError("time without a zone")
+            self._admit(back, raw)
+        except ValueError as exc:
+            self.rejected += 1
+            return E.ReportRejected(t=now or self._latest(), source=self.source, reason=str(exc), raw=raw[:2000].decode("utf-8", "replace"))
+        self.accepted += 1
+        return back
 
     def _latest(self) -> datetime:
         return max(self._last_t.values(), default=datetime(1970, 1, 1, tzinfo=UTC))
@@ -71,18 +102,30 @@ class ReportChecker:
             raise ValueError(f"invalid {kind}: {exc}") from exc
         if ev.t.tzinfo is None:
             raise ValueError("time without a zone: write it as UTC, e.g. 2025-03-11T00:10:00Z")
+        self._admit(ev, E.encode(ev))
+        return ev  # type: ignore[return-value]
+
+    def _admit(self, ev: E.Event, encoded: bytes) -> None:
+        """Coordinates, lengths, order per sender and duplicates; ValueError says which failed."""
         _check_numbers(ev)
-        key = getattr(ev, "sensor_id", None) or kind
+        key = getattr(ev, "sensor_id", None) or E.kind(ev)
         last = self._last_t.get(key)
-        if last is not None and ev.t < last - timedelta(seconds=self.reorder_tolerance_s):
+        tol = timedelta(seconds=self.reorder_tolerance_s)
+        if last is not None and ev.t < last - tol:
             raise ValueError(f"out of order: {ev.t.isoformat()} is before {last.isoformat()} from {key}")
-        digest = hashlib.sha256(E.encode(ev)).digest()
+        digest = hashlib.sha256(encoded).digest()
         if digest in self._seen:
             raise ValueError("duplicate of an earlier report")
         self._seen.add(digest)
+        self._order.append((key, ev.t, digest))
         if last is None or ev.t > last:
             self._last_t[key] = ev.t
-        return ev  # type: ignore[return-value]
+        self._forget(tol)
+
+    def _forget(self, tol: timedelta) -> None:
+        order, seen, last_t = self._order, self._seen, self._last_t
+        while order and (len(order) > MAX_REMEMBERED or order[0][1] < last_t[order[0][0]] - tol):
+            seen.discard(order.popleft()[2])
 
 
 def _check_per_plot(ev: E.PolarPlots | E.PositionPlots, n: int) -> None:

@@ -18,9 +18,11 @@ hostile 2 GB prefix costs nothing but the skipping.
 * ``Registration`` remembers the node's type and name; alerts, tasks, acknowledgements and
   errors make no event (counted as ignored).
 
-The message's ``timestamp`` dates its event; a message without one is dated by the listener's
-clock when there is one, and is otherwise rejected. The sensor id is the sensors file's ``id``
-for the node, or ``sapient-`` and the node id's first 8 characters.
+A listener sees every message with a node id through ``on_message`` (to answer registrations
+and tasks, and to know that the node is alive). The message's ``timestamp`` dates its event; a
+message without one is dated by the listener's clock when there is one, and is otherwise
+rejected. The sensor id is the sensors file's ``id`` for the node, or ``sapient-`` and the
+node id's first 8 characters.
 """
 
 from __future__ import annotations
@@ -117,6 +119,18 @@ class SapientDecoder(Decoder):
         self._buf.clear()
         self._skip = 0
 
+    def pending(self) -> int:
+        return len(self._buf) + self._skip
+
+    def on_message(self, node_id: str, what: str | None, msg: Any, now: datetime | None) -> None:
+        """Every parsed message with a node id, before it is read (``what``: the content's
+        field name, e.g. ``"registration"``, ``"task"``; None when empty). Here: nothing."""
+
+    def sensor_id(self, node_id: str) -> str:
+        """The sensor id that the node's events carry."""
+        node = self.nodes.get(node_id) or _Node()
+        return self._sensor(node_id, node)[0]
+
     # ------------------------------------------------------------------ messages
 
     def _message(self, raw: bytes, now: datetime | None) -> None:
@@ -133,6 +147,7 @@ class SapientDecoder(Decoder):
         if not node_id:
             self._reject("no node id", f"{what or 'empty'} message without node_id", raw, now)
             return
+        self.on_message(node_id, what, msg, now)
         if what not in ("registration", "status_report", "detection_report"):
             self._ignore(what or "empty message")
             return

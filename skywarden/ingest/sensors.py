@@ -24,6 +24,10 @@ site comes from this file::
     id = "rf-kremlin"          # optional; default "sapient-" + the first 8 characters
     kind = "rf"                # optional: radar, rf, camera, acoustic
 
+    [[listener]]               # a live feed for skywarden serve (as its flags give them)
+    kind = "sapient"           # sapient, asterix-udp, beast, remoteid-udp
+    address = "0.0.0.0:5020"   # HOST:PORT (beast: the receiver's); GROUP:PORT@IFACE for multicast
+
 Unknown keys are refused, so a misspelt key is an error rather than a silent default.
 """
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -38,7 +43,7 @@ from skywarden.errors import ConfigError
 from skywarden.events import SensorKind
 from skywarden.geo import CoordinateError, check_lat_lon
 
-__all__ = ["RadarSite", "SapientSite", "SensorSites", "load_sensors"]
+__all__ = ["ListenerSpec", "RadarSite", "SapientSite", "SensorSites", "load_sensors"]
 
 
 class RadarSite(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -73,17 +78,24 @@ class SapientSite(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         return self.id or f"sapient-{self.node_id[:8]}"
 
 
+class ListenerSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["sapient", "asterix-udp", "beast", "remoteid-udp"]
+    address: str
+
+
 class _File(msgspec.Struct, forbid_unknown_fields=True):
     radar: list[RadarSite] = []
     sapient: list[SapientSite] = []
+    listener: list[ListenerSpec] = []
 
 
 @dataclass(frozen=True)
 class SensorSites:
-    """Radars by (SAC, SIC) and SAPIENT nodes by node id."""
+    """Radars by (SAC, SIC), SAPIENT nodes by node id, and the live feeds to listen to."""
 
     radars: dict[tuple[int, int], RadarSite]
     sapient: dict[str, SapientSite]
+    listeners: tuple[ListenerSpec, ...] = ()
 
     @classmethod
     def empty(cls) -> SensorSites:
@@ -119,7 +131,7 @@ def load_sensors(path: str | Path | None) -> SensorSites:
             raise ConfigError(f"{where}: node_id empty or listed twice")
         _check_site(where, n.lat, n.lon, n.alt)
         nodes[n.node_id] = n
-    return SensorSites(radars, nodes)
+    return SensorSites(radars, nodes, tuple(doc.listener))
 
 
 def _check_site(where: str, lat: float, lon: float, alt: float) -> None:

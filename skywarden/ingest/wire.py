@@ -50,6 +50,7 @@ class Decoder:
         self.counts = DecodeCounts()
         self.last_t: datetime | None = None  # time of the latest event made
         self._out: list[E.InputEvent] = []
+        self._buf = bytearray()  # what a feed left unfinished (each framing keeps it here)
 
     # ------------------------------------------------------------------ interface
 
@@ -71,6 +72,10 @@ class Decoder:
             self._reject("internal", f"{type(exc).__name__}: {exc}", b"", now)
         self._reset()
         return self._take()
+
+    def pending(self) -> int:
+        """Bytes of an unfinished frame held: a listener times out a frame that never ends."""
+        return len(self._buf)
 
     # ------------------------------------------------------------------ for subclasses
 

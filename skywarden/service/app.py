@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from skywarden import events as E
 from skywarden.errors import ConfigError, SkywardenError
+from skywarden.ingest.listeners import ListenerGroup, LiveSink
 from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
 from skywarden.service.hub import Hub
 from skywarden.service.layers import scenario_layers
@@ -114,6 +115,20 @@ class Accepted(BaseModel):
     logged: bool
 
 
+class RemoteIdIn(BaseModel):
+    """Remote ID messages as JSON objects with opendroneid's field names (docs/ingest.md)."""
+
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class Ingested(BaseModel):
+    reports: int
+    rejected: int
+    reasons: list[str]
+    seq: int | None = None
+    logged: bool
+
+
 # ---------------------------------------------------------------------------- the app
 
 
@@ -125,10 +140,13 @@ def create_app(
     limiter: LoginLimiter | None = None,
     secure_cookies: bool = False,
     start_night: bool = True,
+    listeners: ListenerGroup | None = None,
 ) -> FastAPI:
     """The service over one night. ``start_night``: tick from the app's start (lifespan) to its
-    end; tests that drive the clock themselves pass False."""
+    end; tests that drive the clock themselves pass False. ``listeners``: the sensors' live
+    feeds, started and stopped with the app (the Remote ID route is always there)."""
     hub = Hub()
+    group = listeners if listeners is not None else ListenerGroup()
     limiter = limiter or LoginLimiter()
     layers: dict[str, Any] = {}
 
@@ -144,9 +162,11 @@ def create_app(
         live.on_tick = on_tick
         if start_night:
             live.start()
+        await group.start(LiveSink(live))
         try:
             yield
         finally:
+            await group.stop()
             live.on_tick = None
             if start_night:
                 await asyncio.to_thread(live.stop)
@@ -157,7 +177,7 @@ def create_app(
         version="1",
         lifespan=lifespan,
     )
-    app.state.live, app.state.hub = live, hub
+    app.state.live, app.state.hub, app.state.listeners = live, hub, group
 
     # -------------------------------------------------------------- who is asking
 
@@ -437,6 +457,18 @@ def create_app(
         if body.action == "speed" and body.speed is None:
             raise HTTPException(422, "speed: give the new speed")
         return await submit(E.ExerciseControl(t=live.scenario.start, action=body.action, speed=body.speed, user=who.user.user, role=who.user.role), body.action)
+
+    # -------------------------------------------------------------- sensors' reports over HTTP (skywarden/ingest/listeners.py)
+
+    @app.post("/api/ingest/remoteid", tags=["ingest"], status_code=202, response_model=Ingested, responses={403: {}})
+    async def ingest_remoteid(body: RemoteIdIn, request: Request, who: Annotated[Caller, Depends(may("ingest"))]) -> JSONResponse:
+        got = group.remoteid_http.take(body.messages, request.client.host if request.client else "")
+        seq = None
+        if got.futures:
+            with contextlib.suppress(TimeoutError, NightOver, SkywardenError):
+                seq = await asyncio.wait_for(asyncio.wrap_future(got.futures[-1]), WRITE_WAIT_S)
+        out = {"reports": got.reports, "rejected": got.rejected, "reasons": got.reasons, "seq": seq, "logged": seq is not None}
+        return JSONResponse(out, status_code=202)
 
     # -------------------------------------------------------------- the WebSocket
 

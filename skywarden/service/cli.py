@@ -47,13 +47,21 @@ def serve(
     scripted_officers: Annotated[bool, typer.Option(help="In an exercise, let the scenario's publishers approve drafts by script (default: people approve).")] = False,
     publish: Annotated[Path | None, typer.Option(help="Publish statements and CAP alerts to this folder and its Atom feed.")] = None,
     state_dir: Annotated[Path | None, typer.Option(help="Where the session secret and exercise users are kept (default: beside a SQLite log, else here).")] = None,
+    sapient: Annotated[list[str] | None, typer.Option("--sapient", metavar="HOST:PORT", help="Serve SAPIENT nodes (TCP) on HOST:PORT; repeatable.")] = None,
+    asterix_udp: Annotated[list[str] | None, typer.Option("--asterix-udp", metavar="HOST:PORT", help="Take ASTERIX CAT048/062 datagrams on HOST:PORT (a multicast group: GROUP:PORT[@IFACE]); repeatable.")] = None,
+    beast: Annotated[list[str] | None, typer.Option("--beast", metavar="HOST:PORT", help="Connect to a Mode S receiver's Beast output at HOST:PORT (e.g. readsb's 30005); repeatable.")] = None,
+    remoteid_udp: Annotated[list[str] | None, typer.Option("--remoteid-udp", metavar="HOST:PORT", help="Take Remote ID datagrams (packs or JSON) on HOST:PORT; repeatable.")] = None,
+    sensors: Annotated[Path | None, typer.Option("--sensors", help="Sensors TOML: radar and SAPIENT node sites, and [[listener]] feeds.")] = None,
 ) -> None:
     """Serve the night live: the HTTP and WebSocket API and the console.
 
     Example:  skywarden serve --exercise --speed 10    (then open http://127.0.0.1:8080)
+    Live:     skywarden serve --users users.toml --sensors sensors.toml --sapient 0.0.0.0:5020 --beast 127.0.0.1:30005
     """
     import uvicorn
 
+    from skywarden.ingest.listeners import ListenerGroup, build_listeners
+    from skywarden.ingest.sensors import load_sensors
     from skywarden.scenario import load_scenario
     from skywarden.service.app import create_app
     from skywarden.service.auth import Sessions, load_secret
@@ -90,15 +98,21 @@ def serve(
             scn, log, exercise=exercise, speed=speed, scripted_officers=scripted_officers, sinks=sinks,
             operators=[(u.user, u.role, u.name) for u in store.users.values()],
         )  # fmt: skip
+        sites = load_sensors(sensors)
+        specs = [(kind, a) for kind, given in (("sapient", sapient), ("asterix-udp", asterix_udp), ("beast", beast), ("remoteid-udp", remoteid_udp)) for a in given or ()]
+        group = ListenerGroup(build_listeners([*specs, *((x.kind, x.address) for x in sites.listeners)], sites))
         with console.status("opening the night (a resumed night replays its log)"):
             live.open()
     except SkywardenError as exc:
         _fail(exc)
         return
     loopback = host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(live, store, sessions, secure_cookies=not loopback)
+    app = create_app(live, store, sessions, secure_cookies=not loopback, listeners=group)
     mode = f"exercise at {speed:g}x" if exercise else "live"
     console.print(f"Skywarden serving {scn.name!r} ({mode}) on http://{host}:{port}  log: {log}")
+    for x in group.listeners:
+        if x is not group.remoteid_http:
+            console.print(f"  listening: {x.name}")
     uvicorn.run(app, host=host, port=port, log_level="warning")
     if live.error is not None:
         _fail(live.error if isinstance(live.error, Exception) else RuntimeError(str(live.error)))
