@@ -11,7 +11,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -72,9 +72,9 @@ class Collect:
         self.lock = threading.Lock()
         self.held = 0  # a backlog to report (tests of pushing back)
 
-    def submit(self, ev: E.InputEvent) -> Future[int]:
+    def submit_many(self, events: Sequence[E.InputEvent]) -> Future[int]:
         with self.lock:
-            self.events.append(ev)
+            self.events.extend(events)
         fut: Future[int] = Future()
         fut.set_result(len(self.events))
         return fut

@@ -112,9 +112,9 @@ class ListenerOptions:
 class ReportSink(Protocol):
     """Where a listener's events go: the served night's inbox (:class:`LiveSink`) or a test's."""
 
-    def submit(self, ev: E.InputEvent) -> Future[int] | None:
-        """Queue one event; its future is answered with the log sequence once logged (None:
-        refused, e.g. the night is over)."""
+    def submit_many(self, events: Sequence[E.InputEvent]) -> Future[int] | None:
+        """Queue events (what one read gave); the future is answered with the log sequence
+        once they are logged (None: refused, e.g. the night is over)."""
         ...
 
     def backlog(self) -> int:
@@ -126,20 +126,21 @@ class _Night(Protocol):
     @property
     def inbox(self) -> Sized: ...
 
-    def submit(self, ev: E.InputEvent, *, own_time: bool = False) -> Future[int]: ...
+    def submit_many(self, events: Sequence[E.InputEvent], *, own_time: bool = False) -> Future[int]: ...
 
 
 class LiveSink:
-    """The night's inbox; every report keeps its own time (``LiveNight.submit(own_time=True)``)."""
+    """The night's inbox; every report keeps its own time (``LiveNight.submit_many(own_time=True)``:
+    one future a read, not one a report)."""
 
     def __init__(self, night: _Night) -> None:
         self.night = night
         self.refused = 0
         self.why = ""
 
-    def submit(self, ev: E.InputEvent) -> Future[int] | None:
+    def submit_many(self, events: Sequence[E.InputEvent]) -> Future[int] | None:
         try:
-            return self.night.submit(ev, own_time=True)
+            return self.night.submit_many(events, own_time=True)
         except Exception as exc:  # the exercise is over, or the night stopped on an error: nothing more is logged
             self.refused += 1
             self.why = str(exc)
@@ -330,26 +331,30 @@ class Listener:
         if n_messages:
             self.last_message, self.last_mono = now, self.clock.monotonic()
         bad = 0
+        batch: list[E.InputEvent] = []
+        kept: list[E.InputEvent] = []
         for ev in events:
             if not isinstance(ev, E.ReportRejected):
                 ev = self.checker.check_event(ev, now)
-            fut = None
             if isinstance(ev, E.ReportRejected):
                 bad += 1
                 self.rejected += 1
                 if self._may_log_rejection():
-                    fut = self._submit(ev)
+                    batch.append(ev)
                 else:
                     self.unlogged += 1
+                    kept.append(ev)
             else:
                 self.accepted += 1
-                fut = self._submit(ev)
-            if out is not None:
-                out.append((ev, fut))
+                batch.append(ev)
+        fut = self._submit(batch) if batch else None
+        if out is not None:
+            out.extend((ev, fut) for ev in batch)
+            out.extend((ev, None) for ev in kept)
         return bad
 
-    def _submit(self, ev: E.InputEvent) -> Future[int] | None:
-        return self.sink.submit(ev) if self.sink is not None else None
+    def _submit(self, events: Sequence[E.InputEvent]) -> Future[int] | None:
+        return self.sink.submit_many(events) if self.sink is not None else None
 
     def _reject(self, reason: str, raw: bytes, now: datetime, out: list[tuple[E.InputEvent, Future[int] | None]] | None = None) -> None:
         """A rejection found here (not by a decoder): counted and logged like one."""
@@ -608,7 +613,7 @@ class SapientServer(Listener):
         self.answered[what] += 1
 
     def _status(self, life: _NodeLife, status: State, detail: str) -> None:
-        self._submit(E.SensorStatus(t=self.clock.wall(), sensor_id=life.sensor_id, status=status, detail=detail))
+        self._submit([E.SensorStatus(t=self.clock.wall(), sensor_id=life.sensor_id, status=status, detail=detail)])
 
     def _lost(self, conn: _SapientConn) -> None:
         self._conns.discard(conn)
@@ -965,7 +970,7 @@ class ListenerGroup:
             if last is None or last[0] != h.state or mono - last[1] >= self.health_every_s:
                 self._logged[x.name] = (h.state, mono)
                 if self.sink is not None:
-                    self.sink.submit(E.SensorStatus(t=self.clock.wall(), sensor_id=x.name, status=h.state, detail=h.text()))
+                    self.sink.submit_many([E.SensorStatus(t=self.clock.wall(), sensor_id=x.name, status=h.state, detail=h.text())])
 
     async def _watch(self) -> None:
         while True:

@@ -65,6 +65,16 @@ class Inbox:
             self._items.append((ev, fut, own_time))
         return fut
 
+    def put_many(self, events: Sequence[E.InputEvent], *, own_time: bool = False) -> Future[int]:
+        """Several inputs answered by one future (a listener's read: no future per report)."""
+        for ev in events:
+            if not E.is_input(ev) or isinstance(ev, E.Tick | E.NightOpened):
+                raise TypeError(f"{type(ev).__name__} cannot come through the inbox")
+        fut: Future[int] = Future()
+        with self._lock:
+            self._items.extend((ev, fut, own_time) for ev in events)
+        return fut
+
     def drain(self, now: datetime, after: datetime | None = None) -> list[tuple[E.InputEvent, Future[int]]]:
         with self._lock:
             items, self._items = self._items, []
@@ -291,7 +301,8 @@ class LiveNight:
 
     def _refuse_waiting(self) -> None:
         for _, fut in self.inbox.drain(self.scenario.end):
-            fut.set_exception(NightOver("the exercise night is over"))
+            if not fut.done():  # (one future may answer several inputs: put_many)
+                fut.set_exception(NightOver("the exercise night is over"))
 
     def _tick(self, now: datetime) -> None:
         assert self.rt is not None and self.log is not None
@@ -300,7 +311,8 @@ class LiveNight:
         res = self.rt.tick(now)
         seq = self.log.last_seq()
         for fut in source.taken:
-            fut.set_result(seq)
+            if not fut.done():  # (one future may answer several inputs: put_many)
+                fut.set_result(seq)
         source.taken.clear()
         prev = self.picture.seq
         changed = self.picture.apply_tick([*res.inputs, *res.derived], seq)
@@ -347,6 +359,17 @@ class LiveNight:
         if self.over:
             raise NightOver("the exercise night is over")
         fut = self.inbox.put(ev, own_time=own_time)
+        with self._cv:
+            self._cv.notify_all()
+        return fut
+
+    def submit_many(self, events: Sequence[E.InputEvent], *, own_time: bool = False) -> Future[int]:
+        """:meth:`submit` for several inputs at once, answered by one future (the listeners)."""
+        if self.error is not None:
+            raise LogError(f"the night stopped on an error: {self.error}")
+        if self.over:
+            raise NightOver("the exercise night is over")
+        fut = self.inbox.put_many(events, own_time=own_time)
         with self._cv:
             self._cv.notify_all()
         return fut
