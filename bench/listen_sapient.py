@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
@@ -47,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from skywarden import events as E  # noqa: E402
 from skywarden.ingest.listeners import ListenerGroup, ListenerOptions, LiveSink, SapientServer  # noqa: E402
 from skywarden.log import open_log  # noqa: E402
+from skywarden.runtime import settled_heap  # noqa: E402
 from skywarden.scenario import load_scenario  # noqa: E402
 from skywarden.service import live as live_module  # noqa: E402
 from skywarden.service.live import LiveNight  # noqa: E402
@@ -60,6 +62,16 @@ BATCH_S = 0.005
 def _pin(core: int | None) -> None:
     if core is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {core})
+
+
+def _read(s: socket.socket, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        got = s.recv(n - len(out))
+        if not got:
+            raise ConnectionError("closed by the server")
+        out += got
+    return out
 
 
 def nodes(port: int, n_nodes: int, rate: float, seconds: float, core: int | None, out: Any) -> None:
@@ -80,8 +92,7 @@ def nodes(port: int, n_nodes: int, rate: float, seconds: float, core: int | None
         iv.units, iv.value = 4, 60.0
         raw = m.SerializeToString()
         s.sendall(len(raw).to_bytes(4, "little") + raw)
-        head = s.recv(4)
-        s.recv(int.from_bytes(head, "little"))  # the RegistrationAck
+        _read(s, int.from_bytes(_read(s, 4), "little"))  # the RegistrationAck, all of it (unread bytes would reset the connection at close)
         socks.append(s)
         ids.append(node)
     per_batch = rate * BATCH_S / n_nodes
@@ -193,6 +204,7 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=4)
     ap.add_argument("--tick-s", type=float, default=0.02, help="the night's tick (the scenario's is 1 s)")
     ap.add_argument("--stages", choices=("none", "tracking", "all"), default="none")
+    ap.add_argument("--no-freeze", action="store_true", help="leave the opened night's heap in the collector's sight (serve freezes it)")
     args = ap.parse_args()
 
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -217,7 +229,9 @@ def main() -> None:
         live.on_tick = lambda delta, state: logged_at.append((delta.seq, time.time()))
         live.start()
         try:
-            res = asyncio.run(serve(live, port, args, client_core))
+            # as skywarden serve runs its loop: the opened night's heap frozen (runtime.settled_heap)
+            with contextlib.nullcontext() if args.no_freeze else settled_heap():
+                res = asyncio.run(serve(live, port, args, client_core))
         finally:
             live.stop()
         if live.error is not None:
@@ -237,7 +251,7 @@ def main() -> None:
         log.close()
     n = len(lat)
     lags = [x * 1e3 for x in res["lags"]]
-    print(f"listen_sapient: {args.nodes} nodes, {args.rate:,.0f} det/s asked for {args.seconds:g} s; tick {args.tick_s:g} s; stages: {args.stages}; server on core {server_core}, nodes on core {client_core}")
+    print(f"listen_sapient: {args.nodes} nodes, {args.rate:,.0f} det/s asked for {args.seconds:g} s; tick {args.tick_s:g} s; stages: {args.stages}; heap {'not frozen' if args.no_freeze else 'frozen'}; server on core {server_core}, nodes on core {client_core}")
     print(f"  sent {res['sent']:,} in {res['elapsed']:.2f} s ({res['sent'] / res['elapsed']:,.0f}/s); messages read {res['messages']:,}, accepted {res['accepted']:,}, rejected {res['rejected']:,}; logged {n:,}")
     print(f"  ingested {n / res['elapsed']:,.0f} det/s over the sending time")
     for why in rejections[:5]:

@@ -298,7 +298,7 @@ def test_a_silent_node_is_marked_down_and_up_again_when_it_speaks_and_down_when_
 
 def test_slow_stuck_and_hostile_connections_are_cut_off_without_holding_the_others() -> None:
     port = free_port()
-    opts = ListenerOptions(partial_timeout_s=0.3, max_rejects_in_row=5, max_peers=3)
+    opts = ListenerOptions(partial_timeout_s=0.3, max_rejects_in_row=5, max_peers=4)
     server = SapientServer("127.0.0.1", port, options=opts)
     sink = Collect()
     with running(ListenerGroup([server], check_s=0.02), sink):
@@ -306,6 +306,15 @@ def test_slow_stuck_and_hostile_connections_are_cut_off_without_holding_the_othe
         # a frame that never ends: rejected as truncated once it is older than the timeout
         slow = connect(port)
         slow.sendall((100).to_bytes(4, "little") + b"\x0a" * 10)
+        # a steady sender whose every write ends inside a frame is never cut: the age counts
+        # from the read that left a frame unfinished
+        steady = connect(port)
+        frames = [status(T0, node=HOSTILE)] + [detection(k, T0 + timedelta(seconds=k + 1), node=HOSTILE) for k in range(12)]
+        stream = b"".join(frames)
+        step = len(stream) // 12 + 1
+        for i in range(0, len(stream), step):
+            steady.sendall(stream[i : i + step])
+            time.sleep(0.1)
         # five rejections in a row close a connection
         noisy = connect(port)
         noisy.sendall(((5).to_bytes(4, "little") + b"\xff" * 5) * 5)
@@ -315,9 +324,10 @@ def test_slow_stuck_and_hostile_connections_are_cut_off_without_holding_the_othe
         assert read_reply(good).registration_ack.acceptance
         wait_for(lambda: any(isinstance(e, E.SensorStatus) and e.sensor_id == "sapient-0a5e2d3c" for e in sink.events))
         # more peers than allowed: the extra one is closed at once
-        others = [connect(port) for _ in range(3)]
+        others = [connect(port) for _ in range(4)]
         assert sum(closed_by_peer(s, timeout=1.0) for s in others) >= 1
-        for s in (good, slow, noisy, *others):
+        wait_for(lambda: sum(isinstance(e, E.PositionPlots) and e.sensor_id == "sapient-ffffffff" for e in sink.events) == 12, what="the steady sender's frames")
+        for s in (good, slow, noisy, steady, *others):
             s.close()
     assert server.closed["unfinished frame timed out"] == 1 and server.closed["rejections in a row"] == 1
     assert server.closed["too many peers"] >= 1

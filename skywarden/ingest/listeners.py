@@ -405,7 +405,8 @@ class _StreamConn(asyncio.BufferedProtocol):
         now = o.clock.wall()
         before = _messages(self.dec.counts)
         events = self.dec.feed(bytes(self.buf[:nbytes]), now)
-        bad = o._took(events, now, _messages(self.dec.counts) - before)
+        n_messages = _messages(self.dec.counts) - before
+        bad = o._took(events, now, n_messages)
         self.in_row = self.in_row + bad if bad == len(events) else 0
         self.after_read(now)
         if self.closing:
@@ -413,11 +414,12 @@ class _StreamConn(asyncio.BufferedProtocol):
         if self.in_row >= o.options.max_rejects_in_row:
             self.close("rejections in a row")
             return
-        if self.dec.pending():
-            if self.partial_since is None:
-                self.partial_since = o.clock.monotonic()
-        else:
+        # the unfinished frame's age counts from the read that left it unfinished: a sender
+        # that keeps completing frames is never cut, one that dribbles a frame is
+        if not self.dec.pending():
             self.partial_since = None
+        elif self.partial_since is None or n_messages:
+            self.partial_since = o.clock.monotonic()
         if o._backlogged() and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()

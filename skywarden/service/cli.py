@@ -113,7 +113,13 @@ def serve(
     for x in group.listeners:
         if x is not group.remoteid_http:
             console.print(f"  listening: {x.name}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from skywarden.runtime import settled_heap
+
+    # what opening built (scenario, stages, compiled kernels, the replayed picture) lives all
+    # night: out of the collector's sight, full collections stop walking it (a SAPIENT
+    # detection costs about half as much CPU then, bench/listen_sapient.py)
+    with settled_heap():
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     if live.error is not None:
         _fail(live.error if isinstance(live.error, Exception) else RuntimeError(str(live.error)))
 

@@ -310,8 +310,8 @@ class LiveNight:
         assert isinstance(source, LiveSource)
         res = self.rt.tick(now)
         seq = self.log.last_seq()
-        for fut in source.taken:
-            if not fut.done():  # (one future may answer several inputs: put_many)
+        for fut in dict.fromkeys(source.taken):  # once each: one future may answer several inputs (put_many)
+            if not fut.done():
                 fut.set_result(seq)
         source.taken.clear()
         prev = self.picture.seq
