@@ -304,3 +304,27 @@ def test_users_files(tmp_path: Path) -> None:
     ex.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         UserStore.load(ex)
+
+
+def test_machines_report_through_ingest_checked_as_a_recording_is(served: Served) -> None:
+    now = served.live.state["night"]["now"]
+    good = msgspec.json.encode({"kind": "remote_id", "t": now, "uas_id": "RID-TEST-1", "lat": 55.75, "lon": 37.61, "alt": 80.0})
+    forged = msgspec.json.encode({"kind": "statement_approved", "t": now, "statement_id": "ST-0001", "officer": "x", "role": "approver"})
+    body = b"\n".join([good, b"{not json", forged, msgspec.json.encode({"kind": "remote_id", "t": now, "uas_id": "R2", "lat": 95.0, "lon": 0.0, "alt": 0.0})])
+    assert served.client.post("/api/ingest", content=body, headers=served.as_("viewer")).status_code == 403
+    before = served.live.picture.rejected
+    r = served.client.post("/api/ingest", content=body, headers=served.as_("admin"))
+    assert r.status_code == 202
+    out = r.json()
+    assert out["accepted"] == 1 and out["rejected"] == 3
+    assert any("cannot come through" in reason for reason in out["reasons"])
+    served.wait_ticks()
+    assert served.live.picture.rejected - before == 3  # kept in the log as report_rejected
+    from skywarden.log import open_log
+
+    log = open_log(served.live.log_url)
+    try:
+        logged = [r.event() for r in log.read(max(0, log.last_seq() - 5_000))]
+    finally:
+        log.close()
+    assert any(getattr(e, "uas_id", "") == "RID-TEST-1" for e in logged)

@@ -9,6 +9,7 @@ dependencies defined inside ``create_app``.)"""
 import asyncio
 import contextlib
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from skywarden import events as E
 from skywarden.errors import ConfigError, SkywardenError
+from skywarden.ingest.jsonl import ReportChecker
 from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
 from skywarden.service.hub import Hub
 from skywarden.service.layers import scenario_layers
@@ -38,6 +40,9 @@ from skywarden.service.picture import LivePicture, within
 from skywarden.service.users import User, UserStore
 
 WRITE_WAIT_S = 10.0  # how long a write waits for its tick to be in the log before answering
+INGEST_MAX_BYTES = 8 << 20  # one request of reports
+# what machines may report through /api/ingest: sensors, and the air-defence command's link
+INGEST_KINDS = (E.PolarPlots, E.PositionPlots, E.AdsbReport, E.RemoteIdReport, E.SensorStatus, E.KillReported, E.KillWithdrawn)
 
 # who may write what (docs/api.md)
 WRITERS: dict[str, frozenset[str]] = {
@@ -437,6 +442,36 @@ def create_app(
         if body.action == "speed" and body.speed is None:
             raise HTTPException(422, "speed: give the new speed")
         return await submit(E.ExerciseControl(t=live.scenario.start, action=body.action, speed=body.speed, user=who.user.user, role=who.user.role), body.action)
+
+    # -------------------------------------------------------------- machines' reports
+
+    checkers: dict[str, ReportChecker] = {}
+
+    @app.post("/api/ingest", tags=["writes"], status_code=202, responses={403: {}, 413: {}})
+    async def ingest(request: Request, who: Annotated[Caller, Depends(may("ingest"))]) -> JSONResponse:
+        """Sensors' and the air-defence command's reports as JSON lines, one input event each
+        (the lines ``skywarden run --input`` plays). Each is checked as a recording's lines are;
+        a bad line is a ``report_rejected`` in the log, counted in the answer."""
+        body = await request.body()
+        if len(body) > INGEST_MAX_BYTES:
+            raise HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
+        checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}"))
+        accepted, reasons = 0, Counter[str]()
+        for n, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            ev = checker.check(line, line=n, now=live.rt.last_tick if live.rt else None)
+            if not isinstance(ev, E.ReportRejected) and not isinstance(ev, INGEST_KINDS):
+                ev = E.ReportRejected(t=ev.t, source=checker.source, reason=f"{E.kind(ev)} cannot come through /api/ingest", raw=line[:2000].decode("utf-8", "replace"), line=n)
+            if isinstance(ev, E.ReportRejected):
+                reasons[ev.reason[:120]] += 1
+            else:
+                accepted += 1
+            try:
+                live.submit(ev, own_time=True)
+            except NightOver as exc:
+                raise HTTPException(409, str(exc)) from exc
+        return JSONResponse({"accepted": accepted, "rejected": sum(reasons.values()), "reasons": dict(reasons)}, status_code=202)
 
     # -------------------------------------------------------------- the WebSocket
 

@@ -10,7 +10,9 @@ and by an inbox of people's and listeners' inputs, keeping the live picture up t
 
 The inbox is a source like any other: what it holds at a tick is stamped with the tick's time
 and logged after the simulator's inputs, so the log a served night leaves is the log that
-``skywarden run --input`` makes of the same inputs (tested). Channels' answers (``Delivered``)
+``skywarden run --input`` makes of the same inputs (tested; an exercise ticks on the scenario's
+grid, a live night on the wall clock: every ``tick_s``, and ``min_tick_s`` after inputs arrive,
+so its ticks are logged times that ``skywarden replay`` reproduces). Channels' answers (``Delivered``)
 go through the inbox too. A write is answered once its tick is in the log, so an accepted write
 survives a crash. Killed and restarted, the service replays its log (checking that it is
 reproduced) and goes on from the last tick.
@@ -134,6 +136,7 @@ class LiveNight:
         operators: Sequence[tuple[str, str, str]] = (),
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        min_tick_s: float = 0.1,
     ) -> None:
         if speed <= 0:
             raise ConfigError("speed must be positive")
@@ -147,6 +150,9 @@ class LiveNight:
         self._sinks_factory = sinks
         self.operators = list(operators)  # (user, role, name) to announce as on duty
         self.wall, self.monotonic = wall, monotonic
+        # a live night ticks every tick_s, and sooner when inputs wait: this long after the last
+        # tick at the soonest (a report waits at most this for its tick, not a whole tick_s)
+        self.min_tick_s = min_tick_s
         self.inbox = Inbox()
         self.paused = False
         self.over = False
@@ -278,8 +284,11 @@ class LiveNight:
                             anchor = (self.monotonic(), last, self.speed)
                         due = anchor[0] + (now - anchor[1]).total_seconds() / anchor[2]
                         wait = due - self.monotonic()
-                    else:
-                        wait = (now - self.wall()).total_seconds()
+                    else:  # live: on the wall clock, and soon after inputs arrive
+                        wall = self.wall()
+                        ready = last + timedelta(seconds=self.min_tick_s) if len(self.inbox) else now
+                        wait = (ready - wall).total_seconds()
+                        now = wall
                     if wait > 0 and not (self.paused and len(self.inbox)):
                         self._cv.wait(min(wait, 0.5))
                         continue
