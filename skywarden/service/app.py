@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from fastapi import (
     Depends,
     FastAPI,
@@ -39,6 +40,7 @@ from skywarden.service.live import Delta, LiveNight, NightOver
 from skywarden.service.picture import LivePicture, within
 from skywarden.service.users import User, UserStore
 
+_json = msgspec.json.Encoder()
 WRITE_WAIT_S = 10.0  # how long a write waits for its tick to be in the log before answering
 INGEST_MAX_BYTES = 8 << 20  # one request of reports
 # what machines may report through /api/ingest: sensors, and the air-defence command's link
@@ -153,6 +155,7 @@ def create_app(
             yield
         finally:
             live.on_tick = None
+            hub.close_all()
             if start_night:
                 await asyncio.to_thread(live.stop)
 
@@ -249,7 +252,7 @@ def create_app(
             value = hub.state.get(name)
         if (t_since or t_until) and isinstance(value, list):
             value = [r for r in value if r.get(key) is None or within(datetime.fromisoformat(r[key]), t_since, t_until)]
-        return JSONResponse(value)
+        return Response(_json.encode(value), media_type="application/json")  # NaN as null
 
     async def picture(at: str | None) -> LivePicture:
         t_at = _time(at, "at")
@@ -292,7 +295,7 @@ def create_app(
     async def night(who: Reader, at: AtQ = None) -> Response:
         if at:
             pic = await picture(at)
-            return JSONResponse({**pic.c_night(), **live.status()})
+            return Response(_json.encode({**pic.c_night(), **live.status()}), media_type="application/json")
         return Response(hub.encoded("night"), media_type="application/json")
 
     @app.get("/api/map", tags=["picture"])
@@ -484,16 +487,24 @@ def create_app(
             return
         await websocket.accept()
         client = hub.subscribe(since)
+        # the client says nothing after connecting; reading is only how its leaving is seen
+        gone = asyncio.ensure_future(websocket.receive())
         try:
             while True:
-                msg = await client.queue.get()
-                if msg is None:  # dropped for lagging: the client reconnects with its last seq
-                    await websocket.close(code=4408, reason="too slow; reconnect with ?since=")
+                nxt = asyncio.ensure_future(client.queue.get())
+                done, _ = await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if gone in done:
+                    nxt.cancel()
                     return
-                await websocket.send_text(msg.decode())
+                msg = nxt.result()
+                if msg is None:  # dropped for lagging, or the service stops: reconnect with ?since=
+                    await websocket.close(code=4408, reason="reconnect with ?since= your last seq")
+                    return
+                await websocket.send_text(msg)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            gone.cancel()
             hub.unsubscribe(client)
 
     @app.exception_handler(ConfigError)
