@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/skywarden demo --out night-out
+
+# the default night as an exercise at 10x, served live: the console at http://127.0.0.1:8080
+serve: $(STAMP)
+	$(BIN)/skywarden serve --exercise --speed 10 --log night-serve/night.sqlite
 
 test: $(STAMP)
 	$(BIN)/ruff check skywarden tests bench tools
@@ -28,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/night.py
 
 clean:
-	rm -rf $(VENV) night-out .pytest_cache
+	rm -rf $(VENV) night-out night-serve .pytest_cache
