@@ -328,3 +328,11 @@ def test_machines_report_through_ingest_checked_as_a_recording_is(served: Served
     finally:
         log.close()
     assert any(getattr(e, "uas_id", "") == "RID-TEST-1" for e in logged)
+
+
+def test_the_api_documents_itself_without_a_cdn(served: Served) -> None:
+    spec = served.client.get("/openapi.json").json()
+    assert "/api/statements/{statement_id}/approve" in spec["paths"]
+    page = served.client.get("/docs").text
+    assert "/_swagger/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert served.client.get("/_swagger/swagger-ui-bundle.js").status_code == 200

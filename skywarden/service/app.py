@@ -164,7 +164,10 @@ def create_app(
         summary="The city's drone-defence night, live: picture, threats, airports, kills, crews, statements.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own copy of Swagger UI, not a CDN
+        redoc_url=None,
     )
+    _mount_api_docs(app)
     app.state.live, app.state.hub = live, hub
 
     # -------------------------------------------------------------- who is asking
@@ -518,6 +521,23 @@ def create_app(
     else:
         mount_console(app)
     return app
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the swagger-ui-bundle package (nothing fetched at run time)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/_swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Skywarden API",
+            swagger_js_url="/_swagger/swagger-ui-bundle.js", swagger_css_url="/_swagger/swagger-ui.css",
+            swagger_favicon_url="/_swagger/favicon-32x32.png",
+        )  # fmt: skip
 
 
 __all__ = ["WRITERS", "create_app"]
