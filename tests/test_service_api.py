@@ -109,6 +109,10 @@ def test_reads_answer_the_live_picture(served: Served) -> None:
     assert {"district", "zone", "airport", "sensor", "station", "road"} <= kinds
     st = served.client.get("/api/statements", headers=h).json()
     assert st and st[0]["state"] in ("drafted", "published", "partially_approved", "approved")
+    pending = [s for s in st if s["state"] not in ("published", "rejected")]
+    assert all(s["policy"] is not None and "release_at" in s["policy"] for s in pending)
+    rules = served.client.get("/api/policy", headers=h).json()
+    assert {"place", "time", "withhold", "approval"} <= set(rules)
     assert served.client.get("/api/summary", headers=h).json()["ticks"] > 1000
 
 

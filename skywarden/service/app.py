@@ -307,6 +307,14 @@ def create_app(
             layers.update(await asyncio.to_thread(scenario_layers, live.scenario))
         return layers
 
+    @app.get("/api/policy", tags=["picture"])
+    async def policy(who: Reader) -> Any:
+        """The disclosure policy in force: how places and times are coarsened, the release
+        delays, what is withheld, who approves."""
+        if live.policy is None:
+            raise HTTPException(404, "no disclosure stage in this night")
+        return msgspec.to_builtins(live.policy.rules)
+
     @app.get("/api/tracks", tags=["picture"])
     async def tracks(who: Reader, at: AtQ = None) -> Response:
         return await read("tracks", at)

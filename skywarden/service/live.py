@@ -33,12 +33,14 @@ from typing import Any
 import msgspec
 
 from skywarden import events as E
+from skywarden.disclosure.policy import DisclosurePolicy, Draft
+from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
 from skywarden.log import EventLog, open_log
 from skywarden.pipeline import build_stages
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
-from skywarden.service.picture import LivePicture, tick_groups
+from skywarden.service.picture import LivePicture, iso, tick_groups
 
 CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
 
@@ -167,6 +169,7 @@ class LiveNight:
         self.picture = LivePicture(scenario)
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
+        self.policy: DisclosurePolicy | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -200,6 +203,7 @@ class LiveNight:
                 raise LogError(f"{log.url}: replay does not reproduce the log ({report.first_difference})")
             rt.log, rt.source = log, source
         self.log, self.rt = log, rt
+        self.policy = next((st.policy for st in stages if isinstance(st, DisclosureStage)), None)
         self.sinks = list(self._sinks_factory(stages)) if self._sinks_factory else []
         on_duty: dict[str, tuple[str, str]] = {}
         for group, seq, t in tick_groups((r.seq, r.event()) for r in log.read()):
@@ -210,19 +214,30 @@ class LiveNight:
             if t is not None and self.picture.ticks % CHECKPOINT_TICKS == 0:
                 self._checkpoint(t)
         self.picture.seq = log.last_seq()
+        self.picture.explain = self._explain if self.policy is not None else None
         for user, role, name in self.operators:  # the roster, logged with the first tick
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
 
+    def _explain(self, text_en: str, text_ru: str, event_time: datetime | None, topic: str) -> dict[str, Any]:
+        """What the policy would publish of a text now: when, and what it would redact."""
+        assert self.policy is not None
+        public = self.policy.apply(Draft(text_en, text_ru, event_time, topic))
+        return {
+            "release_at": iso(public.release_at),
+            "redacted": [{"kind": v.kind, "category": v.category, "found": v.found} for v in public.redacted],
+        }
+
     def _checkpoint(self, t: datetime) -> None:
         pic = self.picture
-        scn, pic.scenario = pic.scenario, None  # type: ignore[assignment]  # the scenario is re-attached on load, not pickled
+        # the scenario is re-attached on load; the policy's explainer belongs to the head only
+        scn, explain, pic.scenario, pic.explain = pic.scenario, pic.explain, None, None  # type: ignore[assignment]
         try:
             self.checkpoints.append((t, pic.seq, pickle.dumps(pic, protocol=pickle.HIGHEST_PROTOCOL)))
         finally:
-            pic.scenario = scn
+            pic.scenario, pic.explain = scn, explain
 
     # ------------------------------------------------------------------ ticking
 

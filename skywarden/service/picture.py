@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -123,6 +123,9 @@ class LivePicture:
     refused: int = 0
     audit: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=2_000))
     _pending: list[tuple[str, str, E.Event]] = field(default_factory=list)  # (sid, kind, input)
+    # what the disclosure policy would do to a statement's text now (release time, redactions);
+    # the live night sets it from its disclosure stage; a picture of the past has none
+    explain: Callable[[str, str, datetime | None, str], dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         for st in self.scenario.spec.stations:
@@ -417,6 +420,8 @@ class LivePicture:
                 "approved_by": s.approved_by, "editor": s.editor, "drafted_at": iso(s.drafted.t),
                 "published_at": iso(s.published_at), "supersedes": s.drafted.supersedes,
                 "history": s.history,
+                "policy": self.explain(s.text_en, s.text_ru, s.drafted.event_time or s.drafted.t, s.drafted.topic)
+                if self.explain is not None and s.state not in ("published", "rejected") else None,
             }
             for sid, s in self.statements.items()
         ]  # fmt: skip
