@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make demo   -- virtual environment, install, play the default night end to end
-#   make test   -- the whole test suite
+#   make test   -- the gates: ruff, mypy (strict, on skywarden/), then the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -23,10 +23,12 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check skywarden tests bench tools
+	$(BIN)/python -m mypy skywarden
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check skywarden tests bench tools
+	$(BIN)/python -m mypy skywarden
 
 bench: $(STAMP)
 	$(BIN)/python bench/night.py

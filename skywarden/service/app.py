@@ -8,6 +8,8 @@ dependencies defined inside ``create_app``.)"""
 
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -522,12 +524,10 @@ def create_app(
     async def config_error(request: Request, exc: ConfigError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    try:  # the console's built assets, when the console package is there
-        from skywarden.service.console import mount_console
-    except ImportError:
-        pass
-    else:
-        mount_console(app)
+    # the console's built assets, once the console's module is in the package
+    console = importlib.util.find_spec("skywarden.service.console")
+    if console is not None:
+        importlib.import_module("skywarden.service.console").mount_console(app)
     return app
 
 
