@@ -31,6 +31,7 @@ from fastapi import (
 )
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from skywarden import events as E
 from skywarden.errors import ConfigError, SkywardenError
@@ -468,7 +469,10 @@ def create_app(
         """Sensors' and the air-defence command's reports as JSON lines, one input event each
         (the lines ``skywarden run --input`` plays). Each is checked as a recording's lines are;
         a bad line is a ``report_rejected`` in the log, counted in the answer."""
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the sender left mid-request: nothing was taken
+            return JSONResponse({"accepted": 0, "rejected": 0, "reasons": {}}, status_code=400)
         if len(body) > INGEST_MAX_BYTES:
             raise HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
         checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}"))
