@@ -469,12 +469,21 @@ def create_app(
         """Sensors' and the air-defence command's reports as JSON lines, one input event each
         (the lines ``skywarden run --input`` plays). Each is checked as a recording's lines are;
         a bad line is a ``report_rejected`` in the log, counted in the answer."""
+        too_big = HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > INGEST_MAX_BYTES:
+            raise too_big
+        chunks: list[bytes] = []
+        size = 0
         try:
-            body = await request.body()
+            async for chunk in request.stream():  # read no more than the cap, whatever is sent
+                size += len(chunk)
+                if size > INGEST_MAX_BYTES:
+                    raise too_big
+                chunks.append(chunk)
         except ClientDisconnect:  # the sender left mid-request: nothing was taken
             return JSONResponse({"accepted": 0, "rejected": 0, "reasons": {}}, status_code=400)
-        if len(body) > INGEST_MAX_BYTES:
-            raise HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
+        body = b"".join(chunks)
         checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}"))
         accepted, reasons = 0, Counter[str]()
         for n, line in enumerate(body.splitlines(), start=1):
