@@ -109,6 +109,10 @@ def test_reads_answer_the_live_picture(served: Served) -> None:
     assert {"district", "zone", "airport", "sensor", "station", "road"} <= kinds
     st = served.client.get("/api/statements", headers=h).json()
     assert st and st[0]["state"] in ("drafted", "published", "partially_approved", "approved")
+    pending = [s for s in st if s["state"] not in ("published", "rejected")]
+    assert all(s["policy"] is not None and "release_at" in s["policy"] for s in pending)
+    rules = served.client.get("/api/policy", headers=h).json()
+    assert {"place", "time", "withhold", "approval"} <= set(rules)
     assert served.client.get("/api/summary", headers=h).json()["ticks"] > 1000
 
 
@@ -304,3 +308,35 @@ def test_users_files(tmp_path: Path) -> None:
     ex.chmod(0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         UserStore.load(ex)
+
+
+def test_machines_report_through_ingest_checked_as_a_recording_is(served: Served) -> None:
+    now = served.live.state["night"]["now"]
+    good = msgspec.json.encode({"kind": "remote_id", "t": now, "uas_id": "RID-TEST-1", "lat": 55.75, "lon": 37.61, "alt": 80.0})
+    forged = msgspec.json.encode({"kind": "statement_approved", "t": now, "statement_id": "ST-0001", "officer": "x", "role": "approver"})
+    body = b"\n".join([good, b"{not json", forged, msgspec.json.encode({"kind": "remote_id", "t": now, "uas_id": "R2", "lat": 95.0, "lon": 0.0, "alt": 0.0})])
+    assert served.client.post("/api/ingest", content=body, headers=served.as_("viewer")).status_code == 403
+    before = served.live.picture.rejected
+    r = served.client.post("/api/ingest", content=body, headers=served.as_("admin"))
+    assert r.status_code == 202
+    out = r.json()
+    assert out["accepted"] == 1 and out["rejected"] == 3
+    assert any("cannot come through" in reason for reason in out["reasons"])
+    served.wait_ticks()
+    assert served.live.picture.rejected - before == 3  # kept in the log as report_rejected
+    from skywarden.log import open_log
+
+    log = open_log(served.live.log_url)
+    try:
+        logged = [r.event() for r in log.read(max(0, log.last_seq() - 5_000))]
+    finally:
+        log.close()
+    assert any(getattr(e, "uas_id", "") == "RID-TEST-1" for e in logged)
+
+
+def test_the_api_documents_itself_without_a_cdn(served: Served) -> None:
+    spec = served.client.get("/openapi.json").json()
+    assert "/api/statements/{statement_id}/approve" in spec["paths"]
+    page = served.client.get("/docs").text
+    assert "/_swagger/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert served.client.get("/_swagger/swagger-ui-bundle.js").status_code == 200

@@ -119,7 +119,7 @@ def serve(
     # night: out of the collector's sight, full collections stop walking it (a SAPIENT
     # detection costs about half as much CPU then, bench/listen_sapient.py)
     with settled_heap():
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
     if live.error is not None:
         _fail(live.error if isinstance(live.error, Exception) else RuntimeError(str(live.error)))
 

@@ -10,7 +10,9 @@ and by an inbox of people's and listeners' inputs, keeping the live picture up t
 
 The inbox is a source like any other: what it holds at a tick is stamped with the tick's time
 and logged after the simulator's inputs, so the log a served night leaves is the log that
-``skywarden run --input`` makes of the same inputs (tested). Channels' answers (``Delivered``)
+``skywarden run --input`` makes of the same inputs (tested; an exercise ticks on the scenario's
+grid, a live night on the wall clock: every ``tick_s``, and ``min_tick_s`` after inputs arrive,
+so its ticks are logged times that ``skywarden replay`` reproduces). Channels' answers (``Delivered``)
 go through the inbox too. A write is answered once its tick is in the log, so an accepted write
 survives a crash. Killed and restarted, the service replays its log (checking that it is
 reproduced) and goes on from the last tick.
@@ -31,12 +33,14 @@ from typing import Any
 import msgspec
 
 from skywarden import events as E
+from skywarden.disclosure.policy import DisclosurePolicy, Draft
+from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
 from skywarden.log import EventLog, open_log
 from skywarden.pipeline import build_stages
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
-from skywarden.service.picture import LivePicture, tick_groups
+from skywarden.service.picture import LivePicture, iso, tick_groups
 
 CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
 
@@ -144,6 +148,7 @@ class LiveNight:
         operators: Sequence[tuple[str, str, str]] = (),
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        min_tick_s: float = 0.1,
     ) -> None:
         if speed <= 0:
             raise ConfigError("speed must be positive")
@@ -157,6 +162,9 @@ class LiveNight:
         self._sinks_factory = sinks
         self.operators = list(operators)  # (user, role, name) to announce as on duty
         self.wall, self.monotonic = wall, monotonic
+        # a live night ticks every tick_s, and sooner when inputs wait: this long after the last
+        # tick at the soonest (a report waits at most this for its tick, not a whole tick_s)
+        self.min_tick_s = min_tick_s
         self.inbox = Inbox()
         self.paused = False
         self.over = False
@@ -171,6 +179,9 @@ class LiveNight:
         self.picture = LivePicture(scenario)
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
+        self.policy: DisclosurePolicy | None = None
+        self._past: dict[datetime, LivePicture] = {}
+        self._past_lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
 
@@ -204,6 +215,7 @@ class LiveNight:
                 raise LogError(f"{log.url}: replay does not reproduce the log ({report.first_difference})")
             rt.log, rt.source = log, source
         self.log, self.rt = log, rt
+        self.policy = next((st.policy for st in stages if isinstance(st, DisclosureStage)), None)
         self.sinks = list(self._sinks_factory(stages)) if self._sinks_factory else []
         on_duty: dict[str, tuple[str, str]] = {}
         for group, seq, t in tick_groups((r.seq, r.event()) for r in log.read()):
@@ -214,19 +226,30 @@ class LiveNight:
             if t is not None and self.picture.ticks % CHECKPOINT_TICKS == 0:
                 self._checkpoint(t)
         self.picture.seq = log.last_seq()
+        self.picture.explain = self._explain if self.policy is not None else None
         for user, role, name in self.operators:  # the roster, logged with the first tick
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
 
+    def _explain(self, text_en: str, text_ru: str, event_time: datetime | None, topic: str) -> dict[str, Any]:
+        """What the policy would publish of a text now: when, and what it would redact."""
+        assert self.policy is not None
+        public = self.policy.apply(Draft(text_en, text_ru, event_time, topic))
+        return {
+            "release_at": iso(public.release_at),
+            "redacted": [{"kind": v.kind, "category": v.category, "found": v.found} for v in public.redacted],
+        }
+
     def _checkpoint(self, t: datetime) -> None:
         pic = self.picture
-        scn, pic.scenario = pic.scenario, None  # type: ignore[assignment]  # the scenario is re-attached on load, not pickled
+        # the scenario is re-attached on load; the policy's explainer belongs to the head only
+        scn, explain, pic.scenario, pic.explain = pic.scenario, pic.explain, None, None  # type: ignore[assignment]
         try:
             self.checkpoints.append((t, pic.seq, pickle.dumps(pic, protocol=pickle.HIGHEST_PROTOCOL)))
         finally:
-            pic.scenario = scn
+            pic.scenario, pic.explain = scn, explain
 
     # ------------------------------------------------------------------ ticking
 
@@ -288,8 +311,11 @@ class LiveNight:
                             anchor = (self.monotonic(), last, self.speed)
                         due = anchor[0] + (now - anchor[1]).total_seconds() / anchor[2]
                         wait = due - self.monotonic()
-                    else:
-                        wait = (now - self.wall()).total_seconds()
+                    else:  # live: on the wall clock, and soon after inputs arrive
+                        wall = self.wall()
+                        ready = last + timedelta(seconds=self.min_tick_s) if len(self.inbox) else now
+                        wait = (ready - wall).total_seconds()
+                        now = wall
                     if wait > 0 and not (self.paused and len(self.inbox)):
                         self._cv.wait(min(wait, 0.5))
                         continue
@@ -377,7 +403,24 @@ class LiveNight:
     # ------------------------------------------------------------------ the past
 
     def picture_at(self, at: datetime) -> LivePicture:
-        """The picture as it was at the last tick at or before ``at``, from the log."""
+        """The picture as it was at the last tick at or before ``at``, from the log. The past
+        does not change, so the last few asked for are kept (a console's replay slider asks
+        for every collection at one moment)."""
+        with self._past_lock:
+            hit = self._past.get(at)
+            if hit is not None:
+                return hit
+        pic = self._fold_to(at)
+        head = self.rt.last_tick if self.rt is not None else None
+        if head is None or at >= head:
+            return pic  # not yet the past: the next tick may change it
+        with self._past_lock:
+            self._past[at] = pic
+            while len(self._past) > 16:
+                self._past.pop(next(iter(self._past)))
+        return pic
+
+    def _fold_to(self, at: datetime) -> LivePicture:
         base = None
         for when, seq, data in self.checkpoints:
             if when <= at:
