@@ -2,7 +2,7 @@
 from the socket write to the logged event.
 
     PYTHONPATH=. python bench/listen_sapient.py [--rate 20000] [--seconds 10] [--nodes 4]
-                                                [--tick-s 0.02] [--stages none|tracking|all]
+                                                [--min-tick-s 0.1] [--stages none|tracking|all]
 
 The server side is what ``skywarden serve --sapient`` runs, pinned to one core: a live night
 (``LiveNight``, its own thread ticking on the wall clock, SQLite log) and a ``SapientServer`` on
@@ -13,8 +13,9 @@ timestamp, and its ``id`` as nanoseconds) with the wall clock just before its ba
 
 Latency: the night's ``on_tick`` records when each tick's records are in the log (it runs just
 after the append); a detection's latency is that moment minus its stamp (so the nodes' own
-building of the batch is counted in it). A detection waits for the next tick: with ``tick_s``
-the wait alone is up to ``tick_s``. ``--stages``: ``none`` is the ingest path alone (no stage
+building of the batch is counted in it). A detection waits for the next tick: a live night
+ticks ``min_tick_s`` (serve: 0.1 s) after the previous tick once inputs wait, so that wait
+alone is up to ``min_tick_s``, plus the tick's own time. ``--stages``: ``none`` is the ingest path alone (no stage
 runs on the ticks; listener -> checks -> inbox -> tick -> log), ``tracking`` adds the tracker
 (each SAPIENT detection is a one-plot scan), ``all`` is the whole night's pipeline.
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import multiprocessing as mp
 import os
 import socket
@@ -40,8 +40,6 @@ from bisect import bisect_left
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -185,7 +183,7 @@ async def serve(live: LiveNight, port: int, args: argparse.Namespace, client_cor
     deadline = time.perf_counter() + 30
     while (server.messages < sent + args.nodes or len(live.inbox)) and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
-    await asyncio.sleep(2 * live.scenario.spec.night.tick_s + 0.1)
+    await asyncio.sleep(2 * live.min_tick_s + 0.1)
     wall = time.perf_counter() - t0
     c1 = (time.process_time(), _thread_cpu(loop_tid), _thread_cpu(night_tid) if night_tid else float("nan"))
     stop.set()
@@ -202,7 +200,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20_000, help="detections per second, all nodes together")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--nodes", type=int, default=4)
-    ap.add_argument("--tick-s", type=float, default=0.02, help="the night's tick (the scenario's is 1 s)")
+    ap.add_argument("--min-tick-s", type=float, default=0.1, help="the live night's shortest tick once inputs wait (LiveNight's default 0.1 s)")
     ap.add_argument("--stages", choices=("none", "tracking", "all"), default="none")
     ap.add_argument("--no-freeze", action="store_true", help="leave the opened night's heap in the collector's sight (serve freezes it)")
     args = ap.parse_args()
@@ -216,14 +214,12 @@ def main() -> None:
         build = live_module.build_stages
         live_module.build_stages = lambda scn: build(scn, names)  # type: ignore[assignment]  # the benchmark's choice of stages
     scn = load_scenario()
-    spec = msgspec.structs.replace(scn.spec, night=msgspec.structs.replace(scn.spec.night, tick_s=args.tick_s))
-    scn = dataclasses.replace(scn, spec=spec)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory(prefix="skywarden-listen-") as tmp:
         log_path = Path(tmp) / "night.sqlite"
-        live = LiveNight(scn, str(log_path), exercise=False)
+        live = LiveNight(scn, str(log_path), exercise=False, min_tick_s=args.min_tick_s)
         live.open()
         logged_at: list[tuple[int, float]] = []  # (last seq of a tick, wall time just after its append)
         live.on_tick = lambda delta, state: logged_at.append((delta.seq, time.time()))
@@ -251,7 +247,7 @@ def main() -> None:
         log.close()
     n = len(lat)
     lags = [x * 1e3 for x in res["lags"]]
-    print(f"listen_sapient: {args.nodes} nodes, {args.rate:,.0f} det/s asked for {args.seconds:g} s; tick {args.tick_s:g} s; stages: {args.stages}; heap {'not frozen' if args.no_freeze else 'frozen'}; server on core {server_core}, nodes on core {client_core}")
+    print(f"listen_sapient: {args.nodes} nodes, {args.rate:,.0f} det/s asked for {args.seconds:g} s; min_tick_s {args.min_tick_s:g} s; stages: {args.stages}; heap {'not frozen' if args.no_freeze else 'frozen'}; server on core {server_core}, nodes on core {client_core}")
     print(f"  sent {res['sent']:,} in {res['elapsed']:.2f} s ({res['sent'] / res['elapsed']:,.0f}/s); messages read {res['messages']:,}, accepted {res['accepted']:,}, rejected {res['rejected']:,}; logged {n:,}")
     print(f"  ingested {n / res['elapsed']:,.0f} det/s over the sending time")
     for why in rejections[:5]:

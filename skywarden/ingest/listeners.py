@@ -164,7 +164,7 @@ class Health:
     rate: float  # messages per second over the last RATE_WINDOW_S
     messages: int
     rejected: int
-    why: str = ""  # what the state is owed to (e.g. "reconnecting in 4 s: connection refused")
+    why: str = ""  # what the state is owed to (e.g. "Connection refused; retrying in 4 s")
 
     def text(self) -> str:
         last = self.last_message.strftime("%H:%M:%SZ") if self.last_message else "never"
@@ -223,7 +223,6 @@ class Listener:
         self._token_t = 0.0
         self._samples: deque[tuple[float, int, int, int]] = deque()  # (monotonic, messages, rejected, unlogged + dropped)
         self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._started = self.clock.monotonic()
 
     # ------------------------------------------------------------------ interface
@@ -242,7 +241,6 @@ class Listener:
         if clock is not None:
             self.clock = clock
         self._started = self.clock.monotonic()
-        self._loop = asyncio.get_running_loop()
         tried = asyncio.Event()
         self._task = asyncio.create_task(self._supervise(tried), name=self.name)
         await tried.wait()  # the first try at opening made: a server is listening when this returns
@@ -312,10 +310,10 @@ class Listener:
                 self.why = "connection closed by the peer"
                 if self.clock.monotonic() - since > 5 * first:
                     wait = first
+            except TimeoutError:  # (an OSError too: first)
+                self.why = "no answer"
             except OSError as exc:
                 self.why = f"{exc.strerror or exc}"
-            except TimeoutError:
-                self.why = "no answer"
             except Exception as exc:  # whatever it is, the listener retries; the night goes on
                 self.why = f"{type(exc).__name__}: {exc}"
             self.opened = False
