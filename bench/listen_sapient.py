@@ -6,7 +6,7 @@ from the socket write to the logged event.
 
 The server side is what ``skywarden serve --sapient`` runs, pinned to one core: a live night
 (``LiveNight``, its own thread ticking on the wall clock, SQLite log) and a ``SapientServer`` on
-the asyncio loop, every detection decoded, checked (``ReportChecker``) and put in the inbox.
+the event loop (uvloop, as under uvicorn), every detection decoded, checked (``ReportChecker``) and put in the inbox.
 The nodes are another process, pinned to another core: each connects, registers, and sends
 detections at its share of ``--rate`` in batches every 5 ms, each stamped (its SAPIENT
 timestamp, and its ``id`` as nanoseconds) with the wall clock just before its batch is built.
@@ -19,8 +19,10 @@ alone is up to ``min_tick_s``, plus the tick's own time. ``--stages``: ``none`` 
 runs on the ticks; listener -> checks -> inbox -> tick -> log), ``tracking`` adds the tracker
 (each SAPIENT detection is a one-plot scan), ``all`` is the whole night's pipeline.
 
-Also printed: the server process's CPU (by thread: the loop, the night), and the event loop's
-lag (a task asking to sleep 10 ms, how late it wakes).
+Also printed: the server process's CPU (by thread: the loop, the night); the event loop's lag
+(a task asking to sleep 10 ms, how late it wakes: on a busy machine mostly the scheduler's
+doing); and the CPU time of handling one read of a connection (decoding, checks, the inbox),
+which is how long the loop is held at a time by a node, whatever else runs on the machine.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skywarden import events as E  # noqa: E402
+from skywarden.ingest import listeners as listeners_module  # noqa: E402
 from skywarden.ingest.listeners import ListenerGroup, ListenerOptions, LiveSink, SapientServer  # noqa: E402
 from skywarden.log import open_log  # noqa: E402
 from skywarden.runtime import settled_heap  # noqa: E402
@@ -153,6 +156,21 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+READS: list[float] = []  # CPU seconds of each read's handling
+
+
+def _timed_reads() -> None:
+    """Time each read's handling in the connection (thread CPU time: preemption not counted)."""
+    handle = listeners_module._StreamConn.buffer_updated
+
+    def timed(self: Any, nbytes: int) -> None:
+        c = time.thread_time()
+        handle(self, nbytes)
+        READS.append(time.thread_time() - c)
+
+    listeners_module._StreamConn.buffer_updated = timed  # type: ignore[method-assign]  # the benchmark's probe
+
+
 async def serve(live: LiveNight, port: int, args: argparse.Namespace, client_core: int | None) -> dict[str, Any]:
     server = SapientServer("127.0.0.1", port, options=ListenerOptions(max_backlog=10_000_000))
     group = ListenerGroup([server], check_s=1.0)
@@ -195,6 +213,15 @@ async def serve(live: LiveNight, port: int, args: argparse.Namespace, client_cor
     }  # fmt: skip
 
 
+def _run(main: Any) -> dict[str, Any]:
+    """On uvloop, as uvicorn runs skywarden serve, when it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)  # type: ignore[no-any-return]  # the benchmark's own coroutine
+    return uvloop.run(main)  # type: ignore[no-any-return]  # the benchmark's own coroutine
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rate", type=float, default=20_000, help="detections per second, all nodes together")
@@ -209,6 +236,7 @@ def main() -> None:
     server_core = cores[0] if cores else None
     client_core = cores[1] if len(cores) > 1 else None
     _pin(server_core)
+    _timed_reads()
     if args.stages != "all":
         names = ["tracking"] if args.stages == "tracking" else []
         build = live_module.build_stages
@@ -227,7 +255,7 @@ def main() -> None:
         try:
             # as skywarden serve runs its loop: the opened night's heap frozen (runtime.settled_heap)
             with contextlib.nullcontext() if args.no_freeze else settled_heap():
-                res = asyncio.run(serve(live, port, args, client_core))
+                res = _run(serve(live, port, args, client_core))
         finally:
             live.stop()
         if live.error is not None:
@@ -254,6 +282,8 @@ def main() -> None:
         print(f"  rejected: {why}")
     print(f"  socket write -> logged: p50 {_pct(lat, 0.5) * 1e3:.1f} ms, p99 {_pct(lat, 0.99) * 1e3:.1f} ms, max {max(lat, default=float('nan')) * 1e3:.1f} ms")
     print(f"  server CPU {res['cpu']:.2f} s over {res['wall']:.2f} s ({res['cpu'] / res['wall']:.2f} core): loop thread {res['cpu_loop']:.2f} s, night thread {res['cpu_night']:.2f} s")
+    reads = [x * 1e3 for x in READS]
+    print(f"  one read's handling ({len(reads):,} reads, {n / max(len(reads), 1):.0f} detections each): CPU p50 {_pct(reads, 0.5):.2f} ms, p99 {_pct(reads, 0.99):.2f} ms, max {max(reads, default=float('nan')):.2f} ms")
     print(f"  event-loop lag (10 ms sleeps): p50 {statistics.median(lags) if lags else float('nan'):.2f} ms, p99 {_pct(lags, 0.99):.2f} ms, max {max(lags, default=float('nan')):.2f} ms")
     print(f"  at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 

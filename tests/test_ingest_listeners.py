@@ -89,8 +89,14 @@ class Collect:
 
 @contextmanager
 def running(group: ListenerGroup, sink: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    """The group on an event loop of its own thread, as the service's loop runs it."""
-    loop = asyncio.new_event_loop()
+    """The group on an event loop of its own thread, as the service's loop runs it (uvloop, as
+    uvicorn runs it, when installed; the tests through the app run on asyncio's own loop)."""
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
@@ -649,3 +655,64 @@ def test_every_listener_kind_is_a_listener() -> None:
     made = build_listeners([("sapient", "127.0.0.1:1"), ("asterix-udp", "127.0.0.1:2"), ("beast", "127.0.0.1:3"), ("remoteid-udp", "127.0.0.1:4")])
     assert all(isinstance(x, Listener) for x in made)
     assert [x.kind for x in made] == ["sapient", "asterix-udp", "beast", "remoteid-udp"]
+
+
+# ---------------------------------------------------------------------------- skywarden serve
+
+
+def test_serve_flags_start_the_listeners_and_a_bad_address_is_refused(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import tomllib
+    import urllib.request
+
+    from typer.testing import CliRunner
+
+    from skywarden.cli import app
+
+    bad = CliRunner().invoke(app, ["serve", "--exercise", "--log", str(tmp_path / "x.sqlite"), "--sapient", "nowhere"])
+    assert bad.exit_code == 2 and "HOST:PORT" in bad.output
+
+    http, sapient, rid = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
+    sensors = tmp_path / "sensors.toml"
+    sensors.write_text(f'[[listener]]\nkind = "remoteid-udp"\naddress = "127.0.0.1:{rid}"\n')
+    cmd = [sys.executable, "-m", "skywarden.cli", "serve", "--exercise", "--speed", "20", "--log", str(tmp_path / "night.sqlite"),
+           "--bind", f"127.0.0.1:{http}", "--sapient", f"127.0.0.1:{sapient}", "--sensors", str(sensors)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # this checkout's skywarden
+    with (tmp_path / "serve.err").open("wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        node = None
+        while node is None:
+            assert proc.poll() is None, (tmp_path / "serve.err").read_text()
+            try:
+                node = connect(sapient)
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not listen in 120 s"
+                time.sleep(0.2)
+        with node:
+            node.sendall(registration())
+            assert read_reply(node).registration_ack.acceptance
+        users = {u["user"]: u for u in tomllib.loads((tmp_path / "exercise-users.toml").read_text())["user"]}
+
+        def call(path: str, body: Any = None, token: str | None = None) -> Any:
+            req = urllib.request.Request(f"http://127.0.0.1:{http}{path}", data=None if body is None else json.dumps(body).encode())
+            req.add_header("content-type", "application/json")
+            if token:
+                req.add_header("authorization", f"Bearer {token}")
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return json.loads(r.read())
+
+        token = call("/api/login", {"user": "admin", "password": users["admin"]["password"]})["token"]
+        names: set[str] = set()
+        while not {f"sapient:127.0.0.1:{sapient}", f"remoteid-udp:127.0.0.1:{rid}"} <= names:
+            assert time.monotonic() < deadline, f"listeners' health not in /api/sensors: {names}"
+            time.sleep(0.5)
+            names = {s["sensor_id"] for s in call("/api/sensors", token=token)}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"listening: sapient:127.0.0.1:{sapient}" in out.decode() and f"listening: remoteid-udp:127.0.0.1:{rid}" in out.decode()

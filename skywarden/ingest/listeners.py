@@ -49,7 +49,7 @@ from collections.abc import Callable, Sequence, Sized
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, cast
 
 import msgspec
 
@@ -390,8 +390,8 @@ class _StreamConn(asyncio.BufferedProtocol):
         self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport (uvloop's, under uvicorn, is no subclass of asyncio.Transport)
+        self.transport = cast(asyncio.Transport, transport)
         addr = transport.get_extra_info("peername")
         self.peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
 
