@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import socket
@@ -157,6 +158,19 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 READS: list[float] = []  # CPU seconds of each read's handling
+GC_PAUSES: list[tuple[int, float]] = []  # (generation, CPU seconds) of each collection
+
+
+def _timed_collections() -> None:
+    started: dict[int, float] = {}
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[threading.get_ident()] = time.thread_time()
+        elif (t := started.pop(threading.get_ident(), None)) is not None:
+            GC_PAUSES.append((info["generation"], time.thread_time() - t))
+
+    gc.callbacks.append(on_gc)
 
 
 def _timed_reads() -> None:
@@ -237,6 +251,7 @@ def main() -> None:
     client_core = cores[1] if len(cores) > 1 else None
     _pin(server_core)
     _timed_reads()
+    _timed_collections()
     if args.stages != "all":
         names = ["tracking"] if args.stages == "tracking" else []
         build = live_module.build_stages
@@ -251,6 +266,15 @@ def main() -> None:
         live.open()
         logged_at: list[tuple[int, float]] = []  # (last seq of a tick, wall time just after its append)
         live.on_tick = lambda delta, state: logged_at.append((delta.seq, time.time()))
+        ticks: list[tuple[float, float]] = []  # (wall seconds, thread CPU seconds) of each tick
+        tick = live._tick
+
+        def timed_tick(now: datetime) -> None:
+            w, c = time.perf_counter(), time.thread_time()
+            tick(now)
+            ticks.append((time.perf_counter() - w, time.thread_time() - c))
+
+        live._tick = timed_tick  # type: ignore[method-assign]  # the benchmark's probe
         live.start()
         try:
             # as skywarden serve runs its loop: the opened night's heap frozen (runtime.settled_heap)
@@ -282,10 +306,15 @@ def main() -> None:
         print(f"  rejected: {why}")
     print(f"  socket write -> logged: p50 {_pct(lat, 0.5) * 1e3:.1f} ms, p99 {_pct(lat, 0.99) * 1e3:.1f} ms, max {max(lat, default=float('nan')) * 1e3:.1f} ms")
     print(f"  server CPU {res['cpu']:.2f} s over {res['wall']:.2f} s ({res['cpu'] / res['wall']:.2f} core): loop thread {res['cpu_loop']:.2f} s, night thread {res['cpu_night']:.2f} s")
+    print(f"  per detection: {res['cpu'] / max(n, 1) * 1e6:.1f} us of server CPU ({res['cpu_loop'] / max(n, 1) * 1e6:.1f} loop, {res['cpu_night'] / max(n, 1) * 1e6:.1f} night): {n / res['cpu']:,.0f} det/s on a core of its own")
+    tw, tc = [w * 1e3 for w, _ in ticks], [c * 1e3 for _, c in ticks]
+    print(f"  ticks: {len(ticks):,}, {n / max(len(ticks), 1):.0f} detections each; wall p50 {_pct(tw, 0.5):.1f} ms, p99 {_pct(tw, 0.99):.1f} ms, max {max(tw, default=float('nan')):.1f} ms; CPU p50 {_pct(tc, 0.5):.1f} ms, p99 {_pct(tc, 0.99):.1f} ms, max {max(tc, default=float('nan')):.1f} ms")
+    full = [x * 1e3 for g, x in GC_PAUSES if g == 2]
+    print(f"  garbage collections: {len(GC_PAUSES):,}, {len(full)} full; CPU {sum(x for _, x in GC_PAUSES):.2f} s in all, the longest {max((x * 1e3 for _, x in GC_PAUSES), default=0.0):.1f} ms, full ones up to {max(full, default=0.0):.1f} ms")
     reads = [x * 1e3 for x in READS]
     print(f"  one read's handling ({len(reads):,} reads, {n / max(len(reads), 1):.0f} detections each): CPU p50 {_pct(reads, 0.5):.2f} ms, p99 {_pct(reads, 0.99):.2f} ms, max {max(reads, default=float('nan')):.2f} ms")
     print(f"  event-loop lag (10 ms sleeps): p50 {statistics.median(lags) if lags else float('nan'):.2f} ms, p99 {_pct(lags, 0.99):.2f} ms, max {max(lags, default=float('nan')):.2f} ms")
-    print(f"  at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"  at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

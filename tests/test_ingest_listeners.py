@@ -716,3 +716,35 @@ def test_serve_flags_start_the_listeners_and_a_bad_address_is_refused(tmp_path: 
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"listening: sapient:127.0.0.1:{sapient}" in out.decode() and f"listening: remoteid-udp:127.0.0.1:{rid}" in out.decode()
+
+
+# ---------------------------------------------------------------------------- the checks' memory
+
+
+def test_the_duplicate_check_forgets_only_what_the_order_check_refuses_anyway(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from skywarden.ingest import jsonl
+    from skywarden.ingest.jsonl import ReportChecker
+
+    def plot(s: float, sensor: str = "r1", lat: float = 55.7) -> E.PositionPlots:
+        return E.PositionPlots(t=T0 + timedelta(seconds=s), sensor_id=sensor, lat=[lat], lon=[37.6], alt=[100.0], sigma_m=[20.0])
+
+    c = ReportChecker("test", reorder_tolerance_s=5.0)
+    for k in range(10_000):
+        assert not isinstance(c.check_event(plot(k * 0.01, lat=55.0 + k * 1e-5)), E.ReportRejected)
+    assert len(c._seen) < 600  # about the last 5 s of reports (500), not all 10,000
+    dup = c.check_event(plot(99.99, lat=55.0 + 9_999 * 1e-5))  # the latest again: still known
+    assert isinstance(dup, E.ReportRejected) and "duplicate" in dup.reason
+    old = c.check_event(plot(1.0, lat=55.0 + 100 * 1e-5))  # long forgotten: refused by the order check
+    assert isinstance(old, E.ReportRejected) and "out of order" in old.reason
+    # another sender's reports are kept by that sender's time, not this one's
+    assert not isinstance(c.check_event(plot(0.0, sensor="r2")), E.ReportRejected)
+    assert isinstance(c.check_event(plot(0.0, sensor="r2")), E.ReportRejected)
+    assert not gc.is_tracked(c._seen)  # the collector never walks it
+    # at most MAX_REMEMBERED, whatever the times
+    monkeypatch.setattr(jsonl, "MAX_REMEMBERED", 100)
+    same_time = ReportChecker("test")
+    for k in range(1_000):
+        same_time.check_event(plot(0.0, lat=50.0 + k * 1e-4))
+    assert len(same_time._seen) == 100

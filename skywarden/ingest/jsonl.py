@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import deque
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,8 +40,16 @@ class ReportChecker:
     source: str
     reorder_tolerance_s: float = 5.0
     _last_t: dict[str, datetime] = field(default_factory=dict)
-    _seen: set[bytes] = field(default_factory=set)
-    _order: deque[tuple[str, datetime, bytes]] = field(default_factory=deque)
+    # the duplicate memory, kept where the garbage collector never looks (a dict of bytes to
+    # None is untracked; arrays are no containers): a set and a deque of 100,000 reports made
+    # every full collection of a live service 9 ms longer
+    _seen: dict[bytes, None] = field(default_factory=dict)
+    _fifo_digest: bytearray = field(default_factory=bytearray)  # 32 bytes a report, oldest first
+    _fifo_t: array[float] = field(default_factory=lambda: array("d"))  # its time, UNIX seconds
+    _fifo_key: array[int] = field(default_factory=lambda: array("q"))  # its sender, in _key_ids
+    _head: int = 0  # the oldest report still remembered
+    _key_ids: dict[str, int] = field(default_factory=dict)
+    _last_s: array[float] = field(default_factory=lambda: array("d"))  # _last_t by key id, UNIX seconds
     accepted: int = 0
     rejected: int = 0
 
@@ -110,22 +118,37 @@ class ReportChecker:
         _check_numbers(ev)
         key = getattr(ev, "sensor_id", None) or E.kind(ev)
         last = self._last_t.get(key)
-        tol = timedelta(seconds=self.reorder_tolerance_s)
-        if last is not None and ev.t < last - tol:
+        if last is not None and ev.t < last - timedelta(seconds=self.reorder_tolerance_s):
             raise ValueError(f"out of order: {ev.t.isoformat()} is before {last.isoformat()} from {key}")
         digest = hashlib.sha256(encoded).digest()
         if digest in self._seen:
             raise ValueError("duplicate of an earlier report")
-        self._seen.add(digest)
-        self._order.append((key, ev.t, digest))
+        kid = self._key_ids.get(key)
+        if kid is None:
+            kid = self._key_ids[key] = len(self._last_s)
+            self._last_s.append(-math.inf)
+        t_s = ev.t.timestamp()
+        self._seen[digest] = None
+        self._fifo_digest += digest
+        self._fifo_t.append(t_s)
+        self._fifo_key.append(kid)
         if last is None or ev.t > last:
             self._last_t[key] = ev.t
-        self._forget(tol)
+            self._last_s[kid] = t_s
+        self._forget(self.reorder_tolerance_s)
 
-    def _forget(self, tol: timedelta) -> None:
-        order, seen, last_t = self._order, self._seen, self._last_t
-        while order and (len(order) > MAX_REMEMBERED or order[0][1] < last_t[order[0][0]] - tol):
-            seen.discard(order.popleft()[2])
+    def _forget(self, tol_s: float) -> None:
+        """Forget the reports an exact copy of which the order check would refuse anyway, and
+        the oldest beyond ``MAX_REMEMBERED``."""
+        times, keys, last, digests = self._fifo_t, self._fifo_key, self._last_s, self._fifo_digest
+        i, n = self._head, len(times)
+        while i < n and (n - i > MAX_REMEMBERED or times[i] < last[keys[i]] - tol_s):
+            del self._seen[bytes(digests[32 * i : 32 * i + 32])]
+            i += 1
+        self._head = i
+        if i > 4096 and 2 * i > n:  # drop the forgotten front now and then (amortised O(1))
+            del times[:i], keys[:i], digests[: 32 * i]
+            self._head = 0
 
 
 def _check_per_plot(ev: E.PolarPlots | E.PositionPlots, n: int) -> None:
