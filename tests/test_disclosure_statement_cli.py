@@ -115,7 +115,7 @@ def test_edit_then_reject(night: Path, scenario: LoadedScenario) -> None:
     assert res.exit_code == 0, res.output
     leak = runner.invoke(statement_app, ["edit", "ST-0001", "--log", str(night), "--officer", "press-1",
                                          "--en", "Destroyed at 55.7512, 37.6184", "--ru", "Уничтожен"])  # fmt: skip
-    assert leak.exit_code == 1 and "withheld" in leak.output
+    assert leak.exit_code == 1 and "coordinate" in leak.output and "en[13:20]" in leak.output
     res = runner.invoke(
         statement_app,
         ["reject", "ST-0001", "--log", str(night), "--officer", "duty-2", "--reason", "wait"],
