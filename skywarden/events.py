@@ -162,6 +162,8 @@ class StatementApproved(InputEvent, frozen=True, kw_only=True, tag="statement_ap
     statement_id: str
     officer: str
     role: str
+    # the SHA-256 of the text approved (skywarden.disclosure.binding); "" binds to none
+    text_sha256: str = ""
 
 
 class StatementRejected(InputEvent, frozen=True, kw_only=True, tag="statement_rejected"):

@@ -55,7 +55,7 @@ DEFAULT_VOCABULARY = "vocabulary.toml"
 _Refuse = Callable[[Kind, str, int, int], None]
 _Take = Callable[[int, int], None]
 _STEM_SLACK = 5  # letters a stem may be followed by
-_NAME_SLACK = 4  # letters a place-name word may gain or lose in another case
+_NAME_SLACK = 4  # letters a place-name word may gain or lose in another case (keeping 3)
 
 
 def default_vocabulary_path() -> Path:
@@ -300,7 +300,7 @@ class Allowlist:
     policy: DisclosurePolicy
     vocabulary: Vocabulary = field(default_factory=Vocabulary.load)
     max_chars: int = 2000
-    _names: list[_Name] | None = field(default=None, repr=False)
+    _names: dict[str, list[_Name]] | None = field(default=None, repr=False)
     _terms: tuple[int, list[tuple[str, str]]] | None = field(default=None, repr=False)
 
     @classmethod
@@ -316,11 +316,15 @@ class Allowlist:
             )
         return cls(policy, Vocabulary.load(path), edit.max_chars)
 
-    @property
-    def names(self) -> list[_Name]:
+    def names(self, token_key: str) -> list[_Name]:
+        """The place names that may start at a token, longest first (indexed by the first three
+        letters of their first word, which every form of that word keeps)."""
         if self._names is None:
-            self._names = gazetteer(self.policy)
-        return self._names
+            index: dict[str, list[_Name]] = {}
+            for name in gazetteer(self.policy):
+                index.setdefault(name.words[0][:3], []).append(name)
+            self._names = index
+        return self._names.get(token_key[:3], [])
 
     def check(self, text: str, facts: Facts) -> list[Violation]:
         """Every part of ``text`` its facts do not explain (empty: the text may be published),
@@ -474,7 +478,7 @@ class Allowlist:
                 i += 1
                 continue
             hit = None
-            for name in self.names:
+            for name in self.names(toks[i].key):
                 k = len(name.words)
                 if i + k <= len(toks) and all(
                     _word_matches(toks[i + j].key, name.words[j]) for j in range(k)

@@ -143,25 +143,60 @@ _ASCII_CTRL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 _ASCII_DIGITISH = re.compile(r"(?<=\d)[IOl](?=\d)")
 
 
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table of :func:`fold_char`, filled as characters are met; the
+    characters that do not fold to exactly one character are noted in ``resizing``."""
+
+    resizing: set[str] = set()
+    limit = 65536  # distinct characters kept; beyond, each is folded again when met
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        f = fold_char(c)
+        if len(f) != 1:
+            self.resizing.add(c)
+        if len(self) < self.limit:
+            self[code] = f
+        return f
+
+
+_FOLD = _FoldTable()
+
+
 def normalise(text: str) -> Normalised:
     """``text`` in comparison form (see the module doc). Linear in ``len(text)``."""
     if text.isascii() and not _ASCII_CTRL.search(text):
         return Normalised(text, _ASCII_DIGITISH.sub(lambda m: TO_DIGIT[m.group(0)], text).lower())
-    chars: list[str] = []
-    origin = array("l")
-    for i, c in enumerate(text):
-        f = c if c.isascii() and c.isprintable() else fold_char(c)
-        for x in f:
-            chars.append(x)
-            origin.append(i)
+    folded = text.translate(_FOLD)
+    origin: array[int] | None = None
+    if len(folded) == len(text) and _FOLD.resizing.isdisjoint(text):
+        chars = list(folded)  # one character for one: the identity maps back
+    else:
+        chars = []
+        origin = array("l")
+        for i, c in enumerate(text):
+            for x in _FOLD[ord(c)]:
+                chars.append(x)
+                origin.append(i)
     _resolve_scripts(chars)
+    joined = "".join(chars)
+    cased = joined.casefold()
+    if len(cased) == len(joined):  # casefold never shortens: one for one again
+        return Normalised(text, cased, origin)
     out: list[str] = []
     final = array("l")
-    for x, o in zip(chars, origin, strict=True):
+    for i, x in enumerate(chars):
         f = _fold_case(x)
         out.append(f)
-        final.extend([o] * len(f))
+        final.extend([origin[i] if origin is not None else i] * len(f))
     return Normalised(text, "".join(out), final)
+
+
+# a word that needs its script resolved: letters of two scripts, a digit beside a letter, or a
+# letter of another script that looks Latin
+_NEEDS_RESOLVING = re.compile(
+    r"(?=.*[a-zA-Z])(?=.*[\u0400-\u052f])|\d[^\W\d_]|[^\W\d_]\d|[^\x00-\x7f\u0400-\u052f]"
+)
 
 
 def _resolve_scripts(chars: list[str]) -> None:
@@ -169,7 +204,7 @@ def _resolve_scripts(chars: list[str]) -> None:
     joined = "".join(chars)
     for m in _WORD_RE.finditer(joined):
         word = m.group(0)
-        if word.isascii() and not any(c.isdigit() for c in word):
+        if not _NEEDS_RESOLVING.search(word):
             continue
         a, b = m.start(), m.end()
         # non-ASCII Latin look-alikes ("ɑ", "ı") first, so they count as Latin

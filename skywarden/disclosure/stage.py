@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from skywarden.disclosure.allowlist import Allowlist, Facts, explain, facts_of
 from skywarden.disclosure.approval import Statement
+from skywarden.disclosure.binding import text_sha256
 from skywarden.disclosure.claims import ClaimAssessor, ClaimsConfig
 from skywarden.disclosure.drafting import (
     TEMPLATES,
@@ -400,6 +401,9 @@ class DisclosureStage:
         rules = self.policy.rules.approval
         try:
             if isinstance(e, StatementApproved):
+                stale = self._stale_approval(st, e)
+                if stale:
+                    return self._refuse(now, e, e.statement_id, stale)
                 st.approve(e.t, e.officer, e.role, self.officers, rules)
             elif isinstance(e, StatementRejected):
                 st.reject(e.t, e.officer, e.role, self.officers, rules)
@@ -414,6 +418,19 @@ class DisclosureStage:
         except (ApprovalError, TransitionError) as exc:
             return self._refuse(now, e, e.statement_id, str(exc))
         return None
+
+    @staticmethod
+    def _stale_approval(st: Statement, e: StatementApproved) -> str:
+        """Why an approval does not bind to the statement's current text ("" when it does)."""
+        if not e.text_sha256:
+            return ""
+        current = text_sha256(st.text_en, st.text_ru)
+        if e.text_sha256.lower() == current:
+            return ""
+        return (
+            f"the approval names the text sha256 {e.text_sha256[:16]}..., but the statement's "
+            f"text is now {current[:16]}... (edited since it was read)"
+        )
 
     def _unexplained(self, sid: str, text_en: str, text_ru: str) -> str:
         """Why an edit may not stand ("" when it may): the spans, per language, that the
