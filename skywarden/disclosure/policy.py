@@ -267,6 +267,11 @@ class DisclosurePolicy:
     source: str = ""
     _terms: dict[str, str] = field(default_factory=dict, repr=False)  # casefolded -> category
     _matcher: TermMatcher | None = field(default=None, repr=False)
+    _checked: dict[str, tuple[Violation, ...]] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        # a snapshot keeps the rules and terms, not the remembered answers of check()
+        return {**self.__dict__, "_checked": {}}
 
     def __post_init__(self) -> None:
         w = self.rules.withhold
@@ -296,6 +301,7 @@ class DisclosurePolicy:
             return
         self._terms[key] = category
         self._matcher = None
+        self._checked.clear()
 
     def learn(self, events: Iterable[Event]) -> None:
         """Withhold what the log reveals: units, effectors, sensor ids."""
@@ -379,6 +385,16 @@ class DisclosurePolicy:
 
     def check(self, text: str) -> list[Violation]:
         """Everything in ``text`` the policy withholds, in text order (empty: publishable)."""
+        # the same texts come back often (alert templates, every tick's redaction): remember
+        # the answers until a term is added
+        done = self._checked.get(text)
+        if done is None:
+            if len(self._checked) >= 4096:
+                self._checked.clear()
+            done = self._checked[text] = tuple(self._check(text))
+        return list(done)
+
+    def _check(self, text: str) -> list[Violation]:
         found: list[Violation] = []
         if self._terms:
             norm = normalise(text)
