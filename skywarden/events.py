@@ -410,6 +410,7 @@ class Delivered(InputEvent, frozen=True, kw_only=True, tag="delivered"):
     ok: bool
     attempts: int
     detail: str = ""
+    dead_letter: bool = False  # the channel cannot take the item: parked for an operator
 
 
 class InputRefused(Event, frozen=True, kw_only=True, tag="input_refused"):
