@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skywarden.disclosure.allowlist import Allowlist, Facts, Vocabulary, facts_of
+from skywarden.disclosure.binding import text_sha256
 from skywarden.disclosure.policy import DisclosurePolicy, PolicyRules, load_rules
 from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
 from skywarden.events import (
@@ -113,12 +114,39 @@ def test_every_bypass_is_refused_with_its_span(scenario: LoadedScenario, case: d
 
 
 @pytest.mark.parametrize("case", SAFE, ids=[s["what"] for s in SAFE])
-def test_every_safe_edit_passes_and_is_published_as_written(scenario: LoadedScenario, case: dict[str, Any]) -> None:
+def test_every_safe_edit_passes(scenario: LoadedScenario, case: dict[str, Any]) -> None:
     night = KillNight(scenario)
     assert refusals(night.edit(case["lang"], case["text"])) == []
-    night.step(StatementApproved(t=night.now, statement_id=night.draft.statement_id, officer="duty-1", role="publisher"))
+    st = night.stage.statements[night.draft.statement_id]
+    assert (st.text_en if case["lang"] == "en" else st.text_ru) == case["text"]
+
+
+@pytest.mark.parametrize("case", SAFE, ids=[s["what"] for s in SAFE])
+def test_every_safe_edit_with_its_other_language_is_published_as_written(
+    scenario: LoadedScenario, case: dict[str, Any]
+) -> None:
+    night = KillNight(scenario)
+    en, ru = (case["text"], case["other"]) if case["lang"] == "en" else (case["other"], case["text"])
+    got = night.step(StatementEdited(t=night.now, statement_id=night.draft.statement_id, editor="press-1",
+                                     role="editor", text_en=en, text_ru=ru))  # fmt: skip
+    assert refusals(got) == []
+    got = night.step(StatementApproved(t=night.now, statement_id=night.draft.statement_id, officer="duty-1",
+                                       role="publisher", text_sha256=text_sha256(en, ru)))  # fmt: skip
+    assert refusals(got) == []
     (pub,) = [e for e in night.out if isinstance(e, StatementPublished)]
-    assert (pub.text_en if case["lang"] == "en" else pub.text_ru) == case["text"]
+    assert (pub.text_en, pub.text_ru) == (en, ru)
+
+
+def test_an_edit_of_one_language_is_not_approved_until_the_other_says_the_same(scenario: LoadedScenario) -> None:
+    night = KillNight(scenario)
+    sid = night.draft.statement_id
+    assert refusals(night.edit("en", "Stay indoors while drones may still be in the air.")) == []
+    st = night.stage.statements[sid]
+    (r,) = refusals(night.step(StatementApproved(t=night.now, statement_id=sid, officer="duty-1", role="publisher",
+                                                 text_sha256=text_sha256(st.text_en, st.text_ru))))  # fmt: skip
+    assert "do not state the same facts" in r.reason and "numbers (en 0, ru 1)" in r.reason
+    assert "times (en 0, ru 1)" in r.reason and "places (en 0, ru 1)" in r.reason
+    assert [e for e in night.out if isinstance(e, StatementPublished)] == []
 
 
 def test_policy_terms_hold_from_the_start_of_the_night(scenario: LoadedScenario) -> None:
@@ -190,6 +218,7 @@ def test_every_draft_of_a_night_passes_its_own_allowlist(scenario: LoadedScenari
     assert {"kills", "airport_restricted", "airport_lifted", "recovered", "summary"} <= topics
     for d in drafted:
         facts = stage.allowed[d.statement_id]
+        assert stage.allowlist.said(d.text_en) == stage.allowlist.said(d.text_ru), (d.text_en, d.text_ru)
         for text in (d.text_en, d.text_ru):
             assert stage.allowlist.check(text, facts) == [], (d.topic, text)
             assert stage.policy.check(text) == [], (d.topic, text)

@@ -80,6 +80,9 @@ class WordSet:
             stem = entry.endswith("*")
             k = "".join(key(t.text) for t in tokens(normalise(entry.rstrip("*"))))
             if stem:
+                # a final "i" may fold away before the ending's vowel ("расписани-е" reads
+                # "raspisane"): the stem stops before it
+                k = k[:-1] if k.endswith("i") and len(k) > 4 else k
                 if len(k) < 4:
                     raise ScenarioError(where, entry, "a stem keeps at least four letters")
                 stems.add(k)
@@ -422,41 +425,13 @@ class Allowlist:
     # ---------------------------------------------------------------- parts
 
     def _times(self, n: Normalised, facts: Facts, refuse: _Refuse, take: _Take) -> None:
-        text = n.text
-        spans: list[tuple[int, int]] = []
-
-        def seen(a: int, b: int) -> bool:
-            return any(a < e and s < b for s, e in spans)
-
-        def judge(a: int, b: int, h: int, mi: int, sec: bool) -> None:
-            spans.append((a, b))
+        for a, b, h, mi, sec in find_times(n.text, facts.times):
             if sec:
                 refuse("time", "seconds", a, b)
-            elif (h % 24, mi) in facts.times:
+            elif (h, mi) in facts.times:
                 take(a, b)
             else:
                 refuse("time", "not in the facts", a, b)
-
-        for m in _TIME_UNITS.finditer(text):
-            if m.group(1) is None and m.group(3) is None:
-                continue  # "19 min" alone is a duration, read as a number
-            h = int(m.group(1) or 0)
-            judge(m.start(), m.end(), h, int(m.group(2)), m.group(3) is not None)
-        for m in _TIME_COLON.finditer(text):
-            if not seen(m.start(), m.end()):
-                judge(m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3) is not None)
-        for m in _TIME_AMPM.finditer(text):
-            if not seen(m.start(), m.end()):
-                h = int(m.group(1)) % 12 + (12 if m.group(3) == "p" else 0)
-                judge(m.start(), m.end(), h, int(m.group(2) or 0), False)
-        for m in _SECONDS.finditer(text):
-            if not seen(m.start(), m.end()):
-                spans.append((m.start(), m.end()))
-                refuse("time", "seconds", m.start(), m.end())
-        for m in _TIME_DOT.finditer(text):
-            if not seen(m.start(), m.end()) and (int(m.group(1)), int(m.group(2))) in facts.times:
-                spans.append((m.start(), m.end()))
-                take(m.start(), m.end())
 
     def _airborne(
         self, n: Normalised, numbers: Sequence[Number], taken: bytearray, refuse: _Refuse
@@ -472,9 +447,19 @@ class Allowlist:
                 refuse("airborne", "count", a, b)
 
     def _places(self, toks: list[Token], facts: Facts, taken: bytearray, refuse: _Refuse) -> None:
+        for a, b, place in self.find_places(toks, taken):
+            if place == "city" or place in facts.places:
+                taken[a:b] = b"\x01" * (b - a)
+            else:
+                refuse("place", place.split(":", 1)[0], a, b)
+
+    def find_places(
+        self, toks: list[Token], taken: bytearray | None = None
+    ) -> Iterable[tuple[int, int, str]]:
+        """(start, end, place id) of every place name among the tokens, longest names first."""
         i = 0
         while i < len(toks):
-            if toks[i].kind != "word" or any(taken[toks[i].start : toks[i].end]):
+            if toks[i].kind != "word" or (taken and any(taken[toks[i].start : toks[i].end])):
                 i += 1
                 continue
             hit = None
@@ -488,12 +473,62 @@ class Allowlist:
             if hit is None:
                 i += 1
                 continue
-            a, b = toks[i].start, toks[i + len(hit.words) - 1].end
-            if hit.place == "city" or hit.place in facts.places:
-                taken[a:b] = b"\x01" * (b - a)
-            else:
-                refuse("place", hit.place.split(":", 1)[0], a, b)
+            yield toks[i].start, toks[i + len(hit.words) - 1].end, hit.place
             i += len(hit.words)
+
+    def said(self, text: str) -> Facts:
+        """The facts a text states: its numbers (outside clock times), its clock times (with
+        seconds or not) and its places (the city aside). Two languages of one statement must
+        state the same."""
+        n = normalise(text[: self.max_chars])
+        toks = tokens(n)
+        times = list(find_times(n.text, None))
+        in_time = bytearray(len(n.text) + 1)
+        for a, b, *_ in times:
+            in_time[a:b] = b"\x01" * (b - a)
+        numbers = {x.value for x in read_numbers(n, toks) if not any(in_time[x.start : x.end])}
+        places = {p for _, _, p in self.find_places(toks) if p != "city"}
+        return Facts(
+            numbers=frozenset(numbers),
+            times=frozenset((h, mi) for _, _, h, mi, _ in times),
+            places=frozenset(places),
+        )
+
+
+def find_times(
+    text: str, known: frozenset[tuple[int, int]] | None
+) -> Iterable[tuple[int, int, int, int, bool]]:
+    """(start, end, hour, minute, with seconds) of every clock time in a normalised text:
+    03:10, 03:10:27, 3:10 am, 00h19m55s, 0 ч 19 мин 55 с, a number of seconds alone (hour and
+    minute -1), and "02.10" when it is one of the ``known`` times (``None``: any)."""
+    spans: list[tuple[int, int]] = []
+
+    def fresh(a: int, b: int) -> bool:
+        if any(a < e and s < b for s, e in spans):
+            return False
+        spans.append((a, b))
+        return True
+
+    for m in _TIME_UNITS.finditer(text):
+        if m.group(1) is None and m.group(3) is None:
+            continue  # "19 min" alone is a duration, read as a number
+        if fresh(m.start(), m.end()):
+            h = int(m.group(1) or 0) % 24
+            yield m.start(), m.end(), h, int(m.group(2)), m.group(3) is not None
+    for m in _TIME_COLON.finditer(text):
+        if fresh(m.start(), m.end()):
+            yield m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3) is not None
+    for m in _TIME_AMPM.finditer(text):
+        if fresh(m.start(), m.end()):
+            h = int(m.group(1)) % 12 + (12 if m.group(3) == "p" else 0)
+            yield m.start(), m.end(), h, int(m.group(2) or 0), False
+    for m in _SECONDS.finditer(text):
+        if fresh(m.start(), m.end()):
+            yield m.start(), m.end(), -1, -1, True
+    for m in _TIME_DOT.finditer(text):
+        hm = (int(m.group(1)), int(m.group(2)))
+        if (known is None or hm in known) and fresh(m.start(), m.end()):
+            yield m.start(), m.end(), hm[0], hm[1], False
 
 
 def explain(violations: Sequence[Violation], lang: str) -> str:
@@ -510,5 +545,6 @@ __all__ = [
     "default_vocabulary_path",
     "explain",
     "facts_of",
+    "find_times",
     "gazetteer",
 ]

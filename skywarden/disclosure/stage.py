@@ -401,7 +401,7 @@ class DisclosureStage:
         rules = self.policy.rules.approval
         try:
             if isinstance(e, StatementApproved):
-                stale = self._stale_approval(st, e)
+                stale = self._stale_approval(st, e) or self._languages_differ(st)
                 if stale:
                     return self._refuse(now, e, e.statement_id, stale)
                 st.approve(e.t, e.officer, e.role, self.officers, rules)
@@ -431,6 +431,23 @@ class DisclosureStage:
             f"the approval names the text sha256 {e.text_sha256[:16]}..., but the statement's "
             f"text is now {current[:16]}... (edited since it was read)"
         )
+
+    def _languages_differ(self, st: Statement) -> str:
+        """Why the two languages of a statement may not be approved ("" when they may): they do
+        not state the same numbers, times and places (an edit of one language only)."""
+        en, ru = self.allowlist.said(st.text_en), self.allowlist.said(st.text_ru)
+        differ = [
+            f"{what} (en {len(a)}, ru {len(b)})"
+            for what, a, b in (
+                ("numbers", en.numbers, ru.numbers),
+                ("times", en.times, ru.times),
+                ("places", en.places, ru.places),
+            )
+            if a != b
+        ]
+        if not differ:
+            return ""
+        return "the English and Russian texts do not state the same facts: " + ", ".join(differ)
 
     def _unexplained(self, sid: str, text_en: str, text_ru: str) -> str:
         """Why an edit may not stand ("" when it may): the spans, per language, that the
