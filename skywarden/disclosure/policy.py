@@ -75,11 +75,13 @@ class PlaceRules(_Base, frozen=True, kw_only=True):
 class TimeRules(_Base, frozen=True, kw_only=True):
     """``round_min``: published clock times rounded down to N minutes; ``release_delay_s``: the
     earliest release after the latest event a statement reports (s); ``delay_by_topic``: topics
-    released after another delay (airport notices at once, say)."""
+    released after another delay (airport notices at once, say); ``alert_min_valid_s``: a CAP
+    alert expires no sooner than this after it is issued or updated, whatever the rounding."""
 
     round_min: int = 5
     release_delay_s: float = 0.0
     delay_by_topic: dict[str, float] = {}
+    alert_min_valid_s: float = 1800.0
 
 
 class WithholdRules(_Base, frozen=True, kw_only=True):
@@ -146,6 +148,8 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
         raise fail(
             "time.round_min", f"must divide 60 (1, 2, 5, 10, 15, 30...), got {rules.time.round_min}"
         )
+    if not (math.isfinite(rules.time.alert_min_valid_s) and rules.time.alert_min_valid_s >= 0):
+        raise fail("time.alert_min_valid_s", "must be a non-negative number of seconds")
     if not (math.isfinite(rules.time.release_delay_s) and rules.time.release_delay_s >= 0):
         raise fail("time.release_delay_s", "must be a non-negative number of seconds")
     for topic, d in rules.time.delay_by_topic.items():
