@@ -270,3 +270,52 @@ def test_facts_are_at_the_policys_granularity(scenario: LoadedScenario) -> None:
     t = scenario.at("03:10") + timedelta(seconds=27)
     f = facts_of(policy, numbers=[31], times=[t], places=[policy.coarsen_place(55.75, 37.62)])
     assert f.times == {(3, 10)} and f.numbers == {31} and f.places == {"district:central"}
+
+
+def test_a_sensor_named_like_an_airport_is_withheld_in_both_languages(scenario: LoadedScenario) -> None:
+    policy = DisclosurePolicy.for_scenario(scenario)
+    policy.add_term("Vnukovo", "sensor")  # a sensor named like the airport
+    en, _ = policy.redact("00:10. Temporary restrictions have been introduced at Vnukovo airport.", "en")
+    ru, _ = policy.redact("00:10. В аэропорту Внуково введены временные ограничения.", "ru")
+    assert "Vnukovo" not in en and "[withheld]" in en
+    assert "Внуково" not in ru and "[скрыто]" in ru
+
+
+_PIECES = [
+    "Stay indoors", "keep away from windows", "the 31st drone", "has been destroyed", "03:10",
+    "Central district", "call 112", "air defence", "emergency services", "debris",
+    # withheld or unexplained
+    "Pantsyr", "S 400", "AD regiment 2", "battery 3", "short range SAM", "55.7512", "554504N",
+    "03:10:27", "00h19m55s", "Twelve drones in the air", "Southern district", "radar-north",
+    "32", "thirty-two", "Tor M2", "Vnukovo airport", "12 more drones are approaching",
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6),
+    junk=st.lists(st.sampled_from(_INVISIBLE + ["\x07", "\u00a0", "–"]), max_size=3),
+)
+def test_whatever_an_officer_types_nothing_withheld_is_published(
+    scenario: LoadedScenario, words: list[str], junk: list[str]
+) -> None:
+    night = _NIGHTS.setdefault("n", KillNight(scenario, reported=True))
+    sid = night.draft.statement_id
+    text = ". ".join(words) + "".join(junk) + "."
+    got = night.step(StatementEdited(t=night.now, statement_id=sid, editor="press-1", role="editor",
+                                     text_en=text, text_ru=text))  # fmt: skip
+    if refusals(got):
+        return
+    st_ = night.stage.statements[sid]
+    published = [e for e in night.step(StatementApproved(t=night.now, statement_id=sid, officer="duty-1",
+                                                         role="publisher", text_sha256=text_sha256(text, text)))
+                 if isinstance(e, StatementPublished)]  # fmt: skip
+    assert st_.state == "published" and published
+    facts = night.stage.allowed[sid]
+    for out in (published[0].text_en, published[0].text_ru):
+        assert night.stage.allowlist.check(out, facts) == []
+        assert night.stage.policy.check(out) == []
+    _NIGHTS.pop("n")  # published: the next example needs a fresh statement
+
+
+_NIGHTS: dict[str, KillNight] = {}
