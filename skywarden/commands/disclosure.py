@@ -6,12 +6,19 @@ append inputs through ``skywarden.runtime.inject`` (reopen the log, rebuild the 
 run one tick), so the stages, not the command line, decide: a wrong role or an unknown officer
 is refused there and the refusal is logged.
 
+A whole night's log is never decoded whole here: the commands read its first record (the
+night), its tail (the latest time), the records of the kinds they list, and the disclosure
+stage's state from the stage snapshot beside the log (``skywarden.snapshot``), replaying the
+log only where there is no snapshot of its head.
+
 Registered by the main command line as ``app.add_typer(claim_app, name="claim")`` and
 ``app.add_typer(statement_app, name="statement")``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,7 +29,9 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:  # the log, the events and the stages are imported where a command runs
-    from skywarden.events import Event, InputEvent, NightOpened
+    from skywarden.disclosure.approval import Statement
+    from skywarden.events import InputEvent, NightOpened
+    from skywarden.log import EventLog
 
 LogOpt = Annotated[Path, typer.Option("--log", help="The night's event log (SQLite file).")]
 
@@ -32,16 +41,39 @@ claim_app = typer.Typer(
 )
 
 
-def _read(log_path: Path) -> list[Event]:
+@contextmanager
+def _open(log_path: Path) -> Iterator[EventLog]:
     from skywarden.log import open_log
 
     if not log_path.exists():
         raise typer.BadParameter(f"no event log at {log_path}", param_hint="--log")
     log = open_log(str(log_path))
     try:
-        return [r.event() for r in log.read()]
+        yield log
     finally:
         log.close()
+
+
+@contextmanager
+def _night(log_path: Path) -> Iterator[tuple[EventLog, NightOpened]]:
+    """The log, open, and the night it opens with (its first record)."""
+    from skywarden.events import NightOpened
+    from skywarden.log.peek import first_event
+
+    with _open(log_path) as log:
+        opened = first_event(log)
+        if not isinstance(opened, NightOpened):
+            raise typer.BadParameter(
+                f"{log_path} is not a Skywarden night (no night_opened)", param_hint="--log"
+            )
+        yield log, opened
+
+
+def _latest(log: EventLog, opened: NightOpened) -> datetime:
+    """The latest time in the log: the time given to an officer's or a claim's input."""
+    from skywarden.log.peek import latest_time
+
+    return latest_time(log) or opened.t
 
 
 def _when(value: str | None, opened: NightOpened, option: str) -> datetime | None:
@@ -99,20 +131,17 @@ def add(
         skywarden claim add --log night.db --source "Agency Y" --what airport_closed
         --from 01:00 --where Vnukovo --text "Vnukovo closed at 01:00"
     """
-    from skywarden.events import ClaimAssessed, ClaimRecorded, InputRefused, NightOpened
+    from skywarden.events import KIND_OF, ClaimAssessed, ClaimRecorded, InputRefused
+    from skywarden.log.peek import read_kinds
     from skywarden.runtime import inject
 
-    events = _read(log)
-    opened = next((e for e in events if isinstance(e, NightOpened)), None)
-    if opened is None:
-        raise typer.BadParameter(
-            f"{log} is not a Skywarden night (no night_opened)", param_hint="--log"
-        )
-    if (lat is None) != (lon is None):
-        raise typer.BadParameter("give both --lat and --lon, or neither", param_hint="--lat")
-    n = sum(isinstance(e, ClaimRecorded) for e in events)
+    with _night(log) as (lg, opened):
+        if (lat is None) != (lon is None):
+            raise typer.BadParameter("give both --lat and --lon, or neither", param_hint="--lat")
+        n = sum(1 for _ in read_kinds(lg, [KIND_OF[ClaimRecorded]]))
+        t = _latest(lg, opened)
     claim = ClaimRecorded(
-        t=max(e.t for e in events),
+        t=t,
         claim_id=f"CL-{n + 1:04d}",
         source=source,
         what=what,
@@ -148,9 +177,12 @@ def list_claims(
 
         skywarden claim list --log night.db
     """
-    from skywarden.events import ClaimAssessed, ClaimRecorded
+    from skywarden.events import KIND_OF, ClaimAssessed, ClaimRecorded
+    from skywarden.log.peek import read_kinds
 
-    events = _read(log)
+    with _open(log) as lg:
+        kinds = [KIND_OF[ClaimRecorded], KIND_OF[ClaimAssessed]]
+        events = [r.event() for r in read_kinds(lg, kinds)]
     claims: dict[str, ClaimRecorded] = {}
     latest: dict[str, ClaimAssessed] = {}
     for e in events:
@@ -194,15 +226,24 @@ OfficerOpt = Annotated[str, typer.Option("--officer", help="Officer id, as in th
 RoleOpt = Annotated[str, typer.Option("--role", help="The officer's role (publisher, editor).")]
 
 
-def _opened(events: list[Event], log: Path) -> NightOpened:
-    from skywarden.events import NightOpened
+def _statements(
+    log: EventLog, opened: NightOpened, scenario: Path | None
+) -> tuple[dict[str, Statement], ZoneInfo]:
+    """The night's statements as the disclosure stage holds them after the log's last tick, and
+    the night's time zone: the stage from the snapshot when it is of this head (and no other
+    scenario is named), else the stage replayed over the whole log."""
+    from skywarden.disclosure.stage import DisclosureStage, replay_statements
+    from skywarden.pipeline import DEFAULT_ORDER
+    from skywarden.snapshot import restore_stage
 
-    opened = next((e for e in events if isinstance(e, NightOpened)), None)
-    if opened is None:
-        raise typer.BadParameter(
-            f"{log} is not a Skywarden night (no night_opened)", param_hint="--log"
-        )
-    return opened
+    if scenario is None:
+        stage = restore_stage(log, list(DEFAULT_ORDER), "disclosure")
+        if isinstance(stage, DisclosureStage):
+            return stage.statements, stage.scenario.tz
+    from skywarden.runtime import scenario_of
+
+    scn = scenario_of(opened, str(scenario) if scenario else None)
+    return replay_statements(scn, [r.event() for r in log.read()]), scn.tz
 
 
 def _send(log: Path, ref: str, what: str, inputs: list[InputEvent]) -> None:
@@ -231,12 +272,8 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
 
         skywarden statement list --log night.db
     """
-    from skywarden.disclosure.stage import replay_statements
-    from skywarden.runtime import scenario_of
-
-    events = _read(log)
-    scn = scenario_of(_opened(events, log), str(scenario) if scenario else None)
-    statements = replay_statements(scn, events)
+    with _night(log) as (lg, opened):
+        statements, tz = _statements(lg, opened, scenario)
     table = Table(title=f"Statements in {log.name}")
     for col in ("id", "topic", "state", "approvals", "history", "text"):
         table.add_column(col)
@@ -249,7 +286,7 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
             f"[{style.get(state, 'yellow')}]{state}[/]",
             f"{len(st.approvals)}/{st.approvals_needed} {' '.join(st.approved_by)}".strip(),
             "; ".join(
-                f"{a.action} {a.officer} {a.t.astimezone(scn.tz):%H:%M:%S}".replace("  ", " ")
+                f"{a.action} {a.officer} {a.t.astimezone(tz):%H:%M:%S}".replace("  ", " ")
                 for a in st.history
             ),
             st.text_en,
@@ -269,9 +306,8 @@ def approve(
     """
     from skywarden.events import StatementApproved
 
-    events = _read(log)
-    _opened(events, log)
-    t = max(e.t for e in events)
+    with _night(log) as (lg, opened):
+        t = _latest(lg, opened)
     ev = StatementApproved(t=t, statement_id=statement_id, officer=officer, role=role)
     _send(log, statement_id, "approval", [ev])
 
@@ -292,9 +328,8 @@ def reject(
     """
     from skywarden.events import StatementRejected
 
-    events = _read(log)
-    _opened(events, log)
-    t = max(e.t for e in events)
+    with _night(log) as (lg, opened):
+        t = _latest(lg, opened)
     ev = StatementRejected(
         t=t, statement_id=statement_id, officer=officer, role=role, reason=reason
     )
@@ -321,9 +356,8 @@ def edit(
     """
     from skywarden.events import StatementEdited
 
-    events = _read(log)
-    _opened(events, log)
-    t = max(e.t for e in events)
+    with _night(log) as (lg, opened):
+        t = _latest(lg, opened)
     ev = StatementEdited(
         t=t, statement_id=statement_id, editor=officer, role=role, text_en=text_en, text_ru=text_ru
     )
