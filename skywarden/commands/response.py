@@ -18,33 +18,27 @@ from rich.table import Table
 
 from skywarden.errors import SkywardenError
 
-if TYPE_CHECKING:  # the response stage (scipy, networkx) is imported where a command runs
-    from skywarden.events import Event
-    from skywarden.response.incidents import Incident
+if TYPE_CHECKING:
+    from skywarden.log.incidents import Incident
 
 incident_app = typer.Typer(help="Incidents: one drone's whole story, from the event log.", no_args_is_help=True)
 
 LogOption = Annotated[str, typer.Option("--log", help="Event log: a SQLite path or a log URL.")]
 
 
-def read_events(log: Path | str) -> list[Event]:
-    """Every event of the log at ``log`` (a path or a log URL), in order."""
-    from skywarden.log import open_log
-
-    if "://" not in str(log) and not Path(log).exists():
-        raise typer.BadParameter(f"no event log at {log}", param_hint="--log")
-    el = open_log(log)
-    try:
-        return [rec.event() for rec in el.read()]
-    finally:
-        el.close()
-
-
 def _load(log: str) -> tuple[list[Incident], ZoneInfo]:
-    from skywarden.response.incidents import build_incidents, night_timezone
+    """The night's incidents and time zone, from the events they need (not the whole log)."""
+    from skywarden.log import open_log
+    from skywarden.log.incidents import build_incidents, incident_events, night_timezone
 
+    if "://" not in log and not Path(log).exists():
+        raise typer.BadParameter(f"no event log at {log}", param_hint="--log")
     try:
-        events = read_events(log)
+        el = open_log(log)
+        try:
+            events = incident_events(el)
+        finally:
+            el.close()
     except SkywardenError as exc:
         raise typer.BadParameter(str(exc), param_hint="--log") from exc
     return build_incidents(events), night_timezone(events)
@@ -98,7 +92,7 @@ def show_incident(
 
         skywarden incident show kill:31 --log night.db
     """
-    from skywarden.response.incidents import find_incident
+    from skywarden.log.incidents import find_incident
 
     incidents, tz = _load(log)
     inc = find_incident(incidents, key)

@@ -2,6 +2,6 @@
 so that the command line starts without importing the response stages); this name is kept for
 its users."""
 
-from skywarden.commands.response import incident_app, read_events
+from skywarden.commands.response import incident_app
 
-__all__ = ["incident_app", "read_events"]
+__all__ = ["incident_app"]
