@@ -15,7 +15,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from skywarden.errors import SkywardenError
-from skywarden.runtime import TickResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from skywarden.log.projections import NightView
     from skywarden.play import PlayResult
     from skywarden.response.incidents import Incident
-    from skywarden.runtime import Sink, Source
+    from skywarden.runtime import Sink, Source, TickResult
     from skywarden.scenario import LoadedScenario
     from skywarden.stage import Stage
 
@@ -482,12 +481,14 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
 
 
 def _register_stage_commands() -> None:
-    """Commands that live with their stage (tracking, response, disclosure)."""
-    from skywarden.disclosure.cli import claim_app, statement_app
-    from skywarden.ingest.cli import decode
-    from skywarden.response.cli import incident_app
-    from skywarden.service.cli import serve, users_app
-    from skywarden.tracking.cli import track
+    """The stages' commands (tracking, ingest, response, disclosure, service), from
+    ``skywarden.commands``: modules that import their stage only when a command runs, so that
+    ``--help`` and every command start without loading numba, scipy or the stages."""
+    from skywarden.commands.disclosure import claim_app, statement_app
+    from skywarden.commands.ingest import decode
+    from skywarden.commands.response import incident_app
+    from skywarden.commands.service import serve, users_app
+    from skywarden.commands.tracking import track
 
     app.command("track")(track)
     app.command("decode")(decode)
