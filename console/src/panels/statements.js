@@ -1,0 +1,88 @@
+// Statements: each draft beside what the disclosure policy withheld or coarsened, the approvals
+// it has and needs, its history; approve / reject / edit shown only to the roles that may.
+import { h, renderKeyed } from "../dom.js";
+import { t, tOr, getLang } from "../i18n.js";
+import { localHM } from "../format.js";
+import { may } from "../roles.js";
+import { button, chip, emptyLine } from "../ui.js";
+
+const STATE_ORDER = { drafted: 0, partially_approved: 1, approved: 2, published: 3, rejected: 4 };
+
+export function renderStatements(container, app) {
+  const list = [...(app.view().statements || [])].sort(
+    (a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || String(b.drafted_at).localeCompare(String(a.drafted_at)),
+  );
+  if (!list.length) {
+    emptyLine(container, t("statements_none"));
+    return;
+  }
+  if (container.querySelector(".empty")) container.textContent = "";
+  const role = app.me.role;
+  const rights = {
+    approve: may(role, "approve_statement") && !app.replay,
+    reject: may(role, "reject_statement") && !app.replay,
+    edit: may(role, "edit_statement") && !app.replay,
+  };
+  const lang = getLang();
+  renderKeyed(
+    container,
+    list,
+    (s) => s.statement_id,
+    (s) => card(s, app, rights),
+    (s) => JSON.stringify([s, lang, rights, app.me.user]),
+    (key) => app.editingStatement === key,
+  );
+}
+
+function card(s, app, rights) {
+  const open = s.state !== "published" && s.state !== "rejected";
+  const lang = getLang();
+  const text = lang === "ru" ? s.text_ru || s.text_en : s.text_en || s.text_ru;
+  const other = lang === "ru" ? s.text_en : s.text_ru;
+  const approvedBy = s.approved_by || [];
+  const mine = approvedBy.includes(app.me.user);
+  const actions = [];
+  if (open && rights.approve) {
+    actions.push(button(t("st_approve"), () => app.approveStatement(s), { kind: "primary small", testid: "st-approve", disabled: mine }));
+  }
+  if (open && rights.reject) actions.push(button(t("st_reject"), () => app.rejectStatement(s), { kind: "danger small", testid: "st-reject" }));
+  if (open && rights.edit) actions.push(button(t("st_edit"), () => app.editStatement(s), { kind: "ghost small", testid: "st-edit" }));
+  return h(
+    "article",
+    { class: `card statement s-${s.state}`, "data-testid": "statement", "data-statement": s.statement_id, "data-state": s.state },
+    h(
+      "header",
+      null,
+      h("span", { class: "strong" }, tOr("st_topic_", s.topic)),
+      h("span", { class: "mono muted" }, s.statement_id),
+      h("span", { class: "grow" }),
+      chip(tOr("st_state_", s.state), `state-${s.state}`, { "data-testid": "statement-state" }),
+    ),
+    h("p", { class: "st-text", lang: lang === "ru" && s.text_ru ? "ru" : "en" }, text || ""),
+    other ? h("details", { class: "st-other" }, h("summary", null, lang === "ru" ? t("st_text_en") : t("st_text_ru")), h("p", null, other)) : null,
+    h(
+      "div",
+      { class: "withheld" },
+      h("div", { class: "withheld-title" }, t("st_withheld")),
+      s.withheld?.length ? h("ul", null, s.withheld.map((w) => h("li", null, w))) : h("div", { class: "muted" }, t("st_withheld_none")),
+    ),
+    h(
+      "div",
+      { class: "row-line sub" },
+      h("span", { "data-testid": "statement-approvals" }, t("st_approvals", { n: approvedBy.length, need: s.approvals_needed ?? "?" })),
+      approvedBy.length ? h("span", { class: "muted" }, t("st_approved_by", { who: approvedBy.join(", ") })) : null,
+      h("span", { class: "grow" }),
+      s.published_at ? h("span", { class: "mono" }, t("st_published_at", { time: localHM(s.published_at) })) : h("span", { class: "mono muted" }, t("st_drafted_at", { time: localHM(s.drafted_at) })),
+    ),
+    s.editor ? h("div", { class: "row-line sub muted" }, t("st_edited_by", { who: s.editor })) : null,
+    s.history?.length
+      ? h(
+          "details",
+          { class: "history" },
+          h("summary", null, `${t("st_history")} (${s.history.length})`),
+          h("ol", null, s.history.map((a) => h("li", null, h("span", { class: "mono" }, localHM(a.t)), ` ${a.action} — ${a.officer}${a.role ? ` (${tOr("role_", a.role)})` : ""}`))),
+        )
+      : null,
+    actions.length ? h("footer", null, actions) : null,
+  );
+}
