@@ -481,12 +481,15 @@ def _register_stage_commands() -> None:
     """Commands that live with their stage (tracking, response, disclosure)."""
     from skywarden.disclosure.cli import claim_app, statement_app
     from skywarden.response.cli import incident_app
+    from skywarden.service.cli import serve, users_app
     from skywarden.tracking.cli import track
 
     app.command("track")(track)
     app.add_typer(incident_app, name="incident")
     app.add_typer(claim_app, name="claim")
     app.add_typer(statement_app, name="statement")
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
 
 
 _register_stage_commands()

@@ -140,14 +140,16 @@ class KillReported(InputEvent, frozen=True, kw_only=True, tag="kill_reported"):
     track_ref: str | None = None
     unit: str = ""
     effector: str = ""
+    reported_by: str = ""  # the officer who entered it in the console (no machine link)
 
 
 class KillWithdrawn(InputEvent, frozen=True, kw_only=True, tag="kill_withdrawn"):
     report_id: str
     reason: str = ""
+    reported_by: str = ""
 
 
-CrewStatusName = Literal["dispatched", "en_route", "on_site", "wreckage_recovered", "site_closed"]
+CrewStatusName = Literal["dispatched", "en_route", "on_site", "wreckage_recovered", "site_closed", "recalled"]
 
 
 class CrewReported(InputEvent, frozen=True, kw_only=True, tag="crew_reported"):
@@ -193,6 +195,66 @@ class ClaimRecorded(InputEvent, frozen=True, kw_only=True, tag="claim_recorded")
     lon: float | None = None
     radius_m: float | None = None
     text: str = ""
+    recorded_by: str = ""  # the officer who entered it
+
+
+# --------------------------------------------------------------------------- inputs: the live service
+
+
+class OperatorOnDuty(InputEvent, frozen=True, kw_only=True, tag="operator_on_duty"):
+    """A person the service lets act this night, under one role (the users file, at start).
+
+    The disclosure stage takes its roster from these (beside the scenario's officers), so a
+    served night replays without the users file."""
+
+    user: str
+    role: str
+    name: str = ""
+
+
+class AccessAudited(InputEvent, frozen=True, kw_only=True, tag="access_audited"):
+    """A login, a failed login, a logout, or a write refused for the user's role."""
+
+    user: str
+    role: str = ""
+    action: Literal["login", "login_failed", "logout", "refused"]
+    target: str = ""  # the request refused, e.g. "POST /api/statements/S-3/approve"
+    reason: str = ""
+    remote: str = ""
+    request_id: str = ""  # unique per request: two identical attempts stay two facts
+
+
+class ThreatAcknowledged(InputEvent, frozen=True, kw_only=True, tag="threat_acknowledged"):
+    incident_id: str
+    user: str
+    role: str
+
+
+class CrewOverride(InputEvent, frozen=True, kw_only=True, tag="crew_override"):
+    """A dispatcher sends this crew to this crash site, whatever the nearest-crew rule says."""
+
+    crew_id: str
+    site_id: str
+    user: str
+    role: str
+
+
+class CrewRecalled(InputEvent, frozen=True, kw_only=True, tag="crew_recalled"):
+    """A dispatcher calls a crew back from its site (e.g. the kill was withdrawn)."""
+
+    crew_id: str
+    user: str
+    role: str
+    reason: str = ""
+
+
+class ExerciseControl(InputEvent, frozen=True, kw_only=True, tag="exercise_control"):
+    """An exercise paused, resumed or sped up (the service acts on it; the stages do not)."""
+
+    action: Literal["pause", "resume", "speed"]
+    speed: float | None = None
+    user: str
+    role: str
 
 
 # --------------------------------------------------------------------------- derived: tracking
@@ -439,6 +501,12 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StatementRejected,
     StatementEdited,
     ClaimRecorded,
+    OperatorOnDuty,
+    AccessAudited,
+    ThreatAcknowledged,
+    CrewOverride,
+    CrewRecalled,
+    ExerciseControl,
     Delivered,
     TrackPicture,
     TrackConfirmed,
@@ -479,6 +547,12 @@ AnyEvent = (
     | StatementRejected
     | StatementEdited
     | ClaimRecorded
+    | OperatorOnDuty
+    | AccessAudited
+    | ThreatAcknowledged
+    | CrewOverride
+    | CrewRecalled
+    | ExerciseControl
     | Delivered
     | TrackPicture
     | TrackConfirmed

@@ -368,6 +368,10 @@ def scenario_of(night: NightOpened, override: str | None = None) -> LoadedScenar
                 raise
             continue
         if override or scn.digest == night.scenario_digest:
+            if night.t != scn.start:  # a live night is the scenario moved to when it was served
+                from dataclasses import replace
+
+                scn = replace(scn, start=night.t, end=night.t + (scn.end - scn.start))
             return scn
     raise LogError(
         f"the scenario this night was played on ({night.scenario!r}, digest {night.scenario_digest}) "

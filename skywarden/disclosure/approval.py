@@ -12,6 +12,7 @@ raises :class:`~skywarden.errors.TransitionError`. The approval rules raise
 * the officer must be on the scenario's officer list, under the role the input claims, and that
   role must be one the policy lets approve (``approval.roles``; edit: ``approval.edit_roles``);
 * one officer approves a statement once (two approvers means two different officers);
+* the officer who edited the current text may not approve it (a drafter never approves their own draft);
 * an edit after approvals resets them: everyone approves the new text again.
 
 Every accepted approval, edit and rejection stays in the statement's ``history`` (who, what,
@@ -76,6 +77,14 @@ class Statement:
     def approved_by(self) -> list[str]:
         return [a.officer for a in self.approvals]
 
+    @property
+    def editor(self) -> str:
+        """Who wrote the current text: the last editor, or "" for the stage's own draft."""
+        for act in reversed(self.history):
+            if act.action == "edited":
+                return act.officer
+        return ""
+
     def _officer(
         self, officers: dict[str, Officer], officer: str, role: str, allowed: list[str]
     ) -> None:
@@ -101,6 +110,10 @@ class Statement:
         if self.state in ("published", "rejected"):
             raise TransitionError(f"statement {self.statement_id}", self.state, "approved")
         self._officer(officers, officer, role, rules.roles)
+        if officer == self.editor:
+            raise ApprovalError(
+                f"officer {officer!r} wrote this text of {self.statement_id}; another officer must approve it"
+            )
         if officer in self.approved_by:
             raise ApprovalError(f"officer {officer!r} has already approved {self.statement_id}")
         done = len(self.approvals) + 1 >= self.approvals_needed

@@ -45,7 +45,11 @@ from skywarden.geo import bearing_deg, compass, distance_m
 from skywarden.scenario.load import LoadedScenario, _line_of, read_toml
 
 DEFAULT_POLICY = "policy.toml"
-ROLES = ("publisher", "editor", "duty_officer", "viewer")
+# the scenario's officer roles, then the live service's (skywarden.service.users.ROLES)
+ROLES = (
+    "publisher", "editor", "duty_officer", "viewer",
+    "dispatcher", "press_officer", "approver", "admin",
+)  # fmt: skip
 
 
 def default_policy_path() -> Path:

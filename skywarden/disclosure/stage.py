@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import msgspec
+
 from skywarden.disclosure.approval import Statement
 from skywarden.disclosure.claims import ClaimAssessor, ClaimsConfig
 from skywarden.disclosure.drafting import (
@@ -51,6 +53,7 @@ from skywarden.events import (
     InputRefused,
     KillNumbered,
     KillRetracted,
+    OperatorOnDuty,
     StatementApproved,
     StatementDrafted,
     StatementEdited,
@@ -61,6 +64,7 @@ from skywarden.events import (
 )
 from skywarden.geo import CoordinateError, check_lat_lon
 from skywarden.scenario.load import LoadedScenario
+from skywarden.scenario.model import Officer
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,13 @@ class DisclosureStage:
                     if self.config.draft_recoveries:
                         fact = KillFact(rid, k.number, e.t, k.lat, k.lon, k.incident_id)
                         self._add("recovered", now, fact)
+            elif isinstance(e, OperatorOnDuty):
+                try:
+                    self.officers[e.user] = msgspec.convert(
+                        {"id": e.user, "name": e.name or e.user, "role": e.role}, Officer
+                    )
+                except msgspec.ValidationError as exc:
+                    out.append(self._refuse(now, e, e.user, f"not an officer: {exc}"))
             elif isinstance(e, StatementApproved | StatementRejected | StatementEdited):
                 refused = self._officer_input(now, e)
                 if refused is not None:

@@ -6,8 +6,10 @@ A crew is ``available`` at its station until dispatched; then it reports its own
                                en_route -> en_route            (a new ETA)
                                            on_site -> site_closed   (nothing to recover)
 
-``site_closed -> available`` is the dispatcher freeing the crew, not a crew report. Any other
-change raises :class:`skywarden.errors.TransitionError`.
+``site_closed -> available`` is the dispatcher freeing the crew, not a crew report; so is a
+recall (``dispatched``, ``en_route``, ``on_site`` or ``wreckage_recovered`` -> ``available``:
+an officer calls the crew back, e.g. because its kill was withdrawn). Any other change raises
+:class:`skywarden.errors.TransitionError`.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ CrewStatus = Literal[
 # The lifecycle, as data: status -> the statuses it may change to.
 CREW_TRANSITIONS: dict[str, frozenset[str]] = {
     "available": frozenset({"dispatched"}),
-    "dispatched": frozenset({"en_route"}),
-    "en_route": frozenset({"en_route", "on_site"}),
-    "on_site": frozenset({"wreckage_recovered", "site_closed"}),
-    "wreckage_recovered": frozenset({"site_closed"}),
+    "dispatched": frozenset({"en_route", "available"}),
+    "en_route": frozenset({"en_route", "on_site", "available"}),
+    "on_site": frozenset({"wreckage_recovered", "site_closed", "available"}),
+    "wreckage_recovered": frozenset({"site_closed", "available"}),
     "site_closed": frozenset({"available"}),
 }
 
@@ -104,6 +106,19 @@ class CrewBoard:
                 f"crew {crew_id} is assigned to {crew.site_id or 'no site'}, not {site_id}"
             )
         crew.move(status)
+        return crew
+
+    def recall(self, crew_id: str) -> Crew:
+        """An officer calls the crew back from its site: available again, back at its station.
+        Raises ``ValueError`` for a crew at no site, ``TransitionError`` from a closed site."""
+        crew = self.crews[crew_id]
+        if crew.site_id is None:
+            raise ValueError(f"crew {crew_id} is at no site")
+        if crew.status == "site_closed":
+            raise TransitionError(f"crew {crew_id}", crew.status, "recalled")
+        crew.move("available")
+        crew.site_id = None
+        crew.at = None
         return crew
 
     def release(self, crew_id: str, at: tuple[float, float] | None) -> Crew:

@@ -14,7 +14,13 @@ Rules (see docs/response.md):
   ``CrewStatusChanged``, refused ones ``InputRefused``. At ``site_closed`` the crew is free: it
   goes from that site to the head of the queue, or, with nothing waiting, counts as back home.
 * A kill retracted while its site waits takes the site out of the queue. A crew already sent
-  is not recalled (there is no event for that; its reports still close the site).
+  is not recalled by the stage: the console offers the recall to an officer.
+* An officer's ``CrewRecalled`` calls a crew back (``CrewStatusChanged`` "recalled"; the crew is
+  free at its station). Its site, unless its kill was retracted, gets the nearest other free
+  crew or waits in the queue; the freed crew then takes the head of the queue, if any.
+* An officer's ``CrewOverride`` sends an available crew to a site whatever the nearest-crew rule
+  says; a crew already there is recalled. Officers' inputs that cannot apply (unknown crew or
+  site, a busy crew, a closed site) become ``InputRefused``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from skywarden.errors import ScenarioError, TransitionError
 from skywarden.events import (
     CrashSiteQueued,
     CrewDispatched,
+    CrewOverride,
+    CrewRecalled,
     CrewReported,
     CrewStatusChanged,
     DebrisPredicted,
@@ -178,10 +186,11 @@ class DispatchStage:
             reason=reason, queue=self.queue,
         )  # fmt: skip
 
-    def _refuse(self, now: datetime, ev: CrewReported, reason: str) -> InputRefused:
-        return InputRefused(
-            t=now, stage=self.name, input_kind="crew_reported", ref=ev.crew_id, reason=reason
-        )
+    def _refuse(
+        self, now: datetime, ev: CrewReported | CrewOverride | CrewRecalled, reason: str
+    ) -> InputRefused:
+        kind = str(type(ev).__struct_config__.tag)
+        return InputRefused(t=now, stage=self.name, input_kind=kind, ref=ev.crew_id, reason=reason)
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -237,6 +246,74 @@ class DispatchStage:
                 out.append(self._send(crew, head, now))
         return out
 
+    def _recalled(self, crew: Crew, site: Site, now: datetime) -> CrewStatusChanged:
+        self.board.recall(crew.id)
+        site.crew_id, site.state = None, "new"
+        return CrewStatusChanged(
+            t=now, crew_id=crew.id, site_id=site.site_id, incident_id=site.incident_id,
+            status="recalled",
+        )  # fmt: skip
+
+    def _cover(self, site: Site, now: datetime, but: str) -> list[Event]:
+        """A site left without a crew: the nearest other free crew, else the queue."""
+        if site.site_id in self.retracted:
+            site.state = "withdrawn"
+            return []
+        free = [c for c in self.board.free(self.config.suitable_kinds) if c.id != but]
+        pick = self.nearest(free, site)
+        if pick is not None:
+            return [self._send(pick[0], site, now)]
+        site.state = "queued"
+        keys = [s.key for s in self.waiting]
+        self.waiting.insert(bisect.bisect_right(keys, site.key), site)
+        return [self._queued(site, now, f"crew {but} recalled; {site.reason}")]
+
+    def _take_head(self, crew: Crew, now: datetime) -> list[Event]:
+        if self.waiting and crew.status == "available" and crew.kind in self.config.suitable_kinds:
+            return [self._send(crew, self.waiting.pop(0), now)]
+        return []
+
+    def on_recall(self, ev: CrewRecalled, now: datetime) -> list[Event]:
+        crew = self.board.crews.get(ev.crew_id)
+        if crew is None:
+            return [self._refuse(now, ev, f"unknown crew {ev.crew_id!r}")]
+        if crew.site_id is None:
+            return [self._refuse(now, ev, f"crew {crew.id} is at no site")]
+        site = self.sites[crew.site_id]
+        try:
+            out: list[Event] = [self._recalled(crew, site, now)]
+        except TransitionError as exc:
+            return [self._refuse(now, ev, str(exc))]
+        out += self._cover(site, now, but=crew.id)
+        out += self._take_head(crew, now)
+        return out
+
+    def on_override(self, ev: CrewOverride, now: datetime) -> list[Event]:
+        crew = self.board.crews.get(ev.crew_id)
+        site = self.sites.get(ev.site_id)
+        if crew is None:
+            return [self._refuse(now, ev, f"unknown crew {ev.crew_id!r}")]
+        if site is None:
+            return [self._refuse(now, ev, f"unknown crash site {ev.site_id!r}")]
+        if site.state in ("closed", "withdrawn") or ev.site_id in self.retracted:
+            return [self._refuse(now, ev, f"crash site {site.site_id} is {site.state}")]
+        if not crew.on_duty or crew.status != "available":
+            where = f" at {crew.site_id}" if crew.site_id else ""
+            return [self._refuse(now, ev, f"crew {crew.id} is {crew.status}{where}; recall it first")]
+        out: list[Event] = []
+        prior = self.board.crews.get(site.crew_id) if site.crew_id else None
+        if prior is not None:
+            try:
+                out.append(self._recalled(prior, site, now))
+            except TransitionError as exc:
+                return [self._refuse(now, ev, f"crew {prior.id} cannot be recalled: {exc}")]
+        if site in self.waiting:
+            self.waiting.remove(site)
+        out.append(self._send(crew, site, now))
+        if prior is not None:
+            out += self._take_head(prior, now)
+        return out
+
     def on_retract(self, ev: KillRetracted, now: datetime) -> list[Event]:
         site_id = "SITE-" + ev.report_id
         self.retracted[site_id] = True
@@ -256,4 +333,8 @@ class DispatchStage:
                 out += self.on_report(ev, now)
             elif isinstance(ev, KillRetracted):
                 out += self.on_retract(ev, now)
+            elif isinstance(ev, CrewRecalled):
+                out += self.on_recall(ev, now)
+            elif isinstance(ev, CrewOverride):
+                out += self.on_override(ev, now)
         return out

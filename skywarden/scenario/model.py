@@ -181,7 +181,11 @@ class Flight(Base, frozen=True, kw_only=True):
 class Officer(Base, frozen=True, kw_only=True):
     id: str
     name: str
-    role: Literal["publisher", "editor", "duty_officer", "viewer"]
+    # the scenario's names (publisher, editor) and the live service's roles (skywarden.service)
+    role: Literal[
+        "publisher", "editor", "duty_officer", "viewer",
+        "dispatcher", "press_officer", "approver", "admin",
+    ]  # fmt: skip
     approve_delay_s: float = 120.0  # the scripted officer in the simulator
 
 

@@ -60,3 +60,5 @@ class SimConfig:
     crew_eta_factor: tuple[float, float] = (0.9, 1.25)  # actual / predicted travel time
     crew_recover_s: tuple[float, float] = (1_200.0, 2_700.0)  # on site -> wreckage recovered
     crew_close_s: tuple[float, float] = (300.0, 900.0)  # recovered -> site closed
+    # the scenario's publishers approve each draft by script; off when people do it (serve)
+    scripted_officers: bool = True

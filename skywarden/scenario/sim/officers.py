@@ -19,10 +19,11 @@ US = 1_000_000
 class Officers:
     rank: int
 
-    def __init__(self, scenario: LoadedScenario, rank: int) -> None:
+    def __init__(self, scenario: LoadedScenario, rank: int, scripted: bool = True) -> None:
         self.rank = rank
         self._start = scenario.start
-        self._publishers = [o for o in scenario.spec.officers if o.role == "publisher"]
+        # without a script (people approve in the console) nobody here approves anything
+        self._publishers = [o for o in scenario.spec.officers if o.role == "publisher" and scripted]
         self._seen: set[str] = set()
         self._heap: list[tuple[int, int, StatementApproved]] = []
         self._seq = 0
@@ -33,7 +34,7 @@ class Officers:
             return
         self._seen.add(ev.statement_id)
         who = self._publishers[: max(0, ev.approvals_needed)]
-        if len(who) < ev.approvals_needed:
+        if self._publishers and len(who) < ev.approvals_needed:
             self.short.append(ev.statement_id)
         d_us = (ev.t - self._start) // timedelta(microseconds=1)
         for o in who:

@@ -67,7 +67,7 @@ class Simulator:
         self.truth.reports = self._command.reports
         self.crews = Crews(scenario, self.seed, self.config, rank=n + 1)
         self.truth.crews = self.crews
-        self.officers = Officers(scenario, rank=n + 2)
+        self.officers = Officers(scenario, rank=n + 2, scripted=self.config.scripted_officers)
         # the air picture, the sensors and the command depend on nothing the stages derive; the
         # crews, officers and claims react to it (observe)
         self._independent: list[_Source] = [*scanners, self._command]

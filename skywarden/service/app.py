@@ -1,0 +1,477 @@
+"""The HTTP and WebSocket API of the live service (FastAPI). Routes are thin: a read returns a
+collection of the live picture (or of the picture at ``?at=``, rebuilt from the log); a write
+checks the role, puts one input event naming the user in the night's inbox and answers once it
+is in the log. The contract is docs/api.md.
+
+(No ``from __future__ import annotations`` here: FastAPI reads the routes' annotations, which name
+dependencies defined inside ``create_app``.)"""
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import (
+    Depends,
+    FastAPI,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+)
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from skywarden import events as E
+from skywarden.errors import ConfigError, SkywardenError
+from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
+from skywarden.service.hub import Hub
+from skywarden.service.layers import scenario_layers
+from skywarden.service.live import Delta, LiveNight, NightOver
+from skywarden.service.picture import LivePicture, within
+from skywarden.service.users import User, UserStore
+
+WRITE_WAIT_S = 10.0  # how long a write waits for its tick to be in the log before answering
+
+# who may write what (docs/api.md)
+WRITERS: dict[str, frozenset[str]] = {
+    "kill": frozenset({"duty_officer", "admin"}),
+    "kill_withdraw": frozenset({"duty_officer", "admin"}),
+    "threat_ack": frozenset({"duty_officer", "admin"}),
+    "crew": frozenset({"dispatcher", "duty_officer", "admin"}),
+    "approve": frozenset({"approver"}),
+    "edit": frozenset({"press_officer", "approver"}),
+    "claim": frozenset({"press_officer", "duty_officer", "admin"}),
+    "exercise": frozenset({"duty_officer", "admin"}),
+    "audit": frozenset({"duty_officer", "admin"}),
+    "ingest": frozenset({"admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    session: Session
+    via_cookie: bool
+
+
+# ---------------------------------------------------------------------------- bodies
+
+
+class Login(BaseModel):
+    user: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class KillIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    alt: float | None = Field(default=None, ge=-500, le=30_000)
+    track_ref: str | None = Field(default=None, max_length=64)
+    report_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class Reason(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class Empty(BaseModel):
+    pass
+
+
+class OverrideIn(BaseModel):
+    site_id: str = Field(min_length=1, max_length=80)
+
+
+class EditIn(BaseModel):
+    text_en: str = Field(min_length=1, max_length=4000)
+    text_ru: str = Field(min_length=1, max_length=4000)
+
+
+class ClaimIn(BaseModel):
+    source: str = Field(min_length=1, max_length=200)
+    what: str = Field(min_length=1, max_length=40)
+    count: int | None = Field(default=None, ge=0, le=100_000)
+    where: str = Field(default="", max_length=200)
+    text: str = Field(default="", max_length=2000)
+
+
+class ExerciseIn(BaseModel):
+    action: Literal["pause", "resume", "speed"]
+    speed: float | None = Field(default=None, gt=0, le=10_000)
+
+
+class Accepted(BaseModel):
+    accepted: bool
+    ref: str
+    seq: int | None = None
+    logged: bool
+
+
+# ---------------------------------------------------------------------------- the app
+
+
+def create_app(
+    live: LiveNight,
+    users: UserStore,
+    sessions: Sessions,
+    *,
+    limiter: LoginLimiter | None = None,
+    secure_cookies: bool = False,
+    start_night: bool = True,
+) -> FastAPI:
+    """The service over one night. ``start_night``: tick from the app's start (lifespan) to its
+    end; tests that drive the clock themselves pass False."""
+    hub = Hub()
+    limiter = limiter or LoginLimiter()
+    layers: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        if live.rt is None:
+            await asyncio.to_thread(live.open)
+        hub.set_state(live.state, live.picture.seq)
+        def on_tick(delta: Delta, state: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(hub.publish, delta, state)
+
+        live.on_tick = on_tick
+        if start_night:
+            live.start()
+        try:
+            yield
+        finally:
+            live.on_tick = None
+            if start_night:
+                await asyncio.to_thread(live.stop)
+
+    app = FastAPI(
+        title="Skywarden live service",
+        summary="The city's drone-defence night, live: picture, threats, airports, kills, crews, statements.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.live, app.state.hub = live, hub
+
+    # -------------------------------------------------------------- who is asking
+
+    def _token(request: Request | WebSocket) -> tuple[str | None, bool]:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip(), False
+        return request.cookies.get(SESSION_COOKIE), True
+
+    def caller(request: Request) -> Caller:
+        token, via_cookie = _token(request)
+        session = sessions.check(token) if token else None
+        user = users.get(session.user) if session else None
+        if session is None or user is None:
+            raise HTTPException(401, "log in first (POST /api/login)", headers={"WWW-Authenticate": "Bearer"})
+        return Caller(user, session, via_cookie)
+
+    def audit(who: Caller | None, action: str, request: Request, reason: str, user: str = "") -> None:
+        ev = E.AccessAudited(
+            t=live.scenario.start, user=who.user.user if who else user, role=who.user.role if who else "",
+            action=action, target=f"{request.method} {request.url.path}"[:200], reason=reason[:300],  # type: ignore[arg-type]  # action is one of the Literal's values at every call
+            remote=request.client.host if request.client else "", request_id=secrets.token_hex(8),
+        )  # fmt: skip
+        # the night over or stopped: nothing more can be logged; the refusal still stands
+        with contextlib.suppress(NightOver, SkywardenError):
+            live.submit(ev)
+
+    def may(what: str) -> Callable[[Request, Caller], Caller]:
+        roles = WRITERS[what]
+
+        def check(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
+            if who.via_cookie and request.method != "GET":
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not secrets.compare_digest(sent, who.session.csrf):
+                    audit(who, "refused", request, "missing or wrong CSRF token")
+                    raise HTTPException(403, f"a browser write needs the {CSRF_HEADER} header")
+            if who.user.role not in roles:
+                audit(who, "refused", request, f"role {who.user.role} may not")
+                raise HTTPException(403, f"the role {who.user.role!r} may not do this (allowed: {', '.join(sorted(roles))})")
+            return who
+
+        return check
+
+    Reader = Annotated[Caller, Depends(caller)]
+
+    async def submit(ev: E.InputEvent, ref: str) -> JSONResponse:
+        try:
+            fut = live.submit(ev)
+        except NightOver as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except SkywardenError as exc:
+            raise HTTPException(503, str(exc)) from exc
+        try:
+            seq = await asyncio.wait_for(asyncio.wrap_future(fut), WRITE_WAIT_S)
+        except TimeoutError:
+            return JSONResponse({"accepted": True, "ref": ref, "seq": None, "logged": False}, status_code=202)
+        except NightOver as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return JSONResponse({"accepted": True, "ref": ref, "seq": seq, "logged": True}, status_code=202)
+
+    # -------------------------------------------------------------- time arguments
+
+    def _time(value: str | None, name: str) -> datetime | None:
+        if value is None or value == "":
+            return None
+        try:
+            return live.scenario.at(value)
+        except (ValueError, SkywardenError) as exc:
+            raise HTTPException(422, f"{name}: not a time of the night ({value!r}): use HH:MM, HH:MM:SS or ISO 8601") from exc
+
+    AtQ = Annotated[str | None, Query(description="the picture at this moment: local HH:MM[:SS] or ISO 8601", max_length=40)]
+    SinceQ = Annotated[str | None, Query(description="only items at or after this time", max_length=40)]
+    UntilQ = Annotated[str | None, Query(description="only items at or before this time", max_length=40)]
+
+    async def read(name: str, at: str | None, since: str | None = None, until: str | None = None, key: str = "t") -> Response:
+        t_at, t_since, t_until = _time(at, "at"), _time(since, "since"), _time(until, "until")
+        if t_at is None and t_since is None and t_until is None:
+            return Response(hub.encoded(name), media_type="application/json")
+        value: Any
+        if t_at is not None:
+            pic = await asyncio.to_thread(live.picture_at, t_at)
+            value = pic.collection(name)
+        else:
+            value = hub.state.get(name)
+        if (t_since or t_until) and isinstance(value, list):
+            value = [r for r in value if r.get(key) is None or within(datetime.fromisoformat(r[key]), t_since, t_until)]
+        return JSONResponse(value)
+
+    async def picture(at: str | None) -> LivePicture:
+        t_at = _time(at, "at")
+        if t_at is None:
+            return live.picture  # read on the loop; the night thread replaces nothing it holds here
+        return await asyncio.to_thread(live.picture_at, t_at)
+
+    # -------------------------------------------------------------- logging in
+
+    @app.post("/api/login", tags=["session"], responses={401: {}, 429: {}})
+    async def login(body: Login, request: Request, response: Response) -> dict[str, str]:
+        remote = request.client.host if request.client else ""
+        wait = limiter.blocked(remote, body.user)
+        if wait > 0:
+            raise HTTPException(429, "too many failed logins; wait and try again", headers={"Retry-After": str(int(wait) + 1)})
+        user = await asyncio.to_thread(users.verify, body.user, body.password)
+        if user is None:
+            limiter.failed(remote, body.user)
+            audit(None, "login_failed", request, "wrong user or password", user=body.user[:64])
+            raise HTTPException(401, "wrong user or password")
+        s = sessions.issue(user.user)
+        response.set_cookie(SESSION_COOKIE, s.token, httponly=True, samesite="strict", secure=secure_cookies, max_age=int(sessions.ttl_s), path="/")
+        audit(Caller(user, s, False), "login", request, "")
+        return {"token": s.token, "user": user.user, "role": user.role, "csrf": s.csrf}
+
+    @app.post("/api/logout", tags=["session"])
+    async def logout(who: Reader, request: Request, response: Response) -> dict[str, bool]:
+        sessions.revoke(who.session.token)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        audit(who, "logout", request, "")
+        return {"ok": True}
+
+    @app.get("/api/me", tags=["session"])
+    async def me(who: Reader) -> dict[str, str]:
+        return {"user": who.user.user, "role": who.user.role, "name": who.user.name, "csrf": who.session.csrf}
+
+    # -------------------------------------------------------------- reads
+
+    @app.get("/api/night", tags=["picture"])
+    async def night(who: Reader, at: AtQ = None) -> Response:
+        if at:
+            pic = await picture(at)
+            return JSONResponse({**pic.c_night(), **live.status()})
+        return Response(hub.encoded("night"), media_type="application/json")
+
+    @app.get("/api/map", tags=["picture"])
+    async def map_layers(who: Reader) -> dict[str, Any]:
+        if not layers:
+            layers.update(await asyncio.to_thread(scenario_layers, live.scenario))
+        return layers
+
+    @app.get("/api/tracks", tags=["picture"])
+    async def tracks(who: Reader, at: AtQ = None) -> Response:
+        return await read("tracks", at)
+
+    @app.get("/api/threats", tags=["picture"])
+    async def threats(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read("threats", at, since, until, key="since")
+
+    @app.get("/api/airports", tags=["picture"])
+    async def airports(who: Reader, at: AtQ = None) -> Response:
+        return await read("airports", at)
+
+    @app.get("/api/kills", tags=["picture"])
+    async def kills(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read("kills", at, since, until)
+
+    @app.get("/api/crews", tags=["picture"])
+    async def crews(who: Reader, at: AtQ = None) -> Response:
+        return await read("crews", at)
+
+    @app.get("/api/sites", tags=["picture"])
+    async def sites(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read("sites", at, since, until)
+
+    @app.get("/api/statements", tags=["picture"])
+    async def statements(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read("statements", at, since, until, key="drafted_at")
+
+    @app.get("/api/alerts", tags=["picture"])
+    async def alerts(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read("alerts", at, since, until)
+
+    @app.get("/api/alerts/{alert_id}.xml", tags=["picture"], response_class=Response)
+    async def alert_xml(alert_id: str, who: Reader) -> Response:
+        for a in reversed(live.picture.alerts):
+            if a.alert_id == alert_id:
+                return Response(a.cap_xml, media_type="application/cap+xml")
+        raise HTTPException(404, f"no alert {alert_id!r}")
+
+    @app.get("/api/claims", tags=["picture"])
+    async def claims(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read("claims", at, since, until)
+
+    @app.get("/api/sensors", tags=["picture"])
+    async def sensors(who: Reader, at: AtQ = None) -> Response:
+        return await read("sensors", at)
+
+    @app.get("/api/summary", tags=["picture"])
+    async def summary(who: Reader, at: AtQ = None) -> Any:
+        if not at:
+            return hub.state.get("summary", {})
+        return (await picture(at)).summary()
+
+    @app.get("/api/incidents", tags=["picture"])
+    async def incidents(who: Reader, at: AtQ = None) -> list[dict[str, Any]]:
+        pic = await picture(at)
+        return await asyncio.to_thread(pic.incidents)
+
+    @app.get("/api/incidents/{incident_id}", tags=["picture"])
+    async def incident(incident_id: str, who: Reader, at: AtQ = None) -> dict[str, Any]:
+        pic = await picture(at)
+        found = await asyncio.to_thread(pic.incident, incident_id)
+        if found is None:
+            raise HTTPException(404, f"no incident {incident_id!r}")
+        return found
+
+    @app.get("/api/audit", tags=["picture"])
+    async def audit_list(who: Annotated[Caller, Depends(may("audit"))]) -> list[dict[str, Any]]:
+        for _ in range(10):  # the night's thread may append meanwhile; copy again then
+            try:
+                return list(live.picture.audit)
+            except RuntimeError:
+                await asyncio.sleep(0)
+        raise HTTPException(503, "busy; try again")
+
+    # -------------------------------------------------------------- writes
+
+    @app.post("/api/kills", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 409: {}})
+    async def kill(body: KillIn, who: Annotated[Caller, Depends(may("kill"))]) -> JSONResponse:
+        rid = body.report_id or f"OPS-{secrets.token_hex(4).upper()}"
+        ev = E.KillReported(t=live.scenario.start, report_id=rid, lat=body.lat, lon=body.lon, alt=body.alt, track_ref=body.track_ref, reported_by=who.user.user)
+        return await submit(ev, rid)
+
+    @app.post("/api/kills/{report_id}/withdraw", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def kill_withdraw(report_id: str, body: Reason, who: Annotated[Caller, Depends(may("kill_withdraw"))]) -> JSONResponse:
+        if not any(k["report_id"] == report_id for k in hub.state.get("kills", [])):
+            raise HTTPException(404, f"no numbered kill with report {report_id!r}")
+        return await submit(E.KillWithdrawn(t=live.scenario.start, report_id=report_id, reason=body.reason, reported_by=who.user.user), report_id)
+
+    @app.post("/api/threats/{incident_id}/ack", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def threat_ack(incident_id: str, who: Annotated[Caller, Depends(may("threat_ack"))], body: Empty | None = None) -> JSONResponse:
+        if not any(t["incident_id"] == incident_id for t in hub.state.get("threats", [])):
+            raise HTTPException(404, f"no active threat {incident_id!r}")
+        return await submit(E.ThreatAcknowledged(t=live.scenario.start, incident_id=incident_id, user=who.user.user, role=who.user.role), incident_id)
+
+    def _crew(crew_id: str) -> None:
+        if not any(c["crew_id"] == crew_id for c in hub.state.get("crews", [])):
+            raise HTTPException(404, f"no crew {crew_id!r}")
+
+    @app.post("/api/crews/{crew_id}/override", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def crew_override(crew_id: str, body: OverrideIn, who: Annotated[Caller, Depends(may("crew"))]) -> JSONResponse:
+        _crew(crew_id)
+        return await submit(E.CrewOverride(t=live.scenario.start, crew_id=crew_id, site_id=body.site_id, user=who.user.user, role=who.user.role), crew_id)
+
+    @app.post("/api/crews/{crew_id}/recall", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def crew_recall(crew_id: str, body: Reason, who: Annotated[Caller, Depends(may("crew"))]) -> JSONResponse:
+        _crew(crew_id)
+        return await submit(E.CrewRecalled(t=live.scenario.start, crew_id=crew_id, user=who.user.user, role=who.user.role, reason=body.reason), crew_id)
+
+    def _statement(sid: str) -> None:
+        if not any(s["statement_id"] == sid for s in hub.state.get("statements", [])):
+            raise HTTPException(404, f"no statement {sid!r}")
+
+    @app.post("/api/statements/{statement_id}/approve", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def approve(statement_id: str, who: Annotated[Caller, Depends(may("approve"))], body: Empty | None = None) -> JSONResponse:
+        _statement(statement_id)
+        return await submit(E.StatementApproved(t=live.scenario.start, statement_id=statement_id, officer=who.user.user, role=who.user.role), statement_id)
+
+    @app.post("/api/statements/{statement_id}/reject", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def reject(statement_id: str, body: Reason, who: Annotated[Caller, Depends(may("approve"))]) -> JSONResponse:
+        _statement(statement_id)
+        return await submit(E.StatementRejected(t=live.scenario.start, statement_id=statement_id, officer=who.user.user, role=who.user.role, reason=body.reason), statement_id)
+
+    @app.post("/api/statements/{statement_id}/edit", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
+    async def edit(statement_id: str, body: EditIn, who: Annotated[Caller, Depends(may("edit"))]) -> JSONResponse:
+        _statement(statement_id)
+        return await submit(E.StatementEdited(t=live.scenario.start, statement_id=statement_id, editor=who.user.user, role=who.user.role, text_en=body.text_en, text_ru=body.text_ru), statement_id)
+
+    @app.post("/api/claims", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}})
+    async def claim(body: ClaimIn, who: Annotated[Caller, Depends(may("claim"))]) -> JSONResponse:
+        cid = f"CLAIM-OPS-{secrets.token_hex(3).upper()}"
+        ev = E.ClaimRecorded(t=live.scenario.start, claim_id=cid, source=body.source, what=body.what, count=body.count, where=body.where, text=body.text, recorded_by=who.user.user)
+        return await submit(ev, cid)
+
+    @app.post("/api/exercise", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 409: {}})
+    async def exercise(body: ExerciseIn, who: Annotated[Caller, Depends(may("exercise"))]) -> JSONResponse:
+        if not live.exercise:
+            raise HTTPException(409, "this is a live night, not an exercise")
+        if body.action == "speed" and body.speed is None:
+            raise HTTPException(422, "speed: give the new speed")
+        return await submit(E.ExerciseControl(t=live.scenario.start, action=body.action, speed=body.speed, user=who.user.user, role=who.user.role), body.action)
+
+    # -------------------------------------------------------------- the WebSocket
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket, since: int | None = None, token: str | None = None) -> None:
+        tok, _ = _token(websocket)
+        session = sessions.check(token or tok or "")
+        if session is None or users.get(session.user) is None:
+            await websocket.close(code=4401, reason="log in first")
+            return
+        await websocket.accept()
+        client = hub.subscribe(since)
+        try:
+            while True:
+                msg = await client.queue.get()
+                if msg is None:  # dropped for lagging: the client reconnects with its last seq
+                    await websocket.close(code=4408, reason="too slow; reconnect with ?since=")
+                    return
+                await websocket.send_text(msg.decode())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            hub.unsubscribe(client)
+
+    @app.exception_handler(ConfigError)
+    async def config_error(request: Request, exc: ConfigError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    try:  # the console's built assets, when the console package is there
+        from skywarden.service.console import mount_console
+    except ImportError:
+        pass
+    else:
+        mount_console(app)
+    return app
+
+
+__all__ = ["WRITERS", "create_app"]

@@ -1,0 +1,157 @@
+"""``skywarden serve`` and ``skywarden users``: the live service's commands. Heavy imports wait
+inside the commands, so that ``skywarden --help`` stays quick."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from skywarden.errors import SkywardenError
+
+console = Console()
+err = Console(stderr=True)
+
+users_app = typer.Typer(
+    help="The users file of the live service (names, roles, argon2 hashes).",
+    epilog="Example: skywarden users add duty-1 --role approver --file users.toml",
+    no_args_is_help=True,
+)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+def _bind(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    try:
+        return host or "127.0.0.1", int(port)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: use HOST:PORT, e.g. 127.0.0.1:8080") from None
+
+
+def serve(
+    scenario: Annotated[Path | None, typer.Option("--scenario", "-s", help="Scenario TOML file (default: the shipped Moscow night).")] = None,
+    log: Annotated[str, typer.Option("--log", "-l", help="Event log: a SQLite path, postgresql://... or nats://...; an existing night is resumed.")] = "serve-night.sqlite",
+    bind: Annotated[str, typer.Option(help="Address to listen on, HOST:PORT.")] = "127.0.0.1:8080",
+    users: Annotated[Path | None, typer.Option("--users", "-u", help="Users file (skywarden users add). Required live; an exercise generates one.")] = None,
+    exercise: Annotated[bool, typer.Option("--exercise", help="Play the scenario's simulated night instead of live inputs.")] = False,
+    speed: Annotated[float, typer.Option(help="Exercise pace: 1 = real time, 10 = ten times faster.")] = 1.0,
+    scripted_officers: Annotated[bool, typer.Option(help="In an exercise, let the scenario's publishers approve drafts by script (default: people approve).")] = False,
+    publish: Annotated[Path | None, typer.Option(help="Publish statements and CAP alerts to this folder and its Atom feed.")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="Where the session secret and exercise users are kept (default: beside a SQLite log, else here).")] = None,
+) -> None:
+    """Serve the night live: the HTTP and WebSocket API and the console.
+
+    Example:  skywarden serve --exercise --speed 10    (then open http://127.0.0.1:8080)
+    """
+    import uvicorn
+
+    from skywarden.scenario import load_scenario
+    from skywarden.service.app import create_app
+    from skywarden.service.auth import Sessions, load_secret
+    from skywarden.service.live import LiveNight
+    from skywarden.service.users import UserStore, exercise_users
+
+    host, port = _bind(bind)
+    try:
+        scn = load_scenario(scenario)
+        here = state_dir or (Path(log).resolve().parent if "://" not in log else Path.cwd())
+        here.mkdir(parents=True, exist_ok=True)
+        if users is None:
+            if not exercise:
+                raise SkywardenError("a live night needs a users file: --users FILE (skywarden users add NAME --role ROLE)")
+            users = here / "exercise-users.toml"
+            if users.exists():
+                console.print(f"exercise users: {users} (kept from an earlier start)")
+            else:
+                rows = exercise_users([(o.id, o.role, o.name) for o in scn.spec.officers], users)
+                table = Table(title=f"Exercise users (also in {users}, mode 0600)")
+                for col in ("user", "role", "password"):
+                    table.add_column(col)
+                for row in rows:
+                    table.add_row(*row)
+                console.print(table)
+        store = UserStore.load(users)
+        sessions = Sessions(load_secret(here / "serve-secret"))
+        sinks = None
+        if publish is not None:
+            from skywarden.cli import _sinks
+
+            sinks = _sinks(publish)
+        live = LiveNight(
+            scn, log, exercise=exercise, speed=speed, scripted_officers=scripted_officers, sinks=sinks,
+            operators=[(u.user, u.role, u.name) for u in store.users.values()],
+        )  # fmt: skip
+        with console.status("opening the night (a resumed night replays its log)"):
+            live.open()
+    except SkywardenError as exc:
+        _fail(exc)
+        return
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    app = create_app(live, store, sessions, secure_cookies=not loopback)
+    mode = f"exercise at {speed:g}x" if exercise else "live"
+    console.print(f"Skywarden serving {scn.name!r} ({mode}) on http://{host}:{port}  log: {log}")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if live.error is not None:
+        _fail(live.error if isinstance(live.error, Exception) else RuntimeError(str(live.error)))
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's login name.")],
+    role: Annotated[str, typer.Option(help="viewer, duty_officer, dispatcher, press_officer, approver or admin.")],
+    file: Annotated[Path, typer.Option("--file", "-f", help="The users file (created 0600 if missing).")] = Path("users.toml"),
+    full_name: Annotated[str, typer.Option("--name", help="The person's name, as the log shows it.")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input (for scripts).")] = False,
+) -> None:
+    """Add a user (or set their role and password) in a users file.
+
+    Example:  skywarden users add duty-1 --role approver --file users.toml
+    """
+    from skywarden.service.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            _fail(SkywardenError("the passwords differ"))
+    try:
+        add_user(file, name, role, password, full_name)
+    except SkywardenError as exc:
+        _fail(exc)
+    console.print(f"{name} ({role}) written to {file}")
+
+
+@users_app.command("list")
+def users_list(
+    file: Annotated[Path, typer.Option("--file", "-f", help="The users file.")] = Path("users.toml"),
+) -> None:
+    """List the users of a users file (never their passwords).
+
+    Example:  skywarden users list --file users.toml
+    """
+    from skywarden.service.users import UserStore
+
+    try:
+        store = UserStore.load(file)
+    except SkywardenError as exc:
+        _fail(exc)
+        return
+    table = Table()
+    for col in ("user", "role", "name"):
+        table.add_column(col)
+    for u in store.users.values():
+        table.add_row(u.user, u.role, u.name)
+    console.print(table)
+
+
+__all__ = ["serve", "users_app"]

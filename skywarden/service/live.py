@@ -1,0 +1,353 @@
+"""The night, served: the runtime ticking on its own thread, fed by the simulator (an exercise)
+and by an inbox of people's and listeners' inputs, keeping the live picture up to date.
+
+::
+
+    API writes, listeners ──► Inbox ─┐
+    exercise simulator ──────────────┴► LiveSource.poll(now) ─► Runtime.tick(now) ─► log
+                                                                     │
+                              LivePicture.apply_tick ─► on_tick(delta) (the WebSocket hub)
+
+The inbox is a source like any other: what it holds at a tick is stamped with the tick's time
+and logged after the simulator's inputs, so the log a served night leaves is the log that
+``skywarden run --input`` makes of the same inputs (tested). Channels' answers (``Delivered``)
+go through the inbox too. A write is answered once its tick is in the log, so an accepted write
+survives a crash. Killed and restarted, the service replays its log (checking that it is
+reproduced) and goes on from the last tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from skywarden import events as E
+from skywarden.errors import ConfigError, LogError
+from skywarden.log import EventLog, open_log
+from skywarden.pipeline import build_stages
+from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
+from skywarden.scenario import LoadedScenario
+from skywarden.service.picture import LivePicture, tick_groups
+
+CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
+
+
+class NightOver(Exception):
+    """A write after the exercise's last tick."""
+
+
+@dataclass
+class Inbox:
+    """Inputs waiting for the next tick, each with a future answered by its log sequence."""
+
+    _items: list[tuple[E.InputEvent, Future[int]]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, ev: E.InputEvent) -> Future[int]:
+        if not E.is_input(ev) or isinstance(ev, E.Tick | E.NightOpened):
+            raise TypeError(f"{type(ev).__name__} cannot come through the inbox")
+        fut: Future[int] = Future()
+        with self._lock:
+            self._items.append((ev, fut))
+        return fut
+
+    def drain(self, now: datetime) -> list[tuple[E.InputEvent, Future[int]]]:
+        with self._lock:
+            items, self._items = self._items, []
+        return [(msgspec.structs.replace(ev, t=now), fut) for ev, fut in items]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class LiveSource:
+    """The simulator's inputs (an exercise; none live), then the inbox's, stamped ``now``."""
+
+    inner: Source | None
+    inbox: Inbox
+    taken: list[Future[int]] = field(default_factory=list)
+
+    def poll(self, now: datetime) -> list[E.InputEvent]:
+        out = self.inner.poll(now) if self.inner is not None else []
+        for ev, fut in self.inbox.drain(now):
+            out.append(ev)
+            self.taken.append(fut)
+        return out
+
+    def observe(self, events: Sequence[E.Event]) -> None:
+        if self.inner is not None:
+            self.inner.observe(events)
+
+
+@dataclass(frozen=True)
+class Delta:
+    seq: int
+    prev: int
+    t: datetime
+    changed: dict[str, Any]  # collection -> its whole new value
+
+
+def redate(scenario: LoadedScenario, start: datetime) -> LoadedScenario:
+    """The scenario's night moved to begin at ``start`` (a live night begins when served)."""
+    return dataclasses.replace(scenario, start=start, end=start + (scenario.end - scenario.start))
+
+
+class LiveNight:
+    """Owns the runtime, its thread, the live picture and its checkpoints."""
+
+    def __init__(
+        self,
+        scenario: LoadedScenario,
+        log_url: str,
+        *,
+        exercise: bool = True,
+        speed: float = 1.0,
+        scripted_officers: bool = False,
+        sinks: Callable[[list[Any]], Sequence[Sink]] | None = None,
+        operators: Sequence[tuple[str, str, str]] = (),
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed <= 0:
+            raise ConfigError("speed must be positive")
+        if not exercise and speed != 1.0:
+            raise ConfigError("a live night runs at the speed of the wall clock (speed applies to exercises)")
+        self.scenario = scenario
+        self.log_url = log_url
+        self.exercise = exercise
+        self.speed = speed
+        self.scripted_officers = scripted_officers
+        self._sinks_factory = sinks
+        self.operators = list(operators)  # (user, role, name) to announce as on duty
+        self.wall, self.monotonic = wall, monotonic
+        self.inbox = Inbox()
+        self.paused = False
+        self.over = False
+        self.on_tick: Callable[[Delta, dict[str, Any]], None] | None = None
+        self.error: BaseException | None = None
+        self.checkpoints: list[tuple[datetime, int, bytes]] = []
+        self._cv = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.log: EventLog | None = None
+        self.rt: Runtime | None = None
+        self.picture = LivePicture(scenario)
+        self.state: dict[str, Any] = {}
+        self.sinks: list[Sink] = []
+
+    # ------------------------------------------------------------------ opening
+
+    def open(self) -> None:
+        """Open (or resume) the night in its log and fold the picture; does not tick yet."""
+        from skywarden.scenario.sim import SimConfig, Simulator
+
+        log = open_log(self.log_url)
+        head = first_event(log)
+        if head is not None and not isinstance(head, E.NightOpened):
+            raise LogError(f"{log.url}: not a Skywarden night")
+        if head is None and not self.exercise:  # a live night begins now, on the tick grid
+            self.scenario = redate(self.scenario, self.wall().replace(microsecond=0))
+        elif head is not None and head.t != self.scenario.start:
+            self.scenario = redate(self.scenario, head.t)
+        if head is not None and head.scenario_digest != self.scenario.digest:
+            raise LogError(f"{log.url} holds another night (not {self.scenario.name!r} as loaded now)")
+        self.picture = LivePicture(self.scenario)
+        inner: Source | None = None
+        if self.exercise:
+            cfg = SimConfig(scripted_officers=self.scripted_officers)
+            inner = Simulator(self.scenario, config=cfg)
+        source = LiveSource(inner, self.inbox)
+        stages = build_stages(self.scenario)
+        if head is None:
+            rt = Runtime(log=log, stages=stages, source=source)
+            log.append([night_opened(self.scenario)])
+        else:
+            report, rt = replay(log, stages, source=source)
+            if not report.identical:
+                raise LogError(f"{log.url}: replay does not reproduce the log ({report.first_difference})")
+            rt.log, rt.source = log, source
+        self.log, self.rt = log, rt
+        self.sinks = list(self._sinks_factory(stages)) if self._sinks_factory else []
+        on_duty: dict[str, tuple[str, str]] = {}
+        for group, seq, t in tick_groups((r.seq, r.event()) for r in log.read()):
+            self.picture.apply_tick(group, seq)
+            for ev in group:
+                if isinstance(ev, E.OperatorOnDuty):
+                    on_duty[ev.user] = (ev.role, ev.name)
+            if t is not None and self.picture.ticks % CHECKPOINT_TICKS == 0:
+                self._checkpoint(t)
+        self.picture.seq = log.last_seq()
+        for user, role, name in self.operators:  # the roster, logged with the first tick
+            if on_duty.get(user) != (role, name):
+                self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
+        self.state = self.picture.snapshot()
+        self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
+
+    def _checkpoint(self, t: datetime) -> None:
+        pic = self.picture
+        scn, pic.scenario = pic.scenario, None  # type: ignore[assignment]  # the scenario is re-attached on load, not pickled
+        try:
+            self.checkpoints.append((t, pic.seq, pickle.dumps(pic, protocol=pickle.HIGHEST_PROTOCOL)))
+        finally:
+            pic.scenario = scn
+
+    # ------------------------------------------------------------------ ticking
+
+    def start(self) -> None:
+        if self.rt is None:
+            self.open()
+        self._thread = threading.Thread(target=self._run, name="skywarden-night", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.log is not None:
+            self.log.close()
+
+    def control(self, action: str, speed: float | None = None) -> None:
+        """Pause, resume or change the pace of an exercise (takes effect now, in wall time)."""
+        if not self.exercise:
+            raise ConfigError("only an exercise can be paused or sped up")
+        with self._cv:
+            if action == "pause":
+                self.paused = True
+            elif action == "resume":
+                self.paused = False
+            elif action == "speed":
+                if speed is None or not (0 < speed <= 10_000):
+                    raise ConfigError("speed must be between 0 and 10000")
+                self.speed = speed
+            else:
+                raise ConfigError(f"unknown exercise action {action!r}")
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        assert self.rt is not None
+        tick_s = self.scenario.spec.night.tick_s
+        step = timedelta(seconds=tick_s)
+        last = self.rt.last_tick or self.scenario.start
+        anchor: tuple[float, datetime, float] | None = None  # (monotonic, night time, speed)
+        try:
+            while True:
+                with self._cv:
+                    if self._stop:
+                        return
+                    if self.exercise and self.paused and not len(self.inbox):
+                        anchor = None
+                        self._cv.wait(0.5)
+                        continue
+                    now = last + step
+                    if self.exercise:
+                        if now > self.scenario.end:
+                            self.over = True
+                            self._cv.wait(0.5)
+                            self._refuse_waiting()
+                            continue
+                        if anchor is None or anchor[2] != self.speed:
+                            anchor = (self.monotonic(), last, self.speed)
+                        due = anchor[0] + (now - anchor[1]).total_seconds() / anchor[2]
+                        wait = due - self.monotonic()
+                    else:
+                        wait = (now - self.wall()).total_seconds()
+                    if wait > 0 and not (self.paused and len(self.inbox)):
+                        self._cv.wait(min(wait, 0.5))
+                        continue
+                self._tick(now)
+                last = now
+        except BaseException as exc:  # the night must not die silently: say it, stop ticking
+            self.error = exc
+            raise
+
+    def _refuse_waiting(self) -> None:
+        for _, fut in self.inbox.drain(self.scenario.end):
+            fut.set_exception(NightOver("the exercise night is over"))
+
+    def _tick(self, now: datetime) -> None:
+        assert self.rt is not None and self.log is not None
+        source = self.rt.source
+        assert isinstance(source, LiveSource)
+        res = self.rt.tick(now)
+        seq = self.log.last_seq()
+        for fut in source.taken:
+            fut.set_result(seq)
+        source.taken.clear()
+        prev = self.picture.seq
+        changed = self.picture.apply_tick([*res.inputs, *res.derived], seq)
+        for ev in res.inputs:
+            if isinstance(ev, E.ExerciseControl) and self.exercise:
+                self.control(ev.action, ev.speed)
+        for sink in self.sinks:
+            for ev in sink.handle(res.derived, now):
+                self.inbox.put(ev)
+        if self.picture.ticks % CHECKPOINT_TICKS == 0:
+            self._checkpoint(now)
+        data = {name: self.picture.collection(name) for name in changed}
+        data["night"].update(self.status())
+        state = {**self.state, **data}
+        self.state = state
+        if self.on_tick is not None:
+            self.on_tick(Delta(seq, prev, now, data), state)
+
+    def status(self) -> dict[str, Any]:
+        return {"mode": "exercise" if self.exercise else "live", "paused": self.paused, "speed": self.speed, "over": self.over}
+
+    # ------------------------------------------------------------------ the people's inputs
+
+    def submit(self, ev: E.InputEvent) -> Future[int]:
+        if self.error is not None:
+            raise LogError(f"the night stopped on an error: {self.error}")
+        if self.over:
+            raise NightOver("the exercise night is over")
+        fut = self.inbox.put(ev)
+        with self._cv:
+            self._cv.notify_all()
+        return fut
+
+    # ------------------------------------------------------------------ the past
+
+    def picture_at(self, at: datetime) -> LivePicture:
+        """The picture as it was at the last tick at or before ``at``, from the log."""
+        base = None
+        for when, seq, data in self.checkpoints:
+            if when <= at:
+                base = (seq, data)
+            else:
+                break
+        if base is None:
+            pic, after = LivePicture(self.scenario), 0
+        else:
+            pic = pickle.loads(base[1])  # noqa: S301 - our own checkpoint, made in this process
+            pic.scenario, after = self.scenario, base[0]
+        reader = self._reader()
+        try:
+            for group, seq, t in tick_groups((r.seq, r.event()) for r in reader.read(after)):
+                if t is None or t > at:
+                    break
+                pic.apply_tick(group, seq)
+        finally:
+            if reader is not self.log:
+                reader.close()
+        return pic
+
+    def _reader(self) -> EventLog:
+        assert self.log is not None
+        if self.log_url.startswith("memory://"):
+            return self.log  # the in-memory twin has one copy
+        return open_log(self.log_url)
+
+
+__all__ = ["Delta", "Inbox", "LiveNight", "LiveSource", "NightOver", "redate"]
