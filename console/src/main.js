@@ -4,6 +4,7 @@ import { h, clear } from "./dom.js";
 import { t, tOr, getLang, setLang, initialLang, onLang } from "./i18n.js";
 import * as api from "./api.js";
 import { Feed } from "./feed.js";
+import { CrewProgress } from "./progress.js";
 import { setTimeZone, localTime } from "./format.js";
 import { may } from "./roles.js";
 import { SituationMap, CLASS_COLOURS } from "./map.js";
@@ -82,6 +83,7 @@ class Console {
     this.tab = me.role === "press_officer" || me.role === "approver" ? "statements" : me.role === "dispatcher" ? "crews" : "kills";
     this.editingStatement = null;
     this.renderQueued = false;
+    this.crewProgress = new CrewProgress();
     this.connection = "connecting";
     this.lostCount = 0;
     this.seq = null;
@@ -117,6 +119,17 @@ class Console {
 
   view() {
     return this.replay ? this.replay.data : this.live;
+  }
+
+  /** The crews with where each is along its route and the time left to arrive. */
+  crewsNow() {
+    const v = this.view();
+    const now = Date.parse(this.replay ? this.replay.at : this.lastT || v.night?.now);
+    const progress = this.replay ? (this.replay.progress ??= new CrewProgress()) : this.crewProgress;
+    return (v.crews || []).map((c) => {
+      const p = progress.observe(c, Number.isFinite(now) ? now : 0);
+      return { ...c, position: p.position, eta_left_s: p.etaLeftS };
+    });
   }
 
   async start() {
@@ -318,17 +331,18 @@ class Console {
       kills: (v.kills || []).filter((k) => !k.withdrawn).length,
       crews: (v.crews || []).filter((c) => c.site_id && !["site_closed", "wreckage_recovered"].includes(c.status)).length,
       statements: (v.statements || []).filter((s) => s.state !== "published" && s.state !== "rejected").length,
-      alerts: (v.alerts || []).length,
+      alerts: activeAlertDistricts(v.alerts || []),
       claims: (v.claims || []).length,
     };
     for (const n of TABS) this.els.tabCounts[n].textContent = counts[n] ? String(counts[n]) : "";
     const body = this.els.tabBodies[this.tab];
+    const crews = this.crewsNow();
     if (this.tab === "kills") renderKills(body, this);
-    else if (this.tab === "crews") renderCrews(body, this);
+    else if (this.tab === "crews") renderCrews(body, this, crews);
     else if (this.tab === "statements") renderStatements(body, this);
     else if (this.tab === "alerts") renderAlerts(body, this);
     else if (this.tab === "claims") renderClaims(body, this.els.claimTools, this);
-    this.map.update(v);
+    this.map.update({ ...v, crews });
     this.els.trackCount.textContent = t("tracks_n", { n: (v.tracks?.features || []).length });
     this.renderSlider();
   }
@@ -351,7 +365,8 @@ class Console {
       E.exercise.append(
         button(live.paused ? t("resume") : t("pause"), () => this.exercise(live.paused ? { action: "resume" } : { action: "pause" }), { kind: "small ghost", testid: "exercise-pause" }),
       );
-      const sel = h("select", { class: "speed", "aria-label": t("speed"), title: t("speed") }, [1, 2, 5, 10, 20, 60].map((s) => h("option", { value: s, selected: Number(live.speed) === s }, `×${s}`)));
+      const speeds = [...new Set([1, 2, 5, 10, 20, 60, 100, Number(live.speed) || 1])].sort((a, b) => a - b);
+      const sel = h("select", { class: "speed", "aria-label": t("speed"), title: t("speed"), "data-testid": "exercise-speed" }, speeds.map((s) => h("option", { value: s, selected: Number(live.speed) === s }, `×${s}`)));
       sel.addEventListener("change", () => this.exercise({ action: "speed", speed: Number(sel.value) }));
       E.exercise.append(sel);
     }
@@ -529,7 +544,8 @@ class Console {
     const crew = (v.crews || []).find((c) => String(c.crew_id).toLowerCase() === low || String(c.name || "").toLowerCase().includes(low));
     if (crew) {
       this.showTab("crews");
-      if (crew.route?.length) this.flyTo(crew.route[0][0], crew.route[0][1], 11);
+      const at = this.crewsNow().find((c) => c.crew_id === crew.crew_id)?.position;
+      if (at) this.flyTo(at[0], at[1], 11);
       return;
     }
     toast(t("search_none", { q: s }));
@@ -752,6 +768,16 @@ class Console {
     this.helpEl = null;
     return true;
   }
+}
+
+/** Districts whose latest CAP message is not a Cancel: the alerts in force. */
+function activeAlertDistricts(alerts) {
+  const latest = new Map();
+  for (const a of alerts) {
+    const prev = latest.get(a.district);
+    if (!prev || String(a.t) >= String(prev.t)) latest.set(a.district, a);
+  }
+  return [...latest.values()].filter((a) => a.msg_type !== "Cancel").length;
 }
 
 // ---------------------------------------------------------------------------------- boot

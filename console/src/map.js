@@ -382,9 +382,9 @@ export class SituationMap {
     const crews = [];
     const routes = [];
     for (const c of view.crews || []) {
-      if (!Array.isArray(c.route) || c.route.length === 0) continue;
-      const props = { crew_id: c.crew_id, status: c.status, label: c.name || c.crew_id };
-      crews.push({ type: "Feature", geometry: { type: "Point", coordinates: c.route[0] }, properties: props });
+      if (!c.position) continue;
+      const props = { crew_id: c.crew_id, status: c.status, label: c.crew_id };
+      crews.push({ type: "Feature", geometry: { type: "Point", coordinates: c.position }, properties: props });
       if (c.route.length > 1) routes.push({ type: "Feature", geometry: { type: "LineString", coordinates: c.route }, properties: props });
     }
     m.getSource("crews").setData(fc(crews));

@@ -8,8 +8,8 @@ import { button, emptyLine } from "../ui.js";
 
 const ORDER = { en_route: 0, dispatched: 1, on_site: 2, wreckage_recovered: 3, site_closed: 4 };
 
-export function renderCrews(container, app) {
-  const crews = [...(app.view().crews || [])].sort(
+export function renderCrews(container, app, crewsNow) {
+  const crews = [...crewsNow].sort(
     (a, b) => Number(Boolean(b.recall_offered)) - Number(Boolean(a.recall_offered)) || (ORDER[a.status] ?? 9) - (ORDER[b.status] ?? 9) || String(a.crew_id).localeCompare(String(b.crew_id)),
   );
   if (!crews.length) {
@@ -24,8 +24,14 @@ export function renderCrews(container, app) {
     crews,
     (c) => c.crew_id,
     (c) => crewRow(c, app, canAct),
-    (c) => JSON.stringify([c.crew_id, c.name, c.kind, c.status, c.site_id, c.eta_s, c.recall_offered, c.station, lang, canAct]),
+    (c) => JSON.stringify([c.crew_id, c.name, c.kind, c.status, c.site_id, Math.round(c.eta_left_s ?? -1), c.recall_offered, c.station, lang, canAct]),
   );
+}
+
+/** "→ #31" for the kill a crew is sent to, else the site's id. */
+function siteLabel(c, app) {
+  const site = (app.view().sites || []).find((x) => x.site_id === c.site_id);
+  return site?.kill_number ? t("crew_to_kill", { n: site.kill_number }) : t("crew_site", { site: c.site_id });
 }
 
 function crewRow(c, app, canAct) {
@@ -36,7 +42,7 @@ function crewRow(c, app, canAct) {
     {
       class: `row crew st-${status}${c.recall_offered ? " recall-offered" : ""}`,
       "data-testid": "crew-row",
-      onclick: () => c.route?.length && app.flyTo(c.route[0][0], c.route[0][1], 11),
+      onclick: () => c.position && app.flyTo(c.position[0], c.position[1], 11),
     },
     h("div", { class: `crew-kind k-${c.kind}`, title: c.kind }, (c.kind || "?").slice(0, 3).toUpperCase()),
     h(
@@ -52,8 +58,8 @@ function crewRow(c, app, canAct) {
       h(
         "div",
         { class: "row-line sub" },
-        c.site_id ? h("span", { class: "mono" }, t("crew_site", { site: c.site_id })) : h("span", { class: "muted" }, c.station || t("crew_idle")),
-        busy && Number.isFinite(c.eta_s) && c.eta_s > 0 ? h("span", { class: "mono eta" }, t("crew_eta", { d: duration(c.eta_s) })) : null,
+        c.site_id ? h("span", { class: "mono ellipsis", title: c.site_id }, siteLabel(c, app)) : h("span", { class: "muted ellipsis" }, app.placeName(c.station) || t("crew_idle")),
+        busy && Number.isFinite(c.eta_left_s) && c.eta_left_s > 0 ? h("span", { class: "mono eta" }, t("crew_eta", { d: duration(c.eta_left_s) })) : null,
         h("span", { class: "grow" }),
         canAct ? button(t("crew_override"), (e) => {
           e.stopPropagation();

@@ -34,6 +34,13 @@ export function renderStatements(container, app) {
   );
 }
 
+/** True when the text now differs from the machine's draft (someone edited it). */
+function edited(s, lang) {
+  const draft = lang === "ru" ? s.draft_ru : s.draft_en;
+  const text = lang === "ru" ? s.text_ru : s.text_en;
+  return typeof draft === "string" && draft !== "" && draft !== text;
+}
+
 function card(s, app, rights) {
   const open = s.state !== "published" && s.state !== "rejected";
   const lang = getLang();
@@ -60,12 +67,17 @@ function card(s, app, rights) {
     ),
     h("p", { class: "st-text", lang: lang === "ru" && s.text_ru ? "ru" : "en" }, text || ""),
     other ? h("details", { class: "st-other" }, h("summary", null, lang === "ru" ? t("st_text_en") : t("st_text_ru")), h("p", null, other)) : null,
-    h(
-      "div",
-      { class: "withheld" },
-      h("div", { class: "withheld-title" }, t("st_withheld")),
-      s.withheld?.length ? h("ul", null, s.withheld.map((w) => h("li", null, w))) : h("div", { class: "muted" }, t("st_withheld_none")),
-    ),
+    Array.isArray(s.withheld)
+      ? h(
+          "div",
+          { class: "withheld", "data-testid": "statement-withheld" },
+          h("div", { class: "withheld-title" }, t("st_withheld")),
+          s.withheld.length ? h("ul", null, s.withheld.map((w) => h("li", null, w))) : h("div", { class: "muted" }, t("st_withheld_none")),
+        )
+      : null,
+    edited(s, lang)
+      ? h("details", { class: "st-other" }, h("summary", null, t("st_original")), h("p", null, lang === "ru" ? s.draft_ru || s.draft_en : s.draft_en || s.draft_ru))
+      : null,
     h(
       "div",
       { class: "row-line sub" },

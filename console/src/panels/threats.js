@@ -11,6 +11,13 @@ export function sortedThreats(threats) {
   return [...(threats || [])].sort((a, b) => ttz(a) - ttz(b) || String(a.incident_id).localeCompare(String(b.incident_id)));
 }
 
+/** Who acknowledged a threat: the API gives a list of users (older forms: one name). */
+export function ackedBy(x) {
+  const a = x.acknowledged_by;
+  if (Array.isArray(a)) return a.length ? a.join(", ") : "";
+  return a ? String(a) : "";
+}
+
 export function renderThreats(container, app) {
   const view = app.view();
   const threats = sortedThreats(view.threats);
@@ -34,7 +41,7 @@ export function renderThreats(container, app) {
 
 function threatRow(x, app, cls, canAck) {
   const selected = app.selectedThreat === x.incident_id;
-  const acked = x.acknowledged_by;
+  const acked = ackedBy(x);
   return h(
     "div",
     {
