@@ -19,6 +19,7 @@ import { renderClaims } from "./panels/claims.js";
 import { showIncident } from "./panels/incident.js";
 
 const TABS = ["kills", "crews", "statements", "alerts", "claims"];
+const MIN_RENDER_MS = 250;
 const root = document.getElementById("root");
 setLang(initialLang());
 document.documentElement.lang = getLang();
@@ -312,13 +313,19 @@ class Console {
 
   // ------------------------------------------------------------------------------ rendering
 
+  /**
+   * Redraw on the next frame, at most every MIN_RENDER_MS: an exercise at 100x sends 100 deltas
+   * a second, and drawing each would spend the machine on frames no one can read.
+   */
   queueRender() {
     if (this.renderQueued) return;
     this.renderQueued = true;
-    requestAnimationFrame(() => {
+    const wait = Math.max(0, MIN_RENDER_MS - (performance.now() - (this.lastRender || 0)));
+    setTimeout(() => requestAnimationFrame(() => {
       this.renderQueued = false;
+      this.lastRender = performance.now();
       this.render();
-    });
+    }), wait);
   }
 
   render() {
@@ -367,7 +374,10 @@ class Console {
       );
       const speeds = [...new Set([1, 2, 5, 10, 20, 60, 100, Number(live.speed) || 1])].sort((a, b) => a - b);
       const sel = h("select", { class: "speed", "aria-label": t("speed"), title: t("speed"), "data-testid": "exercise-speed" }, speeds.map((s) => h("option", { value: s, selected: Number(live.speed) === s }, `×${s}`)));
-      sel.addEventListener("change", () => this.exercise({ action: "speed", speed: Number(sel.value) }));
+      sel.addEventListener("change", () => {
+        sel.blur(); // give the keys back to the shortcuts
+        this.exercise({ action: "speed", speed: Number(sel.value) });
+      });
       E.exercise.append(sel);
     }
     E.conn.className = `conn c-${this.connection}`;

@@ -56,7 +56,7 @@ function card(s, app, rights) {
   if (open && rights.edit) actions.push(button(t("st_edit"), () => app.editStatement(s), { kind: "ghost small", testid: "st-edit" }));
   return h(
     "article",
-    { class: `card statement s-${s.state}`, "data-testid": "statement", "data-statement": s.statement_id, "data-state": s.state },
+    { class: `card statement s-${s.state}`, "data-testid": "statement", "data-statement": s.statement_id, "data-state": s.state, "data-topic": s.topic },
     h(
       "header",
       null,
