@@ -1,12 +1,12 @@
 # Two commands do everything on a fresh machine:
 #   make demo   -- virtual environment, install, play the default night end to end
-#   make test   -- the whole test suite
+#   make test   -- the gates: ruff, mypy (strict, on skywarden/), then the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/skywarden demo --out night-out
 
+# the default night as an exercise at 10x, served live: the console at http://127.0.0.1:8080
+serve: $(STAMP)
+	$(BIN)/skywarden serve --exercise --speed 10 --log night-serve/night.sqlite
+
 test: $(STAMP)
 	$(BIN)/ruff check skywarden tests bench tools
+	$(BIN)/python -m mypy skywarden
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check skywarden tests bench tools
+	$(BIN)/python -m mypy skywarden
 
 bench: $(STAMP)
 	$(BIN)/python bench/night.py
 
 clean:
-	rm -rf $(VENV) night-out .pytest_cache
+	rm -rf $(VENV) night-out night-serve .pytest_cache

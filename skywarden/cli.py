@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +16,16 @@ from rich.table import Table
 
 from skywarden.errors import SkywardenError
 from skywarden.runtime import TickResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from skywarden.log.projections import NightView
+    from skywarden.play import PlayResult
+    from skywarden.response.incidents import Incident
+    from skywarden.runtime import Sink, Source
+    from skywarden.scenario import LoadedScenario
+    from skywarden.stage import Stage
 
 app = typer.Typer(
     help="Skywarden: a city's drone-defence night on one tamper-evident event log.",
@@ -41,12 +51,12 @@ ScenarioOpt = Annotated[
 ]
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> NoReturn:
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(2)
 
 
-def _load(path: Path | None):  # type: ignore[no-untyped-def]
+def _load(path: Path | None) -> LoadedScenario:
     from skywarden.scenario import load_scenario
 
     try:
@@ -55,7 +65,7 @@ def _load(path: Path | None):  # type: ignore[no-untyped-def]
         _fail(exc)
 
 
-def _time_arg(value: str | None, scn) -> datetime | None:  # type: ignore[no-untyped-def]
+def _time_arg(value: str | None, scn: LoadedScenario) -> datetime | None:
     if value is None:
         return None
     try:
@@ -86,7 +96,11 @@ WorkersOpt = Annotated[
 ]
 
 
-def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | None, sinks, speed: float | None, source=None, workers: int | None = None):  # type: ignore[no-untyped-def]
+def _play(
+    scn: LoadedScenario, log_url: str, until: datetime | None, resume: bool, seed: int | None,
+    sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]], speed: float | None,
+    source: Source | None = None, workers: int | None = None,
+) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
     from skywarden.log import open_log
     from skywarden.play import play_night
@@ -127,14 +141,14 @@ def _play(scn, log_url: str, until: datetime | None, resume: bool, seed: int | N
         log.close()
 
 
-def _summary_table(view, title: str) -> Table:  # type: ignore[no-untyped-def]
+def _summary_table(view: NightView, title: str) -> Table:
     table = Table(title=title, show_header=False)
     for k, v in view.summary().items():
         table.add_row(k, str(v))
     return table
 
 
-def _view(log_url: str, until: datetime | None = None):  # type: ignore[no-untyped-def]
+def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[Incident]]:
     """The night's projection and its incidents, from one read of the log."""
     from skywarden.log import open_log
     from skywarden.log.projections import fold
@@ -149,7 +163,7 @@ def _view(log_url: str, until: datetime | None = None):  # type: ignore[no-untyp
     return view, build_incidents(events[: sum(view.counts.values())])
 
 
-def _export(view, scn, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
+def _export(view: NightView, scn: LoadedScenario, out: Path) -> list[Path]:
     """Published statements as text and alerts as CAP XML, from the log (a projection)."""
     written: list[Path] = []
     st_dir, al_dir = out / "statements", out / "alerts"
@@ -167,13 +181,16 @@ def _export(view, scn, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
     return written
 
 
-def _sinks(out: Path, webhook: str | None = None, token: str | None = None):  # type: ignore[no-untyped-def]
+def _sinks(
+    out: Path, webhook: str | None = None, token: str | None = None
+) -> Callable[[list[Stage]], list[Sink]]:
     """The publishing channels: a folder and the Atom feed in ``out`` (and a webhook if given),
     behind one publisher that shares the alert stage's disclosure policy."""
 
-    def build(stages):  # type: ignore[no-untyped-def]
+    def build(stages: list[Stage]) -> list[Sink]:
         from skywarden.disclosure.alerts import AlertStage
         from skywarden.disclosure.channels import (
+            Channel,
             FeedChannel,
             FolderChannel,
             Outbox,
@@ -184,9 +201,9 @@ def _sinks(out: Path, webhook: str | None = None, token: str | None = None):  # 
         alert_stage = next((s for s in stages if isinstance(s, AlertStage)), None)
         if alert_stage is None:
             return []
-        channels = [FolderChannel(out), FeedChannel(out / "feed.atom")]
+        channels: list[Channel] = [FolderChannel(out), FeedChannel(out / "feed.atom")]
         if webhook:
-            channels.append(WebhookChannel(webhook, token=token))
+            channels.append(WebhookChannel(webhook, token=token or ""))
         return [Publisher(channels, Outbox(out / "outbox.sqlite"), alert_stage.policy)]
 
     return build
@@ -265,7 +282,9 @@ def run(
         if source is not None and source.checker.rejected:
             err.print(f"{input}: {source.checker.rejected} line(s) rejected (kept in the log as report_rejected)")
     try:
-        sinks = _sinks(publish, webhook, webhook_token) if publish else []
+        sinks: Callable[[list[Stage]], list[Sink]] | list[Sink] = (
+            _sinks(publish, webhook, webhook_token) if publish else []
+        )
         result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers)
     except SkywardenError as exc:
         _fail(exc)
@@ -325,7 +344,7 @@ def replay_cmd(
         raise typer.Exit(1)
 
 
-def _picture_table(view, scn, at: datetime) -> Table:  # type: ignore[no-untyped-def]
+def _picture_table(view: NightView, scn: LoadedScenario, at: datetime) -> Table:
     table = Table(title=f"the picture at {at.astimezone(scn.tz):%H:%M:%S} local")
     for col in ("track", "class", "lat", "lon", "alt m", "threat"):
         table.add_column(col)
@@ -480,11 +499,13 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
 def _register_stage_commands() -> None:
     """Commands that live with their stage (tracking, response, disclosure)."""
     from skywarden.disclosure.cli import claim_app, statement_app
+    from skywarden.ingest.cli import decode
     from skywarden.response.cli import incident_app
     from skywarden.service.cli import serve, users_app
     from skywarden.tracking.cli import track
 
     app.command("track")(track)
+    app.command("decode")(decode)
     app.add_typer(incident_app, name="incident")
     app.add_typer(claim_app, name="claim")
     app.add_typer(statement_app, name="statement")

@@ -17,7 +17,7 @@ Kinds come in two families:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import msgspec
 
@@ -76,6 +76,12 @@ class PolarPlots(InputEvent, frozen=True, kw_only=True, tag="polar_plots"):
     sigma_elevation_deg: float
     rcs_dbsm: list[float] | None = None
     radial_speed_ms: list[float] | None = None
+    # per plot, from sensors that say more than where (absent in logs written before they were
+    # added): a cooperative identity (callsign, else the 24-bit Mode S address as 6 hex digits;
+    # "" when none) and the sensor's own class ("drone", "bird", "manned_aircraft", "unknown";
+    # "" when it gave none)
+    identity: list[str] | None = None
+    class_hint: list[str] | None = None
 
 
 class PositionPlots(InputEvent, frozen=True, kw_only=True, tag="position_plots"):
@@ -88,6 +94,8 @@ class PositionPlots(InputEvent, frozen=True, kw_only=True, tag="position_plots")
     alt: list[float]
     sigma_m: list[float]
     signature: list[str] | None = None  # e.g. "drone_c2_link" for an RF detector
+    identity: list[str] | None = None  # per plot, as in PolarPlots
+    class_hint: list[str] | None = None  # per plot, as in PolarPlots
 
 
 class AdsbReport(InputEvent, frozen=True, kw_only=True, tag="adsb"):
@@ -577,12 +585,21 @@ AnyEvent = (
     | InputRefused
 )
 
-KIND_OF: dict[type[Event], str] = {cls: cls.__struct_config__.tag for cls in EVENT_TYPES}  # type: ignore[misc]
+
+def _tag(cls: type[Event]) -> str:
+    """The kind a class is logged as: its ``tag="..."`` (msgspec also allows int tags; we don't)."""
+    tag = cls.__struct_config__.tag
+    if not isinstance(tag, str):
+        raise TypeError(f"{cls.__name__} needs a str tag, has {tag!r}")
+    return tag
+
+
+KIND_OF: dict[type[Event], str] = {cls: _tag(cls) for cls in EVENT_TYPES}
 TYPE_OF: dict[str, type[Event]] = {tag: cls for cls, tag in KIND_OF.items()}
 INPUT_KINDS: frozenset[str] = frozenset(tag for cls, tag in KIND_OF.items() if cls.INPUT)
 
 _encoder = msgspec.json.Encoder()
-_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(AnyEvent)
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 
 def encode(event: Event) -> bytes:
@@ -592,7 +609,7 @@ def encode(event: Event) -> bytes:
 
 def decode(data: bytes | str) -> Event:
     """One event back from its JSON; raises ``msgspec.ValidationError`` on a malformed record."""
-    return _decoder.decode(data)  # type: ignore[no-any-return]
+    return _decoder.decode(data)
 
 
 def kind(event: Event) -> str:

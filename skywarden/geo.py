@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import shapely
@@ -74,7 +73,7 @@ class LocalFrame:
         e, n, _ = self.to_enu(lat, lon)
         return shapely.Polygon(np.column_stack([e, n]))
 
-    def ring_latlon(self, poly: Any) -> list[tuple[float, float]]:
+    def ring_latlon(self, poly: shapely.Polygon) -> list[tuple[float, float]]:
         """A shapely polygon in this frame -> its exterior as a (lat, lon) ring."""
         xy = np.asarray(poly.exterior.coords)
         lat, lon, _ = self.to_wgs84(xy[:, 0], xy[:, 1])

@@ -38,7 +38,7 @@ def pack_rings(polygons: Sequence[shapely.Polygon]) -> tuple[FloatArray, IntArra
 
 
 @njit(cache=True)
-def _point_segment2(px, py, ax, ay, bx, by):  # type: ignore[no-untyped-def]
+def _point_segment2(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
     """Squared distance from P to the segment AB (in the order of operations of
     :func:`skywarden.assess.predict.edge_distance`)."""
     dx, dy = bx - ax, by - ay
@@ -50,20 +50,22 @@ def _point_segment2(px, py, ax, ay, bx, by):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _orient(ax, ay, bx, by, cx, cy):  # type: ignore[no-untyped-def]
+def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
     """Sign of the turn A -> B -> C: +1 left, -1 right, 0 collinear."""
     v = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
     return 1 if v > 0.0 else (-1 if v < 0.0 else 0)
 
 
 @njit(cache=True)
-def _on_segment(ax, ay, bx, by, px, py):  # type: ignore[no-untyped-def]
+def _on_segment(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> bool:
     """P, collinear with AB, lies within its bounding box."""
     return min(ax, bx) <= px <= max(ax, bx) and min(ay, by) <= py <= max(ay, by)
 
 
 @njit(cache=True)
-def _segments_meet(ax, ay, bx, by, cx, cy, dx, dy):  # type: ignore[no-untyped-def]
+def _segments_meet(
+    ax: float, ay: float, bx: float, by: float, cx: float, cy: float, dx: float, dy: float
+) -> bool:
     o1, o2 = _orient(ax, ay, bx, by, cx, cy), _orient(ax, ay, bx, by, dx, dy)
     o3, o4 = _orient(cx, cy, dx, dy, ax, ay), _orient(cx, cy, dx, dy, bx, by)
     if o1 != o2 and o3 != o4:
@@ -77,7 +79,9 @@ def _segments_meet(ax, ay, bx, by, cx, cy, dx, dy):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True)
-def _apart2(x0, y0, x1, y1, ax, ay, bx, by):  # type: ignore[no-untyped-def]
+def _apart2(
+    x0: float, y0: float, x1: float, y1: float, ax: float, ay: float, bx: float, by: float
+) -> float:
     """Squared distance between two segments that do not meet: the least of each end's
     distance to the other segment."""
     return min(
@@ -89,7 +93,7 @@ def _apart2(x0, y0, x1, y1, ax, ay, bx, by):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def inside(ring, x, y):  # type: ignore[no-untyped-def]
+def inside(ring: FloatArray, x: float, y: float) -> bool:
     """P strictly inside the closed ring (even-odd rule; a point on an edge counts as outside,
     as in shapely's ``contains``)."""
     n = ring.shape[0] - 1
@@ -104,7 +108,7 @@ def inside(ring, x, y):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def boundary_distance(ring, x, y):  # type: ignore[no-untyped-def]
+def boundary_distance(ring: FloatArray, x: float, y: float) -> float:
     """Distance from P to the polygon's edge, inside or out."""
     best = np.inf
     for k in range(ring.shape[0] - 1):
@@ -115,13 +119,13 @@ def boundary_distance(ring, x, y):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def point_distance(ring, x, y):  # type: ignore[no-untyped-def]
+def point_distance(ring: FloatArray, x: float, y: float) -> float:
     """Distance from P to the polygon: 0 inside, else to the nearest edge."""
     return 0.0 if inside(ring, x, y) else boundary_distance(ring, x, y)
 
 
 @njit(cache=True)
-def segment_distance(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
+def segment_distance(ring: FloatArray, x0: float, y0: float, x1: float, y1: float) -> float:
     """Distance from the segment P0 P1 to the polygon: 0 when an end is inside or the segment
     meets an edge, else the least of the end-to-edge and vertex-to-segment distances."""
     if inside(ring, x0, y0) or inside(ring, x1, y1):
@@ -138,7 +142,9 @@ def segment_distance(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _nearest_on(ax, ay, bx, by, px, py):  # type: ignore[no-untyped-def]
+def _nearest_on(
+    ax: float, ay: float, bx: float, by: float, px: float, py: float
+) -> tuple[float, float]:
     """The point of segment AB nearest P (an end when the projection falls outside)."""
     dx, dy = bx - ax, by - ay
     len2 = dx * dx + dy * dy
@@ -152,7 +158,9 @@ def _nearest_on(ax, ay, bx, by, px, py):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def segment_nearest_point(ring, x0, y0, x1, y1):  # type: ignore[no-untyped-def]
+def segment_nearest_point(
+    ring: FloatArray, x0: float, y0: float, x1: float, y1: float
+) -> tuple[float, float, float]:
     """The distance of the segment P0 P1 to the polygon (:func:`segment_distance`) and the
     segment's point nearest it, chosen as shapely's ``shortest_line(segment, polygon)`` starts:
     P0 when it is inside or on the polygon; else, over the edges in ring order, the first edge at

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from skywarden.errors import LogError
 from skywarden.events import Event, InputEvent, NightOpened, Tick, encode, is_input
-from skywarden.log import EventLog, open_log
+from skywarden.log import EventLog, Record, VerifyReport, open_log
 from skywarden.scenario import LoadedScenario, load_scenario
 from skywarden.stage import Stage
 
@@ -323,13 +323,13 @@ class _NullLog:
     def append(self, events: Sequence[Event]) -> int:
         return 0
 
-    def read(self, after: int = 0) -> Iterator[object]:
+    def read(self, after: int = 0) -> Iterator[Record]:
         return iter(())
 
     def last_seq(self) -> int:
         return 0
 
-    def verify(self) -> object:
+    def verify(self) -> VerifyReport:
         raise LogError("nothing to verify")
 
     def close(self) -> None:

@@ -50,11 +50,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from multiprocessing.process import BaseProcess
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
-from skywarden.events import AnyEvent, Event, Tick
+from skywarden.events import AnyEvent, Event, InputEvent, Tick
 from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, advance_stages
 from skywarden.scenario.sim.simulator import Key
 from skywarden.stage import Stage
@@ -87,15 +88,33 @@ def front_count(stages: Sequence[Stage]) -> int:
     """How many leading stages read only source inputs (they declare ``consumes``)."""
     n = 0
     for s in stages:
-        if getattr(s, "consumes", None) is None:
+        if _reads(s) is None:
             break
         n += 1
     return n
 
 
+def _reads(stage: Stage) -> tuple[type[Event], ...] | None:
+    """The input kinds a stage declares it reads and nothing else (``consumes``), or None."""
+    kinds: tuple[type[Event], ...] | None = getattr(stage, "consumes", None)
+    return kinds
+
+
 def _consumed(front: Sequence[Stage]) -> tuple[type[Event], ...]:
     """Every input kind the worker's stages read."""
-    return tuple(k for s in front for k in s.consumes)  # type: ignore[attr-defined]
+    return tuple(k for s in front for k in _reads(s) or ())
+
+
+@runtime_checkable
+class KeyedSource(Protocol):
+    """A source that can say which of its reports need no reactions (the simulator): those are
+    polled in the worker, keyed for the merge with the rest (see ``Simulator.poll_independent``)."""
+
+    def poll_independent(self, now: datetime) -> list[tuple[Key, InputEvent]]: ...
+
+    def poll_reactive(self, now: datetime) -> list[tuple[Key, InputEvent]]: ...
+
+    def polled_elsewhere(self, upto: datetime) -> None: ...
 
 
 def can_split(rt: Runtime) -> bool:
@@ -133,7 +152,7 @@ def run_split(
     # and this side merges them with the reactive part's (crews, officers, claims), polled here
     # on time. Any other source is polled here OBSERVE_LAG ahead, as far as it may run, and its
     # reports sent to the worker.
-    keyed = hasattr(source, "poll_independent") and hasattr(source, "poll_reactive")
+    keyed = source if isinstance(source, KeyedSource) else None
     ctx = multiprocessing.get_context("fork")
     here, there = ctx.Pipe()
     with warnings.catch_warnings():
@@ -142,7 +161,7 @@ def run_split(
         warnings.filterwarnings("ignore", message=r".*multi-threaded.*fork", category=DeprecationWarning)
         worker = ctx.Process(
             target=_front_worker,
-            args=(there, here, front, rt._carry[:n], ticks, source if keyed else None, consumed),
+            args=(there, here, front, rt._carry[:n], ticks, keyed, consumed),
             name="skywarden-tracking",
             daemon=True,
         )
@@ -159,7 +178,7 @@ def run_split(
     decoder = msgspec.msgpack.Decoder(list[AnyEvent])
     keyed_decoder = msgspec.msgpack.Decoder(tuple[list[tuple[Key, AnyEvent]], list[AnyEvent]])
     unobserved = deque(rt._held)  # derived events the source has not seen yet, oldest first
-    polled: deque[list[Event]] = deque()
+    polled: deque[list[InputEvent]] = deque()
 
     def poll(j: int) -> None:
         if j >= 1:
@@ -174,7 +193,7 @@ def run_split(
     clock = time.perf_counter
     unwritten: list[Event] = []  # whole ticks not yet appended (at most COMMIT_TICKS)
     try:
-        if not keyed:
+        if keyed is None:
             for j in range(min(OBSERVE_LAG + 1, len(ticks))):
                 poll(j)
         for k, now in enumerate(ticks):
@@ -183,13 +202,14 @@ def run_split(
             waited += clock() - t0
             pending, rt._pending_inputs = rt._pending_inputs, []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
-            if keyed:
+            got: Sequence[Event]
+            if keyed is not None:
                 independent, front_out = keyed_decoder.decode(msg)
                 # the source has seen what ticks up to k - 1 - OBSERVE_LAG derived, as in one process
                 while len(unobserved) > OBSERVE_LAG:
                     source.observe(unobserved.popleft())
-                keyed_got = sorted(independent + source.poll_reactive(now), key=lambda kv: kv[0])  # type: ignore[attr-defined]
-                got: list[Event] = [ev for _, ev in keyed_got]
+                keyed_got: list[tuple[Key, Event]] = sorted([*independent, *keyed.poll_reactive(now)], key=lambda kv: kv[0])
+                got = [ev for _, ev in keyed_got]
             else:
                 front_out = decoder.decode(msg)
                 got = polled.popleft()
@@ -205,7 +225,7 @@ def run_split(
                 unwritten = []
             rt.last_tick = now
             unobserved.append(derived)
-            if not keyed and k + 1 + OBSERVE_LAG < len(ticks):
+            if keyed is None and k + 1 + OBSERVE_LAG < len(ticks):
                 poll(k + 1 + OBSERVE_LAG)
             for sink in rt.sinks:
                 rt._pending_inputs.extend(sink.handle(derived, now))
@@ -218,9 +238,9 @@ def run_split(
         front_state, front_carry, (busy, idle) = pickle.loads(_receive(inbox, worker))
         rt.stages[:n] = front_state
         rt._carry[:n] = front_carry
-        if keyed:
+        if keyed is not None:
             # this side's copy of the sensors did not move: it catches up if polled again
-            source.polled_elsewhere(ticks[-1])  # type: ignore[attr-defined]
+            keyed.polled_elsewhere(ticks[-1])
         worker.join(timeout=30)
     finally:
         if unwritten:
@@ -265,7 +285,7 @@ def _drain(receiver: threading.Thread, inbox: queue.Queue[bytes | None], timeout
             inbox.get(timeout=0.05)
 
 
-def _receive(inbox: queue.Queue[bytes | None], worker: Any) -> bytes:
+def _receive(inbox: queue.Queue[bytes | None], worker: BaseProcess) -> bytes:
     msg = inbox.get()
     if msg is None:
         worker.join(timeout=5)
@@ -288,7 +308,7 @@ def _front_worker(
     stages: list[Stage],
     carry: list[list[Event]],
     ticks: list[datetime],
-    source: Any,
+    source: KeyedSource | None,
     consumed: tuple[type[Event], ...],
 ) -> None:
     """The worker's loop: each tick's inputs (from the pipe, or polled from ``source``'s
@@ -301,6 +321,7 @@ def _front_worker(
     try:
         for now in ticks:
             t0 = clock()
+            inputs: Sequence[Event]
             if source is None:
                 inputs = decoder.decode(conn.recv_bytes())
                 t1 = clock()

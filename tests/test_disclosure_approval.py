@@ -256,3 +256,41 @@ def test_an_edit_is_checked_for_who_before_what(scenario: LoadedScenario) -> Non
                            text_en="Pantsir at 02:13:10", text_ru="Панцирь")  # fmt: skip
     (r,) = refusals(night.tick(edit))
     assert "unknown officer" in r.reason
+
+
+# ---------------------------------------------------------------- the live service's people
+
+
+def test_the_officer_who_wrote_a_text_may_not_approve_it(scenario: LoadedScenario) -> None:
+    officers = {o.id: o for o in scenario.spec.officers}
+    rules = ApprovalRules(approvers=1)
+    t = scenario.start
+    st = _statement(t)
+    assert st.editor == ""  # the stage's own draft
+    st.edit(t, "duty-1", "publisher", "new", "новый", officers, rules)
+    assert st.editor == "duty-1"
+    with pytest.raises(ApprovalError, match="wrote this text"):
+        st.approve(t, "duty-1", "publisher", officers, rules)
+    assert st.approve(t, "duty-2", "publisher", officers, rules) == "approved"
+
+
+def test_operators_on_duty_join_the_roster_under_the_services_roles(scenario: LoadedScenario) -> None:
+    from skywarden.events import OperatorOnDuty
+
+    night = Night(scenario)
+    night.tick(
+        OperatorOnDuty(t=night.now, user="anna", role="approver", name="Anna"),
+        OperatorOnDuty(t=night.now, user="boris", role="press_officer"),
+        OperatorOnDuty(t=night.now, user="vera", role="pilot"),  # no such role: refused
+    )
+    refused = refusals(night.out)
+    assert [r.ref for r in refused] == ["vera"] and refused[0].input_kind == "operator_on_duty"
+    st = night.drafted()
+    # a press officer edits; that officer cannot approve (the role may not), an approver can
+    edit = StatementEdited(t=night.now, statement_id=st.statement_id, editor="boris", role="press_officer",
+                           text_en="Air defence is at work over the city.", text_ru="Работает ПВО над городом.")  # fmt: skip
+    assert refusals(night.tick(edit)) == []
+    assert refusals(night.approve(st.statement_id, "boris", "press_officer"))  # may not approve
+    out = night.approve(st.statement_id, "anna", "approver")
+    assert refusals(out) == []
+    assert [p.statement_id for p in night.published()] == [st.statement_id]

@@ -12,6 +12,8 @@ from skywarden.errors import ScenarioError, TransitionError
 from skywarden.events import (
     CrashSiteQueued,
     CrewDispatched,
+    CrewOverride,
+    CrewRecalled,
     CrewReported,
     CrewStatusChanged,
     DebrisPredicted,
@@ -222,6 +224,11 @@ LEGAL = {
     ("on_site", "site_closed"),
     ("wreckage_recovered", "site_closed"),
     ("site_closed", "available"),
+    # an officer's recall (CrewRecalled): the crew is free again, back at its station
+    ("dispatched", "available"),
+    ("en_route", "available"),
+    ("on_site", "available"),
+    ("wreckage_recovered", "available"),
 }
 
 
@@ -293,3 +300,74 @@ def test_the_shipped_night_routes_by_road(scenario: LoadedScenario) -> None:
                                         samples=1, fall_time_s=1.0)])[0]  # fmt: skip
     assert isinstance(d, CrewDispatched) and d.method == "road" and len(d.route) > 3
     assert d.distance_m > distance_m(*d.route[0], lat, lon)
+
+
+# --------------------------------------------------------------------------- officers' overrides and recalls
+
+
+def recall(crew: str, t: datetime = T0, reason: str = "") -> CrewRecalled:
+    return CrewRecalled(t=t, crew_id=crew, user="disp-1", role="dispatcher", reason=reason)
+
+
+def override(crew: str, site_id: str, t: datetime = T0) -> CrewOverride:
+    return CrewOverride(t=t, crew_id=crew, site_id=site_id, user="disp-1", role="dispatcher")
+
+
+def test_a_recalled_crew_is_free_and_its_site_gets_the_next_nearest(tmp_path: Path) -> None:
+    sc = write_scenario(tmp_path, RIVER_STATIONS, roads=True)
+    stage = DispatchStage(sc)
+    (d,) = stage.step(T0, [site("S1")])
+    assert d.crew_id == "fire-b"
+    out = stage.step(T0, [recall("fire-b", reason="needed elsewhere")])
+    assert [type(e) for e in out] == [CrewStatusChanged, CrewDispatched]
+    assert out[0].status == "recalled" and out[0].crew_id == "fire-b" and out[0].site_id == "S1"
+    assert out[1].crew_id == "fire-a" and out[1].site_id == "S1"  # the other crew, not the recalled one
+    assert stage.board.crews["fire-b"].status == "available"
+    # the recalled crew's late reports about its old site are refused, not applied
+    (r,) = stage.step(T0, [report("fire-b", "S1", "on_site")])
+    assert isinstance(r, InputRefused) and "no site" in r.reason
+
+
+def test_recalling_the_only_crew_queues_its_site_and_a_withdrawn_kill_needs_no_crew(tmp_path: Path) -> None:
+    sc = write_scenario(tmp_path, [("st-a", 0.0, 1500.0, [("fire-a", "fire")])], roads=False)
+    stage = DispatchStage(sc)
+    stage.step(T0, [site("SITE-R0")])
+    out = stage.step(T0, [recall("fire-a")])
+    # nobody else is free: the site waits, and the freed crew at once takes the head of the queue
+    assert [type(e) for e in out] == [CrewStatusChanged, CrashSiteQueued, CrewDispatched]
+    assert out[2].crew_id == "fire-a" and out[2].site_id == "SITE-R0"
+    stage.step(T0, [KillRetracted(t=T0, report_id="R0", number=1, reason="decoy")])
+    out = stage.step(T0, [recall("fire-a")])
+    assert [type(e) for e in out] == [CrewStatusChanged]  # withdrawn: nothing to cover
+    assert stage.sites["SITE-R0"].state == "withdrawn"
+
+
+def test_an_override_sends_the_named_crew_and_recalls_the_one_there(tmp_path: Path) -> None:
+    sc = write_scenario(tmp_path, RIVER_STATIONS, roads=True)
+    stage = DispatchStage(sc)
+    (d,) = stage.step(T0, [site("S1")])
+    assert d.crew_id == "fire-b"
+    out = stage.step(T0, [override("fire-a", "S1")])
+    assert [type(e) for e in out] == [CrewStatusChanged, CrewDispatched]
+    assert (out[0].crew_id, out[0].status) == ("fire-b", "recalled")
+    assert (out[1].crew_id, out[1].site_id) == ("fire-a", "S1")
+    assert stage.sites["S1"].crew_id == "fire-a"
+
+
+@pytest.mark.parametrize(
+    "inputs,reason",
+    [
+        ([override("nobody", "S1")], "unknown crew"),
+        ([override("fire-a", "NOWHERE")], "unknown crash site"),
+        ([override("fire-b", "S1")], "recall it first"),  # fire-b is busy at S1 already
+        ([recall("fire-a")], "at no site"),
+        ([recall("ghost")], "unknown crew"),
+    ],
+)
+def test_officers_inputs_that_cannot_apply_are_refused(tmp_path: Path, inputs: list, reason: str) -> None:
+    sc = write_scenario(tmp_path, RIVER_STATIONS, roads=True)
+    stage = DispatchStage(sc)
+    stage.step(T0, [site("S1")])
+    (r,) = stage.step(T0, inputs)
+    assert isinstance(r, InputRefused) and reason in r.reason
+    assert r.input_kind in ("crew_override", "crew_recalled")

@@ -249,16 +249,17 @@ def _zone_arrays(zones: tuple[shapely.Polygon | Circle, ...]) -> _Zones:
         return hit
     cc = [j for j, z in enumerate(zones) if isinstance(z, Circle)]
     pc = [j for j, z in enumerate(zones) if not isinstance(z, Circle)]
-    polys = [zones[j] for j in pc]
-    rings, starts = polygons.pack_rings(polys)  # type: ignore[arg-type]
+    circles = [z for z in zones if isinstance(z, Circle)]  # in the order of cc
+    polys = [z for z in zones if not isinstance(z, Circle)]  # in the order of pc
+    rings, starts = polygons.pack_rings(polys)
     hit = _Zones(
         zones,
         cc,
-        np.array([[zones[j].cx, zones[j].cy, zones[j].r] for j in cc]).reshape(-1, 3),  # type: ignore[union-attr]
+        np.array([[c.cx, c.cy, c.r] for c in circles]).reshape(-1, 3),
         pc,
         rings,
         starts,
-        np.array([[g.cx, g.cy, g.r_max] for g in map(_geom, polys)]).reshape(-1, 3),  # type: ignore[arg-type]
+        np.array([[g.cx, g.cy, g.r_max] for g in map(_geom, polys)]).reshape(-1, 3),
     )
     if len(_ZONES) > 256:
         _ZONES.clear()
@@ -267,7 +268,10 @@ def _zone_arrays(zones: tuple[shapely.Polygon | Circle, ...]) -> _Zones:
 
 
 @njit(cache=True)
-def _circle_kernel(pos, vel, speed, sig, t, circ, h):  # type: ignore[no-untyped-def]
+def _circle_kernel(
+    pos: FloatArray, vel: FloatArray, speed: FloatArray, sig: FloatArray, t: FloatArray,
+    circ: FloatArray, h: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Per (track, circle), compiled (the expressions of the module doc, one pair at a time):
     the closest approach of the segment p -> p + v h to the centre, less r; the first root of
     ``|p + v t - c| = r``; and ``max_t Phi(-(|p + v t - c| - r) / sigma(t))``."""
@@ -316,7 +320,10 @@ def _circle_kernel(pos, vel, speed, sig, t, circ, h):  # type: ignore[no-untyped
 
 
 @njit(cache=True)
-def _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, h):  # type: ignore[no-untyped-def]
+def _polygon_kernel(
+    pos: FloatArray, vel: FloatArray, speed: FloatArray, sig: FloatArray, t: FloatArray,
+    rings: FloatArray, starts: NDArray[np.int64], bound: FloatArray, h: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Per (track, polygon): the closest approach of the segment p -> p + v h and when (along
     it, at the track's speed); for pairs within 5 sigma at the horizon, ``max_t Phi(-d(t) /
     sigma(t))`` over the samples and the time the mean path first crosses the edge (``d``
@@ -365,7 +372,7 @@ def _polygon_kernel(pos, vel, speed, sig, t, rings, starts, bound, h):  # type: 
 
 
 @njit(cache=True)
-def _ndtr(a):  # type: ignore[no-untyped-def]
+def _ndtr(a: float) -> float:
     """The standard normal CDF as scipy's ``ndtr`` computes it (erf near 0, erfc in the tails)."""
     x = a * _SQRT1_2
     z = abs(x)

@@ -36,6 +36,7 @@ from typing import Literal
 
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from skywarden import polygons
 from skywarden.assess.threat import picture_local
@@ -186,7 +187,11 @@ def slug(text: str) -> str:
 
 
 @njit(cache=True)
-def _districts_reached(rings, starts, x0, y0, x1, y1, radius, speed, level):  # type: ignore[no-untyped-def]
+def _districts_reached(
+    rings: NDArray[np.float64], starts: NDArray[np.int64], x0: NDArray[np.float64], y0: NDArray[np.float64],
+    x1: NDArray[np.float64], y1: NDArray[np.float64], radius: NDArray[np.float64], speed: NDArray[np.float64],
+    level: NDArray[np.int64],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]]:
     """Per district (of the rings packed by ``polygons.pack_rings``), over the paths (x0, y0)
     -> (x1, y1) of the threats: whether one comes within its ``radius`` of the district (exactly
     what meeting the path widened by it means); of those, the least time until the widened path
@@ -428,6 +433,9 @@ class AlertStage:
         city = self.scenario.spec.city
         city_name = (city.name_ru or city.name) if ru else city.name
         minutes = minutes_phrase(lang, int(round(cfg.horizon_s / 60)))
+        urgency: cap.Urgency
+        severity: cap.Severity
+        certainty: cap.Certainty
         if msg_type == "Cancel":
             headline = tx.headline_cancel.format(name=name)
             description = tx.description_cancel.format(name=name)
@@ -453,9 +461,9 @@ class AlertStage:
             categories=("Safety", "Security"),
             event=public(tx.event),
             response_types=(response,),
-            urgency=urgency,  # type: ignore[arg-type]
-            severity=severity,  # type: ignore[arg-type]
-            certainty=certainty,  # type: ignore[arg-type]
+            urgency=urgency,
+            severity=severity,
+            certainty=certainty,
             expires=sent + timedelta(seconds=cfg.expires_s),
             sender_name=public(cfg.sender_name or tx.sender_name.format(city=city_name)),
             headline=public(headline),

@@ -350,7 +350,7 @@ def _parse_text(doc: str) -> Alert:
 def _parse(doc: str | bytes | etree._Element) -> Alert:
     root = _root(doc)
     if root.tag != _Q + "alert":
-        raise CapError(f"the root element is {root.tag}, not a CAP 1.2 <alert>")
+        raise CapError(f"the root element is {root.tag!s}, not a CAP 1.2 <alert>")
     infos = []
     for el in root.findall(_Q + "info"):
         areas = tuple(
@@ -364,12 +364,12 @@ def _parse(doc: str | bytes | etree._Element) -> Alert:
         infos.append(
             Info(
                 language=_text(el, "language") or "en-US",  # the schema's default
-                categories=tuple(_all(el, "category")),  # type: ignore[arg-type]
+                categories=tuple(_all(el, "category")),  # type: ignore[arg-type]  # the text as written; validate() checks it
                 event=_text(el, "event"),
-                urgency=_text(el, "urgency"),  # type: ignore[arg-type]
-                severity=_text(el, "severity"),  # type: ignore[arg-type]
-                certainty=_text(el, "certainty"),  # type: ignore[arg-type]
-                response_types=tuple(_all(el, "responseType")),  # type: ignore[arg-type]
+                urgency=_text(el, "urgency"),  # type: ignore[arg-type]  # the text as written; validate() checks it
+                severity=_text(el, "severity"),  # type: ignore[arg-type]  # the text as written; validate() checks it
+                certainty=_text(el, "certainty"),  # type: ignore[arg-type]  # the text as written; validate() checks it
+                response_types=tuple(_all(el, "responseType")),  # type: ignore[arg-type]  # the text as written; validate() checks it
                 audience=_text(el, "audience"),
                 event_codes=_read_pairs(el, "eventCode"),
                 effective=_time_or_none(el, "effective"),
@@ -390,9 +390,9 @@ def _parse(doc: str | bytes | etree._Element) -> Alert:
         identifier=_text(root, "identifier"),
         sender=_text(root, "sender"),
         sent=parse_time(_text(root, "sent")),
-        status=_text(root, "status"),  # type: ignore[arg-type]
-        msg_type=_text(root, "msgType"),  # type: ignore[arg-type]
-        scope=_text(root, "scope"),  # type: ignore[arg-type]
+        status=_text(root, "status"),  # type: ignore[arg-type]  # the text as written; validate() checks it
+        msg_type=_text(root, "msgType"),  # type: ignore[arg-type]  # the text as written; validate() checks it
+        scope=_text(root, "scope"),  # type: ignore[arg-type]  # the text as written; validate() checks it
         infos=tuple(infos),
         source=_text(root, "source"),
         restriction=_text(root, "restriction"),

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from skywarden.events import (
     AirportLifted,
@@ -92,7 +93,7 @@ class _Site:
     kill_number: int
     incident_id: str
     t: datetime
-    footprint: shapely.Geometry  # local frame, m
+    footprint: BaseGeometry  # local frame, m
     zones: tuple[str, ...]
 
 
@@ -108,7 +109,7 @@ class _Area:
     """A claim's place in the local frame; ``shape`` None means anywhere."""
 
     label: str
-    shape: shapely.Geometry | _Sector | None
+    shape: BaseGeometry | _Sector | None
     zone_id: str = ""
     airport_id: str = ""
 
@@ -156,7 +157,7 @@ class ClaimAssessor:
                 changed |= self.kills.pop(e.report_id, None) is not None
             elif isinstance(e, DebrisPredicted):
                 pt = shapely.Point(fr.point(e.lat, e.lon))
-                shape = fr.polygon(e.polygon95) if len(e.polygon95) >= 3 else pt.buffer(1.0)
+                shape: BaseGeometry = fr.polygon(e.polygon95) if len(e.polygon95) >= 3 else pt.buffer(1.0)
                 if not shape.is_valid:
                     shape = shape.buffer(0)
                 shape = shapely.union(shape, pt.buffer(1.0))

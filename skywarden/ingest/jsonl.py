@@ -56,10 +56,10 @@ class ReportChecker:
         if not isinstance(obj, dict):
             raise ValueError("a report must be a JSON object")
         kind = obj.get("kind")
-        cls = E.TYPE_OF.get(kind) if isinstance(kind, str) else None
-        if cls is None:
+        if not isinstance(kind, str) or kind not in E.TYPE_OF:
             raise ValueError(f"unknown kind {kind!r}")
-        if not cls.INPUT or cls in (E.Tick, E.NightOpened, E.ReportRejected):
+        cls = E.TYPE_OF[kind]
+        if not issubclass(cls, E.InputEvent) or cls in (E.Tick, E.NightOpened, E.ReportRejected):
             raise ValueError(f"kind {kind!r} cannot come from outside")
         allowed = set(cls.__struct_fields__) | {"kind"}
         unknown = sorted(set(obj) - allowed)
@@ -82,7 +82,14 @@ class ReportChecker:
         self._seen.add(digest)
         if last is None or ev.t > last:
             self._last_t[key] = ev.t
-        return ev  # type: ignore[return-value]
+        return ev
+
+
+def _check_per_plot(ev: E.PolarPlots | E.PositionPlots, n: int) -> None:
+    for name in ("identity", "class_hint"):
+        values = getattr(ev, name)
+        if values is not None and len(values) != n:
+            raise ValueError(f"{len(values)} {name} values for {n} plots")
 
 
 def _check_numbers(ev: E.Event) -> None:
@@ -107,11 +114,13 @@ def _check_numbers(ev: E.Event) -> None:
             raise ValueError("a range is negative or not a number")
         if min(ev.sigma_range_m, ev.sigma_azimuth_deg, ev.sigma_elevation_deg) <= 0:
             raise ValueError("sigmas must be positive")
+        _check_per_plot(ev, n)
     if isinstance(ev, E.PositionPlots):
         if not (len(ev.lat) == len(ev.alt) == len(ev.sigma_m)):
             raise ValueError("lat, lon, alt and sigma_m have different lengths")
         if any(not math.isfinite(s) or s <= 0 for s in ev.sigma_m):
             raise ValueError("sigma_m must be positive")
+        _check_per_plot(ev, len(ev.lat))
 
 
 class JsonlSource:

@@ -55,6 +55,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
+from nats.js.client import JetStreamContext
 
 from skywarden.errors import LogClosedError, LogError
 from skywarden.events import Event, encode
@@ -443,7 +444,7 @@ class NatsLog:
                     self._run(psub.unsubscribe(), REQUEST_TIMEOUT_S)
 
     @staticmethod
-    async def _pull(psub: Any, n: int) -> list[tuple[int, Stamp | None, bytes]]:
+    async def _pull(psub: JetStreamContext.PullSubscription, n: int) -> list[tuple[int, Stamp | None, bytes]]:
         try:
             msgs = await psub.fetch(n, timeout=REQUEST_TIMEOUT_S)
         except nats.errors.TimeoutError:

@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from skywarden.log.projections import NightView
 from skywarden.report.plots import draw_map, draw_timeline
 from skywarden.scenario import LoadedScenario
+
+if TYPE_CHECKING:
+    from skywarden.response.incidents import Incident
 
 CSS = """
 body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;color:#222}
@@ -28,7 +31,7 @@ def _img(path: Path) -> str:
     return f'<img alt="{escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
-def _table(head: list[str], rows: list[list[object]]) -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     if not rows:
         return '<p class="muted">none</p>'
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
@@ -36,7 +39,7 @@ def _table(head: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def write_report(view: NightView, scn: LoadedScenario, out_dir: Path, incidents: Sequence[Any] = ()) -> Path:
+def write_report(view: NightView, scn: LoadedScenario, out_dir: Path, incidents: Sequence[Incident] = ()) -> Path:
     """``incidents``: from ``skywarden.response.build_incidents`` over the same log (optional)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     map_png = draw_map(view, scn, out_dir / "map.png")

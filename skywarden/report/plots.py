@@ -12,6 +12,9 @@ matplotlib.use("Agg")  # files only: no display on a duty server
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Circle  # noqa: E402
+from numpy.typing import ArrayLike, NDArray  # noqa: E402
 
 from skywarden.log.projections import NightView  # noqa: E402
 from skywarden.scenario import LoadedScenario  # noqa: E402
@@ -24,7 +27,7 @@ CLASS_COLOURS = {
 }
 
 
-def _km(scn: LoadedScenario, lat: object, lon: object) -> tuple[np.ndarray, np.ndarray]:
+def _km(scn: LoadedScenario, lat: ArrayLike, lon: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     e, n, _ = scn.frame.to_enu(lat, lon)
     return e / 1000.0, n / 1000.0
 
@@ -35,18 +38,18 @@ def draw_map(view: NightView, scn: LoadedScenario, path: Path, extent_km: float 
     fig, ax = plt.subplots(figsize=(11, 11), dpi=110)
     ax.set_facecolor("#fbfbf8")
     for shape in scn.district_shapes.values():
-        x, y = shape.exterior.xy
-        ax.plot(np.asarray(x) / 1000, np.asarray(y) / 1000, color="#b0b0b0", lw=0.6, zorder=1)
+        bx, by = shape.exterior.xy
+        ax.plot(np.asarray(bx) / 1000, np.asarray(by) / 1000, color="#b0b0b0", lw=0.6, zorder=1)
     for z in scn.spec.zones:
         shape = scn.zone_shapes[z.id]
-        x, y = shape.exterior.xy
-        ax.fill(np.asarray(x) / 1000, np.asarray(y) / 1000, color="#ff9896", alpha=0.45, zorder=2)
+        bx, by = shape.exterior.xy
+        ax.fill(np.asarray(bx) / 1000, np.asarray(by) / 1000, color="#ff9896", alpha=0.45, zorder=2)
         c = shape.centroid
         ax.annotate(z.name, (c.x / 1000, c.y / 1000), fontsize=7, color="#8c1c13", ha="center", zorder=6)
     for a in scn.spec.airports:
         ax_, ay_ = _km(scn, a.lat, a.lon)
-        ring = plt.Circle((float(ax_), float(ay_)), a.restriction_radius_m / 1000, fill=False, ls="--", color="#1f77b4", lw=0.8, alpha=0.7)
-        ax.add_patch(ring)
+        radius = Circle((float(ax_), float(ay_)), a.restriction_radius_m / 1000, fill=False, ls="--", color="#1f77b4", lw=0.8, alpha=0.7)
+        ax.add_patch(radius)
         closed = view.airports.get(a.id)
         hours = closed.closed_s(view.last_t) / 3600 if closed else 0.0
         ax.plot(ax_, ay_, marker="^", color="#1f77b4", ms=9, zorder=7)
@@ -75,14 +78,14 @@ def draw_map(view: NightView, scn: LoadedScenario, path: Path, extent_km: float 
         kx, ky = _km(scn, k.lat, k.lon)
         ax.plot(kx, ky, marker="x", color="black", ms=6, mew=1.5, zorder=8)
         ax.annotate(str(k.number), (float(kx), float(ky)), xytext=(3, 3), textcoords="offset points", fontsize=7, zorder=9)
-    handles = [plt.Line2D([], [], color=c, lw=2, label=n.replace("_", " ")) for n, c in CLASS_COLOURS.items()]
+    handles = [Line2D([], [], color=c, lw=2, label=n.replace("_", " ")) for n, c in CLASS_COLOURS.items()]
     handles += [
-        plt.Line2D([], [], color="black", marker="x", ls="", label="kill (number in the night)"),
-        plt.Line2D([], [], color="#ff7f0e", lw=6, alpha=0.5, label="debris footprint (95 %)"),
-        plt.Line2D([], [], color="#9467bd", lw=1, label="crew route"),
-        plt.Line2D([], [], color="#9467bd", marker="s", ls="", label="crew station"),
-        plt.Line2D([], [], color="#1f77b4", marker="^", ls="--", label="airport, restriction radius"),
-        plt.Line2D([], [], color="#ff9896", lw=6, alpha=0.6, label="protected zone"),
+        Line2D([], [], color="black", marker="x", ls="", label="kill (number in the night)"),
+        Line2D([], [], color="#ff7f0e", lw=6, alpha=0.5, label="debris footprint (95 %)"),
+        Line2D([], [], color="#9467bd", lw=1, label="crew route"),
+        Line2D([], [], color="#9467bd", marker="s", ls="", label="crew station"),
+        Line2D([], [], color="#1f77b4", marker="^", ls="--", label="airport, restriction radius"),
+        Line2D([], [], color="#ff9896", lw=6, alpha=0.6, label="protected zone"),
     ]
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
     ax.set_xlim(-extent_km, extent_km)

@@ -23,13 +23,13 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
+from shapely.geometry.base import BaseGeometry
 
 from skywarden.events import DebrisPredicted, Event, KillNumbered, TrackPicture
 from skywarden.scenario.load import LoadedScenario
@@ -376,7 +376,7 @@ def footprint(xy: FloatArray, containment: float = 0.95, min_radius_m: float = 5
     inside = d2 <= cut
     pts = xy[inside]
     try:  # qhull on the array: no shapely point objects for thousands of samples
-        hull: Any = shapely.Polygon(pts[ConvexHull(pts).vertices])
+        hull: BaseGeometry = shapely.Polygon(pts[ConvexHull(pts).vertices])
     except QhullError:  # fewer than 3 distinct points, or all on one line
         hull = shapely.MultiPoint(pts).convex_hull
     if not isinstance(hull, shapely.Polygon) or hull.area < math.pi * min_radius_m**2:

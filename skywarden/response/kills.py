@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Literal
 
 import numpy as np
 import shapely
@@ -365,7 +366,7 @@ class KillStage:
         x, y = self.scenario.frame.point(rep.lat, rep.lon)
         cands = self.candidates(rep.t, x, y)
         track_id: str | None = None
-        matched_by = "unmatched"
+        matched_by: Literal["track_ref", "nearest_track", "unmatched"] = "unmatched"
         if rep.track_ref:
             track_id, matched_by = rep.track_ref, "track_ref"
         else:
@@ -398,7 +399,7 @@ class KillStage:
             local_time=local.strftime("%H:%M"),
             incident_id="INC-" + (track_id if track_id is not None else rep.report_id),
             track_id=track_id,
-            matched_by=matched_by,  # type: ignore[arg-type]
+            matched_by=matched_by,
             lat=rep.lat,
             lon=rep.lon,
             alt=alt,

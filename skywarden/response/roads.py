@@ -84,6 +84,14 @@ def parse_maxspeed(value: str | None) -> float | None:
     return v * 1.609344 if m.group(2) == "mph" else v
 
 
+def _attr(el: etree._Element, name: str) -> str:
+    """An attribute of an OSM element; a missing one is a ValueError, as a malformed one is."""
+    value = el.get(name)
+    if value is None:
+        raise ValueError(f"<{el.tag!s}> without {name}=")
+    return value
+
+
 def oneway_of(tags: dict[str, str]) -> int:
     """+1 forward only, -1 backward only, 0 both ways (OSM rules: motorways and roundabouts are
     one-way unless tagged otherwise)."""
@@ -150,12 +158,12 @@ class RoadGraph:
         node_ll: dict[int, tuple[float, float]] = {}
         ways: list[tuple[list[int], dict[str, str]]] = []
         skipped = 0
-        root_tag = None
+        root_tag: str | None = None
         try:
             for ev, el in etree.iterparse(stream, events=("start", "end")):
                 if ev == "start":
                     if root_tag is None:
-                        root_tag = el.tag
+                        root_tag = str(el.tag)  # an element's tag, parsed from text: a str
                         if root_tag != "osm":
                             raise ValueError(
                                 f"not OSM XML: the root element is <{root_tag}>, not <osm>"
@@ -163,14 +171,18 @@ class RoadGraph:
                     continue
                 if el.tag == "node":
                     try:
-                        node_ll[int(el.get("id"))] = (float(el.get("lat")), float(el.get("lon")))
-                    except (TypeError, ValueError):
+                        node_ll[int(_attr(el, "id"))] = (float(_attr(el, "lat")), float(_attr(el, "lon")))
+                    except ValueError:
                         skipped += 1
                     el.clear()
                 elif el.tag == "way":
-                    tags = {t.get("k"): t.get("v") for t in el.iterfind("tag")}
+                    tags = {
+                        key: value
+                        for t in el.iterfind("tag")
+                        if (key := t.get("k")) is not None and (value := t.get("v")) is not None
+                    }
                     if tags.get("highway") in HIGHWAY_SPEED_KMH and tags.get("area") != "yes":
-                        refs = [int(nd.get("ref")) for nd in el.iterfind("nd")]
+                        refs = [int(_attr(nd, "ref")) for nd in el.iterfind("nd")]
                         ways.append((refs, tags))
                     else:
                         skipped += 1
@@ -229,10 +241,10 @@ class RoadGraph:
         )  # fmt: skip
 
     @property
-    def nx(self) -> nx.DiGraph:
+    def nx(self) -> nx.DiGraph[int]:
         """The graph as a networkx DiGraph: nodes are OSM ids (attrs x, y, lat, lon), edges carry
         ``time_s``, ``length_m`` and ``highway``."""
-        g = nx.DiGraph()
+        g: nx.DiGraph[int] = nx.DiGraph()
         for i, osm in enumerate(self.osm_id.tolist()):
             g.add_node(
                 osm,
@@ -266,8 +278,9 @@ class RoadGraph:
 
     def tree(self, source: int) -> tuple[FloatArray, NDArray[np.int32]]:
         """Shortest travel times (s) from node ``source`` to every node, and the predecessors."""
-        dist, pred = dijkstra(self.time, directed=True, indices=source, return_predecessors=True)
-        return np.asarray(dist), np.asarray(pred)
+        # one source as a list of one: (1, N) rows (scipy's stubs type no scalar index)
+        dist, pred = dijkstra(self.time, directed=True, indices=[source], return_predecessors=True)
+        return np.asarray(dist[0]), np.asarray(pred[0])
 
     def path(self, pred: NDArray[np.int32], target: int) -> list[int]:
         """The node path from a tree's source to ``target`` (empty if unreachable)."""

@@ -223,14 +223,14 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
     if len(crew_ids) != len(set(crew_ids)):
         dup = next(c for c in crew_ids if crew_ids.count(c) > 1)
         raise fail("stations", f"crew id {dup!r} appears twice")
-    for i, s in enumerate(spec.stations):
-        check_point(f"stations[{i}].lat", s.lat, s.lon)
+    for i, station in enumerate(spec.stations):
+        check_point(f"stations[{i}].lat", station.lat, station.lon)
 
     unique("sensors", [s.id for s in spec.sensors])
     places = [(a.lat, a.lon) for a in spec.airports] + [(spec.city.lat, spec.city.lon)]
     for shape in list(zone_shapes.values()) + list(district_shapes.values()):
-        c = shape.centroid
-        places.append(frame.latlon(c.x, c.y))
+        centre = shape.centroid
+        places.append(frame.latlon(centre.x, centre.y))
     for i, s in enumerate(spec.sensors):
         check_point(f"sensors[{i}].lat", s.lat, s.lon)
         if s.range_m <= 0:

@@ -8,13 +8,17 @@ dependencies defined inside ``create_app``.)"""
 
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from fastapi import (
     Depends,
     FastAPI,
@@ -30,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from skywarden import events as E
 from skywarden.errors import ConfigError, SkywardenError
+from skywarden.ingest.jsonl import ReportChecker
 from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
 from skywarden.service.hub import Hub
 from skywarden.service.layers import scenario_layers
@@ -37,7 +42,11 @@ from skywarden.service.live import Delta, LiveNight, NightOver
 from skywarden.service.picture import LivePicture, within
 from skywarden.service.users import User, UserStore
 
+_json = msgspec.json.Encoder()
 WRITE_WAIT_S = 10.0  # how long a write waits for its tick to be in the log before answering
+INGEST_MAX_BYTES = 8 << 20  # one request of reports
+# what machines may report through /api/ingest: sensors, and the air-defence command's link
+INGEST_KINDS = (E.PolarPlots, E.PositionPlots, E.AdsbReport, E.RemoteIdReport, E.SensorStatus, E.KillReported, E.KillWithdrawn)
 
 # who may write what (docs/api.md)
 WRITERS: dict[str, frozenset[str]] = {
@@ -148,6 +157,7 @@ def create_app(
             yield
         finally:
             live.on_tick = None
+            hub.close_all()
             if start_night:
                 await asyncio.to_thread(live.stop)
 
@@ -156,7 +166,10 @@ def create_app(
         summary="The city's drone-defence night, live: picture, threats, airports, kills, crews, statements.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own copy of Swagger UI, not a CDN
+        redoc_url=None,
     )
+    _mount_api_docs(app)
     app.state.live, app.state.hub = live, hub
 
     # -------------------------------------------------------------- who is asking
@@ -244,7 +257,7 @@ def create_app(
             value = hub.state.get(name)
         if (t_since or t_until) and isinstance(value, list):
             value = [r for r in value if r.get(key) is None or within(datetime.fromisoformat(r[key]), t_since, t_until)]
-        return JSONResponse(value)
+        return Response(_json.encode(value), media_type="application/json")  # NaN as null
 
     async def picture(at: str | None) -> LivePicture:
         t_at = _time(at, "at")
@@ -287,7 +300,7 @@ def create_app(
     async def night(who: Reader, at: AtQ = None) -> Response:
         if at:
             pic = await picture(at)
-            return JSONResponse({**pic.c_night(), **live.status()})
+            return Response(_json.encode({**pic.c_night(), **live.status()}), media_type="application/json")
         return Response(hub.encoded("night"), media_type="application/json")
 
     @app.get("/api/map", tags=["picture"])
@@ -295,6 +308,14 @@ def create_app(
         if not layers:
             layers.update(await asyncio.to_thread(scenario_layers, live.scenario))
         return layers
+
+    @app.get("/api/policy", tags=["picture"])
+    async def policy(who: Reader) -> Any:
+        """The disclosure policy in force: how places and times are coarsened, the release
+        delays, what is withheld, who approves."""
+        if live.policy is None:
+            raise HTTPException(404, "no disclosure stage in this night")
+        return msgspec.to_builtins(live.policy.rules)
 
     @app.get("/api/tracks", tags=["picture"])
     async def tracks(who: Reader, at: AtQ = None) -> Response:
@@ -438,6 +459,36 @@ def create_app(
             raise HTTPException(422, "speed: give the new speed")
         return await submit(E.ExerciseControl(t=live.scenario.start, action=body.action, speed=body.speed, user=who.user.user, role=who.user.role), body.action)
 
+    # -------------------------------------------------------------- machines' reports
+
+    checkers: dict[str, ReportChecker] = {}
+
+    @app.post("/api/ingest", tags=["writes"], status_code=202, responses={403: {}, 413: {}})
+    async def ingest(request: Request, who: Annotated[Caller, Depends(may("ingest"))]) -> JSONResponse:
+        """Sensors' and the air-defence command's reports as JSON lines, one input event each
+        (the lines ``skywarden run --input`` plays). Each is checked as a recording's lines are;
+        a bad line is a ``report_rejected`` in the log, counted in the answer."""
+        body = await request.body()
+        if len(body) > INGEST_MAX_BYTES:
+            raise HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
+        checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}"))
+        accepted, reasons = 0, Counter[str]()
+        for n, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            ev = checker.check(line, line=n, now=live.rt.last_tick if live.rt else None)
+            if not isinstance(ev, E.ReportRejected) and not isinstance(ev, INGEST_KINDS):
+                ev = E.ReportRejected(t=ev.t, source=checker.source, reason=f"{E.kind(ev)} cannot come through /api/ingest", raw=line[:2000].decode("utf-8", "replace"), line=n)
+            if isinstance(ev, E.ReportRejected):
+                reasons[ev.reason[:120]] += 1
+            else:
+                accepted += 1
+            try:
+                live.submit(ev, own_time=True)
+            except NightOver as exc:
+                raise HTTPException(409, str(exc)) from exc
+        return JSONResponse({"accepted": accepted, "rejected": sum(reasons.values()), "reasons": dict(reasons)}, status_code=202)
+
     # -------------------------------------------------------------- the WebSocket
 
     @app.websocket("/ws")
@@ -449,29 +500,52 @@ def create_app(
             return
         await websocket.accept()
         client = hub.subscribe(since)
+        # the client says nothing after connecting; reading is only how its leaving is seen
+        gone = asyncio.ensure_future(websocket.receive())
         try:
             while True:
-                msg = await client.queue.get()
-                if msg is None:  # dropped for lagging: the client reconnects with its last seq
-                    await websocket.close(code=4408, reason="too slow; reconnect with ?since=")
+                nxt = asyncio.ensure_future(client.queue.get())
+                done, _ = await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if gone in done:
+                    nxt.cancel()
                     return
-                await websocket.send_text(msg.decode())
+                msg = nxt.result()
+                if msg is None:  # dropped for lagging, or the service stops: reconnect with ?since=
+                    await websocket.close(code=4408, reason="reconnect with ?since= your last seq")
+                    return
+                await websocket.send_text(msg)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
+            gone.cancel()
             hub.unsubscribe(client)
 
     @app.exception_handler(ConfigError)
     async def config_error(request: Request, exc: ConfigError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    try:  # the console's built assets, when the console package is there
-        from skywarden.service.console import mount_console
-    except ImportError:
-        pass
-    else:
-        mount_console(app)
+    # the console's built assets, once the console's module is in the package
+    console = importlib.util.find_spec("skywarden.service.console")
+    if console is not None:
+        importlib.import_module("skywarden.service.console").mount_console(app)
     return app
+
+
+def _mount_api_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the swagger-ui-bundle package (nothing fetched at run time)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/_swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="Skywarden API",
+            swagger_js_url="/_swagger/swagger-ui-bundle.js", swagger_css_url="/_swagger/swagger-ui.css",
+            swagger_favicon_url="/_swagger/favicon-32x32.png",
+        )  # fmt: skip
 
 
 __all__ = ["WRITERS", "create_app"]

@@ -99,7 +99,7 @@ def serve(
     app = create_app(live, store, sessions, secure_cookies=not loopback)
     mode = f"exercise at {speed:g}x" if exercise else "live"
     console.print(f"Skywarden serving {scn.name!r} ({mode}) on http://{host}:{port}  log: {log}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
     if live.error is not None:
         _fail(live.error if isinstance(live.error, Exception) else RuntimeError(str(live.error)))
 

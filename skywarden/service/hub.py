@@ -25,7 +25,7 @@ _enc = msgspec.json.Encoder()
 
 @dataclass(eq=False)  # hashed by identity: a set of clients
 class Client:
-    queue: asyncio.Queue[bytes | None]
+    queue: asyncio.Queue[str | None]
     dropped: bool = False
 
 
@@ -36,7 +36,8 @@ class Hub:
     state: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
     clients: set[Client] = field(default_factory=set)
-    ring: deque[tuple[int, int, bytes]] = field(default_factory=deque)  # (seq, prev, message)
+    # (seq, prev, message): text frames, decoded once for every client
+    ring: deque[tuple[int, int, str]] = field(default_factory=deque)
     _encoded: dict[str, bytes] = field(default_factory=dict)
 
     def set_state(self, state: dict[str, Any], seq: int) -> None:
@@ -45,7 +46,7 @@ class Hub:
 
     def publish(self, delta: Delta, state: dict[str, Any]) -> None:
         """One tick's delta to every client (on the event loop)."""
-        msg = _enc.encode({"type": "delta", "seq": delta.seq, "prev": delta.prev, "t": iso(delta.t), "data": delta.changed})
+        msg = _enc.encode({"type": "delta", "seq": delta.seq, "prev": delta.prev, "t": iso(delta.t), "data": delta.changed}).decode()
         self.set_state(state, delta.seq)
         self.ring.append((delta.seq, delta.prev, msg))
         while len(self.ring) > self.keep:
@@ -53,7 +54,7 @@ class Hub:
         for c in list(self.clients):
             self._send(c, msg)
 
-    def _send(self, c: Client, msg: bytes | None) -> None:
+    def _send(self, c: Client, msg: str | None) -> None:
         try:
             c.queue.put_nowait(msg)
         except asyncio.QueueFull:  # too slow: drop it; it comes back with its last seq
@@ -70,8 +71,8 @@ class Hub:
             b = self._encoded[name] = _enc.encode(self.state.get(name))
         return b
 
-    def snapshot(self) -> bytes:
-        return _enc.encode({"type": "snapshot", "seq": self.seq, "data": self.state})
+    def snapshot(self) -> str:
+        return _enc.encode({"type": "snapshot", "seq": self.seq, "data": self.state}).decode()
 
     def subscribe(self, since: int | None) -> Client:
         """A new client, its queue already holding what it must see first."""
@@ -88,6 +89,12 @@ class Hub:
             c.queue.put_nowait(self.snapshot())
         self.clients.add(c)
         return c
+
+    def close_all(self) -> None:
+        """Tell every client to go (the service stops); they come back with their last seq."""
+        for c in list(self.clients):
+            self._send(c, None)
+            self.clients.discard(c)
 
     def unsubscribe(self, c: Client) -> None:
         self.clients.discard(c)

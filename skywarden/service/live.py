@@ -10,7 +10,9 @@ and by an inbox of people's and listeners' inputs, keeping the live picture up t
 
 The inbox is a source like any other: what it holds at a tick is stamped with the tick's time
 and logged after the simulator's inputs, so the log a served night leaves is the log that
-``skywarden run --input`` makes of the same inputs (tested). Channels' answers (``Delivered``)
+``skywarden run --input`` makes of the same inputs (tested; an exercise ticks on the scenario's
+grid, a live night on the wall clock: every ``tick_s``, and ``min_tick_s`` after inputs arrive,
+so its ticks are logged times that ``skywarden replay`` reproduces). Channels' answers (``Delivered``)
 go through the inbox too. A write is answered once its tick is in the log, so an accepted write
 survives a crash. Killed and restarted, the service replays its log (checking that it is
 reproduced) and goes on from the last tick.
@@ -31,12 +33,14 @@ from typing import Any
 import msgspec
 
 from skywarden import events as E
+from skywarden.disclosure.policy import DisclosurePolicy, Draft
+from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
 from skywarden.log import EventLog, open_log
 from skywarden.pipeline import build_stages
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
-from skywarden.service.picture import LivePicture, tick_groups
+from skywarden.service.picture import LivePicture, iso, tick_groups
 
 CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
 
@@ -47,23 +51,34 @@ class NightOver(Exception):
 
 @dataclass
 class Inbox:
-    """Inputs waiting for the next tick, each with a future answered by its log sequence."""
+    """Inputs waiting for the next tick, each with a future answered by its log sequence.
 
-    _items: list[tuple[E.InputEvent, Future[int]]] = field(default_factory=list)
+    A person's input is stamped with the tick that logs it. A sensor's report keeps its own
+    time when that falls in the tick's window; a late one (a slow link) is moved to just after
+    the previous tick, and one from the future (a skewed clock) to the tick itself, so that a
+    tick's inputs stay in time order and a recording of them plays the same night."""
+
+    _items: list[tuple[E.InputEvent, Future[int], bool]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def put(self, ev: E.InputEvent) -> Future[int]:
+    def put(self, ev: E.InputEvent, *, own_time: bool = False) -> Future[int]:
         if not E.is_input(ev) or isinstance(ev, E.Tick | E.NightOpened):
             raise TypeError(f"{type(ev).__name__} cannot come through the inbox")
         fut: Future[int] = Future()
         with self._lock:
-            self._items.append((ev, fut))
+            self._items.append((ev, fut, own_time))
         return fut
 
-    def drain(self, now: datetime) -> list[tuple[E.InputEvent, Future[int]]]:
+    def drain(self, now: datetime, after: datetime | None = None) -> list[tuple[E.InputEvent, Future[int]]]:
         with self._lock:
             items, self._items = self._items, []
-        return [(msgspec.structs.replace(ev, t=now), fut) for ev, fut in items]
+        floor = (after or now) + timedelta(microseconds=1)
+        out = []
+        for ev, fut, own_time in items:
+            t = min(max(ev.t, floor), now) if own_time else now
+            out.append((ev if t == ev.t else msgspec.structs.replace(ev, t=t), fut))
+        out.sort(key=lambda item: item[0].t)  # stable: arrival order among equal times
+        return out
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,12 +91,18 @@ class LiveSource:
     inner: Source | None
     inbox: Inbox
     taken: list[Future[int]] = field(default_factory=list)
+    last: datetime | None = None  # the previous poll
 
     def poll(self, now: datetime) -> list[E.InputEvent]:
         out = self.inner.poll(now) if self.inner is not None else []
-        for ev, fut in self.inbox.drain(now):
+        drained = self.inbox.drain(now, self.last)
+        self.last = now
+        if not drained:
+            return out
+        for ev, fut in drained:
             out.append(ev)
             self.taken.append(fut)
+        out.sort(key=lambda ev: ev.t)  # stable: the simulator's first among equal times
         return out
 
     def observe(self, events: Sequence[E.Event]) -> None:
@@ -117,6 +138,7 @@ class LiveNight:
         operators: Sequence[tuple[str, str, str]] = (),
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        min_tick_s: float = 0.1,
     ) -> None:
         if speed <= 0:
             raise ConfigError("speed must be positive")
@@ -130,6 +152,9 @@ class LiveNight:
         self._sinks_factory = sinks
         self.operators = list(operators)  # (user, role, name) to announce as on duty
         self.wall, self.monotonic = wall, monotonic
+        # a live night ticks every tick_s, and sooner when inputs wait: this long after the last
+        # tick at the soonest (a report waits at most this for its tick, not a whole tick_s)
+        self.min_tick_s = min_tick_s
         self.inbox = Inbox()
         self.paused = False
         self.over = False
@@ -144,6 +169,7 @@ class LiveNight:
         self.picture = LivePicture(scenario)
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
+        self.policy: DisclosurePolicy | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -177,6 +203,7 @@ class LiveNight:
                 raise LogError(f"{log.url}: replay does not reproduce the log ({report.first_difference})")
             rt.log, rt.source = log, source
         self.log, self.rt = log, rt
+        self.policy = next((st.policy for st in stages if isinstance(st, DisclosureStage)), None)
         self.sinks = list(self._sinks_factory(stages)) if self._sinks_factory else []
         on_duty: dict[str, tuple[str, str]] = {}
         for group, seq, t in tick_groups((r.seq, r.event()) for r in log.read()):
@@ -187,19 +214,30 @@ class LiveNight:
             if t is not None and self.picture.ticks % CHECKPOINT_TICKS == 0:
                 self._checkpoint(t)
         self.picture.seq = log.last_seq()
+        self.picture.explain = self._explain if self.policy is not None else None
         for user, role, name in self.operators:  # the roster, logged with the first tick
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
 
+    def _explain(self, text_en: str, text_ru: str, event_time: datetime | None, topic: str) -> dict[str, Any]:
+        """What the policy would publish of a text now: when, and what it would redact."""
+        assert self.policy is not None
+        public = self.policy.apply(Draft(text_en, text_ru, event_time, topic))
+        return {
+            "release_at": iso(public.release_at),
+            "redacted": [{"kind": v.kind, "category": v.category, "found": v.found} for v in public.redacted],
+        }
+
     def _checkpoint(self, t: datetime) -> None:
         pic = self.picture
-        scn, pic.scenario = pic.scenario, None  # type: ignore[assignment]  # the scenario is re-attached on load, not pickled
+        # the scenario is re-attached on load; the policy's explainer belongs to the head only
+        scn, explain, pic.scenario, pic.explain = pic.scenario, pic.explain, None, None  # type: ignore[assignment]
         try:
             self.checkpoints.append((t, pic.seq, pickle.dumps(pic, protocol=pickle.HIGHEST_PROTOCOL)))
         finally:
-            pic.scenario = scn
+            pic.scenario, pic.explain = scn, explain
 
     # ------------------------------------------------------------------ ticking
 
@@ -261,8 +299,11 @@ class LiveNight:
                             anchor = (self.monotonic(), last, self.speed)
                         due = anchor[0] + (now - anchor[1]).total_seconds() / anchor[2]
                         wait = due - self.monotonic()
-                    else:
-                        wait = (now - self.wall()).total_seconds()
+                    else:  # live: on the wall clock, and soon after inputs arrive
+                        wall = self.wall()
+                        ready = last + timedelta(seconds=self.min_tick_s) if len(self.inbox) else now
+                        wait = (ready - wall).total_seconds()
+                        now = wall
                     if wait > 0 and not (self.paused and len(self.inbox)):
                         self._cv.wait(min(wait, 0.5))
                         continue
@@ -302,17 +343,34 @@ class LiveNight:
         if self.on_tick is not None:
             self.on_tick(Delta(seq, prev, now, data), state)
 
+    def advance(self, ticks: int = 1) -> None:
+        """Tick at once, unpaced, ``ticks`` times (tests and benchmarks; not while started)."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the night is ticking on its own thread")
+        if self.rt is None:
+            self.open()
+        assert self.rt is not None
+        step = timedelta(seconds=self.scenario.spec.night.tick_s)
+        for _ in range(ticks):
+            now = (self.rt.last_tick or self.scenario.start) + step
+            if self.exercise and now > self.scenario.end:
+                self.over = True
+                return
+            self._tick(now)
+
     def status(self) -> dict[str, Any]:
         return {"mode": "exercise" if self.exercise else "live", "paused": self.paused, "speed": self.speed, "over": self.over}
 
     # ------------------------------------------------------------------ the people's inputs
 
-    def submit(self, ev: E.InputEvent) -> Future[int]:
+    def submit(self, ev: E.InputEvent, *, own_time: bool = False) -> Future[int]:
+        """Queue an input for the next tick. ``own_time``: a sensor's report, which keeps its
+        measurement time (see :class:`Inbox`); otherwise the tick's time is the input's."""
         if self.error is not None:
             raise LogError(f"the night stopped on an error: {self.error}")
         if self.over:
             raise NightOver("the exercise night is over")
-        fut = self.inbox.put(ev)
+        fut = self.inbox.put(ev, own_time=own_time)
         with self._cv:
             self._cv.notify_all()
         return fut

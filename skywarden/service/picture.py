@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from skywarden import events as E
 from skywarden.response.incidents import build_incidents, find_incident
@@ -97,7 +99,7 @@ class LivePicture:
     ticks: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     picture: E.TrackPicture | None = None
-    trails: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+    trails: dict[str, deque[list[float]]] = field(default_factory=dict)  # [lon, lat], oldest first
     track_cls: dict[str, tuple[str, float]] = field(default_factory=dict)
     identity: dict[str, str] = field(default_factory=dict)
     confirmed: set[str] = field(default_factory=set)
@@ -121,6 +123,9 @@ class LivePicture:
     refused: int = 0
     audit: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=2_000))
     _pending: list[tuple[str, str, E.Event]] = field(default_factory=list)  # (sid, kind, input)
+    # what the disclosure policy would do to a statement's text now (release time, redactions);
+    # the live night sets it from its disclosure stage; a picture of the past has none
+    explain: Callable[[str, str, datetime | None, str], dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         for st in self.scenario.spec.stations:
@@ -171,8 +176,13 @@ class LivePicture:
             case E.TrackPicture():
                 self.picture = ev
                 live = set(ev.track_id)
+                lon = np.round(np.asarray(ev.lon), 6).tolist()
+                lat = np.round(np.asarray(ev.lat), 6).tolist()
                 for i, tid in enumerate(ev.track_id):
-                    self.trails.setdefault(tid, deque(maxlen=TRAIL)).append((round(ev.lon[i], 6), round(ev.lat[i], 6)))
+                    trail = self.trails.get(tid)
+                    if trail is None:
+                        trail = self.trails[tid] = deque(maxlen=TRAIL)
+                    trail.append([lon[i], lat[i]])
                 for tid in [t for t in self.trails if t not in live]:
                     del self.trails[tid]
             case E.TrackConfirmed():
@@ -327,25 +337,35 @@ class LivePicture:
         }  # fmt: skip
 
     def c_tracks(self) -> dict[str, Any]:
-        feats: list[dict[str, Any]] = []
+        """The tracks as GeoJSON. Built every tick for up to thousands of tracks, so the numbers
+        are computed as arrays and rounded once; a non-finite one encodes as null."""
         pic = self.picture
-        if pic is not None:
-            for i, tid in enumerate(pic.track_id):
-                ve, vn = pic.ve[i], pic.vn[i]
-                cls, p = self.track_cls.get(tid, (pic.cls[i], pic.p_cls[i]))
-                threat = self.threats.get(tid)
-                feats.append({
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [round(pic.lon[i], 6), round(pic.lat[i], 6)]},
-                    "properties": {
-                        "track_id": tid, "cls": cls, "p_cls": _num(p, 3), "alt_m": _num(pic.alt[i], 0),
-                        "speed_ms": _num(math.hypot(ve, vn), 1),
-                        "heading_deg": _num(math.degrees(math.atan2(ve, vn)) % 360.0, 0),
-                        "sigma_m": _num(pic.sigma_m[i], 0), "identity": self.identity.get(tid, ""),
-                        "threat": threat.level if threat else None,
-                        "trail": [list(p) for p in self.trails.get(tid, ())],
-                    },
-                })  # fmt: skip
+        if pic is None or not pic.track_id:
+            return {"type": "FeatureCollection", "features": []}
+        ve, vn = np.asarray(pic.ve), np.asarray(pic.vn)
+        lon = np.round(np.asarray(pic.lon), 6).tolist()
+        lat = np.round(np.asarray(pic.lat), 6).tolist()
+        alt = np.round(np.asarray(pic.alt)).tolist()
+        speed = np.round(np.hypot(ve, vn), 1).tolist()
+        heading = np.round(np.degrees(np.arctan2(ve, vn)) % 360.0).tolist()
+        sigma = np.round(np.asarray(pic.sigma_m)).tolist()
+        p_pic = np.round(np.asarray(pic.p_cls), 3).tolist()
+        feats: list[dict[str, Any]] = []
+        for i, tid in enumerate(pic.track_id):
+            known = self.track_cls.get(tid)
+            threat = self.threats.get(tid)
+            trail = self.trails.get(tid)
+            feats.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]},
+                "properties": {
+                    "track_id": tid, "cls": known[0] if known else pic.cls[i],
+                    "p_cls": round(known[1], 3) if known else p_pic[i], "alt_m": alt[i],
+                    "speed_ms": speed[i], "heading_deg": heading[i], "sigma_m": sigma[i],
+                    "identity": self.identity.get(tid, ""), "threat": threat.level if threat else None,
+                    "trail": list(trail) if trail is not None else [],
+                },
+            })  # fmt: skip
         return {"type": "FeatureCollection", "features": feats}
 
     def c_threats(self) -> list[dict[str, Any]]:
@@ -400,6 +420,8 @@ class LivePicture:
                 "approved_by": s.approved_by, "editor": s.editor, "drafted_at": iso(s.drafted.t),
                 "published_at": iso(s.published_at), "supersedes": s.drafted.supersedes,
                 "history": s.history,
+                "policy": self.explain(s.text_en, s.text_ru, s.drafted.event_time or s.drafted.t, s.drafted.topic)
+                if self.explain is not None and s.state not in ("published", "rejected") else None,
             }
             for sid, s in self.statements.items()
         ]  # fmt: skip

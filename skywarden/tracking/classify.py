@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -83,15 +84,38 @@ def _mixture_table(
     return w / (sd * math.sqrt(2 * math.pi)), mu, sd, floor * peak
 
 
+class _ModelArrays(NamedTuple):
+    """A ClassModel as the kernel's arguments, in its order (per class c, mixture component j)."""
+
+    log_prior: FloatArray  # (3,)
+    sp_coef: FloatArray  # (3, J) speed mixture: weight / (sigma sqrt(2 pi))
+    sp_mu: FloatArray  # (3, J)
+    sp_sd: FloatArray  # (3, J)
+    sp_fl: FloatArray  # (3,) floor
+    al_coef: FloatArray  # (3, J) altitude mixture, as speed's
+    al_mu: FloatArray
+    al_sd: FloatArray
+    al_fl: FloatArray
+    lam: FloatArray  # (3,) 1 / turn scale
+    log_lam: FloatArray
+    rcs_m: FloatArray  # (3,) dBsm
+    rcs_s: FloatArray
+    log_rcs_s: FloatArray
+    log_c2: FloatArray  # (3,)
+    log_adsb: FloatArray
+    log_rid: FloatArray
+    w: FloatArray  # (4,) tempering weights: speed, altitude, turn, rcs
+
+
 @functools.lru_cache(maxsize=16)
-def _model_arrays(cm: ClassModel) -> tuple[FloatArray, ...]:
+def _model_arrays(cm: ClassModel) -> _ModelArrays:
     """The model as the arrays the kernel reads (built once per model)."""
     sp_coef, sp_mu, sp_sd, sp_fl = _mixture_table(cm.speed, cm.floor)
     al_coef, al_mu, al_sd, al_fl = _mixture_table(cm.alt, cm.floor)
     lam = 1.0 / np.asarray(cm.turn_scale)
     m, sd = np.asarray(cm.rcs).T
     weights = np.array([cm.w_speed, cm.w_alt, cm.w_turn, cm.w_rcs])
-    return (
+    return _ModelArrays(
         np.log(np.asarray(cm.prior)), sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
         lam, np.log(lam), np.ascontiguousarray(m), np.ascontiguousarray(sd), np.log(sd),
         np.log(np.asarray(cm.c2_link)), np.log(np.asarray(cm.adsb)), np.log(np.asarray(cm.remote_id)),
@@ -100,7 +124,7 @@ def _model_arrays(cm: ClassModel) -> tuple[FloatArray, ...]:
 
 
 @njit(cache=True)
-def _mixture_ll(x, coef, mu, sd, fl, c):  # type: ignore[no-untyped-def]
+def _mixture_ll(x: float, coef: FloatArray, mu: FloatArray, sd: FloatArray, fl: FloatArray, c: int) -> float:
     """log of the floored mixture density of x under class c."""
     dens = 0.0
     for j in range(coef.shape[1]):
@@ -110,11 +134,14 @@ def _mixture_ll(x, coef, mu, sd, fl, c):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _posterior_kernel(  # type: ignore[no-untyped-def]
-    speed, alt, turn, rcs, rcs_n, c2_n, coop,
-    log_prior, sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
-    lam, log_lam, rcs_m, rcs_s, log_rcs_s, log_c2, log_adsb, log_rid, w,
-):  # fmt: skip
+def _posterior_kernel(
+    speed: FloatArray, alt: FloatArray, turn: FloatArray, rcs: FloatArray,
+    rcs_n: NDArray[np.int64], c2_n: NDArray[np.int64], coop: NDArray[np.int8],
+    log_prior: FloatArray, sp_coef: FloatArray, sp_mu: FloatArray, sp_sd: FloatArray, sp_fl: FloatArray,
+    al_coef: FloatArray, al_mu: FloatArray, al_sd: FloatArray, al_fl: FloatArray,
+    lam: FloatArray, log_lam: FloatArray, rcs_m: FloatArray, rcs_s: FloatArray, log_rcs_s: FloatArray,
+    log_c2: FloatArray, log_adsb: FloatArray, log_rid: FloatArray, w: FloatArray,
+) -> FloatArray:  # fmt: skip
     n = speed.size
     out = np.empty((n, 3))
     logp = np.empty(3)
@@ -166,7 +193,7 @@ def posterior(
     """
     cm = model or ClassModel()
     f = np.float64
-    return _posterior_kernel(  # type: ignore[no-any-return]
+    return _posterior_kernel(
         np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
         np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
         *_model_arrays(cm),

@@ -23,14 +23,21 @@ import math
 
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from skywarden.tracking.filters import LOG_2PI_3
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 _TINY = 1e-300
 
 
 @njit(cache=True)
-def _inv3(S00, S01, S02, S11, S12, S22, out):  # type: ignore[no-untyped-def]
+def _inv3(
+    S00: float, S01: float, S02: float, S11: float, S12: float, S22: float, out: FloatArray
+) -> float:
     """Inverse of a symmetric 3x3 matrix by cofactors into ``out`` (3, 3); returns the
     determinant, floored at 1e-300 (as :func:`.filters.inv3_sym`)."""
     A = S11 * S22 - S12 * S12
@@ -49,7 +56,7 @@ def _inv3(S00, S01, S02, S11, S12, S22, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _moments(Pm_i, xc, w, x_out, P_out):  # type: ignore[no-untyped-def]
+def _moments(Pm_i: FloatArray, xc: FloatArray, w: FloatArray, x_out: FloatArray, P_out: FloatArray) -> None:
     """``x = sum_k w_k xc_k``, ``P = sum_k w_k (P_k + xc_k xc_k') - x x'`` over one track's
     modes k, the states ``xc`` (r, 6) centred on mode 0 (see :func:`.filters.imm_mix`): the
     mixing of one mode (w = mu_k|j) and the combined output (w = mu) alike."""
@@ -68,7 +75,7 @@ def _moments(Pm_i, xc, w, x_out, P_out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _combine_row(xm, Pm, mu, i, x, P):  # type: ignore[no-untyped-def]
+def _combine_row(xm: FloatArray, Pm: FloatArray, mu: FloatArray, i: int, x: FloatArray, P: FloatArray) -> None:
     """Moment-matched output of track i (as :func:`.filters.imm_combine`), centred on mode 0."""
     r = mu.shape[1]
     xc = np.empty((r, 6))
@@ -82,7 +89,10 @@ def _combine_row(xm, Pm, mu, i, x, P):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def imm_predict_combine(xm, Pm, mu, F, Q, Pi, x, P):  # type: ignore[no-untyped-def]
+def imm_predict_combine(
+    xm: FloatArray, Pm: FloatArray, mu: FloatArray, F: FloatArray, Q: FloatArray, Pi: FloatArray,
+    x: FloatArray, P: FloatArray,
+) -> None:
     """IMM mixing, each mode's prediction, and the combined output, for every track, in place.
 
     xm (N, r, 6), Pm (N, r, 6, 6), mu (N, r) -> predicted modes, mu := the predicted mode
@@ -145,7 +155,10 @@ def imm_predict_combine(xm, Pm, mu, F, Q, Pi, x, P):  # type: ignore[no-untyped-
 
 
 @njit(cache=True)
-def imm_update_rows(xm, Pm, mu, x, P, rows, z, R, plots):  # type: ignore[no-untyped-def]
+def imm_update_rows(
+    xm: FloatArray, Pm: FloatArray, mu: FloatArray, x: FloatArray, P: FloatArray,
+    rows: IntArray, z: FloatArray, R: FloatArray, plots: IntArray,
+) -> None:
     """Update track ``rows[k]`` with plot ``plots[k]`` in every mode, re-weigh its modes and
     combine, in place (as ``imm_update`` then ``imm_combine`` on those rows). ``mu`` holds the
     predicted mode probabilities on entry. Rows must be distinct."""
@@ -209,7 +222,9 @@ def imm_update_rows(xm, Pm, mu, x, P, rows, z, R, plots):  # type: ignore[no-unt
 
 
 @njit(cache=True)
-def gate_dense(pos, Ppos, z, R, threshold):  # type: ignore[no-untyped-def]
+def gate_dense(
+    pos: FloatArray, Ppos: FloatArray, z: FloatArray, R: FloatArray, threshold: float
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
     """The dense path of :func:`.association.gate`: every (track, plot) pair within the coarse
     radius, then the chi-square test. Returns (ti, mj, d2, logdet), pairs in track order."""
     n, m = pos.shape[0], z.shape[0]
@@ -257,9 +272,11 @@ def gate_dense(pos, Ppos, z, R, threshold):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def record_hits(  # type: ignore[no-untyped-def]
-    rows, t, bit, x, hits, misses, dirty, opps, smask, t_hit, v_prev, f_n, f_speed, f_alt, f_turn
-):
+def record_hits(
+    rows: IntArray, t: float, bit: int, x: FloatArray, hits: IntArray, misses: IntArray,
+    dirty: BoolArray, opps: IntArray, smask: IntArray, t_hit: FloatArray, v_prev: FloatArray,
+    f_n: IntArray, f_speed: FloatArray, f_alt: FloatArray, f_turn: FloatArray,
+) -> None:
     """The bookkeeping of the tracks that took a plot (rows distinct): hit counts, looks,
     sensors, and the classifier's running features (mean of the first 5 plots, then
     exponential with weight 0.2): speed, altitude, turn rate."""
@@ -294,7 +311,10 @@ def record_hits(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def polar_to_enu(r, az_deg, el_deg, sigma_r, sigma_az_deg, sigma_el_deg, sensor):  # type: ignore[no-untyped-def]
+def polar_to_enu(
+    r: FloatArray, az_deg: FloatArray, el_deg: FloatArray, sigma_r: float, sigma_az_deg: float,
+    sigma_el_deg: float, sensor: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
     """The unbiased converted measurements of :func:`.convert.polar_to_enu` for one sensor's
     plots with scalar sigmas. Returns z (M, 3) and R (M, 3, 3)."""
     m = r.size

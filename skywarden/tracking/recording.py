@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Protocol, TextIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -255,7 +255,13 @@ def retrack(det: Detections, config: TrackerConfig, out: TextIO) -> int:
     return written
 
 
-def _write(w: Any, trk: Tracker, t: float, det: Detections, frame: LocalFrame | None) -> int:
+class _RowWriter(Protocol):
+    """A csv writer, as far as _write uses one."""
+
+    def writerow(self, row: Iterable[str], /) -> object: ...
+
+
+def _write(w: _RowWriter, trk: Tracker, t: float, det: Detections, frame: LocalFrame | None) -> int:
     trk.classify()
     table: TrackTable = trk.table()
     if len(table) == 0:

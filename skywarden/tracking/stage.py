@@ -204,7 +204,7 @@ class TrackingStage:
                 s_enu = np.array(self.frame.to_enu(*key), dtype=np.float64).reshape(3)
                 self._sensor_enu[key] = s_enu
             # the compiled twin of convert.polar_to_enu (scalar sigmas, one sensor)
-            z, R = kernels.polar_to_enu(r[ok], az[ok], el[ok], *map(float, sig), s_enu)
+            z, R = kernels.polar_to_enu(r[ok], az[ok], el[ok], float(sig[0]), float(sig[1]), float(sig[2]), s_enu)
             reach = self._reach.get(ev.sensor_id)
             coverage = None if reach is None else (float(s_enu[0]), float(s_enu[1]), float(s_enu[2]), reach)
             # a plot without a usable radial speed is not in the notch (nothing says it is)

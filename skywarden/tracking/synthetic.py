@@ -149,16 +149,18 @@ def timing(
     scans = radar_scans(random_targets(n_targets, 0.8 * w, seed), radars, seconds, seed)
     trk = Tracker()
     lat = []
+    confirmed = 0
     for scan, _, _ in scans:
         t0 = time.perf_counter()
         table = trk.step(scan)
         lat.append(time.perf_counter() - t0)
+        confirmed = len(table)
     tail = np.array(lat[len(lat) // 2 :]) * 1e3
     return {
         "targets": n_targets,
         "p50_ms": float(np.percentile(tail, 50)),
         "p99_ms": float(np.percentile(tail, 99)),
-        "confirmed": len(table),
+        "confirmed": confirmed,
     }
 
 

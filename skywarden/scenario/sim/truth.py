@@ -23,6 +23,7 @@ What flies:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -285,9 +286,8 @@ class _KillFact:
     fall_s: float
 
 
-def _obj(**kw: object) -> TruthObject:
-    """A TruthObject before it has a column on the grid."""
-    return TruthObject(column=-1, first_s=0.0, last_s=0.0, **kw)  # type: ignore[arg-type]
+# a TruthObject before it has a column on the grid
+_obj = functools.partial(TruthObject, column=-1, first_s=0.0, last_s=0.0)
 
 
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:

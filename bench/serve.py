@@ -1,0 +1,190 @@
+"""The live service under load: N live tracks reported at 1 Hz, M WebSocket clients.
+
+Starts ``skywarden serve`` (a live night on the default scenario, SQLite log) in its own process
+and, from this one: posts one camera scan of N targets a second to ``/api/ingest`` (targets on
+straight lines around the city), keeps M WebSocket clients reading the deltas, and polls
+``GET /api/tracks``. Prints:
+
+- report -> client: from the scan's time (set when it is posted) to each client's receipt of
+  the first delta of a tick at or after it (p50, p95, p99, max over all clients and scans);
+- GET /api/tracks: response time (p50, p99) and its size;
+- how many tracks the picture held, and deltas and gaps seen per client.
+
+The two sides share this machine's cores, as a city's server and its consoles would not.
+
+    python bench/serve.py --tracks 1000 --clients 100 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import msgspec
+from websockets.asyncio.client import connect
+
+PASSWORD = "bench password 1"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(math.ceil(p / 100 * len(xs))) - 1)]
+
+
+class Targets:
+    """N targets flying straight lines through a 40 km square about the city centre."""
+
+    def __init__(self, n: int, lat0: float, lon0: float, seed: int = 7) -> None:
+        rnd = random.Random(seed)
+        self.lat0, self.lon0 = lat0, lon0
+        self.x = [rnd.uniform(-20_000, 20_000) for _ in range(n)]
+        self.y = [rnd.uniform(-20_000, 20_000) for _ in range(n)]
+        self.vx = [rnd.uniform(-40, 40) for _ in range(n)]
+        self.vy = [rnd.uniform(-40, 40) for _ in range(n)]
+        self.alt = [rnd.uniform(100, 3_000) for _ in range(n)]
+
+    def scan(self, t: datetime, dt: float) -> bytes:
+        k = 111_320.0
+        lat, lon = [], []
+        for i in range(len(self.x)):
+            self.x[i] += self.vx[i] * dt
+            self.y[i] += self.vy[i] * dt
+            lat.append(self.lat0 + self.y[i] / k)
+            lon.append(self.lon0 + self.x[i] / (k * math.cos(math.radians(self.lat0))))
+        return msgspec.json.encode({
+            "kind": "position_plots", "t": t.isoformat(), "sensor_id": "bench-camera",
+            "sensor_kind": "camera", "lat": lat, "lon": lon, "alt": self.alt,
+            "sigma_m": [15.0] * len(lat),
+        })  # fmt: skip
+
+
+async def client_loop(url: str, stop: asyncio.Event, sent: list[tuple[float, float]], lat: list[float], stats: dict[str, int]) -> None:
+    dec = msgspec.json.Decoder()
+    last_seq: int | None = None
+    answered = 0  # index into ``sent`` of the next scan to time
+    async with connect(url, max_size=None, open_timeout=30) as ws:
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                continue
+            got = time.time()
+            msg = dec.decode(raw)
+            if msg["type"] == "delta":
+                stats["deltas"] += 1
+                if last_seq is not None and msg["prev"] != last_seq:
+                    stats["gaps"] += 1
+                t = datetime.fromisoformat(msg["t"]).timestamp()
+                while answered < len(sent) and sent[answered][0] <= t:
+                    if sent[answered][0] >= stats["t_measure"]:
+                        lat.append(got - sent[answered][0])
+                    answered += 1
+            last_seq = msg["seq"]
+
+
+async def run(args: argparse.Namespace) -> None:
+    from skywarden.scenario import load_scenario
+    from skywarden.service.users import add_user
+
+    scn = load_scenario(args.scenario)
+    tmp = Path(tempfile.mkdtemp(prefix="skywarden-bench-serve-"))
+    users = tmp / "users.toml"
+    add_user(users, "feeder", "admin", PASSWORD)
+    add_user(users, "console", "viewer", PASSWORD)
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "skywarden.cli", "serve", "--log", str(tmp / "live.sqlite"), "--users", str(users), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=(tmp / "serve.err").open("wb"), env=env,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            for _ in range(300):
+                try:
+                    await http.get("/api/night")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+            feed = (await http.post("/api/login", json={"user": "feeder", "password": PASSWORD})).json()["token"]
+            view = (await http.post("/api/login", json={"user": "console", "password": PASSWORD})).json()["token"]
+            http.cookies.clear()
+            stop = asyncio.Event()
+            sent: list[tuple[float, float]] = []  # (scan time, wall time posted)
+            lat: list[float] = []
+            stats = [{"deltas": 0, "gaps": 0, "t_measure": 0} for _ in range(args.clients)]
+            clients = [asyncio.create_task(client_loop(f"ws://127.0.0.1:{port}/ws?token={view}", stop, sent, lat, st)) for st in stats]
+            await asyncio.sleep(2)
+            targets = Targets(args.tracks, scn.spec.city.lat, scn.spec.city.lon)
+            gets: list[float] = []
+            size = 0
+            t_start = time.time()
+            measure_from = t_start + args.warmup
+            for st in stats:
+                st["t_measure"] = int(measure_from)
+            next_scan = t_start
+            prev = t_start
+            while time.time() < t_start + args.seconds:
+                now = time.time()
+                if now >= next_scan:
+                    t = datetime.fromtimestamp(now, UTC)
+                    body = targets.scan(t, now - prev)
+                    prev = now
+                    r = await http.post("/api/ingest", content=body, headers={"Authorization": f"Bearer {feed}"})
+                    if r.status_code != 202 or r.json()["accepted"] != 1:
+                        raise SystemExit(f"ingest refused: {r.status_code} {r.text[:300]}")
+                    sent.append((t.timestamp(), now))
+                    next_scan += 1.0
+                if now >= measure_from:
+                    g0 = time.perf_counter()
+                    r = await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}"})
+                    gets.append(time.perf_counter() - g0)
+                    size = len(r.content)
+                await asyncio.sleep(0.25)
+            stop.set()
+            await asyncio.gather(*clients, return_exceptions=True)
+            tracks = len((await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}"})).json()["features"])
+    finally:
+        server.terminate()
+        server.wait(30)
+    ms = [x * 1000 for x in lat]
+    g = [x * 1000 for x in gets]
+    print(f"tracks in the picture at the end: {tracks} (of {args.tracks} targets)")
+    print(f"clients: {args.clients}; scans measured: {sum(1 for s, _ in sent if s >= measure_from)}; "
+          f"deltas per client: {min(s['deltas'] for s in stats)}-{max(s['deltas'] for s in stats)}; "
+          f"gaps: {sum(s['gaps'] for s in stats)}")  # fmt: skip
+    print(f"report -> client ms: p50 {pct(ms, 50):.0f}  p95 {pct(ms, 95):.0f}  p99 {pct(ms, 99):.0f}  max {max(ms, default=float('nan')):.0f}  (n={len(ms)})")
+    print(f"GET /api/tracks ms: p50 {pct(g, 50):.1f}  p99 {pct(g, 99):.1f}  ({size / 1024:.0f} KiB, n={len(g)})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tracks", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--warmup", type=float, default=15.0, help="seconds before measuring (tracks confirm)")
+    ap.add_argument("--scenario", default=None)
+    asyncio.run(run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
