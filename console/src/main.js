@@ -13,7 +13,7 @@ import { renderThreats } from "./panels/threats.js";
 import { renderAirports } from "./panels/airports.js";
 import { renderKills } from "./panels/kills.js";
 import { renderCrews } from "./panels/crews.js";
-import { renderStatements } from "./panels/statements.js";
+import { renderPolicySummary, renderStatements } from "./panels/statements.js";
 import { renderAlerts } from "./panels/alerts.js";
 import { renderClaims } from "./panels/claims.js";
 import { showIncident } from "./panels/incident.js";
@@ -143,7 +143,9 @@ class Console {
     this.build();
     document.addEventListener("keydown", this.onKey);
     try {
-      const [night, mapFc] = await Promise.all([api.get("/api/night"), api.get("/api/map")]);
+      const [night, mapFc, policy] = await Promise.all([api.get("/api/night"), api.get("/api/map"), api.get("/api/policy").catch(() => null)]);
+      this.policy = policy;
+      renderPolicySummary(this.els.policyBox, policy);
       if (night?.timezone) setTimeZone(night.timezone);
       this.live.night = { ...night, ...(this.live.night || {}) };
       this.setScenario(mapFc);
@@ -264,6 +266,11 @@ class Console {
       const tools = h("div", { class: "panel-tools" });
       if (name === "kills" && may(this.me.role, "report_kill")) tools.append(button(t("kill_report"), () => this.reportKill(), { kind: "small ghost", testid: "kill-report" }));
       if (name === "claims") E.claimTools = tools;
+      if (name === "statements") {
+        E.policyBox = h("div", { class: "policy-box" });
+        tools.append(E.policyBox);
+        renderPolicySummary(E.policyBox, this.policy);
+      }
       bodies.append(h("section", { class: `tab-body body-${name}`, hidden: true, "data-tab": name }, tools, E.tabBodies[name]));
     });
     E.drawer = h("div", { class: "drawer", hidden: true, "data-testid": "incident" });

@@ -58,6 +58,10 @@ class _ConsoleAssets(StaticFiles):
         super().__init__(directory=static_dir / "assets", check_dir=False)
         self.static_dir = static_dir
 
+    async def check_config(self) -> None:
+        if console_built(self.static_dir):  # else get_response says how to build it
+            await super().check_config()
+
     async def get_response(self, path: str, scope: Scope) -> Response:
         if not console_built(self.static_dir):
             return Response(CONSOLE_NOT_BUILT, status_code=404, media_type="text/plain")

@@ -34,6 +34,49 @@ export function renderStatements(container, app) {
   );
 }
 
+/** What the disclosure policy would do to this text now: when it may go out, what it redacts. */
+function policyBox(p, app) {
+  const now = Date.parse(app.replay ? app.replay.at : app.lastT || "");
+  const release = Date.parse(p.release_at || "");
+  const held = Number.isFinite(release) && Number.isFinite(now) && release > now;
+  const redacted = Array.isArray(p.redacted) ? p.redacted : [];
+  return h(
+    "div",
+    { class: "withheld", "data-testid": "statement-policy" },
+    h("div", { class: "withheld-title" }, t("st_withheld")),
+    p.release_at ? h("div", null, held ? t("st_held_until", { time: localHM(p.release_at) }) : t("st_release_at", { time: localHM(p.release_at) })) : null,
+    redacted.length
+      ? h("ul", null, redacted.map((r) => h("li", null, h("span", { class: "muted" }, `${redactLabel(r)}: `), `“${r.found}”`)))
+      : h("div", { class: "muted" }, t("st_withheld_none")),
+  );
+}
+
+/** A redaction's name: the kind of word (sensor, unit, weapon) or the kind of detail (time, position). */
+function redactLabel(r) {
+  return ["sensor", "unit", "effector"].includes(r.category) ? tOr("redact_", r.category) : tOr("redact_", r.kind);
+}
+
+/** The policy in force, in a few lines, above the statements (from GET /api/policy). */
+export function renderPolicySummary(container, policy) {
+  container.replaceChildren();
+  if (!policy) return;
+  const lines = [];
+  if (policy.place?.mode) lines.push(t("policy_place", { mode: tOr("policy_place_", policy.place.mode) }));
+  if (policy.time) {
+    if (Number.isFinite(policy.time.round_min)) lines.push(t("policy_round", { n: policy.time.round_min }));
+    if (Number.isFinite(policy.time.release_delay_s)) lines.push(t("policy_delay", { n: Math.round(policy.time.release_delay_s / 60) }));
+  }
+  const w = policy.withhold || {};
+  const kinds = ["sensors", "units", "effectors", "airborne_count"].filter((k) => w[k]).map((k) => tOr("redact_", k));
+  if (Array.isArray(w.terms) && w.terms.length) kinds.push(t("policy_terms", { n: w.terms.length }));
+  if (kinds.length) lines.push(`${t("policy_withholds")}: ${kinds.join(", ")}`);
+  if (policy.approval) {
+    const extra = Object.entries(policy.approval.by_topic || {}).map(([topic, n]) => `${tOr("st_topic_", topic)} ${n}`);
+    lines.push(t("policy_approvers", { n: policy.approval.approvers ?? "?" }) + (extra.length ? ` (${extra.join(", ")})` : ""));
+  }
+  container.append(h("details", { class: "policy-summary", "data-testid": "policy-summary" }, h("summary", null, t("policy_title")), h("ul", null, lines.map((l) => h("li", null, l)))));
+}
+
 /** True when the text now differs from the machine's draft (someone edited it). */
 function edited(s, lang) {
   const draft = lang === "ru" ? s.draft_ru : s.draft_en;
@@ -67,6 +110,7 @@ function card(s, app, rights) {
     ),
     h("p", { class: "st-text", lang: lang === "ru" && s.text_ru ? "ru" : "en" }, text || ""),
     other ? h("details", { class: "st-other" }, h("summary", null, lang === "ru" ? t("st_text_en") : t("st_text_ru")), h("p", null, other)) : null,
+    s.policy ? policyBox(s.policy, app) : null,
     Array.isArray(s.withheld)
       ? h(
           "div",
