@@ -284,6 +284,7 @@ class Console {
       window.__skywarden = { map: this.map.map, console: this };
     }
     if (this.mapFc) this.map.setScenario(this.mapFc, (p) => this.nameOf(p));
+    this.map.invalidate();
     this.showTab(this.tab);
     if (this.incidentOpen) this.openIncident(this.incidentOpen);
     this.renderTop();

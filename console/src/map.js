@@ -123,7 +123,7 @@ function baseStyle() {
   };
 }
 
-const DYNAMIC_SOURCES = ["airport-circles", "sites", "footprints", "crews", "crew-routes", "trails", "tracks", "kills"];
+const DYNAMIC_SOURCES = ["airport-circles", "sites", "footprints", "crews", "crew-routes", "trails", "tracks"];
 
 export class SituationMap {
   /**
@@ -145,7 +145,7 @@ export class SituationMap {
       maxPitch: 0,
       dragRotate: false,
       fadeDuration: 0,
-      canvasContextAttributes: { antialias: true, preserveDrawingBuffer: false },
+      canvasContextAttributes: { antialias: false, preserveDrawingBuffer: false },
     });
     this.map.touchZoomRotate.disableRotation();
     this.map.addControl(new NavigationControl({ showCompass: false }), "top-right");
@@ -231,13 +231,23 @@ export class SituationMap {
       },
       paint: { "icon-color": classColour(), "icon-halo-color": "#0a1016", "icon-halo-width": 1 },
     });
+    // Labels: threats' always; every track's from zoom 10 on, where they no longer pile up
+    // (a thousand labels at city scale are clutter, and their placement costs every frame).
     m.addLayer({
-      id: "track-labels", type: "symbol", source: "tracks",
+      id: "track-labels", type: "symbol", source: "tracks", minzoom: 10,
       layout: {
         ...text(10.5), "text-field": ["get", "label"], "text-anchor": "left", "text-offset": [1.1, 0], "text-justify": "left",
         "symbol-sort-key": ["get", "rank"], "text-padding": 1,
       },
       paint: { "text-color": "#dfe8f1", "text-halo-color": "#0a1016", "text-halo-width": 1.6 },
+    });
+    m.addLayer({
+      id: "threat-labels", type: "symbol", source: "tracks", maxzoom: 10, filter: ["has", "level"],
+      layout: {
+        ...text(10.5), "text-field": ["get", "label"], "text-anchor": "left", "text-offset": [1.1, 0], "text-justify": "left",
+        "symbol-sort-key": ["get", "rank"], "text-padding": 1,
+      },
+      paint: { "text-color": "#ffe1e6", "text-halo-color": "#0a1016", "text-halo-width": 1.6 },
     });
 
     m.on("click", (e) => this.onClick(e));
@@ -322,6 +332,24 @@ export class SituationMap {
       return;
     }
     this.pending = null;
+    // A delta replaces only the collections that changed; redraw only the sources fed by those
+    // (a source's setData re-tiles it in the worker and redraws the map).
+    const prev = this.drawn || {};
+    const changed = (...keys) => keys.some((k) => view[k] !== prev[k]) || this.relabel;
+    this.drawn = { tracks: view.tracks, threats: view.threats, airports: view.airports, sites: view.sites, kills: view.kills, crews: view.crews };
+    if (changed("tracks", "threats")) this.drawTracks(view);
+    if (changed("airports")) this.drawAirports(view);
+    if (changed("sites", "kills")) this.drawSites(view);
+    this.drawCrews(view);
+    this.relabel = false;
+  }
+
+  /** Labels are in the page's language: redraw everything on the next update. */
+  invalidate() {
+    this.relabel = true;
+  }
+
+  drawTracks(view) {
     const m = this.map;
     const levels = new Map();
     for (const th of view.threats || []) {
@@ -351,6 +379,10 @@ export class SituationMap {
     }
     m.getSource("tracks").setData(fc(tracks));
     m.getSource("trails").setData(fc(trails));
+  }
+
+  drawAirports(view) {
+    const m = this.map;
 
     const circles = [];
     const points = [];
@@ -362,6 +394,10 @@ export class SituationMap {
     }
     m.getSource("airport-circles").setData(fc(circles));
     m.getSource("airport-points").setData(fc(points));
+  }
+
+  drawSites(view) {
+    const m = this.map;
 
     const footprints = [];
     const sites = [];
@@ -378,6 +414,11 @@ export class SituationMap {
     }
     m.getSource("footprints").setData(fc(footprints));
     m.getSource("sites").setData(fc(sites));
+  }
+
+  /** Crews move along their routes between deltas, so they are redrawn on every update. */
+  drawCrews(view) {
+    const m = this.map;
 
     const crews = [];
     const routes = [];
