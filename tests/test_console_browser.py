@@ -221,9 +221,10 @@ def test_duty_officer_keys_incident_acknowledge_and_russian(browser: Any, served
     _login(page, user, password)
     # Wait for a wave (several threats at once: they last a while), then slow the exercise
     # down so the threat is still up when the acknowledgement is taken.
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=threat-row]').length >= 3", timeout=180_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=threat-row]').length >= 5", timeout=180_000)
     page.get_by_test_id("exercise-speed").select_option("2")
     sync_api.expect(page.get_by_test_id("mode")).to_contain_text("×2", timeout=15_000)
+    page.get_by_test_id("threat-row").first.wait_for(timeout=30_000)
     page.locator("body").press("j")  # the first threat, soonest to its zone
     selected = page.locator("[data-testid=threat-row].selected")
     sync_api.expect(selected).to_have_count(1)

@@ -46,7 +46,8 @@ export function duration(s) {
 
 export function km(m) {
   if (m === null || m === undefined || !Number.isFinite(m)) return "—";
-  return m >= 10_000 ? `${Math.round(m / 1000)} km` : `${(m / 1000).toFixed(1)} km`;
+  const unit = getLang() === "ru" ? "км" : "km";
+  return m >= 10_000 ? `${Math.round(m / 1000)} ${unit}` : `${num(m / 1000, 1)} ${unit}`;
 }
 
 export function pct(p) {

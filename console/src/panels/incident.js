@@ -1,6 +1,6 @@
 // One incident's whole story (GET /api/incidents/{id}): the drawer over the right column.
 import { h, clear } from "../dom.js";
-import { t } from "../i18n.js";
+import { t, tOr } from "../i18n.js";
 import { localTime } from "../format.js";
 import { get } from "../api.js";
 
@@ -28,8 +28,17 @@ export async function showIncident(drawer, app, incidentId) {
   }
   if (drawer.dataset.incident !== incidentId) return;
   const timeline = story.timeline || [];
-  clear(body).append(
-    story.track_ids?.length ? h("div", { class: "muted" }, t("incident_tracks", { ids: story.track_ids.join(", ") })) : null,
+  const tracks = story.track_ids?.length ? story.track_ids : story.track_id ? [story.track_id] : [];
+  const facts = [
+    tracks.length ? [t("incident_track"), `${tracks.join(", ")}${story.cls ? ` · ${tOr("cls_", story.cls)}` : ""}`] : null,
+    story.status ? [t("incident_status"), story.status] : null,
+    story.kill_number ? [t("incident_kill"), `#${story.kill_number}${story.kill_time ? ` · ${story.kill_time}` : ""}`] : null,
+    story.crews?.length ? [t("panel_crews"), story.crews.join(", ")] : null,
+    story.statements?.length ? [t("panel_statements"), story.statements.join(", ")] : null,
+  ].filter(Boolean);
+  clear(body);
+  if (facts.length) body.append(h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", null, k), h("dd", null, v)])));
+  body.append(
     timeline.length
       ? h(
           "ol",
@@ -37,13 +46,22 @@ export async function showIncident(drawer, app, incidentId) {
           timeline.map((e) =>
             h(
               "li",
-              { class: `tl k-${e.kind}` },
+              { class: `tl k-${e.kind || kindOf(e.text)}` },
               h("span", { class: "mono tl-time" }, e.local_time || localTime(e.t)),
-              h("span", { class: "tl-kind" }, String(e.kind).replaceAll("_", " ")),
+              e.kind ? h("span", { class: "tl-kind" }, String(e.kind).replaceAll("_", " ")) : null,
               h("span", { class: "tl-text" }, e.text),
             ),
           ),
         )
       : h("div", { class: "muted" }, t("incident_empty")),
   );
+}
+
+/** A timeline line's kind from its first word, for the dot's colour. */
+function kindOf(text) {
+  const w = String(text || "").toLowerCase();
+  for (const [k, words] of [["threat", ["threat"]], ["kill", ["kill", "destroyed", "shot"]], ["site", ["debris", "crash", "site"]], ["crew", ["crew"]], ["statement", ["statement", "published", "draft"]], ["airport", ["airport", "restrict"]]]) {
+    if (words.some((x) => w.startsWith(x) || w.includes(` ${x}`))) return k;
+  }
+  return "track";
 }

@@ -43,11 +43,11 @@ function policyBox(p, app) {
   return h(
     "div",
     { class: "withheld", "data-testid": "statement-policy" },
-    h("div", { class: "withheld-title" }, t("st_withheld")),
+    h("div", { class: "withheld-title" }, t("st_policy_title")),
     p.release_at ? h("div", null, held ? t("st_held_until", { time: localHM(p.release_at) }) : t("st_release_at", { time: localHM(p.release_at) })) : null,
     redacted.length
       ? h("ul", null, redacted.map((r) => h("li", null, h("span", { class: "muted" }, `${redactLabel(r)}: `), `“${r.found}”`)))
-      : h("div", { class: "muted" }, t("st_withheld_none")),
+      : h("div", { class: "muted" }, t("st_redact_none")),
   );
 }
 

@@ -72,7 +72,7 @@ function threatRow(x, app, cls, canAck) {
         h("span", null, `${t("threat_cpa")} ${km(x.cpa_m)}`),
         h("span", { class: "grow" }),
         acked
-          ? h("span", { class: "acked-by", "data-testid": "threat-acked" }, `✓ ${t("threat_acked_by", { who: acked })}`)
+          ? h("span", { class: "acked-by", "data-testid": "threat-acked", title: t("threat_acked_by", { who: acked }) }, `✓ ${acked}`)
           : canAck
             ? button(t("threat_ack"), (e) => {
                 e.stopPropagation();
