@@ -163,24 +163,6 @@ def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[
     return view, build_incidents(events[: sum(view.counts.values())])
 
 
-def _export(view: NightView, scn: LoadedScenario, out: Path) -> list[Path]:
-    """Published statements as text and alerts as CAP XML, from the log (a projection)."""
-    written: list[Path] = []
-    st_dir, al_dir = out / "statements", out / "alerts"
-    st_dir.mkdir(parents=True, exist_ok=True)
-    al_dir.mkdir(parents=True, exist_ok=True)
-    for p in view.published:
-        f = st_dir / f"{p.statement_id}.txt"
-        local = p.t.astimezone(scn.tz).strftime("%Y-%m-%d %H:%M")
-        f.write_text(f"{local}\n\n{p.text_en}\n\n{p.text_ru}\n", encoding="utf-8")
-        written.append(f)
-    for a in view.alerts:
-        f = al_dir / f"{a.alert_id}.xml"
-        f.write_text(a.cap_xml, encoding="utf-8")
-        written.append(f)
-    return written
-
-
 def _sinks(
     out: Path, webhook: str | None = None, token: str | None = None
 ) -> Callable[[list[Stage]], list[Sink]]:
@@ -370,6 +352,10 @@ def report(
 ) -> None:
     """Write report.html (map, timeline, tables) for a logged night.
 
+    The report is for the operators: it writes report.html and its pictures only, never
+    statement or alert files (publishing is the publisher's alone: `run --publish`, `demo`,
+    the live service), so a publishing folder given as --out is left as the publisher wrote it.
+
     Example:  skywarden report night-out/night.sqlite --out night-out
     """
     from skywarden.report import write_report
@@ -385,7 +371,6 @@ def report(
         _fail(exc)
         return
     path = write_report(view, scn, out, incidents)
-    _export(view, scn, out)
     console.print(f"report: {path}")
 
 

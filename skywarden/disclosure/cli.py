@@ -233,6 +233,7 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
 
         skywarden statement list --log night.db
     """
+    from skywarden.disclosure.binding import text_sha256
     from skywarden.disclosure.stage import replay_statements
     from skywarden.runtime import scenario_of
 
@@ -240,7 +241,7 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
     scn = scenario_of(_opened(events, log), str(scenario) if scenario else None)
     statements = replay_statements(scn, events)
     table = Table(title=f"Statements in {log.name}")
-    for col in ("id", "topic", "state", "approvals", "history", "text"):
+    for col in ("id", "topic", "state", "approvals", "history", "sha256", "text"):
         table.add_column(col)
     style = {"published": "green", "rejected": "red", "approved": "cyan"}
     for st in statements.values():
@@ -254,6 +255,7 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
                 f"{a.action} {a.officer} {a.t.astimezone(scn.tz):%H:%M:%S}".replace("  ", " ")
                 for a in st.history
             ),
+            text_sha256(st.text_en, st.text_ru)[:12],
             st.text_en,
         )
     Console().print(table)
@@ -261,18 +263,43 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
 
 @statement_app.command("approve")
 def approve(
-    statement_id: str, log: LogOpt, officer: OfficerOpt, role: RoleOpt = "publisher"
+    statement_id: str,
+    log: LogOpt,
+    officer: OfficerOpt,
+    role: RoleOpt = "publisher",
+    text_sha256: Annotated[
+        str,
+        typer.Option(
+            "--text-sha256",
+            help="The SHA-256 of the text approved, as `statement list` shows it (the full hash "
+            "or its first 12+ characters); default: the statement's text as the log has it now.",
+        ),
+    ] = "",
+    scenario: ScenarioOpt = None,
 ) -> None:
-    """Approve a drafted statement; it is published once approved and its release time has come.
+    """Approve the text of a drafted statement; it is published once approved and its release
+    time has come. The approval names the text's SHA-256: if the text was edited since it was
+    read, the approval is refused.
 
     Example:
 
         skywarden statement approve ST-0003 --log night.db --officer duty-1 --role publisher
     """
+    from skywarden.disclosure.binding import text_sha256 as digest
+    from skywarden.disclosure.stage import replay_statements
+    from skywarden.runtime import scenario_of
+
     events = _read(log)
-    _opened(events, log)
+    scn = scenario_of(_opened(events, log), str(scenario) if scenario else None)
+    st = replay_statements(scn, events).get(statement_id)
+    current = digest(st.text_en, st.text_ru) if st is not None else ""
+    named = text_sha256.strip().lower()
+    if not named or (len(named) >= 12 and current.startswith(named)):
+        named = current  # the text as read now, or the one the officer named by its prefix
     t = max(e.t for e in events)
-    ev = StatementApproved(t=t, statement_id=statement_id, officer=officer, role=role)
+    ev = StatementApproved(
+        t=t, statement_id=statement_id, officer=officer, role=role, text_sha256=named
+    )
     _send(log, statement_id, "approval", [ev])
 
 

@@ -31,6 +31,7 @@ from fastapi import (
 )
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from skywarden import events as E
 from skywarden.errors import ConfigError, SkywardenError
@@ -92,6 +93,12 @@ class Reason(BaseModel):
 
 class Empty(BaseModel):
     pass
+
+
+class ApproveIn(BaseModel):
+    # the SHA-256 of the exact text approved (GET /api/statements gives it as text_sha256): an
+    # approval binds to the text the officer read, and is refused if it changed since
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class OverrideIn(BaseModel):
@@ -431,9 +438,10 @@ def create_app(
             raise HTTPException(404, f"no statement {sid!r}")
 
     @app.post("/api/statements/{statement_id}/approve", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
-    async def approve(statement_id: str, who: Annotated[Caller, Depends(may("approve"))], body: Empty | None = None) -> JSONResponse:
+    async def approve(statement_id: str, body: ApproveIn, who: Annotated[Caller, Depends(may("approve"))]) -> JSONResponse:
         _statement(statement_id)
-        return await submit(E.StatementApproved(t=live.scenario.start, statement_id=statement_id, officer=who.user.user, role=who.user.role), statement_id)
+        ev = E.StatementApproved(t=live.scenario.start, statement_id=statement_id, officer=who.user.user, role=who.user.role, text_sha256=body.text_sha256)
+        return await submit(ev, statement_id)
 
     @app.post("/api/statements/{statement_id}/reject", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
     async def reject(statement_id: str, body: Reason, who: Annotated[Caller, Depends(may("approve"))]) -> JSONResponse:
@@ -468,9 +476,21 @@ def create_app(
         """Sensors' and the air-defence command's reports as JSON lines, one input event each
         (the lines ``skywarden run --input`` plays). Each is checked as a recording's lines are;
         a bad line is a ``report_rejected`` in the log, counted in the answer."""
-        body = await request.body()
-        if len(body) > INGEST_MAX_BYTES:
-            raise HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
+        too_big = HTTPException(413, f"at most {INGEST_MAX_BYTES} bytes a request")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > INGEST_MAX_BYTES:
+            raise too_big
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():  # read no more than the cap, whatever is sent
+                size += len(chunk)
+                if size > INGEST_MAX_BYTES:
+                    raise too_big
+                chunks.append(chunk)
+        except ClientDisconnect:  # the sender left mid-request: nothing was taken
+            return JSONResponse({"accepted": 0, "rejected": 0, "reasons": {}}, status_code=400)
+        body = b"".join(chunks)
         checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}"))
         accepted, reasons = 0, Counter[str]()
         for n, line in enumerate(body.splitlines(), start=1):

@@ -170,6 +170,8 @@ class LiveNight:
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
         self.policy: DisclosurePolicy | None = None
+        self._past: dict[datetime, LivePicture] = {}
+        self._past_lock = threading.Lock()
 
     # ------------------------------------------------------------------ opening
 
@@ -378,7 +380,24 @@ class LiveNight:
     # ------------------------------------------------------------------ the past
 
     def picture_at(self, at: datetime) -> LivePicture:
-        """The picture as it was at the last tick at or before ``at``, from the log."""
+        """The picture as it was at the last tick at or before ``at``, from the log. The past
+        does not change, so the last few asked for are kept (a console's replay slider asks
+        for every collection at one moment)."""
+        with self._past_lock:
+            hit = self._past.get(at)
+            if hit is not None:
+                return hit
+        pic = self._fold_to(at)
+        head = self.rt.last_tick if self.rt is not None else None
+        if head is None or at >= head:
+            return pic  # not yet the past: the next tick may change it
+        with self._past_lock:
+            self._past[at] = pic
+            while len(self._past) > 16:
+                self._past.pop(next(iter(self._past)))
+        return pic
+
+    def _fold_to(self, at: datetime) -> LivePicture:
         base = None
         for when, seq, data in self.checkpoints:
             if when <= at:

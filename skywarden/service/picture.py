@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from skywarden import events as E
+from skywarden.disclosure.binding import text_sha256
 from skywarden.response.incidents import build_incidents, find_incident
 from skywarden.scenario import LoadedScenario
 
@@ -415,7 +416,7 @@ class LivePicture:
         return [
             {
                 "statement_id": sid, "topic": s.drafted.topic, "state": s.state,
-                "text_en": s.text_en, "text_ru": s.text_ru, "draft_en": s.drafted.text_en,
+                "text_en": s.text_en, "text_ru": s.text_ru, "text_sha256": text_sha256(s.text_en, s.text_ru), "draft_en": s.drafted.text_en,
                 "draft_ru": s.drafted.text_ru, "approvals_needed": s.drafted.approvals_needed,
                 "approved_by": s.approved_by, "editor": s.editor, "drafted_at": iso(s.drafted.t),
                 "published_at": iso(s.published_at), "supersedes": s.drafted.supersedes,
