@@ -201,10 +201,12 @@ def test_viewer_has_no_approve_button_and_the_api_refuses_the_same_request(brows
     status = page.evaluate(
         """async (id) => {
             const me = await (await fetch('/api/me')).json();
+            const all = await (await fetch('/api/statements')).json();
+            const text_sha256 = all.find((s) => s.statement_id === id).text_sha256;
             const r = await fetch(`/api/statements/${id}/approve`, {
                 method: 'POST',
                 headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
-                body: '{}',
+                body: JSON.stringify({text_sha256}),
             });
             return r.status;
         }""",

@@ -593,7 +593,8 @@ class Console {
   }
 
   approveStatement(s) {
-    return this.write(`${t("st_approve")} ${s.statement_id}`, `/api/statements/${encodeURIComponent(s.statement_id)}/approve`, {});
+    // the approval names the exact text read (its SHA-256): the server refuses it if the text changed since
+    return this.write(`${t("st_approve")} ${s.statement_id}`, `/api/statements/${encodeURIComponent(s.statement_id)}/approve`, { text_sha256: s.text_sha256 });
   }
 
   async rejectStatement(s) {
