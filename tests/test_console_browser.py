@@ -237,6 +237,7 @@ def test_duty_officer_keys_incident_acknowledge_and_russian(browser: Any, served
     sync_api.expect(drawer).to_be_visible()
     sync_api.expect(drawer).to_contain_text(incident)
     sync_api.expect(page.get_by_test_id("incident-timeline").locator("li").first).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(1500)  # the map's labels after the camera moved to the track
     page.screenshot(path=str(shots / "console-duty-officer.png"))
     page.locator("body").press("a")  # acknowledge the selected threat
     acked = page.locator(f"[data-testid=threat-row][data-incident='{incident}'] [data-testid=threat-acked]")
@@ -247,7 +248,7 @@ def test_duty_officer_keys_incident_acknowledge_and_russian(browser: Any, served
     sync_api.expect(page.get_by_test_id("help")).to_be_visible()
     page.locator("body").press("Escape")
     page.locator("body").press("l")  # Russian
-    sync_api.expect(page.get_by_test_id("tab-statements")).to_contain_text("Сообщения")
+    sync_api.expect(page.get_by_test_id("tab-statements")).to_contain_text("Сообщ.")
     sync_api.expect(page.get_by_test_id("who")).to_contain_text("Оперативный дежурный")
     page.locator("body").press("1")
     page.wait_for_timeout(500)

@@ -260,7 +260,7 @@ class Console {
     const bodies = h("div", { class: "tab-bodies" });
     TABS.forEach((name, i) => {
       E.tabCounts[name] = h("span", { class: "count" });
-      E.tabs[name] = h("button", { type: "button", role: "tab", class: "tab", "data-testid": `tab-${name}`, title: String(i + 1), onclick: () => this.showTab(name) }, t(`panel_${name}`), E.tabCounts[name]);
+      E.tabs[name] = h("button", { type: "button", role: "tab", class: "tab", "data-testid": `tab-${name}`, title: `${t(`panel_${name}`)} (${i + 1})`, onclick: () => this.showTab(name) }, t(`tab_${name}`), E.tabCounts[name]);
       nav.append(E.tabs[name]);
       E.tabBodies[name] = h("div", { class: "list", "data-testid": `panel-${name}` });
       const tools = h("div", { class: "panel-tools" });

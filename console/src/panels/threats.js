@@ -69,10 +69,10 @@ function threatRow(x, app, cls, canAck) {
         { class: "row-line sub" },
         h("span", { class: `lvl-text lvl-${x.level}` }, tOr("level_", x.level)),
         h("span", null, `${t("threat_entry")} ${pct(x.p_entry)}`),
-        h("span", null, `${t("threat_cpa")} ${km(x.cpa_m)}`),
+        h("span", { class: "ellipsis", title: t("threat_cpa_title") }, `${t("threat_cpa")} ${km(x.cpa_m)}`),
         h("span", { class: "grow" }),
         acked
-          ? h("span", { class: "acked-by", "data-testid": "threat-acked", title: t("threat_acked_by", { who: acked }) }, `✓ ${acked}`)
+          ? h("span", { class: "acked-by ellipsis", "data-testid": "threat-acked", title: t("threat_acked_by", { who: acked }) }, `✓ ${acked}`)
           : canAck
             ? button(t("threat_ack"), (e) => {
                 e.stopPropagation();
