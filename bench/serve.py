@@ -77,8 +77,17 @@ class Targets:
         })  # fmt: skip
 
 
+class Head(msgspec.Struct):
+    """What a client needs of a message to time it (the rest is skipped, not built)."""
+
+    type: str
+    seq: int
+    prev: int = 0
+    t: str = ""
+
+
 async def client_loop(url: str, stop: asyncio.Event, sent: list[tuple[float, float]], lat: list[float], stats: dict[str, int]) -> None:
-    dec = msgspec.json.Decoder()
+    dec = msgspec.json.Decoder(Head)
     last_seq: int | None = None
     answered = 0  # index into ``sent`` of the next scan to time
     async with connect(url, max_size=None, open_timeout=30) as ws:
@@ -89,16 +98,16 @@ async def client_loop(url: str, stop: asyncio.Event, sent: list[tuple[float, flo
                 continue
             got = time.time()
             msg = dec.decode(raw)
-            if msg["type"] == "delta":
+            if msg.type == "delta":
                 stats["deltas"] += 1
-                if last_seq is not None and msg["prev"] != last_seq:
+                if last_seq is not None and msg.prev != last_seq:
                     stats["gaps"] += 1
-                t = datetime.fromisoformat(msg["t"]).timestamp()
+                t = datetime.fromisoformat(msg.t).timestamp()
                 while answered < len(sent) and sent[answered][0] <= t:
                     if sent[answered][0] >= stats["t_measure"]:
                         lat.append(got - sent[answered][0])
                     answered += 1
-            last_seq = msg["seq"]
+            last_seq = msg.seq
 
 
 async def run(args: argparse.Namespace) -> None:

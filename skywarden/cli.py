@@ -15,7 +15,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from skywarden.errors import SkywardenError
-from skywarden.runtime import TickResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from skywarden.log.projections import NightView
     from skywarden.play import PlayResult
     from skywarden.response.incidents import Incident
-    from skywarden.runtime import Sink, Source
+    from skywarden.runtime import Sink, Source, TickResult
     from skywarden.scenario import LoadedScenario
     from skywarden.stage import Stage
 
@@ -161,24 +160,6 @@ def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[
         log.close()
     view = fold(events, until=until)
     return view, build_incidents(events[: sum(view.counts.values())])
-
-
-def _export(view: NightView, scn: LoadedScenario, out: Path) -> list[Path]:
-    """Published statements as text and alerts as CAP XML, from the log (a projection)."""
-    written: list[Path] = []
-    st_dir, al_dir = out / "statements", out / "alerts"
-    st_dir.mkdir(parents=True, exist_ok=True)
-    al_dir.mkdir(parents=True, exist_ok=True)
-    for p in view.published:
-        f = st_dir / f"{p.statement_id}.txt"
-        local = p.t.astimezone(scn.tz).strftime("%Y-%m-%d %H:%M")
-        f.write_text(f"{local}\n\n{p.text_en}\n\n{p.text_ru}\n", encoding="utf-8")
-        written.append(f)
-    for a in view.alerts:
-        f = al_dir / f"{a.alert_id}.xml"
-        f.write_text(a.cap_xml, encoding="utf-8")
-        written.append(f)
-    return written
 
 
 def _sinks(
@@ -370,6 +351,10 @@ def report(
 ) -> None:
     """Write report.html (map, timeline, tables) for a logged night.
 
+    The report is for the operators: it writes report.html and its pictures only, never
+    statement or alert files (publishing is the publisher's alone: `run --publish`, `demo`,
+    the live service), so a publishing folder given as --out is left as the publisher wrote it.
+
     Example:  skywarden report night-out/night.sqlite --out night-out
     """
     from skywarden.report import write_report
@@ -385,7 +370,6 @@ def report(
         _fail(exc)
         return
     path = write_report(view, scn, out, incidents)
-    _export(view, scn, out)
     console.print(f"report: {path}")
 
 
@@ -497,12 +481,14 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
 
 
 def _register_stage_commands() -> None:
-    """Commands that live with their stage (tracking, response, disclosure)."""
-    from skywarden.disclosure.cli import claim_app, statement_app
-    from skywarden.ingest.cli import decode
-    from skywarden.response.cli import incident_app
-    from skywarden.service.cli import serve, users_app
-    from skywarden.tracking.cli import track
+    """The stages' commands (tracking, ingest, response, disclosure, service), from
+    ``skywarden.commands``: modules that import their stage only when a command runs, so that
+    ``--help`` and every command start without loading numba, scipy or the stages."""
+    from skywarden.commands.disclosure import claim_app, statement_app
+    from skywarden.commands.ingest import decode
+    from skywarden.commands.response import incident_app
+    from skywarden.commands.service import serve, users_app
+    from skywarden.commands.tracking import track
 
     app.command("track")(track)
     app.command("decode")(decode)

@@ -172,6 +172,8 @@ class StatementApproved(InputEvent, frozen=True, kw_only=True, tag="statement_ap
     statement_id: str
     officer: str
     role: str
+    # the SHA-256 of the text approved (skywarden.disclosure.binding); "" binds to none
+    text_sha256: str = ""
 
 
 class StatementRejected(InputEvent, frozen=True, kw_only=True, tag="statement_rejected"):
@@ -478,6 +480,7 @@ class Delivered(InputEvent, frozen=True, kw_only=True, tag="delivered"):
     ok: bool
     attempts: int
     detail: str = ""
+    dead_letter: bool = False  # the channel cannot take the item: parked for an operator
 
 
 class InputRefused(Event, frozen=True, kw_only=True, tag="input_refused"):

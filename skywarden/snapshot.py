@@ -14,9 +14,12 @@ Anything else (another record appended, a changed tracker, a damaged file) and t
 replays as before; a snapshot is never needed for correctness and may be deleted at any time.
 Logs other than SQLite files have no snapshot (their caller replays).
 
-The file (``<log>.stages``) is a header line, a JSON line naming the head, code, stages and the
-payload's SHA-256, then the payload: the stages pickled. Unpickling runs code named in the file,
-so it is trusted as the log beside it is: keep both in a folder only the centre can write.
+The file (``<log>.stages``) is a header line, a JSON line naming the head, code, stages, the
+sections' sizes and SHA-256s, then the sections: the stages in ``ALONE`` each pickled on its own
+(``restore_stage``: a command that reads one stage's state, such as ``skywarden statement list``,
+loads that one and imports nothing else), then the payload: all the stages pickled together (so
+objects they share stay shared). Unpickling runs code named in the file, so it is trusted as the
+log beside it is: keep both in a folder only the centre can write.
 """
 
 from __future__ import annotations
@@ -28,15 +31,17 @@ import pickle
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from skywarden.log.base import EventLog
 
 if TYPE_CHECKING:
     from skywarden.runtime import Runtime
+    from skywarden.stage import Stage
 
-MAGIC = b"SKYWARDEN-STAGES 1\n"
+MAGIC = b"SKYWARDEN-STAGES 2\n"
 SUFFIX = ".stages"
+ALONE = ("disclosure",)  # stages also written on their own, for the commands that read only them
 
 
 @cache
@@ -78,21 +83,44 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
         {"stages": rt.stages, "carry": rt._carry, "held": rt._held, "last_tick": rt.last_tick},
         protocol=pickle.HIGHEST_PROTOCOL,
     )
+    alone = [(s.name, pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)) for s in rt.stages if s.name in ALONE]
     seq, head = _head(log)
     meta = {
         "log_seq": seq,
         "log_hash": head,
         "code": code_fingerprint(),
         "stages": [s.name for s in rt.stages],
+        "alone": [[name, len(data), hashlib.sha256(data).hexdigest()] for name, data in alone],
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
-        fh.write(MAGIC + json.dumps(meta).encode() + b"\n" + payload)
+        fh.write(MAGIC + json.dumps(meta).encode() + b"\n")
+        for _, data in alone:
+            fh.write(data)
+        fh.write(payload)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def _meta(fh: IO[bytes], log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
+    """The header of an open snapshot file if it is of ``log``'s head, this code and these
+    stages (the file then stands at its first section); None otherwise."""
+    if fh.readline() != MAGIC:
+        return None
+    meta = json.loads(fh.readline())
+    seq, head = _head(log)
+    if (
+        not isinstance(meta, dict)
+        or meta.get("log_seq") != seq
+        or meta.get("log_hash") != head
+        or meta.get("code") != code_fingerprint()
+        or meta.get("stages") != stage_names
+    ):
+        return None
+    return meta
 
 
 def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
@@ -103,22 +131,15 @@ def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
         return None
     try:
         with open(path, "rb") as fh:
-            if fh.readline() != MAGIC:
+            meta = _meta(fh, log, stage_names)
+            if meta is None:
                 return None
-            meta = json.loads(fh.readline())
-            seq, head = _head(log)
-            if (
-                meta.get("log_seq") != seq
-                or meta.get("log_hash") != head
-                or meta.get("code") != code_fingerprint()
-                or meta.get("stages") != stage_names
-            ):
-                return None
+            fh.seek(sum(int(n) for _, n, _ in meta["alone"]), os.SEEK_CUR)
             payload = fh.read()
         if hashlib.sha256(payload).hexdigest() != meta.get("payload_sha256"):
             return None
         state = pickle.loads(payload)  # noqa: S301 - our own file, checked above (module doc)
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+    except (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
         return None
     if not isinstance(state, dict) or not isinstance(state.get("last_tick"), datetime):
         return None
@@ -128,3 +149,32 @@ def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
     rt._carry, rt._held, rt.last_tick = state["carry"], state["held"], state["last_tick"]
     return rt
 
+
+def restore_stage(log: EventLog, stage_names: list[str], name: str) -> Stage | None:
+    """The stage ``name`` (one of ``ALONE``) as it was after ``log``'s head, read from its own
+    section without loading the other stages, if the snapshot is of that head, this code and
+    these stages; None otherwise (replay instead)."""
+    path = snapshot_path(log)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            meta = _meta(fh, log, stage_names)
+            if meta is None:
+                return None
+            offset = 0
+            sections: dict[str, tuple[int, int, str]] = {}  # name -> (offset, size, sha256)
+            for section, size, digest in meta["alone"]:
+                sections[section] = (offset, int(size), digest)
+                offset += int(size)
+            if name not in sections:
+                return None
+            start, size, digest = sections[name]
+            fh.seek(start, os.SEEK_CUR)
+            data = fh.read(size)
+        if hashlib.sha256(data).hexdigest() != digest:
+            return None
+        stage = pickle.loads(data)  # noqa: S301 - our own file, checked above (module doc)
+    except (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return None
+    return stage if getattr(stage, "name", None) == name else None

@@ -75,10 +75,17 @@ def test_replay_until_shows_the_picture(short_night):
 
 
 def test_report_from_a_log(short_night, tmp_path):
-    res = runner.invoke(app, ["report", str(short_night), "--out", str(tmp_path / "r")])
+    out = tmp_path / "r"
+    (out / "statements").mkdir(parents=True)  # a publishing folder: the report leaves it alone
+    published = out / "statements" / "2025-03-11_ST-0001.txt"
+    published.write_text("as the publisher wrote it\n", encoding="utf-8")
+    res = runner.invoke(app, ["report", str(short_night), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
     assert "data:image/png" in html and "Summary" in html
+    assert [p.name for p in (out / "statements").iterdir()] == [published.name]
+    assert published.read_text(encoding="utf-8") == "as the publisher wrote it\n"
+    assert not (out / "alerts").exists()
 
 
 def test_run_resume_refuses_another_scenario_seed(short_night):

@@ -170,9 +170,11 @@ def test_every_document_speaks_of_the_district_polygon_only(city: LoadedScenario
 
 def test_identifiers_are_deterministic_and_times_follow_the_policy(city: LoadedScenario) -> None:
     out = fly(city, Flight(clear_at_s=400))
-    assert [a.alert_id for _, a in of(out, "west_end")] == [
-        f"skywarden-moscow-20250311-west_end-{n}" for n in (1, 2, 3)
-    ]
+    ids = [a.alert_id for _, a in out]
+    # a neutral counter and the night's date: no district or city name in any identifier
+    assert ids == [f"skywarden-20250311-{n:05d}" for n in range(1, len(ids) + 1)]
+    assert [a.alert_id for _, a in fly(city, Flight(clear_at_s=400))] == ids  # deterministic
+    assert len(of(out, "west_end")) == 3
     stage = AlertStage(city, CONFIG)
     step = stage.policy.rules.time.round_min
     for _, a in out:
@@ -308,3 +310,47 @@ def test_a_long_danger_is_reissued_before_its_alert_expires(city: LoadedScenario
 def test_a_track_with_a_non_finite_state_is_skipped_not_a_crash(city: LoadedScenario) -> None:
     assert hover(city, AlertStage(city, CONFIG), 300, lat=float("nan")) == []
     assert len(hover(city, AlertStage(city, CONFIG), 300)) == 1
+
+
+@pytest.mark.parametrize("round_min", [60, 30, 5])
+def test_no_alert_lapses_with_any_rounding_over_a_whole_night(city: LoadedScenario, round_min: int) -> None:
+    """A drone hovering over one district for 100 minutes, the policy rounding times to
+    ``round_min``: every message expires at least the policy's minimum after it is issued, on
+    the grid, and at no tick does a district sit with an expired alert and no Cancel."""
+    import msgspec
+
+    from skywarden.disclosure.policy import DisclosurePolicy, PolicyRules, load_rules
+
+    raw = msgspec.to_builtins(load_rules())
+    raw["time"]["round_min"] = round_min
+    rules = msgspec.convert(raw, PolicyRules)
+    stage = AlertStage(city, AlertConfig(horizon_s=300.0, margin_m=500.0, hold_s=120.0),
+                       policy=DisclosurePolicy(rules, city))  # fmt: skip
+    lat, lon = 55.72, 37.575  # inside west_end
+    last: dict[str, tuple[str, datetime]] = {}  # district -> (msg type, expires)
+    issued: list[AlertIssued] = []
+    now = city.start
+    while now < city.end:
+        k = (now - city.start).total_seconds()
+        evs: list[Event] = [Tick(t=now)]
+        evs.append(TrackPicture(t=now, track_id=["T1"], lat=[lat], lon=[lon], alt=[100.0], ve=[0.0], vn=[0.0],
+                                vu=[0.0], sigma_m=[30.0], cls=["drone"], p_cls=[0.9]))  # fmt: skip
+        if k == 60:
+            evs.append(ThreatRaised(t=now, incident_id="I", track_id="T1", level="high", zone_id="z",
+                                    time_to_zone_s=None, p_entry=0.9, cpa_m=0.0, reasons=[]))  # fmt: skip
+        if k == 6060:
+            evs.append(ThreatCleared(t=now, incident_id="I", track_id="T1", reason="destroyed"))
+        for a in stage.step(now, evs):
+            if isinstance(a, AlertIssued):
+                doc = cap.parse(a.cap_xml)
+                (expires,) = {i.expires for i in doc.infos}
+                assert expires is not None
+                assert (expires - a.t).total_seconds() >= rules.time.alert_min_valid_s
+                assert stage.policy.coarsen_time(expires) == expires  # on the grid
+                last[a.district] = (a.msg_type, expires)
+                issued.append(a)
+        for district, (msg_type, expires) in last.items():
+            assert msg_type == "Cancel" or expires > now, (district, now, expires)
+        now += timedelta(seconds=5)
+    assert any(a.msg_type == "Update" for a in issued)  # renewed before lapsing
+    assert all(m == "Cancel" for m, _ in last.values())

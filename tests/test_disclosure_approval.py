@@ -198,13 +198,13 @@ def test_edit_resets_approvals_and_publishes_the_edited_text(scenario: LoadedSce
     d = night.drafted()
     night.approve(d.statement_id, "duty-1")
     edit = StatementEdited(t=night.now, statement_id=d.statement_id, editor="press-1", role="editor",
-                           text_en="02:00. A drone was destroyed.", text_ru="02:00. Беспилотник уничтожен.")  # fmt: skip
+                           text_en="01:00. A drone was destroyed.", text_ru="01:00. Беспилотник уничтожен.")  # fmt: skip
     assert refusals(night.tick(edit)) == []
     night.approve(d.statement_id, "duty-2")
     assert night.published() == []  # duty-1's approval was of the old text
     night.approve(d.statement_id, "duty-1")
     (pub,) = night.published()
-    assert pub.text_en == "02:00. A drone was destroyed." and pub.approved_by == [
+    assert pub.text_en == "01:00. A drone was destroyed." and pub.approved_by == [
         "duty-2",
         "duty-1",
     ]

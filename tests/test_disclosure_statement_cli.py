@@ -115,7 +115,7 @@ def test_edit_then_reject(night: Path, scenario: LoadedScenario) -> None:
     assert res.exit_code == 0, res.output
     leak = runner.invoke(statement_app, ["edit", "ST-0001", "--log", str(night), "--officer", "press-1",
                                          "--en", "Destroyed at 55.7512, 37.6184", "--ru", "Уничтожен"])  # fmt: skip
-    assert leak.exit_code == 1 and "withheld" in leak.output
+    assert leak.exit_code == 1 and "coordinate" in leak.output and "en[13:20]" in leak.output
     res = runner.invoke(
         statement_app,
         ["reject", "ST-0001", "--log", str(night), "--officer", "duty-2", "--reason", "wait"],
@@ -126,3 +126,24 @@ def test_edit_then_reject(night: Path, scenario: LoadedScenario) -> None:
     log.close()
     assert st.state == "rejected" and st.text_en == "02:00. A drone was destroyed."
     assert [a.action for a in st.history] == ["edited", "rejected"]
+
+
+def test_approve_binds_to_the_text_read(night: Path, scenario: LoadedScenario) -> None:
+    from skywarden.disclosure.binding import text_sha256
+
+    log = open_log(str(night))
+    draft = replay_statements(scenario, [r.event() for r in log.read()])["ST-0001"]
+    log.close()
+    read = text_sha256(draft.text_en, draft.text_ru)
+    listed = runner.invoke(statement_app, ["list", "--log", str(night)], env={"COLUMNS": "300"})
+    assert read[:12] in listed.output
+    res = runner.invoke(statement_app, ["edit", "ST-0001", "--log", str(night), "--officer", "press-1",
+                                        "--en", "02:00. A drone was destroyed.", "--ru", "02:00. Беспилотник уничтожен."])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    stale = runner.invoke(statement_app, ["approve", "ST-0001", "--log", str(night), "--officer", "duty-1",
+                                          "--text-sha256", read[:12]])  # fmt: skip
+    assert stale.exit_code == 1 and "edited since it was read" in " ".join(stale.output.split())
+    edited = text_sha256("02:00. A drone was destroyed.", "02:00. Беспилотник уничтожен.")
+    res = runner.invoke(statement_app, ["approve", "ST-0001", "--log", str(night), "--officer", "duty-1",
+                                        "--text-sha256", edited[:16]])  # fmt: skip
+    assert res.exit_code == 0 and "published ST-0001" in res.output, res.output

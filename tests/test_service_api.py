@@ -180,14 +180,22 @@ def test_an_editor_may_not_approve_their_own_text_and_a_second_approver_publishe
             "text_ru": st["text_ru"] + " Полёты возобновятся, когда это будет безопасно."}  # fmt: skip
     r = c.post(f"/api/statements/{sid}/edit", json=text, headers=served.as_("approver"))
     assert r.status_code == 202 and r.json()["logged"]
-    r = c.post(f"/api/statements/{sid}/approve", headers=served.as_("approver"))
+    now = {s["statement_id"]: s for s in c.get("/api/statements", headers=served.as_("viewer")).json()}
+    edited = now[sid]["text_sha256"]
+    assert edited != st["text_sha256"]
+    r = c.post(f"/api/statements/{sid}/approve", json={"text_sha256": edited}, headers=served.as_("approver"))
     assert r.status_code == 202  # accepted as an input; the disclosure stage refuses it
     served.wait_ticks()
     audit = c.get("/api/audit", headers=served.as_("admin")).json()
     assert any(a.get("ref") == sid and "wrote this text" in a.get("reason", "") for a in audit)
     now = {s["statement_id"]: s for s in c.get("/api/statements", headers=served.as_("viewer")).json()}
     assert now[sid]["state"] == "drafted" and now[sid]["editor"] == "approver"
-    r = c.post(f"/api/statements/{sid}/approve", headers=served.as_("approver-2"))
+    stale = c.post(f"/api/statements/{sid}/approve", json={"text_sha256": st["text_sha256"]}, headers=served.as_("approver-2"))
+    assert stale.status_code == 202  # the draft's hash: the text changed since, so it is refused
+    served.wait_ticks()
+    audit = c.get("/api/audit", headers=served.as_("admin")).json()
+    assert any(a.get("ref") == sid and "edited since it was read" in a.get("reason", "") for a in audit)
+    r = c.post(f"/api/statements/{sid}/approve", json={"text_sha256": edited}, headers=served.as_("approver-2"))
     assert r.status_code == 202
     deadline = time.monotonic() + 20  # published once the policy's release delay has passed
     while time.monotonic() < deadline:
@@ -210,7 +218,7 @@ def _writes(served: Served) -> list[tuple[str, str, dict[str, Any]]]:
         ("threat_ack", "/api/threats/INC-NONE/ack", {}),
         ("crew", f"/api/crews/{crew}/override", {"site_id": "SITE-NONE"}),
         ("crew", f"/api/crews/{crew}/recall", {"reason": "test"}),
-        ("approve", f"/api/statements/{sid}/approve", {}),
+        ("approve", f"/api/statements/{sid}/approve", {"text_sha256": state["statements"][0]["text_sha256"]}),
         ("approve", f"/api/statements/{sid}/reject", {"reason": "test"}),
         ("edit", f"/api/statements/{sid}/edit", {"text_en": "Air defence is at work.", "text_ru": "Работает ПВО."}),
         ("claim", "/api/claims", {"source": "witness", "what": "crash", "where": "north"}),

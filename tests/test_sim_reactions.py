@@ -141,3 +141,14 @@ def test_scripted_claims_are_recorded_at_their_time(scenario):
     assert [c.claim_id for c in claims] == [c.id for c in wanted]
     for ev, spec in zip(claims, wanted, strict=True):
         assert ev.t == scenario.at(spec.at) and ev.source == spec.source and ev.what == spec.what
+
+
+def test_publishers_name_the_text_they_approve(quiet):
+    from skywarden.disclosure.binding import text_sha256
+
+    sim = Simulator(quiet)
+    t = quiet.at("00:40")
+    sim.poll(t)
+    sim.observe([StatementDrafted(t=t, statement_id="ST-1", topic="kills", text_en="en", text_ru="ру", approvals_needed=1)])
+    (ap,) = _only(sim.run(until=quiet.at("00:50")), StatementApproved)
+    assert ap.text_sha256 == text_sha256("en", "ру")

@@ -227,6 +227,7 @@ class DistrictAlert:
     urgency: cap.Urgency = "Unknown"
     last_sent: datetime | None = None  # real time of the last message
     quiet_since: datetime | None = None
+    expires: datetime | None = None  # <expires> of the open chain's last message
 
     def go(self, action: Action) -> None:
         nxt = TRANSITIONS.get((self.state, action))
@@ -263,6 +264,7 @@ class AlertStage:
         self.city_slug = slug(city.name)
         self.sender = self.config.sender or f"skywarden@{self.city_slug}"
         self.night_tag = scenario.start.astimezone(scenario.tz).strftime("%Y%m%d")
+        self.issued = 0  # CAP messages issued tonight, every district
         self.districts = [d for d in scenario.spec.districts if d.id in scenario.district_shapes]
         self._shapes = [scenario.district_shapes[d.id] for d in self.districts]
         self._rings, self._ring_starts = polygons.pack_rings(self._shapes)
@@ -351,10 +353,9 @@ class AlertStage:
             if a.state == "active":
                 a.go("quiet")
                 a.quiet_since = now
-            elif (
-                a.state == "holding"
-                and a.quiet_since is not None
-                and (now - a.quiet_since).total_seconds() >= cfg.hold_s
+            if a.state == "holding" and (
+                (a.quiet_since is not None and (now - a.quiet_since).total_seconds() >= cfg.hold_s)
+                or self._expiring(a, now)  # quiet, and about to lapse: say so, never let it lapse
             ):
                 a.go("cancel")
                 return self._issue(district, "Cancel", None, now)
@@ -368,7 +369,7 @@ class AlertStage:
         )
         changed = (danger.severity, danger.urgency) != (a.severity, a.urgency)
         since = (now - a.last_sent).total_seconds() if a.last_sent else float("inf")
-        expiring = since >= cfg.expires_s - cfg.refresh_s
+        expiring = self._expiring(a, now)
         if (changed and (escalated or since >= cfg.min_update_s)) or expiring:
             a.go("update")
             a.quiet_since = None
@@ -377,6 +378,26 @@ class AlertStage:
             a.go("resume")
             a.quiet_since = None
         return None
+
+    def _expiring(self, a: DistrictAlert, now: datetime) -> bool:
+        """The open alert is within ``refresh_s`` of its expiry (then it is updated, or cancelled
+        when quiet, so that no district sits with a lapsed alert and no Cancel)."""
+        return a.expires is not None and now >= a.expires - timedelta(seconds=self.config.refresh_s)
+
+    def expiry(self, now: datetime, sent: datetime) -> datetime:
+        """The ``<expires>`` of a message issued at ``now`` and dated ``sent`` (rounded down by
+        the policy): ``expires_s`` after ``sent``, but never sooner than the policy's
+        ``alert_min_valid_s`` after ``now`` (nor so soon that it would be refreshed at once),
+        rounded up to the policy's grid so it is published as is."""
+        cfg = self.config
+        least = max(self.policy.rules.time.alert_min_valid_s, cfg.refresh_s + cfg.min_update_s)
+        target = max(sent + timedelta(seconds=cfg.expires_s), now + timedelta(seconds=least))
+        on_grid = self.policy.coarsen_time(target)
+        if on_grid < target:  # round up: one step of the grid later
+            on_grid = self.policy.coarsen_time(
+                target + timedelta(minutes=self.policy.rules.time.round_min)
+            )
+        return on_grid
 
     def _issue(
         self,
@@ -387,11 +408,15 @@ class AlertStage:
     ) -> AlertIssued:
         a = self.alerts[district]
         a.sequence += 1
-        identifier = f"skywarden-{self.city_slug}-{self.night_tag}-{slug(district)}-{a.sequence}"
+        self.issued += 1
+        # a neutral counter and the night's date: no name (of a district, a place, anything a
+        # policy might withhold) ever reaches an identifier, a file name or a feed id
+        identifier = f"skywarden-{self.night_tag}-{self.issued:05d}"
         sent = self.policy.coarsen_time(now)
         if a.chain and sent < a.chain[-1].sent:
             sent = a.chain[-1].sent  # a later message is never dated before the one it updates
         references = tuple(a.chain) if msg_type != "Alert" else ()
+        expires = self.expiry(now, sent)
         doc = cap.Alert(
             identifier=identifier,
             sender=self.sender,
@@ -401,15 +426,18 @@ class AlertStage:
             scope="Public",
             references=references,
             infos=tuple(
-                self._info(lang, district, msg_type, danger, sent) for lang in self.config.languages
+                self._info(lang, district, msg_type, danger, sent, expires)
+                for lang in self.config.languages
             ),
         )
         xml = cap.to_xml(doc)
         if msg_type == "Cancel":
             a.chain.clear()
             a.severity = a.urgency = "Unknown"
+            a.expires = None
         else:
             a.chain.append(doc.reference)
+            a.expires = expires
             assert danger is not None
             a.severity, a.urgency = danger.severity, danger.urgency
         a.last_sent = now
@@ -424,7 +452,13 @@ class AlertStage:
         )
 
     def _info(
-        self, lang: str, district: str, msg_type: str, danger: Danger | None, sent: datetime
+        self,
+        lang: str,
+        district: str,
+        msg_type: str,
+        danger: Danger | None,
+        sent: datetime,
+        expires: datetime,
     ) -> cap.Info:
         tx, cfg = TEXTS[lang], self.config
         spec = next(d for d in self.districts if d.id == district)
@@ -464,7 +498,7 @@ class AlertStage:
             urgency=urgency,
             severity=severity,
             certainty=certainty,
-            expires=sent + timedelta(seconds=cfg.expires_s),
+            expires=expires,
             sender_name=public(cfg.sender_name or tx.sender_name.format(city=city_name)),
             headline=public(headline),
             description=public(description),

@@ -50,10 +50,16 @@ CAP_FIELDS = (
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def file_stem(item_id: str) -> str:
-    """An item id as a safe file name: letters, digits, "-" and "_" only (no separators, no dots).
-    The folder channel names its files so, and the feed links to them so."""
-    return _UNSAFE.sub("_", item_id) or "_"
+def file_stem(item_id: str, night: str = "") -> str:
+    """An item id (and its night's date, when it has one: "2025-03-10_ST-0001") as a safe file
+    name: letters, digits, "-" and "_" only (no separators, no dots). The folder channel names
+    its files so, and the feed links to them so; ids are neutral counters, never names."""
+    return _UNSAFE.sub("_", f"{night}_{item_id}" if night else item_id) or "_"
+
+
+def entry_key(item_id: str, night: str = "") -> str:
+    """An entry's key in the index: its id within its night (two nights' "ST-0001" are two)."""
+    return f"{night}/{item_id}" if night else item_id
 
 
 def rfc3339(t: datetime) -> str:
@@ -78,6 +84,11 @@ class Entry:
     href: str
     mime: str
     cap: tuple[tuple[str, str], ...] = ()  # (CAP field, value), alerts only
+    night: str = ""  # the night's date ("2025-03-10"): the entry's id is minted on it
+
+    @property
+    def key(self) -> str:
+        return entry_key(self.item_id, self.night)
 
     @property
     def expires(self) -> datetime | None:
@@ -113,12 +124,14 @@ class AtomFeed:
     def feed_id(self) -> str:
         return f"tag:{self.authority},{self.date}:{self.name}/feed"
 
-    def entry_id(self, kind: str, item_id: str) -> str:
-        return f"tag:{self.authority},{self.date}:{self.name}/{kind}/{item_id}"
+    def entry_id(self, kind: str, item_id: str, night: str = "") -> str:
+        """The entry's tag: URI, minted on the night's date when the item has one (so "ST-0001"
+        of two nights are two entries), else on the feed's ``date``."""
+        return f"tag:{self.authority},{night or self.date}:{self.name}/{kind}/{item_id}"
 
-    def href(self, kind: str, item_id: str) -> str:
+    def href(self, kind: str, item_id: str, night: str = "") -> str:
         folder, ext = ("alerts", "xml") if kind == "alert" else ("statements", "txt")
-        return f"{self.base_uri}{folder}/{file_stem(item_id)}.{ext}"
+        return f"{self.base_uri}{folder}/{file_stem(item_id, night)}.{ext}"
 
     # ------------------------------------------------------------------ applying items
 
@@ -127,14 +140,14 @@ class AtomFeed:
         if self.updated is None or item.updated > self.updated:
             self.updated = item.updated
         for ref in item.references:
-            self.entries.pop(ref, None)
+            self.entries.pop(entry_key(ref, item.night), None)
         if item.kind == "alert" and item.msg_type == "Cancel":
             self._expire()
             return
         fields: tuple[tuple[str, str], ...] = ()
         if item.cap_xml:
             fields = _cap_fields(item.cap_xml)
-        self.entries[item.id] = Entry(
+        self.entries[entry_key(item.id, item.night)] = Entry(
             item_id=item.id,
             kind=item.kind,
             title=item.title,
@@ -142,9 +155,10 @@ class AtomFeed:
             summary=item.text_en,
             text_en=item.text_en,
             text_ru=item.text_ru,
-            href=self.href(item.kind, item.id),
+            href=self.href(item.kind, item.id, item.night),
             mime=CAP_MIME if item.kind == "alert" else "text/plain",
             cap=fields,
+            night=item.night,
         )
         self._expire()
 
@@ -158,11 +172,11 @@ class AtomFeed:
         ]:
             del self.entries[key]
         for e in self.current()[self.max_entries :]:
-            del self.entries[e.item_id]
+            del self.entries[e.key]
 
     def current(self) -> list[Entry]:
         """The entries, newest first (ties by id, so the order never depends on arrival)."""
-        by_id = sorted(self.entries.values(), key=lambda e: e.item_id)
+        by_id = sorted(self.entries.values(), key=lambda e: e.key)
         return sorted(by_id, key=lambda e: e.updated, reverse=True)
 
     # ------------------------------------------------------------------ writing
@@ -181,20 +195,20 @@ class AtomFeed:
         current = self.current()
         for e in current:
             root.append(copy.deepcopy(self._entry_element(e)))
-        for item_id in set(self._built) - {e.item_id for e in current}:
-            del self._built[item_id]
+        for key in set(self._built) - {e.key for e in current}:
+            del self._built[key]
         data: bytes = etree.tostring(
             root, pretty_print=True, xml_declaration=True, encoding="UTF-8"
         )
         return data
 
     def _entry_element(self, e: Entry) -> etree._Element:
-        built = self._built.get(e.item_id)
+        built = self._built.get(e.key)
         if built is None or built[0] is not e:
             # a detached <entry>: namespaces are declared where the feed root already does
             wrap = etree.Element(_A + "feed", nsmap={None: ATOM, "cap": cap.NS})
             el = etree.SubElement(wrap, _A + "entry")
-            _sub(el, "id", self.entry_id(e.kind, e.item_id))
+            _sub(el, "id", self.entry_id(e.kind, e.item_id, e.night))
             _sub(el, "title", e.title)
             _sub(el, "updated", rfc3339(e.updated))
             etree.SubElement(el, _A + "category", term=e.kind)
@@ -208,7 +222,7 @@ class AtomFeed:
                 p.text = text
             for name, value in e.cap:
                 etree.SubElement(el, _C + name).text = value
-            built = self._built[e.item_id] = (e, el)
+            built = self._built[e.key] = (e, el)
         return built[1]
 
     # ------------------------------------------------------------------ reading back
@@ -228,10 +242,12 @@ class AtomFeed:
             kind = category.get("term", "") if category is not None else ""
             entry_id = el.findtext(_A + "id") or ""
             item_id = entry_id.rsplit(f"/{kind}/", 1)[-1]
+            minted = entry_id.split(",", 1)[-1].split(":", 1)[0] if "," in entry_id else ""
             link = el.find(_A + "link")
             paras = el.findall(f"{_A}content/{{{XHTML}}}div/{{{XHTML}}}p")
             langs = {p.get(XML_LANG): p.text or "" for p in paras}
-            feed.entries[item_id] = Entry(
+            night = minted if minted != feed.date else ""
+            feed.entries[entry_key(item_id, night)] = Entry(
                 item_id=item_id,
                 kind=kind,
                 title=el.findtext(_A + "title") or "",
@@ -246,6 +262,7 @@ class AtomFeed:
                     for n in CAP_FIELDS
                     if el.find(_C + n) is not None
                 ),
+                night=night,
             )
         return feed
 

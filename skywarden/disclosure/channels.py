@@ -41,6 +41,7 @@ import httpx
 import msgspec
 
 from skywarden.disclosure import cap
+from skywarden.disclosure.alerts import slug
 from skywarden.disclosure.atom import AtomFeed, file_stem
 from skywarden.disclosure.policy import DisclosurePolicy
 from skywarden.errors import ConfigError
@@ -65,6 +66,10 @@ class PublishedItem(msgspec.Struct, frozen=True, kw_only=True):
     cap_xml: str | None = None
     msg_type: str = ""
     references: list[str] = []
+    # the night (its local date, "2025-03-10") and the city's sender ("skywarden@moscow"): with
+    # the id they make an item unique across nights and cities (idempotency keys, feed ids)
+    night: str = ""
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,24 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def idempotency_key(item: PublishedItem) -> str:
-    """The same key for the same item on every attempt, from any process: a UUID-5 of its id."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"skywarden:{item.kind}:{item.id}"))
+    """The same key for the same item on every attempt, from any process: a UUID-5 of its
+    origin, night, kind and id (two nights, or two cities, into one receiver never share a key;
+    an item without night and origin keeps the key of its id alone)."""
+    if item.night or item.origin:
+        name = f"skywarden:{item.origin}:{item.night}:{item.kind}:{item.id}"
+    else:
+        name = f"skywarden:{item.kind}:{item.id}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+# what XML 1.0 forbids (§2.2 Char): C0 controls but tab, LF, CR; surrogates; U+FFFE, U+FFFF
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids, so every channel (the Atom feed, CAP,
+    a receiver's XML) can carry it."""
+    return _XML_FORBIDDEN.sub("", text)
 
 
 # --------------------------------------------------------------------------- channels
@@ -140,9 +161,10 @@ class FolderChannel:
     name: str = "folder"
 
     def path_of(self, item: PublishedItem) -> Path:
+        stem = file_stem(item.id, item.night)
         if item.kind == "alert":
-            return Path(self.root) / "alerts" / f"{file_stem(item.id)}.xml"
-        return Path(self.root) / "statements" / f"{file_stem(item.id)}.txt"
+            return Path(self.root) / "alerts" / f"{stem}.xml"
+        return Path(self.root) / "statements" / f"{stem}.txt"
 
     def publish(self, item: PublishedItem) -> Delivery:
         if item.kind == "alert":
@@ -178,6 +200,10 @@ class FeedChannel:
             write_atomic(self.path, self.feed.to_xml())
         except (OSError, cap.CapError) as exc:
             return Delivery(self.name, item.id, ok=False, detail=f"feed not written: {exc}")
+        except ValueError as exc:  # lxml: a string XML cannot carry; the same item never will
+            self.feed.entries.pop(item.id, None)
+            why = f"feed cannot carry the item: {exc}"
+            return Delivery(self.name, item.id, ok=False, detail=why, final=True)
         return Delivery(self.name, item.id, ok=True, detail=f"{len(self.feed.entries)} entries")
 
 
@@ -446,9 +472,11 @@ class Publisher:
     def item_of(self, event: StatementPublished | AlertIssued) -> PublishedItem:
         """The public item for an event, after the disclosure policy."""
         red = self.policy.redact
+        scn = self.policy.scenario
+        night = scn.start.astimezone(scn.tz).date().isoformat()
         if isinstance(event, StatementPublished):
-            en = red(event.text_en, "en")[0]
-            ru = red(event.text_ru, "ru")[0]
+            en = xml_safe(red(event.text_en, "en")[0])
+            ru = xml_safe(red(event.text_ru, "ru")[0])
             return PublishedItem(
                 id=event.statement_id,
                 kind="statement",
@@ -456,6 +484,8 @@ class Publisher:
                 text_en=en,
                 text_ru=ru,
                 updated=self.policy.coarsen_time(event.t),
+                night=night,
+                origin=f"skywarden@{slug(scn.spec.city.name)}",
             )
         doc = cap.parse(event.cap_xml)
         problems = self.alert_problems(doc)
@@ -469,13 +499,15 @@ class Publisher:
         return PublishedItem(
             id=doc.identifier,
             kind="alert",
-            title=red(event.headline, "en")[0],
-            text_en=body("en"),
-            text_ru=body("ru"),
+            title=xml_safe(red(event.headline, "en")[0]),
+            text_en=xml_safe(body("en")),
+            text_ru=xml_safe(body("ru")),
             updated=doc.sent,
             cap_xml=event.cap_xml,
             msg_type=doc.msg_type,
             references=[r.identifier for r in doc.references],
+            night=night,
+            origin=doc.sender,
         )
 
     def _district_polygons(self) -> set[tuple[tuple[float, float], ...]]:
@@ -616,22 +648,33 @@ class Publisher:
 
 
 def _attempt(ch: Channel, item: PublishedItem) -> Delivery:
-    """A channel's delivery; a channel that raises is a failed delivery, not a stopped night."""
+    """A channel's delivery; a channel that raises is a failed delivery, not a stopped night.
+
+    A channel reports a failure in its Delivery; one that raises instead cannot take this item
+    as it is: the item is a dead letter (parked in the outbox for an operator, final), so it
+    neither stops the others nor holds back the items behind it on that channel."""
     try:
         return ch.publish(item)
     except Exception as exc:  # a broken channel must not lose the item or stop the others
-        return Delivery(ch.name, item.id, ok=False, detail=f"{type(exc).__name__}: {exc}")
+        why = f"{type(exc).__name__}: {exc}"
+        return Delivery(ch.name, item.id, ok=False, detail=why, final=True)
 
 
 def _delivered(now: datetime, d: Delivery) -> Delivered:
     if d.ok:
         detail = d.detail
     elif d.final:
-        detail = f"refused for good, parked in the outbox: {d.detail}"
+        detail = f"dead letter, parked in the outbox for an operator: {d.detail}"
     else:
         detail = f"queued in the outbox: {d.detail}"
     return Delivered(
-        t=now, channel=d.channel, item_id=d.item_id, ok=d.ok, attempts=d.attempts, detail=detail
+        t=now,
+        channel=d.channel,
+        item_id=d.item_id,
+        ok=d.ok,
+        attempts=d.attempts,
+        detail=detail,
+        dead_letter=not d.ok and d.final,
     )
 
 

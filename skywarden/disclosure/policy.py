@@ -32,6 +32,8 @@ from typing import Literal
 
 import msgspec
 
+from skywarden.disclosure.normalise import Normalised, Token, normalise, tokens
+from skywarden.disclosure.terms import TermMatcher
 from skywarden.errors import ScenarioError
 from skywarden.events import (
     Event,
@@ -77,11 +79,13 @@ class PlaceRules(_Base, frozen=True, kw_only=True):
 class TimeRules(_Base, frozen=True, kw_only=True):
     """``round_min``: published clock times rounded down to N minutes; ``release_delay_s``: the
     earliest release after the latest event a statement reports (s); ``delay_by_topic``: topics
-    released after another delay (airport notices at once, say)."""
+    released after another delay (airport notices at once, say); ``alert_min_valid_s``: a CAP
+    alert expires no sooner than this after it is issued or updated, whatever the rounding."""
 
     round_min: int = 5
     release_delay_s: float = 0.0
     delay_by_topic: dict[str, float] = {}
+    alert_min_valid_s: float = 1800.0
 
 
 class WithholdRules(_Base, frozen=True, kw_only=True):
@@ -104,6 +108,15 @@ class ApprovalRules(_Base, frozen=True, kw_only=True):
         return self.by_topic.get(topic, self.approvers)
 
 
+class EditRules(_Base, frozen=True, kw_only=True):
+    """How officers' edits are read (:mod:`skywarden.disclosure.allowlist`): ``max_chars``, the
+    longest text of an edit (a longer one is refused unread); ``vocabulary``, the file of
+    ordinary words an edit may use, beside the policy file ("": the shipped one)."""
+
+    max_chars: int = 2000
+    vocabulary: str = ""
+
+
 class PolicyRules(_Base, frozen=True, kw_only=True):
     """The whole policy file."""
 
@@ -111,6 +124,7 @@ class PolicyRules(_Base, frozen=True, kw_only=True):
     time: TimeRules = TimeRules()
     withhold: WithholdRules = WithholdRules()
     approval: ApprovalRules = ApprovalRules()
+    edit: EditRules = EditRules()
 
 
 def load_rules(path: str | Path | None = None) -> PolicyRules:
@@ -138,6 +152,8 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
         raise fail(
             "time.round_min", f"must divide 60 (1, 2, 5, 10, 15, 30...), got {rules.time.round_min}"
         )
+    if not (math.isfinite(rules.time.alert_min_valid_s) and rules.time.alert_min_valid_s >= 0):
+        raise fail("time.alert_min_valid_s", "must be a non-negative number of seconds")
     if not (math.isfinite(rules.time.release_delay_s) and rules.time.release_delay_s >= 0):
         raise fail("time.release_delay_s", "must be a non-negative number of seconds")
     for topic, d in rules.time.delay_by_topic.items():
@@ -146,6 +162,8 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
     for i, term in enumerate(rules.withhold.terms):
         if len(term.strip()) < 2:
             raise fail(f"withhold.terms[{i}]", f"term {term!r} is too short to match safely")
+    if not 1 <= rules.edit.max_chars <= 65536:
+        raise fail("edit.max_chars", f"must be 1..65536, got {rules.edit.max_chars}")
     a = rules.approval
     if not 1 <= a.approvers <= 3:
         raise fail("approval.approvers", f"must be 1..3, got {a.approvers}")
@@ -174,11 +192,18 @@ class Place:
     band_km: tuple[float, float | None] = (0.0, None)
 
 
+# term, coordinate, time, airborne: what the policy withholds (check); number, place, word, unit,
+# equipment, length: what the facts of a statement do not explain (the allowlist)
+ViolationKind = Literal[
+    "term", "coordinate", "time", "airborne", "number", "place", "word", "unit", "equipment", "length"
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     """Something a text must not contain: ``kind`` is term/coordinate/time/airborne."""
 
-    kind: Literal["term", "coordinate", "time", "airborne"]
+    kind: ViolationKind
     category: str  # sensor, unit, effector, term; or what the pattern saw
     start: int
     end: int
@@ -229,32 +254,11 @@ _DMS_RE = re.compile(
     r"\d{1,3}(?:[.,]\d+)?\s*°\s*\d{1,2}(?:[.,]\d+)?\s*['′]?(?:\s*\d{1,2}(?:[.,]\d+)?\s*[\"″])?(?:\s*[NSEWСЮВЗ]\b)?"
 )
 _AIRBORNE_RE = (
+    # (a count needs a number: "stay indoors while drones may still be in the air" gives none)
     re.compile(r"\b\d+\b[^.;!?\n]*\b(?:in the air|airborne|inbound|still flying)\b", re.IGNORECASE),
-    re.compile(
-        r"\b(?:still|remain\w*)\b[^.;!?\n]*\b(?:in the air|airborne|inbound)\b", re.IGNORECASE
-    ),
     re.compile(r"\d+[^.;!?\n]*(?:в воздухе|на подл[её]те)", re.IGNORECASE),
     re.compile(r"(?:в воздухе|на подл[её]те)[^.;!?\n]*\d+", re.IGNORECASE),
 )
-
-
-_SUFFIX = r"[^\W\d_]{0,3}"  # up to three letters of an inflection
-
-
-def _inflected(term: str) -> str:
-    """A term and its inflected forms as a pattern (casefolded input).
-
-    A term of 4+ characters also matches with an ending of up to 3 letters ("Pantsir" ->
-    "Pantsirs", "Житель" -> "Жителя"); one ending in a Russian vowel, soft sign or "й" also
-    with that letter replaced ("Панцирь" -> "Панцирем", "Красуха" -> "Красухой"). Shorter
-    terms match only whole.
-    """
-    if len(term) < 4:
-        return re.escape(term)
-    forms = [re.escape(term) + _SUFFIX]
-    if len(term) >= 5 and term[-1] in "ьйаяоеыиу":
-        forms.append(re.escape(term[:-1]) + r"[^\W\d_]{1,3}")
-    return "|".join(forms)
 
 
 @dataclass
@@ -270,7 +274,12 @@ class DisclosurePolicy:
     scenario: LoadedScenario
     source: str = ""
     _terms: dict[str, str] = field(default_factory=dict, repr=False)  # casefolded -> category
-    _term_re: re.Pattern[str] | None = field(default=None, repr=False)
+    _matcher: TermMatcher | None = field(default=None, repr=False)
+    _checked: dict[str, tuple[Violation, ...]] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        # a snapshot keeps the rules and terms, not the remembered answers of check()
+        return {**self.__dict__, "_checked": {}}
 
     def __post_init__(self) -> None:
         w = self.rules.withhold
@@ -299,7 +308,8 @@ class DisclosurePolicy:
         if len(key) < 2 or key in self._terms:
             return
         self._terms[key] = category
-        self._term_re = None
+        self._matcher = None
+        self._checked.clear()
 
     def learn(self, events: Iterable[Event]) -> None:
         """Withhold what the log reveals: units, effectors, sensor ids."""
@@ -321,23 +331,14 @@ class DisclosurePolicy:
         """(casefolded term, category), sorted."""
         return sorted(self._terms.items())
 
-    def _terms_regex(self) -> re.Pattern[str] | None:
-        if self._term_re is None and self._terms:
-            # longest first, so "Surveillance radar, north" wins over a shorter overlapping term
-            alts = sorted(self._terms, key=lambda k: (-len(k), k))
-            body = "|".join(_inflected(a) for a in alts)
-            self._term_re = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
-        return self._term_re
-
-    def _category(self, found: str) -> str:
-        key = found.casefold()
-        for k in (key, key[:-1], key[:-2], key[:-3]):
-            if k in self._terms:
-                return self._terms[k]
-        for term, cat in sorted(self._terms.items()):  # an ending replaced: "Панцирем"
-            if len(term) >= 5 and key.startswith(term[:-1]):
-                return cat
-        return "term"
+    def find_terms(
+        self, n: Normalised, toks: list[Token] | None = None
+    ) -> list[tuple[int, int, str]]:
+        """(start, end, category) of every withheld term in a normalised text, in any script,
+        spelling or spacing (:mod:`skywarden.disclosure.terms`); offsets of ``n.text``."""
+        if self._matcher is None:
+            self._matcher = TermMatcher(self._terms)
+        return self._matcher.find(n, tokens(n) if toks is None else toks)
 
     # ---------------------------------------------------------------- coarsening
 
@@ -392,12 +393,22 @@ class DisclosurePolicy:
 
     def check(self, text: str) -> list[Violation]:
         """Everything in ``text`` the policy withholds, in text order (empty: publishable)."""
+        # the same texts come back often (alert templates, every tick's redaction): remember
+        # the answers until a term is added
+        done = self._checked.get(text)
+        if done is None:
+            if len(self._checked) >= 4096:
+                self._checked.clear()
+            done = self._checked[text] = tuple(self._check(text))
+        return list(done)
+
+    def _check(self, text: str) -> list[Violation]:
         found: list[Violation] = []
-        rx = self._terms_regex()
-        if rx is not None:
-            for m in rx.finditer(text):
-                cat = self._category(m.group(0))
-                found.append(Violation("term", cat, m.start(), m.end(), m.group(0)))
+        if self._terms:
+            norm = normalise(text)
+            for a, b, cat in self.find_terms(norm):
+                s, e = norm.span(a, b)
+                found.append(Violation("term", cat, s, e, text[s:e]))
         maxd = self.rules.place.max_decimals
         for m in _DECIMAL_RE.finditer(text):
             if any(len(g) > maxd for g in _GROUP_RE.findall(m.group(0))):
@@ -469,12 +480,14 @@ __all__ = [
     "ApprovalRules",
     "DisclosurePolicy",
     "Draft",
+    "EditRules",
     "Place",
     "PlaceRules",
     "PolicyRules",
     "Public",
     "TimeRules",
     "Violation",
+    "ViolationKind",
     "WithholdRules",
     "check_rules",
     "default_policy_path",

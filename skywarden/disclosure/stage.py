@@ -27,7 +27,9 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from skywarden.disclosure.allowlist import Allowlist, Facts, explain, facts_of
 from skywarden.disclosure.approval import Statement
+from skywarden.disclosure.binding import text_sha256
 from skywarden.disclosure.claims import ClaimAssessor, ClaimsConfig
 from skywarden.disclosure.drafting import (
     TEMPLATES,
@@ -117,7 +119,9 @@ class DisclosureStage:
             cfg.toward_en, cfg.toward_ru or accusative_ru(city.name_ru or city.name)
         )
         self.officers = {o.id: o for o in scenario.spec.officers}
+        self.allowlist = Allowlist.for_policy(self.policy)
         self.statements: dict[str, Statement] = {}
+        self.allowed: dict[str, Facts] = {}  # statement id -> what an edit of it may say
         self.batches: dict[str, _Batch] = {}  # topic -> open batch
         self.kills: dict[str, KillFact] = {}  # report id -> fact (retracted removed)
         self.site_kill: dict[str, str] = {}  # site id -> report id
@@ -268,7 +272,15 @@ class DisclosureStage:
             en, ru = TEMPLATES[topic](self.policy, self.wording, facts)
         about = [f.report_id if isinstance(f, KillFact) else f.airport_id for f in facts]
         event_time = max(f.t for f in facts)
-        return self._new_statement(now, topic, en, ru, about, event_time, supersedes)
+        kills = [f for f in facts if isinstance(f, KillFact)]
+        allowed = facts_of(
+            self.policy,
+            numbers=[k.number for k in kills] + [len(kills)],
+            times=[f.t for f in facts],
+            places=[self.policy.coarsen_place(k.lat, k.lon) for k in kills],
+            airports=[f.airport_id for f in facts if isinstance(f, AirportFact)],
+        )
+        return self._new_statement(now, topic, en, ru, about, event_time, supersedes, allowed)
 
     def _new_statement(
         self,
@@ -279,8 +291,10 @@ class DisclosureStage:
         about: list[str],
         event_time: datetime,
         supersedes: str = "",
+        allowed: Facts | None = None,
     ) -> StatementDrafted:
         sid = self._next_id()
+        self.allowed[sid] = allowed or Facts()
         needed = self.policy.rules.approval.needed(topic)
         self.statements[sid] = Statement(
             statement_id=sid,
@@ -318,7 +332,13 @@ class DisclosureStage:
             end=now,
         )
         en, ru = TEMPLATES["summary"](self.policy, self.wording, night)
-        return self._new_statement(now, "summary", en, ru, [], now)
+        allowed = facts_of(
+            self.policy,
+            numbers=[night.kills, night.sites_recovered, len(night.airports_en)],
+            times=[night.start, night.end],
+            airports=self.airports_restricted,
+        )
+        return self._new_statement(now, "summary", en, ru, [], now, allowed=allowed)
 
     def _retract(self, now: datetime, e: KillRetracted) -> list[Event]:
         """A kill withdrawn by the command: out of its batch, its draft, or corrected in public."""
@@ -348,6 +368,7 @@ class DisclosureStage:
                             f"беспилотника отозвано.",
                             [e.report_id],
                             e.t,
+                            allowed=facts_of(self.policy, numbers=[n], times=[e.t]),
                         )
                     )
             elif st.state != "rejected":
@@ -391,26 +412,71 @@ class DisclosureStage:
         rules = self.policy.rules.approval
         try:
             if isinstance(e, StatementApproved):
+                stale = self._stale_approval(st, e) or self._languages_differ(st)
+                if stale:
+                    return self._refuse(now, e, e.statement_id, stale)
                 st.approve(e.t, e.officer, e.role, self.officers, rules)
             elif isinstance(e, StatementRejected):
                 st.reject(e.t, e.officer, e.role, self.officers, rules)
             else:
                 st.may_edit(e.editor, e.role, self.officers, rules)  # who and when, first
-                bad = self.policy.check(e.text_en) + self.policy.check(e.text_ru)
-                if bad:
-                    what = sorted({f"{v.kind}({v.category})" for v in bad})
-                    return self._refuse(
-                        now,
-                        e,
-                        e.statement_id,
-                        "the edit contains withheld content: " + ", ".join(what),
-                    )
+                unexplained = self._unexplained(st.statement_id, e.text_en, e.text_ru)
+                if unexplained:
+                    return self._refuse(now, e, e.statement_id, unexplained)
                 if not e.text_en.strip() or not e.text_ru.strip():
                     return self._refuse(now, e, e.statement_id, "the edit leaves a text empty")
                 st.edit(e.t, e.editor, e.role, e.text_en, e.text_ru, self.officers, rules)
         except (ApprovalError, TransitionError) as exc:
             return self._refuse(now, e, e.statement_id, str(exc))
         return None
+
+    @staticmethod
+    def _stale_approval(st: Statement, e: StatementApproved) -> str:
+        """Why an approval does not bind to the statement's current text ("" when it does)."""
+        if not e.text_sha256:
+            return ""
+        current = text_sha256(st.text_en, st.text_ru)
+        if e.text_sha256.lower() == current:
+            return ""
+        return (
+            f"the approval names the text sha256 {e.text_sha256[:16]}..., but the statement's "
+            f"text is now {current[:16]}... (edited since it was read)"
+        )
+
+    def _languages_differ(self, st: Statement) -> str:
+        """Why the two languages of a statement may not be approved ("" when they may): they do
+        not state the same numbers, times and places (an edit of one language only)."""
+        en, ru = self.allowlist.said(st.text_en), self.allowlist.said(st.text_ru)
+        differ = [
+            f"{what} (en {len(a)}, ru {len(b)})"
+            for what, a, b in (
+                ("numbers", en.numbers, ru.numbers),
+                ("times", en.times, ru.times),
+                ("places", en.places, ru.places),
+            )
+            if a != b
+        ]
+        if not differ:
+            return ""
+        return "the English and Russian texts do not state the same facts: " + ", ".join(differ)
+
+    def _unexplained(self, sid: str, text_en: str, text_ru: str) -> str:
+        """Why an edit may not stand ("" when it may): the spans, per language, that the
+        statement's facts and the vocabulary do not explain, or that the policy withholds."""
+        facts = self.allowed.get(sid, Facts())
+        parts = []
+        for lang, text in (("en", text_en), ("ru", text_ru)):
+            found = self.allowlist.check(text, facts)
+            if not found or found[0].kind != "length":
+                seen = {(v.start, v.end) for v in found}
+                found += [v for v in self.policy.check(text) if (v.start, v.end) not in seen]
+            if found:
+                parts.append(explain(sorted(found, key=lambda v: (v.start, v.end)), lang))
+        if not parts:
+            return ""
+        return "the edit contains withheld content or what the facts do not allow: " + "; ".join(
+            parts
+        )
 
     # ---------------------------------------------------------------- publishing
 

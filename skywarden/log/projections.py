@@ -169,6 +169,7 @@ class NightView:
             "claims assessed": len(self.assessments),
             "reports rejected": len(self.rejected),
             "inputs refused": len(self.refused),
+            "dead letters": len({(d.channel, d.item_id) for d in self.deliveries if d.dead_letter}),
         }
 
 

@@ -96,6 +96,12 @@ class Empty(BaseModel):
     pass
 
 
+class ApproveIn(BaseModel):
+    # the SHA-256 of the exact text approved (GET /api/statements gives it as text_sha256): an
+    # approval binds to the text the officer read, and is refused if it changed since
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class OverrideIn(BaseModel):
     site_id: str = Field(min_length=1, max_length=80)
 
@@ -452,9 +458,10 @@ def create_app(
             raise HTTPException(404, f"no statement {sid!r}")
 
     @app.post("/api/statements/{statement_id}/approve", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
-    async def approve(statement_id: str, who: Annotated[Caller, Depends(may("approve"))], body: Empty | None = None) -> JSONResponse:
+    async def approve(statement_id: str, body: ApproveIn, who: Annotated[Caller, Depends(may("approve"))]) -> JSONResponse:
         _statement(statement_id)
-        return await submit(E.StatementApproved(t=live.scenario.start, statement_id=statement_id, officer=who.user.user, role=who.user.role), statement_id)
+        ev = E.StatementApproved(t=live.scenario.start, statement_id=statement_id, officer=who.user.user, role=who.user.role, text_sha256=body.text_sha256)
+        return await submit(ev, statement_id)
 
     @app.post("/api/statements/{statement_id}/reject", tags=["writes"], status_code=202, response_model=Accepted, responses={403: {}, 404: {}})
     async def reject(statement_id: str, body: Reason, who: Annotated[Caller, Depends(may("approve"))]) -> JSONResponse:

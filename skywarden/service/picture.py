@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from skywarden import events as E
+from skywarden.disclosure.binding import text_sha256
 from skywarden.response.incidents import build_incidents, find_incident
 from skywarden.scenario import LoadedScenario
 
-TRAIL = 20  # positions kept per track for its trail
+TRAIL = 10  # positions kept per track for its trail (at 1 Hz scans: the last ten seconds)
 COLLECTIONS = (
     "night", "tracks", "threats", "airports", "kills", "crews", "sites", "statements", "alerts",
     "claims", "sensors",
@@ -176,8 +177,9 @@ class LivePicture:
             case E.TrackPicture():
                 self.picture = ev
                 live = set(ev.track_id)
-                lon = np.round(np.asarray(ev.lon), 6).tolist()
-                lat = np.round(np.asarray(ev.lat), 6).tolist()
+                # trail points to 1e-5 degree (about a metre): every delta carries every trail
+                lon = np.round(np.asarray(ev.lon), 5).tolist()
+                lat = np.round(np.asarray(ev.lat), 5).tolist()
                 for i, tid in enumerate(ev.track_id):
                     trail = self.trails.get(tid)
                     if trail is None:
@@ -415,7 +417,7 @@ class LivePicture:
         return [
             {
                 "statement_id": sid, "topic": s.drafted.topic, "state": s.state,
-                "text_en": s.text_en, "text_ru": s.text_ru, "draft_en": s.drafted.text_en,
+                "text_en": s.text_en, "text_ru": s.text_ru, "text_sha256": text_sha256(s.text_en, s.text_ru), "draft_en": s.drafted.text_en,
                 "draft_ru": s.drafted.text_ru, "approvals_needed": s.drafted.approvals_needed,
                 "approved_by": s.approved_by, "editor": s.editor, "drafted_at": iso(s.drafted.t),
                 "published_at": iso(s.published_at), "supersedes": s.drafted.supersedes,

@@ -1,7 +1,8 @@
 """Simulated press officers: the scripted publishers approve each drafted statement.
 
 On a ``StatementDrafted`` the first ``approvals_needed`` officers with the role "publisher" (in
-scenario order) each send a ``StatementApproved`` ``approve_delay_s`` after the draft. Officers
+scenario order) each send a ``StatementApproved`` ``approve_delay_s`` after the draft, naming the
+SHA-256 of the drafted text (so an edit in between voids their approval). Officers
 of other roles do nothing, and so does an edit; a statement id seen before is not approved twice.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import heapq
 from datetime import timedelta
 
+from skywarden.disclosure.binding import text_sha256
 from skywarden.events import InputEvent, StatementApproved, StatementDrafted
 from skywarden.scenario.load import LoadedScenario
 
@@ -44,6 +46,7 @@ class Officers:
                 statement_id=ev.statement_id,
                 officer=o.id,
                 role=o.role,
+                text_sha256=text_sha256(ev.text_en, ev.text_ru),  # the draft it read
             )
             heapq.heappush(self._heap, (t_us, self._seq, ap))
             self._seq += 1

@@ -7,17 +7,18 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from skywarden import events as E
 from skywarden.errors import ConfigError
-from skywarden.ingest.jsonl import ReportChecker
-from skywarden.ingest.wire import Decoder
+
+if TYPE_CHECKING:  # the decoders (and pyproj, through the report checks) load when decode runs
+    from skywarden import events as E
+    from skywarden.ingest.wire import Decoder
 
 __all__ = ["decode"]
 
@@ -124,6 +125,9 @@ def decode(
     Example:  skywarden decode adsb receiver.bin --start 2025-03-10T21:00:00Z --output adsb.jsonl
     then      skywarden run --log night.sqlite --input adsb.jsonl
     """
+    from skywarden import events as E
+    from skywarden.ingest.jsonl import ReportChecker
+
     fmt = format.lower()
     if fmt not in ("adsb", "asterix", "sapient", "remoteid"):
         _fail(f"unknown format {format!r}: adsb, asterix, sapient or remoteid")

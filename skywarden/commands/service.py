@@ -120,7 +120,9 @@ def serve(
     # 20,000 detections a second: 0.5 s of collecting per 200,000 instead of 1.35 s,
     # bench/listen_sapient.py with and without --no-freeze)
     with settled_heap():
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+        # no per-message deflate: a delta is encoded once for every client; deflating it again
+        # for each one would cost more CPU than loopback or a LAN saves
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, ws_per_message_deflate=False)
     if live.error is not None:
         _fail(live.error if isinstance(live.error, Exception) else RuntimeError(str(live.error)))
 

@@ -1,0 +1,179 @@
+"""Frames per second of the browser console with 1,000 live tracks.
+
+Starts ``skywarden serve --exercise`` on a free localhost port, pauses its night, logs in with
+Debian's Chromium (headless, software WebGL) at 1366x768, and then feeds the console 1,000
+synthetic tracks (with 8-point trails and 40 threats) once a second through the same path a
+WebSocket delta takes (a JSON text parsed in the page, then the feed's delta handler). It
+measures twice: with the camera still (the picture changing once a second, as the duty officer
+watches it), then panning every frame, so every frame is drawn. The page counts its
+requestAnimationFrame callbacks and the map's render events.
+
+Prints, for each phase: frames per second (rAF), map frames per second, and the median and
+95th-percentile frame time.
+
+    python bench/console_fps.py [--tracks 1000] [--seconds 20]
+
+Needs the console built (make console) and /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-quic", "--no-first-run", "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+]  # fmt: skip
+
+# Runs in the page: a synthetic picture of `n` tracks moving around the city, sent once a
+# second as a delta (JSON text -> parse -> the feed's handler), and the frame counters.
+FEED_JS = """
+([n, seconds]) => new Promise((done) => {
+  const c = window.__skywarden.console;
+  const map = window.__skywarden.map;
+  const classes = ["drone", "drone", "drone", "unknown", "bird", "manned_aircraft"];
+  const tracks = [];
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  for (let i = 0; i < n; i++) {
+    tracks.push({id: `B${String(i).padStart(4, "0")}`, lon: 37.62 + (rnd() - 0.5) * 1.6, lat: 55.75 + (rnd() - 0.5) * 0.9,
+                 hdg: rnd() * 360, v: 20 + rnd() * 80, cls: classes[i % classes.length], p: 0.5 + rnd() / 2,
+                 alt: 50 + rnd() * 2000, trail: []});
+  }
+  let seq = c.seq ?? 0;
+  let now = Date.parse(c.lastT || c.live.night?.now || "2025-03-10T22:00:00Z");
+  const sendDelta = () => {
+    for (const t of tracks) {
+      t.trail.push([t.lon, t.lat]);
+      if (t.trail.length > 8) t.trail.shift();
+      t.lat += t.v * Math.cos(t.hdg * Math.PI / 180) / 111320;
+      t.lon += t.v * Math.sin(t.hdg * Math.PI / 180) / (111320 * Math.cos(t.lat * Math.PI / 180));
+      t.hdg += (rnd() - 0.5) * 10;
+    }
+    now += 1000;
+    const features = tracks.map((t) => ({type: "Feature", geometry: {type: "Point", coordinates: [t.lon, t.lat]},
+      properties: {track_id: t.id, cls: t.cls, p_cls: t.p, alt_m: Math.round(t.alt), speed_ms: Math.round(t.v * 10) / 10,
+                   heading_deg: Math.round(t.hdg), sigma_m: 50, identity: "", threat: null, trail: t.trail.slice()}}));
+    const threats = tracks.slice(0, 40).map((t, i) => ({incident_id: `INC-${t.id}`, track_id: t.id,
+      level: ["critical", "high", "medium", "low"][i % 4], zone_id: "centre", time_to_zone_s: 60 + i * 30,
+      p_entry: 0.9, cpa_m: 100, reasons: ["heading toward the centre"], since: new Date(now - 60000).toISOString(), acknowledged_by: []}));
+    const text = JSON.stringify({type: "delta", seq: seq + 1, prev: seq, t: new Date(now).toISOString(),
+                                 data: {tracks: {type: "FeatureCollection", features}, threats}});
+    const msg = JSON.parse(text);
+    seq = msg.seq;
+    c.feed.lastSeq = msg.prev;
+    c.feed.receive(msg);
+  };
+  sendDelta();
+  // warm up two seconds, then measure
+  // Two phases of `seconds` each after a 2 s warm-up: the camera still (the duty officer
+  // watching; the picture changes once a second), then panning every frame.
+  let frames = 0, renders = 0, last = 0, panning = false, measuring = false;
+  let gaps = [];
+  const results = {};
+  map.on("render", () => { if (measuring) renders += 1; });
+  const tick = (ts) => {
+    if (measuring) { frames += 1; if (last) gaps.push(ts - last); }
+    last = ts;
+    if (panning) map.panBy([1.5, 0.6], {duration: 0});
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  const feeder = setInterval(sendDelta, 1000);
+  const phase = (name, next) => {
+    frames = 0; renders = 0; gaps = []; measuring = true;
+    const t0 = performance.now();
+    setTimeout(() => {
+      measuring = false;
+      const secs = (performance.now() - t0) / 1000;
+      gaps.sort((a, b) => a - b);
+      const q = (p) => gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(p * gaps.length))] : NaN;
+      results[name] = {seconds: secs, fps: frames / secs, map_fps: renders / secs, p50_ms: q(0.5), p95_ms: q(0.95)};
+      next();
+    }, seconds * 1000);
+  };
+  setTimeout(() => phase("still", () => { panning = true; setTimeout(() => phase("panning", () => {
+    clearInterval(feeder);
+    done({tracks: c.view().tracks.features.length, ...results});
+  }), 1000); }), 2000);
+})
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tracks", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args()
+    if not (REPO / "skywarden/service/static/index.html").exists():
+        sys.exit("console not built: run make console")
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        cmd = [sys.executable, "-c", "from skywarden.cli import app; app()", "serve", "--exercise", "--speed", "1",
+               "--log", f"{tmp}/night.sqlite", "--bind", f"127.0.0.1:{port}"]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        with open(f"{tmp}/serve.out", "wb") as out:
+            proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/api/night", timeout=2).status_code == 401:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("skywarden serve did not start:\n" + Path(f"{tmp}/serve.out").read_text()[-2000:])
+                time.sleep(0.3)
+            users = {u["user"]: u for u in tomllib.loads(Path(f"{tmp}/exercise-users.toml").read_text())["user"]}
+            admin = users["admin"]
+            token = httpx.post(f"{url}/api/login", json={"user": "admin", "password": admin["password"]}).json()["token"]
+            r = httpx.post(f"{url}/api/exercise", json={"action": "pause"}, headers={"Authorization": f"Bearer {token}"})
+            r.raise_for_status()
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = browser.new_page(viewport={"width": 1366, "height": 768})
+                page.goto(url + "/")
+                page.get_by_test_id("login-user").fill("admin")
+                page.get_by_test_id("login-password").fill(admin["password"])
+                page.get_by_test_id("login-submit").click()
+                page.get_by_test_id("who").wait_for()
+                page.wait_for_function("() => window.__skywarden && window.__skywarden.map.loaded()", timeout=60_000)
+                result = page.evaluate(FEED_JS, [args.tracks, args.seconds])
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; Chromium headless, software WebGL (SwiftShader), 1366x768")
+    print(f"tracks on the map: {result['tracks']}  (updated once a second, 8-point trails, 40 threats)")
+    for name, what in (("still", "camera still"), ("panning", "panning every frame")):
+        r = result[name]
+        print(
+            f"{what:20s}: {r['fps']:5.1f} frames/s (requestAnimationFrame), {r['map_fps']:5.1f} map frames/s, "
+            f"frame time median {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms  ({r['seconds']:.0f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+// node --test console/test/: the console's pure pieces (no browser needed).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { classify } from "../src/feed.js";
+import { alongRoute, CrewProgress } from "../src/progress.js";
+
+test("a snapshot is always applied", () => {
+  assert.equal(classify(null, { type: "snapshot", seq: 5, data: {} }), "apply");
+  assert.equal(classify(9, { type: "snapshot", seq: 5, data: {} }), "apply");
+});
+
+test("a delta applies only on top of the seq it names as prev", () => {
+  assert.equal(classify(10, { type: "delta", seq: 14, prev: 10 }), "apply");
+  assert.equal(classify(10, { type: "delta", seq: 18, prev: 14 }), "gap");
+  assert.equal(classify(null, { type: "delta", seq: 18, prev: 14 }), "gap");
+});
+
+test("a delta already seen is skipped, anything else ignored", () => {
+  assert.equal(classify(14, { type: "delta", seq: 14, prev: 10 }), "skip");
+  assert.equal(classify(14, { type: "delta", seq: 12, prev: 8 }), "skip");
+  assert.equal(classify(14, { type: "hello" }), "ignore");
+  assert.equal(classify(14, null), "ignore");
+});
+
+test("a point along a route by length", () => {
+  const route = [[0, 0], [0, 1], [0, 3]];
+  assert.deepEqual(alongRoute(route, 0), [0, 0]);
+  assert.deepEqual(alongRoute(route, 1), [0, 3]);
+  assert.deepEqual(alongRoute(route, 0.5), [0, 1.5]);
+  assert.equal(alongRoute([], 0.5), null);
+});
+
+test("a crew moves along its route by the clock and sits at the end on site", () => {
+  const p = new CrewProgress();
+  const crew = { crew_id: "fire-1", site_id: "S1", status: "en_route", eta_s: 100, route: [[0, 0], [0, 10]] };
+  const a = p.observe(crew, 0);
+  assert.deepEqual(a.position, [0, 0]);
+  assert.equal(a.etaLeftS, 100);
+  const b = p.observe(crew, 50_000);
+  assert.ok(Math.abs(b.position[1] - 5) < 1e-9);
+  assert.equal(b.etaLeftS, 50);
+  const c = p.observe({ ...crew, status: "on_site", eta_s: 0 }, 60_000);
+  assert.deepEqual(c.position, [0, 10]);
+  assert.equal(c.etaLeftS, 0);
+  assert.deepEqual(p.observe({ ...crew, site_id: null, route: [] }, 0), { position: null, etaLeftS: null });
+});
