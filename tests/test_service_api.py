@@ -111,6 +111,11 @@ def test_reads_answer_the_live_picture(served: Served) -> None:
     assert st and st[0]["state"] in ("drafted", "published", "partially_approved", "approved")
     pending = [s for s in st if s["state"] not in ("published", "rejected")]
     assert all(s["policy"] is not None and "release_at" in s["policy"] for s in pending)
+    airports = served.client.get("/api/airports", headers=h).json()
+    closed = [a for a in airports if a["restricted"]]
+    assert closed, "an airport is restricted by 00:18"
+    assert all(0 <= a["quiet_left_s"] <= a["quiet_s"] for a in closed)
+    assert all(a["quiet_left_s"] is None for a in airports if not a["restricted"])
     rules = served.client.get("/api/policy", headers=h).json()
     assert {"place", "time", "withhold", "approval"} <= set(rules)
     assert served.client.get("/api/summary", headers=h).json()["ticks"] > 1000

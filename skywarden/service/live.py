@@ -38,6 +38,7 @@ from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
 from skywarden.log import EventLog, open_log
 from skywarden.pipeline import build_stages
+from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
 from skywarden.service.picture import LivePicture, iso, tick_groups
@@ -180,6 +181,7 @@ class LiveNight:
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
         self.policy: DisclosurePolicy | None = None
+        self.airspace: AirspaceStage | None = None
         self._past: dict[datetime, LivePicture] = {}
         self._past_lock = threading.Lock()
 
@@ -216,6 +218,7 @@ class LiveNight:
             rt.log, rt.source = log, source
         self.log, self.rt = log, rt
         self.policy = next((st.policy for st in stages if isinstance(st, DisclosureStage)), None)
+        self.airspace = next((st for st in stages if isinstance(st, AirspaceStage)), None)
         self.sinks = list(self._sinks_factory(stages)) if self._sinks_factory else []
         on_duty: dict[str, tuple[str, str]] = {}
         for group, seq, t in tick_groups((r.seq, r.event()) for r in log.read()):
@@ -227,6 +230,7 @@ class LiveNight:
                 self._checkpoint(t)
         self.picture.seq = log.last_seq()
         self.picture.explain = self._explain if self.policy is not None else None
+        self.picture.quiet_left = self._quiet_left if self.airspace is not None else None
         for user, role, name in self.operators:  # the roster, logged with the first tick
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
@@ -242,14 +246,24 @@ class LiveNight:
             "redacted": [{"kind": v.kind, "category": v.category, "found": v.found} for v in public.redacted],
         }
 
+    def _quiet_left(self, airport_id: str) -> float | None:
+        """Seconds until a restricted airport may be lifted, if no threat comes near it again."""
+        assert self.airspace is not None and self.rt is not None
+        st = self.airspace.state.get(airport_id)
+        quiet = next((a.quiet_s for a in self.airspace.airports if a.id == airport_id), None)
+        if st is None or st.since is None or st.last_threat is None or quiet is None or self.rt.last_tick is None:
+            return None
+        return max(0.0, round(quiet - (self.rt.last_tick - st.last_threat).total_seconds()))
+
     def _checkpoint(self, t: datetime) -> None:
         pic = self.picture
         # the scenario is re-attached on load; the policy's explainer belongs to the head only
-        scn, explain, pic.scenario, pic.explain = pic.scenario, pic.explain, None, None  # type: ignore[assignment]
+        scn, explain, quiet = pic.scenario, pic.explain, pic.quiet_left
+        pic.scenario, pic.explain, pic.quiet_left = None, None, None  # type: ignore[assignment]
         try:
             self.checkpoints.append((t, pic.seq, pickle.dumps(pic, protocol=pickle.HIGHEST_PROTOCOL)))
         finally:
-            pic.scenario, pic.explain = scn, explain
+            pic.scenario, pic.explain, pic.quiet_left = scn, explain, quiet
 
     # ------------------------------------------------------------------ ticking
 

@@ -127,6 +127,9 @@ class LivePicture:
     # what the disclosure policy would do to a statement's text now (release time, redactions);
     # the live night sets it from its disclosure stage; a picture of the past has none
     explain: Callable[[str, str, datetime | None, str], dict[str, Any]] | None = None
+    # seconds of the quiet period an airport still needs before it is lifted (the airspace
+    # stage's own count: the last threat is not an event); the head only, like ``explain``
+    quiet_left: Callable[[str], float | None] | None = None
 
     def __post_init__(self) -> None:
         for st in self.scenario.spec.stations:
@@ -151,6 +154,8 @@ class LivePicture:
         changed = {"night", "summary"}
         for ev in events:
             changed.update(self._apply(ev))
+        if self.quiet_left is not None and any(iv and iv[-1][1] is None for iv in self.restricted.values()):
+            changed.add("airports")  # a restricted airport's quiet period counts down every tick
         self._settle()
         self.seq = seq
         return changed
@@ -391,6 +396,7 @@ class LivePicture:
             out.append({
                 "airport_id": a.id, "name": a.name, "name_ru": a.name_ru, "lat": a.lat, "lon": a.lon,
                 "radius_m": a.restriction_radius_m, "quiet_s": a.quiet_s, "restricted": restricted,
+                "quiet_left_s": self.quiet_left(a.id) if restricted and self.quiet_left is not None else None,
                 "restricted_since": iso(iv[-1][0]) if restricted else None, "closed_s": round(closed),
                 "intervals": [[iso(x), iso(y)] for x, y in iv],
             })  # fmt: skip
