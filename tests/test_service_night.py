@@ -234,3 +234,16 @@ def test_served_statements_are_published_to_the_channels(scenario: LoadedScenari
     assert live.picture.counts["statement_published"] >= 1
     assert live.picture.counts["delivered"] >= 1  # the channels' answers, logged through the inbox
     assert list((tmp_path / "out").rglob("*.txt")) and (tmp_path / "out" / "feed.atom").exists()
+
+
+def test_the_first_tick_after_opening_keeps_a_reports_own_time(scenario: LoadedScenario) -> None:
+    from datetime import timedelta
+
+    live = LiveNight(scenario, "memory://", exercise=True)
+    live.open()
+    t = scenario.start + timedelta(seconds=0.25)
+    live.submit(E.RemoteIdReport(t=t, uas_id="RID-FIRST", lat=55.75, lon=37.61, alt=50.0), own_time=True)
+    live.advance(1)
+    logged = [r.event() for r in live.log.read()] if live.log is not None else []
+    (rid,) = [e for e in logged if isinstance(e, E.RemoteIdReport) and e.uas_id == "RID-FIRST"]
+    assert rid.t == t  # not the tick's time

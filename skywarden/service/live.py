@@ -217,6 +217,9 @@ class LiveNight:
                 raise LogError(f"{log.url}: replay does not reproduce the log ({report.first_difference})")
             rt.log, rt.source = log, source
         self.log, self.rt = log, rt
+        # the window of the first tick after opening begins at the last tick (or the night's
+        # start): a report in it keeps its own time, as in every later tick
+        source.last = rt.last_tick or self.scenario.start
         self.policy = next((st.policy for st in stages if isinstance(st, DisclosureStage)), None)
         self.airspace = next((st for st in stages if isinstance(st, AirspaceStage)), None)
         self.sinks = list(self._sinks_factory(stages)) if self._sinks_factory else []
