@@ -6,7 +6,9 @@ Prints, for the default scenario and policy, median and p95 over repeats:
   - the allowlist check of texts of 250, 1,000 and 2,000 characters (the cap) full of look-alike
     letters, invisible characters, coordinates and numbers in words, to show the cost grows
     linearly with the length;
-  - normalise() alone over 64 KB of such text.
+  - normalise() alone over 64 KB of such text;
+  - the rates on the corpora of tests/data/: adversarial edits refused (the hand-written table and
+    the composed one) and ordinary edits passed, each played on a freshly drafted statement.
 
 Example:
     PYTHONPATH=. python bench/disclosure_edits.py
@@ -19,8 +21,11 @@ import argparse
 import platform
 import statistics
 import time
+import tomllib
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from skywarden.disclosure.allowlist import facts_of
 from skywarden.disclosure.normalise import normalise
@@ -29,11 +34,12 @@ from skywarden.events import (
     Event,
     InputRefused,
     KillNumbered,
+    KillReported,
     StatementDrafted,
     StatementEdited,
     Tick,
 )
-from skywarden.scenario import load_scenario
+from skywarden.scenario import LoadedScenario, load_scenario
 
 NASTY = "Пан\u200bцирь ＰＡＮＴＳＩＲ 55º45′04″ двенадцать the 31st drone, Central district. "
 
@@ -88,6 +94,44 @@ def main() -> None:
               f"({med * 1000 / size:.2f} us per character)")  # fmt: skip
     med, p95 = timed(lambda: normalise(huge), max(3, args.repeats // 5))
     print(f"normalise() of 64 KB: median {med:.1f} ms, p95 {p95:.1f} ms")
+    corpus_rates(sc)
+
+
+def corpus_rates(sc: LoadedScenario) -> None:
+    """Each edit of the corpora on a statement drafted afresh (as the tests play them)."""
+    data = Path(__file__).resolve().parent.parent / "tests" / "data"
+    hand = tomllib.loads((data / "disclosure_edits.toml").read_text("utf-8"))
+    composed = tomllib.loads((data / "disclosure_edits_composed.toml").read_text("utf-8"))
+
+    def refused(case: dict[str, Any]) -> bool:
+        stage = DisclosureStage(sc, DisclosureConfig(batch_window_s=60.0))
+        now = sc.at("03:10") + timedelta(seconds=27)
+        first: list[Event] = [KillNumbered(t=now, report_id="R31", number=31, day_number=31, local_time="03:10",
+                                           incident_id="INC-R31", track_id=None, matched_by="unmatched",
+                                           lat=55.75, lon=37.62, alt=0.0)]  # fmt: skip
+        if case.get("reported"):
+            first.insert(0, KillReported(t=now, report_id="R31", lat=55.75, lon=37.62, alt=0.0,
+                                         unit="AD regiment 2, battery 3", effector="short-range SAM"))  # fmt: skip
+        out: list[Event] = []
+        for i in range(10):
+            t = now + timedelta(seconds=10 * i)
+            out += stage.step(t, [*first, Tick(t=t)] if i == 0 else [Tick(t=t)])
+        (d,) = [e for e in out if isinstance(e, StatementDrafted)]
+        t = now + timedelta(seconds=200)
+        en = case["text"] if case["lang"] == "en" else d.text_en
+        ru = case["text"] if case["lang"] == "ru" else d.text_ru
+        got = stage.step(t, [StatementEdited(t=t, statement_id=d.statement_id, editor="press-1", role="editor",
+                                             text_en=en, text_ru=ru)])  # fmt: skip
+        return any(isinstance(e, InputRefused) for e in got)
+
+    for name, cases, want in (
+        ("adversarial edits (hand-written)", hand["bypass"], True),
+        ("adversarial edits (composed)", composed["bypass"], True),
+        ("ordinary edits", hand["safe"], False),
+    ):
+        hits = sum(refused(c) == want for c in cases)
+        verb = "refused" if want else "passed"
+        print(f"{name}: {verb} {hits} of {len(cases)} ({100 * hits / len(cases):.1f} %)")
 
 
 if __name__ == "__main__":

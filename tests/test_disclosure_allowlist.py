@@ -2,12 +2,15 @@
 
 The table tests/data/disclosure_edits.toml holds the rewordings that got withheld facts past the
 old blocklist (units, equipment, homoglyphs, invisible characters, coordinates, exact times,
-airborne counts, places, numbers in words) and ordinary edits that must pass. Each is played
-through the stage as an officer's edit of a kill statement.
+airborne counts, places, numbers in words) and ordinary edits that must pass; the composed table
+tests/data/disclosure_edits_composed.toml (tools/make_disclosure_corpus.py) crosses every withheld
+fact with every disguise. Each is played through the stage as an officer's edit of a kill
+statement.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import tomllib
 from datetime import datetime, timedelta
@@ -42,8 +45,11 @@ from skywarden.events import (
 )
 from skywarden.scenario import LoadedScenario
 
-TABLE = tomllib.loads((Path(__file__).parent / "data" / "disclosure_edits.toml").read_text("utf-8"))
+DATA = Path(__file__).parent / "data"
+TABLE = tomllib.loads((DATA / "disclosure_edits.toml").read_text("utf-8"))
+COMPOSED = tomllib.loads((DATA / "disclosure_edits_composed.toml").read_text("utf-8"))
 BYPASSES: list[dict[str, Any]] = TABLE["bypass"]
+COMPOSED_BYPASSES: list[dict[str, Any]] = COMPOSED["bypass"]
 SAFE: list[dict[str, Any]] = TABLE["safe"]
 
 
@@ -93,9 +99,30 @@ def refusals(events: list[Event]) -> list[InputRefused]:
 
 
 def test_the_table_has_the_issues_bypasses_and_safe_edits() -> None:
-    assert len(BYPASSES) >= 50 and len(SAFE) >= 20
+    assert len(BYPASSES) >= 50 and len(SAFE) >= 50
     kinds = {b["kind"] for b in BYPASSES}
     assert kinds >= {"unit", "equipment", "term", "coordinate", "time", "airborne", "number", "place", "word"}
+    assert len(BYPASSES) + len(COMPOSED_BYPASSES) >= 300
+    assert {b["lang"] for b in COMPOSED_BYPASSES} == {"en", "ru"}
+
+
+def test_the_composed_table_is_what_its_tool_writes() -> None:
+    tool = Path(__file__).parent.parent / "tools" / "make_disclosure_corpus.py"
+    spec = importlib.util.spec_from_file_location("make_disclosure_corpus", tool)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    texts = {(c["lang"], c["text"]) for c in module.cases()}
+    assert texts == {(c["lang"], c["text"]) for c in COMPOSED_BYPASSES}
+
+
+@pytest.mark.parametrize("case", COMPOSED_BYPASSES, ids=[b["what"] for b in COMPOSED_BYPASSES])
+def test_every_composed_bypass_is_refused(scenario: LoadedScenario, case: dict[str, Any]) -> None:
+    night = KillNight(scenario)
+    (r,) = refusals(night.edit(case["lang"], case["text"]))
+    assert r.ref == night.draft.statement_id
+    assert any(f"{k}(" in r.reason for k in [case["kind"], *case["also"]]), r.reason
+    assert night.stage.statements[night.draft.statement_id].text_en == night.draft.text_en
 
 
 @pytest.mark.parametrize("case", BYPASSES, ids=[b["what"] for b in BYPASSES])

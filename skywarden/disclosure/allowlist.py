@@ -285,7 +285,7 @@ _CONTRACTION = frozenset({"s", "t", "ll", "re", "ve", "d", "m"})
 # the words before a telephone number: the vocabulary's numbers (112) are allowed only after one
 _PHONE = WordSet.parse(
     "call calls dial phone phones telephone number hotline звонит* позвонит* звоните позвоните "
-    "телефон* номер*",
+    "телефон* номер* лини* справк*",
     "<phone words>",
 )
 
