@@ -3,26 +3,38 @@ replay of the disclosure stage alone (the same cut into ticks the runtime writes
 
 from __future__ import annotations
 
+import functools
 import sys
 import types
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
 from skywarden.disclosure.cli import statement_app
-from skywarden.disclosure.stage import DisclosureStage, replay_statements
-from skywarden.events import Event, InputEvent, KillNumbered, NightOpened, Tick, is_input
+from skywarden.disclosure.policy import PolicyRules, load_rules
+from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage, replay_statements
+from skywarden.events import (
+    AccessAudited,
+    Event,
+    InputEvent,
+    KillNumbered,
+    NightOpened,
+    Tick,
+    is_input,
+)
 from skywarden.log import open_log
 from skywarden.scenario import LoadedScenario
+from skywarden.service.users import add_user
 
 runner = CliRunner()
 
 
-def _replayed(scenario: LoadedScenario, events: Sequence[Event]) -> DisclosureStage:
-    stage = DisclosureStage(scenario)
+def _replayed(scenario: LoadedScenario, events: Sequence[Event], config: DisclosureConfig | None = None) -> DisclosureStage:
+    stage = DisclosureStage(scenario, config)
     batch: list[Event] = []
     tick: datetime | None = None
     for e in events:
@@ -37,12 +49,20 @@ def _replayed(scenario: LoadedScenario, events: Sequence[Event]) -> DisclosureSt
     return stage
 
 
-@pytest.fixture()
-def night(tmp_path: Path, scenario: LoadedScenario, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A log in which the stage drafted ST-0001 (one kill), and a stand-in runtime for it."""
+def _two_approvers() -> DisclosureConfig:
+    raw = msgspec.to_builtins(load_rules())
+    raw["approval"]["approvers"] = 2
+    return DisclosureConfig(policy=msgspec.convert(raw, PolicyRules))
+
+
+@pytest.fixture(params=[1])
+def night(tmp_path: Path, scenario: LoadedScenario, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
+    """A log in which the stage drafted ST-0001 (one kill), and a stand-in runtime for it; the
+    policy asks for ``request.param`` approvers."""
+    config = _two_approvers() if request.param == 2 else None
     db = tmp_path / "night.db"
     log = open_log(str(db))
-    stage = DisclosureStage(scenario)
+    stage = DisclosureStage(scenario, config)
     now = scenario.at("02:00")
     log.append(
         [
@@ -63,7 +83,7 @@ def night(tmp_path: Path, scenario: LoadedScenario, monkeypatch: pytest.MonkeyPa
         lg = open_log(log_url)
         try:
             old = [r.event() for r in lg.read()]
-            st = _replayed(scenario, old)
+            st = _replayed(scenario, old, config)
             t = max(e.t for e in old) + timedelta(seconds=1)
             derived = st.step(t, [*events, Tick(t=t)])
             lg.append([*events, Tick(t=t), *derived])
@@ -73,6 +93,10 @@ def night(tmp_path: Path, scenario: LoadedScenario, monkeypatch: pytest.MonkeyPa
 
     fake = types.SimpleNamespace(inject=inject, scenario_of=lambda night, override=None: scenario)
     monkeypatch.setitem(sys.modules, "skywarden.runtime", fake)
+    if config is not None:  # the commands read the statements as the night's policy has them
+        import skywarden.disclosure.stage as stage_module
+
+        monkeypatch.setattr(stage_module, "replay_statements", functools.partial(replay_statements, config=config))
     return db
 
 
@@ -147,3 +171,51 @@ def test_approve_binds_to_the_text_read(night: Path, scenario: LoadedScenario) -
     res = runner.invoke(statement_app, ["approve", "ST-0001", "--log", str(night), "--officer", "duty-1",
                                         "--text-sha256", edited[:16]])  # fmt: skip
     assert res.exit_code == 0 and "published ST-0001" in res.output, res.output
+
+
+# ---------------------------------------------------------------- two approvers are two people
+
+
+def _audits(night: Path) -> list[AccessAudited]:
+    log = open_log(str(night))
+    try:
+        return [e for r in log.read() if isinstance(e := r.event(), AccessAudited)]
+    finally:
+        log.close()
+
+
+def _approve(night: Path, officer: str, password: str | None = None) -> object:
+    env = {"SKYWARDEN_PASSWORD": password} if password else {}
+    return runner.invoke(statement_app, ["approve", "ST-0001", "--log", str(night), "--officer", officer], env=env)
+
+
+@pytest.mark.parametrize("night", [2], indirect=True)
+def test_two_approvers_by_name_alone_are_refused_and_audited(night: Path, scenario: LoadedScenario) -> None:
+    res = _approve(night, "duty-1")
+    assert res.exit_code == 1 and "names alone do not prove 2 people" in " ".join(res.output.split())  # type: ignore[attr-defined]
+    (audit,) = _audits(night)
+    assert (audit.user, audit.action, audit.target, audit.remote) == ("duty-1", "refused", "statement approve ST-0001", "cli")
+    log = open_log(str(night))
+    st = replay_statements(scenario, [r.event() for r in log.read()], _two_approvers())["ST-0001"]
+    log.close()
+    assert st.state == "drafted" and not st.approvals
+
+
+@pytest.mark.parametrize("night", [2], indirect=True)
+def test_two_approvers_sign_in_with_the_users_file_beside_the_log(night: Path, scenario: LoadedScenario) -> None:
+    users = night.parent / "users.toml"
+    add_user(users, "duty-1", "approver", "first-secret-pass")
+    add_user(users, "duty-2", "approver", "second-secret-pass")
+    wrong = _approve(night, "duty-1", "second-secret-pass")  # one shell, the other officer's password
+    assert wrong.exit_code == 1 and "sign-in failed" in wrong.output  # type: ignore[attr-defined]
+    assert [(a.user, a.action) for a in _audits(night)] == [("duty-1", "login_failed")]
+    first = _approve(night, "duty-1", "first-secret-pass")
+    assert first.exit_code == 0 and "approval of ST-0001 accepted" in first.output, first.output  # type: ignore[attr-defined]
+    again = _approve(night, "duty-1", "first-secret-pass")  # the same person twice is one approver
+    assert again.exit_code == 1 and "refused" in again.output  # type: ignore[attr-defined]
+    second = _approve(night, "duty-2", "second-secret-pass")
+    assert second.exit_code == 0 and "published ST-0001, approved by duty-1, duty-2" in second.output, second.output  # type: ignore[attr-defined]
+    log = open_log(str(night))
+    st = replay_statements(scenario, [r.event() for r in log.read()], _two_approvers())["ST-0001"]
+    log.close()
+    assert st.state == "published" and st.approved_by == ["duty-1", "duty-2"]

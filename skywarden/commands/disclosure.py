@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import typer
@@ -223,7 +223,69 @@ ScenarioOpt = Annotated[
     ),
 ]
 OfficerOpt = Annotated[str, typer.Option("--officer", help="Officer id, as in the scenario.")]
-RoleOpt = Annotated[str, typer.Option("--role", help="The officer's role (publisher, editor).")]
+RoleOpt = Annotated[str, typer.Option("--role", help="The officer's role (publisher, editor); with a users file, the role it gives.")]
+UsersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--users",
+        envvar="SKYWARDEN_USERS",
+        help="The users file (`skywarden users add`, or an exercise's exercise-users.toml): the "
+        "officer signs in with their password (prompted, or SKYWARDEN_PASSWORD). Default: "
+        "users.toml or exercise-users.toml beside the log, where there is one.",
+    ),
+]
+
+
+def _users_file(log: Path, users: Path | None) -> Path | None:
+    if users is not None:
+        return users
+    return next((p for p in (log.parent / "users.toml", log.parent / "exercise-users.toml") if p.exists()), None)
+
+
+def _audit(log: Path, officer: str, action: Literal["login_failed", "refused"], target: str, reason: str) -> None:
+    """A failed sign-in or a refused write from the command line, as the live service logs its own."""
+    import secrets
+
+    from skywarden.events import AccessAudited
+    from skywarden.runtime import inject
+
+    with _night(log) as (lg, opened):
+        t = _latest(lg, opened)
+    inject(str(log), [AccessAudited(t=t, user=officer, action=action, target=target, reason=reason,
+                                    remote="cli", request_id=secrets.token_hex(8))])  # fmt: skip
+
+
+def _sign_in(log: Path, officer: str, role: str, users: Path | None, target: str) -> tuple[str, list[InputEvent]]:
+    """The role the officer acts in, and the inputs that put them on duty: none where no users
+    file proved who they are.
+
+    With a users file the officer must give their password, and acts in the role the file gives
+    them (an ``OperatorOnDuty`` before their input, as the live service logs at sign-in, so the
+    night replays without the file); a wrong password is audited in the log and ends the command.
+    Without one the officer is a name, as the scenario's officers are in an exercise."""
+    path = _users_file(log, users)
+    if path is None:
+        return role, []
+    import os
+
+    from skywarden.errors import ConfigError
+    from skywarden.service.users import UserStore
+
+    try:
+        store = UserStore.load(path)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--users") from exc
+    password = os.environ.get("SKYWARDEN_PASSWORD") or typer.prompt(f"password for {officer}", hide_input=True)
+    user = store.verify(officer, password)
+    if user is None:
+        _audit(log, officer, "login_failed", target, f"wrong name or password ({path.name})")
+        Console(stderr=True).print(f"[red]sign-in failed[/red] for {officer} ({path}): wrong name or password")
+        raise typer.Exit(1)
+    from skywarden.events import OperatorOnDuty
+
+    with _night(log) as (lg, opened):
+        t = _latest(lg, opened)
+    return user.role, [OperatorOnDuty(t=t, user=user.user, role=user.role, name=user.name)]
 
 
 def _statements(
@@ -312,10 +374,14 @@ def approve(
         ),
     ] = "",
     scenario: ScenarioOpt = None,
+    users: UsersOpt = None,
 ) -> None:
     """Approve the text of a drafted statement; it is published once approved and its release
     time has come. The approval names the text's SHA-256: if the text was edited since it was
     read, the approval is refused.
+
+    Where the policy asks for two or more approvers, a name is not a person: each approver signs
+    in with the users file, or the approval is refused (and audited).
 
     Example:
 
@@ -324,9 +390,17 @@ def approve(
     from skywarden.disclosure.binding import text_sha256 as digest
     from skywarden.events import StatementApproved
 
+    target = f"statement approve {statement_id}"
+    role, on_duty = _sign_in(log, officer, role, users, target)
     with _night(log) as (lg, opened):
         st = _statements(lg, opened, scenario)[0].get(statement_id)
         t = _latest(lg, opened)
+    if st is not None and st.approvals_needed > 1 and not on_duty:
+        reason = (f"needs {st.approvals_needed} approvers, and names alone do not prove "
+                  f"{st.approvals_needed} people: sign in with a users file (--users)")  # fmt: skip
+        _audit(log, officer, "refused", target, reason)
+        Console(stderr=True).print(f"[red]refused[/red]: {statement_id} {reason}")
+        raise typer.Exit(1)
     current = digest(st.text_en, st.text_ru) if st is not None else ""
     named = text_sha256.strip().lower()
     if not named or (len(named) >= 12 and current.startswith(named)):
@@ -334,7 +408,7 @@ def approve(
     ev = StatementApproved(
         t=t, statement_id=statement_id, officer=officer, role=role, text_sha256=named
     )
-    _send(log, statement_id, "approval", [ev])
+    _send(log, statement_id, "approval", [*on_duty, ev])
 
 
 @statement_app.command("reject")
@@ -344,6 +418,7 @@ def reject(
     officer: OfficerOpt,
     role: RoleOpt = "publisher",
     reason: Annotated[str, typer.Option("--reason", help="Why, for the log.")] = "",
+    users: UsersOpt = None,
 ) -> None:
     """Reject a statement: it will never be published.
 
@@ -353,12 +428,13 @@ def reject(
     """
     from skywarden.events import StatementRejected
 
+    role, on_duty = _sign_in(log, officer, role, users, f"statement reject {statement_id}")
     with _night(log) as (lg, opened):
         t = _latest(lg, opened)
     ev = StatementRejected(
         t=t, statement_id=statement_id, officer=officer, role=role, reason=reason
     )
-    _send(log, statement_id, "rejection", [ev])
+    _send(log, statement_id, "rejection", [*on_duty, ev])
 
 
 @statement_app.command("edit")
@@ -369,6 +445,7 @@ def edit(
     text_en: Annotated[str, typer.Option("--en", help="The new English text.")],
     text_ru: Annotated[str, typer.Option("--ru", help="The new Russian text.")],
     role: RoleOpt = "editor",
+    users: UsersOpt = None,
 ) -> None:
     """Replace a draft's texts; approvals given so far are void and must be given again.
 
@@ -381,12 +458,13 @@ def edit(
     """
     from skywarden.events import StatementEdited
 
+    role, on_duty = _sign_in(log, officer, role, users, f"statement edit {statement_id}")
     with _night(log) as (lg, opened):
         t = _latest(lg, opened)
     ev = StatementEdited(
         t=t, statement_id=statement_id, editor=officer, role=role, text_en=text_en, text_ru=text_ru
     )
-    _send(log, statement_id, "edit", [ev])
+    _send(log, statement_id, "edit", [*on_duty, ev])
 
 
 __all__ = ["claim_app", "statement_app"]
