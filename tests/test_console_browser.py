@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from skywarden.service.console import console_built
+from tests.test_service_basemap import make_pmtiles
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
@@ -85,9 +86,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     here = tmp_path_factory.mktemp("serve")
     port = _free_port()
     out = here / "serve.out"
+    make_pmtiles(here / "city.pmtiles")  # the city's offline basemap: grey raster tiles about Moscow
     cmd = [
         sys.executable, "-c", "from skywarden.cli import app; app()", "serve", "--exercise",
         "--speed", str(SPEED), "--log", str(here / "night.sqlite"), "--bind", f"127.0.0.1:{port}",
+        "--basemap", str(here / "city.pmtiles"),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     with out.open("wb") as sink:
@@ -178,6 +181,22 @@ def test_wrong_password_is_refused_and_the_login_page_says_so(browser: Any, serv
     sync_api.expect(page.get_by_test_id("login-error")).to_have_text("Wrong user or password.")
     page.get_by_test_id("login-password").fill("")
     page.screenshot(path=str(shots / "console-login.png"))
+    assert errors == []
+    page.context.close()
+
+
+def test_the_city_basemap_is_drawn_under_the_scenario_layers(browser: Any, served: Served) -> None:
+    page, errors = _page(browser, served)
+    tiles: list[tuple[int, str]] = []
+    page.on("response", lambda r: tiles.append((r.status, r.headers.get("content-type", ""))) if "/api/basemap/" in r.url else None)
+    user, password = served.user_with("viewer")
+    _login(page, user, password)
+    page.wait_for_function("() => !!window.__skywarden?.map?.getLayer('basemap')", timeout=30_000)
+    page.wait_for_function("() => window.__skywarden.map.areTilesLoaded()", timeout=30_000)
+    order = page.evaluate("() => window.__skywarden.map.getStyle().layers.map(l => l.id)")
+    assert order.index("basemap") < order.index("districts-fill") < order.index("tracks")
+    assert (200, "image/png") in tiles, tiles  # the tiles about the city came from the service
+    assert all(status in (200, 204) for status, _ in tiles), tiles
     assert errors == []
     page.context.close()
 

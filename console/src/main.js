@@ -143,8 +143,14 @@ class Console {
     this.build();
     document.addEventListener("keydown", this.onKey);
     try {
-      const [night, mapFc, policy] = await Promise.all([api.get("/api/night"), api.get("/api/map"), api.get("/api/policy").catch(() => null)]);
+      const [night, mapFc, policy, basemap] = await Promise.all([
+        api.get("/api/night"),
+        api.get("/api/map"),
+        api.get("/api/policy").catch(() => null),
+        api.get("/api/basemap").catch(() => null), // 404: the service has none
+      ]);
       this.policy = policy;
+      if (basemap) this.map?.setBasemap(basemap);
       renderPolicySummary(this.els.policyBox, policy);
       if (night?.timezone) setTimeZone(night.timezone);
       this.live.night = { ...night, ...(this.live.night || {}) };

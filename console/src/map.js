@@ -2,7 +2,7 @@
 // scenario's geography from GET /api/map as vector layers, and the live picture (tracks with
 // trails and labels, threats, airports' restriction circles, debris footprints, crash sites,
 // crews on their routes) redrawn from each update.
-import { Map as MapLibreMap, NavigationControl, Popup, ScaleControl, setWorkerUrl } from "maplibre-gl";
+import { AttributionControl, Map as MapLibreMap, NavigationControl, Popup, ScaleControl, setWorkerUrl } from "maplibre-gl";
 import { t, tOr } from "./i18n.js";
 import { num } from "./format.js";
 
@@ -121,6 +121,22 @@ function baseStyle() {
     sources: {},
     layers: [{ id: "background", type: "background", paint: { "background-color": "#0a1016" } }],
   };
+}
+
+/** A vector basemap's layers in the console's muted colours: areas, then lines (no labels). */
+function vectorBasemapLayers(ids) {
+  const out = [];
+  for (const id of ids) {
+    out.push({
+      id: `basemap-${id}-fill`, type: "fill", source: "basemap", "source-layer": id,
+      filter: ["==", ["geometry-type"], "Polygon"], paint: { "fill-color": "#18232e", "fill-opacity": 0.6 },
+    });
+    out.push({
+      id: `basemap-${id}-line`, type: "line", source: "basemap", "source-layer": id,
+      filter: ["!=", ["geometry-type"], "Point"], paint: { "line-color": "#26333f", "line-width": 0.8 },
+    });
+  }
+  return out;
 }
 
 const DYNAMIC_SOURCES = ["airport-circles", "sites", "footprints", "crews", "crew-routes", "trails", "tracks"];
@@ -446,9 +462,29 @@ export class SituationMap {
   }
 
   /**
-   * The hook for an offline basemap the user supplies (PMTiles or MBTiles served locally): a
-   * source and its layers, drawn under the scenario's layers. Nothing calls it by default.
+   * The city's offline basemap, as GET /api/basemap describes it (`skywarden serve --basemap`):
+   * its tiles come from this service only, drawn dimmed under the scenario's layers.
    */
+  setBasemap(info) {
+    if (!this.ready) {
+      this.map.once("load", () => this.setBasemap(info));
+      return;
+    }
+    if (this.map.getSource("basemap")) return;
+    const source = { tiles: [location.origin + info.tiles], minzoom: info.minzoom, maxzoom: info.maxzoom };
+    if (info.bounds) source.bounds = info.bounds;
+    if (info.attribution) source.attribution = info.attribution;
+    if (info.format === "pbf") {
+      this.addBasemap("basemap", { type: "vector", ...source }, vectorBasemapLayers(info.vector_layers || []));
+    } else {
+      const paint = { "raster-brightness-max": 0.45, "raster-saturation": -0.5, "raster-contrast": -0.1 };
+      this.addBasemap("basemap", { type: "raster", tileSize: 256, ...source }, [{ id: "basemap", type: "raster", source: "basemap", paint }]);
+    }
+    if (info.attribution) this.map.addControl(new AttributionControl({ compact: true }), "bottom-right");
+    this.basemap = info;
+  }
+
+  /** A source and its layers, drawn under the scenario's layers. */
   addBasemap(sourceId, source, layers) {
     this.map.addSource(sourceId, source);
     for (const layer of layers) this.map.addLayer(layer, "districts-fill");

@@ -52,11 +52,13 @@ def serve(
     beast: Annotated[list[str] | None, typer.Option("--beast", metavar="HOST:PORT", help="Connect to a Mode S receiver's Beast output at HOST:PORT (e.g. readsb's 30005); repeatable.")] = None,
     remoteid_udp: Annotated[list[str] | None, typer.Option("--remoteid-udp", metavar="HOST:PORT", help="Take Remote ID datagrams (packs or JSON) on HOST:PORT; repeatable.")] = None,
     sensors: Annotated[Path | None, typer.Option("--sensors", help="Sensors TOML: radar and SAPIENT node sites, and [[listener]] feeds.")] = None,
+    basemap: Annotated[Path | None, typer.Option("--basemap", help="The city's offline basemap (MBTiles or PMTiles; raster or vector tiles), drawn under the scenario's layers.")] = None,
 ) -> None:
     """Serve the night live: the HTTP and WebSocket API and the console.
 
     Example:  skywarden serve --exercise --speed 10    (then open http://127.0.0.1:8080)
     Live:     skywarden serve --users users.toml --sensors sensors.toml --sapient 0.0.0.0:5020 --beast 127.0.0.1:30005
+    Basemap:  skywarden serve --exercise --basemap moscow.pmtiles
     """
     import uvicorn
 
@@ -98,6 +100,11 @@ def serve(
             scn, log, exercise=exercise, speed=speed, scripted_officers=scripted_officers, sinks=sinks,
             operators=[(u.user, u.role, u.name) for u in store.users.values()],
         )  # fmt: skip
+        tiles = None
+        if basemap is not None:
+            from skywarden.service.basemap import open_basemap
+
+            tiles = open_basemap(basemap)
         sites = load_sensors(sensors)
         specs = [(kind, a) for kind, given in (("sapient", sapient), ("asterix-udp", asterix_udp), ("beast", beast), ("remoteid-udp", remoteid_udp)) for a in given or ()]
         group = ListenerGroup(build_listeners([*specs, *((x.kind, x.address) for x in sites.listeners)], sites))
@@ -107,12 +114,15 @@ def serve(
         _fail(exc)
         return
     loopback = host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(live, store, sessions, secure_cookies=not loopback, listeners=group)
+    app = create_app(live, store, sessions, secure_cookies=not loopback, listeners=group, basemap=tiles)
     mode = f"exercise at {speed:g}x" if exercise else "live"
     console.print(f"Skywarden serving {scn.name!r} ({mode}) on http://{host}:{port}  log: {log}")
     for x in group.listeners:
         if x is not group.remoteid_http:
             console.print(f"  listening: {x.name}")
+    if tiles is not None:
+        i = tiles.info
+        console.print(f"  basemap: {basemap} ({i.format}, zoom {i.minzoom}-{i.maxzoom})")
     from skywarden.runtime import settled_heap
 
     # what opening built (scenario, stages, compiled kernels, the replayed picture) lives all

@@ -38,6 +38,7 @@ from skywarden.errors import ConfigError, SkywardenError
 from skywarden.ingest.jsonl import ReportChecker
 from skywarden.ingest.listeners import ListenerGroup, LiveSink
 from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
+from skywarden.service.basemap import MEDIA_TYPES, Basemap
 from skywarden.service.hub import Hub
 from skywarden.service.layers import scenario_layers
 from skywarden.service.live import Delta, LiveNight, NightOver
@@ -157,10 +158,12 @@ def create_app(
     secure_cookies: bool = False,
     start_night: bool = True,
     listeners: ListenerGroup | None = None,
+    basemap: Basemap | None = None,
 ) -> FastAPI:
     """The service over one night. ``start_night``: tick from the app's start (lifespan) to its
     end; tests that drive the clock themselves pass False. ``listeners``: the sensors' live
-    feeds, started and stopped with the app (the Remote ID route is always there)."""
+    feeds, started and stopped with the app (the Remote ID route is always there). ``basemap``:
+    the city's offline tiles, served under ``/api/basemap`` (closed with the app)."""
     hub = Hub()
     group = listeners if listeners is not None else ListenerGroup()
     limiter = limiter or LoginLimiter()
@@ -187,6 +190,8 @@ def create_app(
             hub.close_all()
             if start_night:
                 await asyncio.to_thread(live.stop)
+            if basemap is not None:
+                basemap.close()
 
     app = FastAPI(
         title="Skywarden live service",
@@ -335,6 +340,29 @@ def create_app(
         if not layers:
             layers.update(await asyncio.to_thread(scenario_layers, live.scenario))
         return layers
+
+    @app.get("/api/basemap", tags=["picture"], responses={404: {"description": "no basemap (serve --basemap FILE)"}})
+    async def basemap_info(who: Reader) -> dict[str, Any]:
+        """The city's offline basemap, if the service was given one: its tile format, zoom
+        levels, bounds, attribution, vector layers, and the tile URL template."""
+        if basemap is None:
+            raise HTTPException(404, "no basemap: start the service with --basemap FILE (MBTiles or PMTiles)")
+        return basemap.info.as_json()
+
+    @app.get("/api/basemap/{z}/{x}/{y}", tags=["picture"], response_class=Response,
+             responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}, 204: {"description": "no tile there"}, 404: {}})  # fmt: skip
+    async def basemap_tile(z: int, x: int, y: int, who: Reader) -> Response:
+        """One tile as the file stores it (gzipped vector tiles say so in Content-Encoding);
+        204 where the file has no tile (outside its area or zoom levels)."""
+        if basemap is None:
+            raise HTTPException(404, "no basemap: start the service with --basemap FILE (MBTiles or PMTiles)")
+        tile = await asyncio.to_thread(basemap.tile, z, x, y)
+        if tile is None:
+            return Response(status_code=204)
+        headers = {"Cache-Control": "private, max-age=3600"}
+        if tile.encoding:
+            headers["Content-Encoding"] = tile.encoding
+        return Response(tile.data, media_type=tile.media_type, headers=headers)
 
     @app.get("/api/policy", tags=["picture"])
     async def policy(who: Reader) -> Any:
