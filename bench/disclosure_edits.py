@@ -27,8 +27,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from skywarden.disclosure.allowlist import facts_of
 from skywarden.disclosure.normalise import normalise
+from skywarden.disclosure.policy import PolicyRules, load_rules
 from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
 from skywarden.events import (
     Event,
@@ -103,8 +106,12 @@ def corpus_rates(sc: LoadedScenario) -> None:
     hand = tomllib.loads((data / "disclosure_edits.toml").read_text("utf-8"))
     composed = tomllib.loads((data / "disclosure_edits_composed.toml").read_text("utf-8"))
 
-    def refused(case: dict[str, Any]) -> bool:
-        stage = DisclosureStage(sc, DisclosureConfig(batch_window_s=60.0))
+    second_look = msgspec.to_builtins(load_rules())
+    second_look["edit"]["unexplained"] = "second_approver"
+    second_rules = msgspec.convert(second_look, PolicyRules)
+
+    def refused(case: dict[str, Any], rules: PolicyRules | None = None) -> bool:
+        stage = DisclosureStage(sc, DisclosureConfig(batch_window_s=60.0, policy=rules))
         now = sc.at("03:10") + timedelta(seconds=27)
         first: list[Event] = [KillNumbered(t=now, report_id="R31", number=31, day_number=31, local_time="03:10",
                                            incident_id="INC-R31", track_id=None, matched_by="unmatched",
@@ -132,6 +139,10 @@ def corpus_rates(sc: LoadedScenario) -> None:
         hits = sum(refused(c) == want for c in cases)
         verb = "refused" if want else "passed"
         print(f"{name}: {verb} {hits} of {len(cases)} ({100 * hits / len(cases):.1f} %)")
+    every = hand["bypass"] + composed["bypass"]
+    let_stand = sum(not refused(c, second_rules) for c in every)
+    print(f'with [edit] unexplained = "second_approver": {len(every) - let_stand} of {len(every)} adversarial '
+          f"edits refused, {let_stand} let stand for a second approver with the words marked")  # fmt: skip
 
 
 if __name__ == "__main__":

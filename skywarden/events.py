@@ -446,6 +446,25 @@ class StatementDrafted(Event, frozen=True, kw_only=True, tag="statement_drafted"
     supersedes: str = ""  # the unpublished statement this draft replaces (a kill was retracted)
 
 
+class FlaggedSpan(msgspec.Struct, frozen=True, kw_only=True):
+    """A part of an edited text that the statement's facts and the vocabulary do not explain:
+    offsets into the text as typed (``lang`` en or ru) and the kind of the check ("word")."""
+
+    lang: str
+    start: int
+    end: int
+    kind: str
+
+
+class StatementFlagged(Event, frozen=True, kw_only=True, tag="statement_flagged"):
+    """An edit the policy lets stand for a second look (``[edit] unexplained = "second_approver"``):
+    its unexplained spans, and the approvals its text now needs (one more than the topic's)."""
+
+    statement_id: str
+    spans: list[FlaggedSpan]
+    approvals_needed: int
+
+
 class StatementPublished(Event, frozen=True, kw_only=True, tag="statement_published"):
     statement_id: str
     text_en: str
@@ -536,6 +555,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CrewDispatched,
     CrewStatusChanged,
     StatementDrafted,
+    StatementFlagged,
     StatementPublished,
     AlertIssued,
     ClaimAssessed,
@@ -582,6 +602,7 @@ AnyEvent = (
     | CrewDispatched
     | CrewStatusChanged
     | StatementDrafted
+    | StatementFlagged
     | StatementPublished
     | AlertIssued
     | ClaimAssessed

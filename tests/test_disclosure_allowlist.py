@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from skywarden.disclosure.allowlist import Allowlist, Facts, Vocabulary, facts_of
 from skywarden.disclosure.binding import text_sha256
 from skywarden.disclosure.policy import DisclosurePolicy, PolicyRules, load_rules
-from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage
+from skywarden.disclosure.stage import DisclosureConfig, DisclosureStage, replay_statements
 from skywarden.events import (
     AirportLifted,
     AirportRestricted,
@@ -40,6 +40,7 @@ from skywarden.events import (
     StatementApproved,
     StatementDrafted,
     StatementEdited,
+    StatementFlagged,
     StatementPublished,
     Tick,
 )
@@ -60,6 +61,7 @@ class KillNight:
         self.stage = DisclosureStage(scenario, DisclosureConfig(batch_window_s=60.0, policy=rules))
         self.now = scenario.at("03:10") + timedelta(seconds=27)
         self.out: list[Event] = []
+        self.played: list[tuple[list[Event], datetime]] = []
         inputs: list[Event] = []
         if reported:
             inputs.append(
@@ -80,7 +82,15 @@ class KillNight:
         self.now += timedelta(seconds=s)
         got = self.stage.step(self.now, [*inputs, Tick(t=self.now)])
         self.out += got
+        self.played.append(([*inputs, Tick(t=self.now), *got], self.now))
         return got
+
+    def ticks(self) -> list[tuple[list[Event], datetime]]:
+        """Each tick as the runtime would log it: its inputs, the tick, what the stage made."""
+        return self.played
+
+    def log(self) -> list[Event]:
+        return [e for batch, _ in self.played for e in batch]
 
     def edit(self, lang: str, text: str) -> list[Event]:
         en = text if lang == "en" else self.draft.text_en
@@ -346,3 +356,101 @@ def test_whatever_an_officer_types_nothing_withheld_is_published(
 
 
 _NIGHTS: dict[str, KillNight] = {}
+
+
+# ---------------------------------------------------------------- a second look instead of a refusal
+
+
+def _second_look_rules() -> PolicyRules:
+    raw = msgspec.to_builtins(load_rules())
+    raw["edit"]["unexplained"] = "second_approver"
+    return msgspec.convert(raw, PolicyRules)
+
+
+def _approve(night: KillNight, officer: str) -> list[Event]:
+    st = night.stage.statements[night.draft.statement_id]
+    return night.step(StatementApproved(t=night.now, statement_id=st.statement_id, officer=officer, role="publisher",
+                                        text_sha256=text_sha256(st.text_en, st.text_ru)))  # fmt: skip
+
+
+WORDY_EN = "03:10. The 31st drone was destroyed over Kapotnya."
+WORDY_RU = "03:10. 31-й беспилотник уничтожен над Капотней."
+
+
+def test_words_outside_the_vocabulary_stand_for_a_second_approver_where_the_policy_says(scenario: LoadedScenario) -> None:
+    night = KillNight(scenario, rules=_second_look_rules())
+    sid = night.draft.statement_id
+    got = night.step(StatementEdited(t=night.now, statement_id=sid, editor="press-1", role="editor",
+                                     text_en=WORDY_EN, text_ru=WORDY_RU))  # fmt: skip
+    assert refusals(got) == []
+    (flag,) = [e for e in got if isinstance(e, StatementFlagged)]
+    assert flag.approvals_needed == 2  # the topic's one, and one more for the marked words
+    marked = {(s.lang, (WORDY_EN if s.lang == "en" else WORDY_RU)[s.start : s.end]) for s in flag.spans}
+    assert marked == {("en", "Kapotnya"), ("ru", "Капотней")} and {s.kind for s in flag.spans} == {"word"}
+    st = night.stage.statements[sid]
+    assert st.needed == 2 and st.text_en == WORDY_EN
+    assert refusals(_approve(night, "duty-1")) == [] and st.state == "partially_approved"
+    assert [e for e in night.out if isinstance(e, StatementPublished)] == []
+    (again,) = refusals(_approve(night, "duty-1"))  # the same officer twice is still one approver
+    assert "already approved" in again.reason
+    assert refusals(_approve(night, "duty-2")) == []
+    (pub,) = [e for e in night.out if isinstance(e, StatementPublished)]
+    assert pub.approved_by == ["duty-1", "duty-2"] and pub.text_en == WORDY_EN
+    # what the log says replays to the same statement
+    replayed = replay_statements(scenario, night.log(), DisclosureConfig(batch_window_s=60.0, policy=_second_look_rules()))
+    assert replayed[sid].state == "published" and replayed[sid].flagged == st.flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "03:10. Pantsyr destroyed the 31st drone over Kapotnya.",  # a withheld term beside the word
+        "03:10. The 31st drone fell at 55.7512, 37.6184 in Kapotnya.",  # a coordinate
+        "Twelve drones in the air over Kapotnya.",  # an airborne count
+        "03:10. AD regiment 2 destroyed the 31st drone.",  # a unit
+    ],
+)
+def test_a_second_look_never_lets_withheld_facts_stand(scenario: LoadedScenario, text: str) -> None:
+    night = KillNight(scenario, rules=_second_look_rules())
+    got = night.edit("en", text)
+    (r,) = refusals(got)
+    assert not [e for e in got if isinstance(e, StatementFlagged)]
+    assert night.stage.statements[night.draft.statement_id].text_en == night.draft.text_en, r.reason
+
+
+def test_a_clean_edit_after_a_flagged_one_needs_the_topics_approvers_again(scenario: LoadedScenario) -> None:
+    night = KillNight(scenario, rules=_second_look_rules())
+    sid = night.draft.statement_id
+    night.step(StatementEdited(t=night.now, statement_id=sid, editor="press-1", role="editor", text_en=WORDY_EN, text_ru=WORDY_RU))
+    assert night.stage.statements[sid].needed == 2
+    got = night.step(StatementEdited(t=night.now, statement_id=sid, editor="press-1", role="editor",
+                                     text_en=night.draft.text_en, text_ru=night.draft.text_ru))  # fmt: skip
+    assert refusals(got) == [] and not [e for e in got if isinstance(e, StatementFlagged)]
+    st = night.stage.statements[sid]
+    assert st.flagged == [] and st.needed == 1
+    assert refusals(_approve(night, "duty-1")) == []
+    assert [e.statement_id for e in night.out if isinstance(e, StatementPublished)] == [sid]
+
+
+def test_by_default_words_outside_the_vocabulary_are_refused(scenario: LoadedScenario) -> None:
+    night = KillNight(scenario)
+    (r,) = refusals(night.edit("en", WORDY_EN))
+    assert "word(not in the vocabulary)" in r.reason
+
+
+def test_the_live_picture_shows_the_marked_words_and_the_extra_approver(scenario: LoadedScenario) -> None:
+    from skywarden.service.picture import LivePicture
+
+    night = KillNight(scenario, rules=_second_look_rules())
+    sid = night.draft.statement_id
+    night.step(StatementEdited(t=night.now, statement_id=sid, editor="press-1", role="editor", text_en=WORDY_EN, text_ru=WORDY_RU))
+    picture = LivePicture(scenario)
+    for i, (batch, _) in enumerate(night.ticks()):
+        picture.apply_tick(batch, i + 1)
+    (row,) = [s for s in picture.c_statements() if s["statement_id"] == sid]
+    assert row["approvals_needed"] == 2 and row["text_en"] == WORDY_EN
+    assert {(f["lang"], f["start"], f["end"]) for f in row["flagged"]} == {("en", 41, 49), ("ru", 38, 46)}
+    _approve(night, "duty-1")
+    picture.apply_tick(night.ticks()[-1][0], 99)
+    (row,) = [s for s in picture.c_statements() if s["statement_id"] == sid]
+    assert row["state"] == "partially_approved" and row["approved_by"] == ["duty-1"]

@@ -38,7 +38,8 @@ def norm(text: str) -> str:
         ("Pan\u200btsir", "pantsir"),  # zero-width space
         ("Pan\u00adtsir", "pantsir"),  # soft hyphen
         ("Pan\u2060t\ufeffsir", "pantsir"),  # word joiner, BOM
-        ("\u202ePantsir\u202c", "pantsir"),  # bidi override
+        ("\u2067Pantsir\u2069", "pantsir"),  # bidi isolate
+        ("\u202ePantsir\u202c", "pantsir\nristnap"),  # bidi override: as stored, then as drawn
         ("P\u0336a\u0336ntsir", "pantsir"),  # combining overlays
         ("S\u2011400", "s-400"),  # non-breaking hyphen
         ("S\u2014400", "s-400"),  # em dash
@@ -57,6 +58,17 @@ def norm(text: str) -> str:
 )
 def test_look_alikes_and_invisible_characters_read_as_plain_text(typed: str, reads: str) -> None:
     assert norm(typed) == reads
+
+
+def test_a_name_drawn_reversed_by_an_override_is_read_as_drawn_and_maps_back() -> None:
+    typed = "03:10. \u202eristnaP\u202c destroyed"  # shows "03:10. Pantsir destroyed"
+    n = normalise(typed)
+    logical, drawn = n.text.split("\n")
+    assert logical == "03:10. ristnap destroyed" and drawn == "pantsir"
+    a = n.text.index("pantsir")
+    s, e = n.span(a, a + 7)
+    assert typed[s:e] == "ristnaP"
+    assert normalise("\u202eab\ncd").text == "ab\ncd\nba"  # a line break ends the override
 
 
 def test_spans_map_back_to_the_text_as_typed() -> None:
@@ -118,9 +130,13 @@ def test_the_generated_table_is_latin_and_cyrillic_only() -> None:
 
     meta = json.loads((resources.files("skywarden.disclosure") / "confusables.json").read_text("utf-8"))
     assert meta["source"] == "confusables.txt" and meta["version"]
-    for src, dst in TO_LATIN.items():
+    for src, dst in meta["to_latin"].items():
         assert dst.isascii() and dst.isalpha(), (src, dst)
         assert unicodedata.name(src).startswith(("CYRILLIC", "LATIN")), src
+    # beside it: a few Cyrillic small letters and the Greek letters drawn like Latin ones
+    for src, dst in TO_LATIN.items():
+        assert dst.isascii() and dst.isalpha(), (src, dst)
+        assert unicodedata.name(src).startswith(("CYRILLIC", "LATIN", "GREEK")), src
     for src, dst in TO_CYRILLIC.items():
         assert src.isascii() and unicodedata.name(dst).startswith("CYRILLIC")
     assert all(d.isdigit() for d in TO_DIGIT.values())

@@ -326,6 +326,17 @@ def _send(log: Path, ref: str, what: str, inputs: list[InputEvent]) -> None:
     console.print(f"{what} of {ref} accepted")
 
 
+def _marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with its flagged words in reverse video, for the second approver to see."""
+    from rich.markup import escape
+
+    out, at = [], 0
+    for a, b in sorted(spans):
+        out += [escape(text[at:a]), f"[reverse]{escape(text[a:b])}[/reverse]"]
+        at = b
+    return "".join([*out, escape(text[at:])])
+
+
 @statement_app.command("list")
 def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
     """The night's statements: state, approvals, and the English text.
@@ -347,14 +358,14 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
         table.add_row(
             st.statement_id,
             st.topic,
-            f"[{style.get(state, 'yellow')}]{state}[/]",
-            f"{len(st.approvals)}/{st.approvals_needed} {' '.join(st.approved_by)}".strip(),
+            f"[{style.get(state, 'yellow')}]{state}[/]" + (f" [magenta]{len(st.flagged)} flagged[/]" if st.flagged else ""),
+            f"{len(st.approvals)}/{st.needed} {' '.join(st.approved_by)}".strip(),
             "; ".join(
                 f"{a.action} {a.officer} {a.t.astimezone(tz):%H:%M:%S}".replace("  ", " ")
                 for a in st.history
             ),
             text_sha256(st.text_en, st.text_ru)[:12],
-            st.text_en,
+            _marked(st.text_en, [(a, b) for lang, a, b in st.flagged if lang == "en"]),
         )
     Console().print(table)
 
@@ -395,9 +406,9 @@ def approve(
     with _night(log) as (lg, opened):
         st = _statements(lg, opened, scenario)[0].get(statement_id)
         t = _latest(lg, opened)
-    if st is not None and st.approvals_needed > 1 and not on_duty:
-        reason = (f"needs {st.approvals_needed} approvers, and names alone do not prove "
-                  f"{st.approvals_needed} people: sign in with a users file (--users)")  # fmt: skip
+    if st is not None and st.needed > 1 and not on_duty:
+        reason = (f"needs {st.needed} approvers, and names alone do not prove "
+                  f"{st.needed} people: sign in with a users file (--users)")  # fmt: skip
         _audit(log, officer, "refused", target, reason)
         Console(stderr=True).print(f"[red]refused[/red]: {statement_id} {reason}")
         raise typer.Exit(1)

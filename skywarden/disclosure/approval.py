@@ -72,10 +72,19 @@ class Statement:
     state: StatementState = "drafted"
     approvals: list[Action] = field(default_factory=list)
     history: list[Action] = field(default_factory=list)
+    # words of the current text that the vocabulary does not explain, let stand for a second
+    # look ([edit] unexplained = "second_approver"): (lang, start, end); each such text needs
+    # one approval more than its topic
+    flagged: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def approved_by(self) -> list[str]:
         return [a.officer for a in self.approvals]
+
+    @property
+    def needed(self) -> int:
+        """Approvals the current text needs: the topic's, and one more for a flagged text."""
+        return self.approvals_needed + (1 if self.flagged else 0)
 
     @property
     def editor(self) -> str:
@@ -116,7 +125,7 @@ class Statement:
             )
         if officer in self.approved_by:
             raise ApprovalError(f"officer {officer!r} has already approved {self.statement_id}")
-        done = len(self.approvals) + 1 >= self.approvals_needed
+        done = len(self.approvals) + 1 >= self.needed
         self.state = transition(
             f"statement {self.statement_id}",
             self.state,
@@ -136,11 +145,14 @@ class Statement:
         text_ru: str,
         officers: dict[str, Officer],
         rules: ApprovalRules,
+        flagged: list[tuple[str, int, int]] | None = None,
     ) -> StatementState:
-        """Replace the texts; every approval given so far is reset (the new text needs its own)."""
+        """Replace the texts; every approval given so far is reset (the new text needs its own).
+        ``flagged``: the new text's unexplained words, let stand for one more approver."""
         self.may_edit(editor, role, officers, rules)
         self.state = transition(f"statement {self.statement_id}", self.state, "drafted")
         self.text_en, self.text_ru = text_en, text_ru
+        self.flagged = list(flagged or [])
         self.approvals.clear()
         self.history.append(Action(t, "edited", editor, role))
         return self.state
@@ -176,7 +188,7 @@ class Statement:
 
     def publish(self, t: datetime) -> StatementState:
         """Only an approved statement is published (never without its approvals)."""
-        if self.state != "approved" or len(self.approvals) < self.approvals_needed:
+        if self.state != "approved" or len(self.approvals) < self.needed:
             raise TransitionError(f"statement {self.statement_id}", self.state, "published")
         self.state = transition(f"statement {self.statement_id}", self.state, "published")
         self.history.append(Action(t, "published"))

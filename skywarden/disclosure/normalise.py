@@ -10,6 +10,8 @@ of :mod:`skywarden.disclosure.allowlist` and the withheld terms of
 
 1. format and control characters are removed (zero-width spaces and joiners, soft hyphens, bidi
    marks and isolates, the byte-order mark; tab, CR, VT and FF become a space or a line break);
+   a run that a right-to-left override draws reversed is read both ways: as stored, and as
+   drawn, appended after the text (``"\u202eristnaP\u202c"`` shows, and is read as, "Pantsir");
 2. punctuation that Unicode's confusables (UTS #39) take for ``:``, ``'``, ``"`` or ``°`` becomes
    that character (``∶`` ratio, ``′`` prime, ``º`` masculine ordinal...); every dash and hyphen
    (category Pd, minus signs) becomes ``-``; every space (Zs, and the invisible fillers) ``" "``;
@@ -36,6 +38,7 @@ words, English and Russian ("twelve", "thirty-first", "двенадцать", "�
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
@@ -58,9 +61,16 @@ _T = _load_table()
 # a few Cyrillic lower-case letters that pass for Latin ones in running text though UTS #39
 # gives them no ASCII prototype (their capitals have one: К, М, Т, Н, В)
 _LOOK_LATIN = {"к": "k", "м": "m", "т": "t", "п": "n", "и": "u", "н": "h", "в": "b"}
+# Greek letters drawn like Latin ones (their UTS #39 prototypes are the Latin letters): a Greek
+# "Ρ" in "Ρantsir" is read as "P"
+_GREEK_LATIN = {
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "α": "a", "ι": "i", "κ": "k", "ν": "v",
+    "ο": "o", "ρ": "p", "υ": "u", "χ": "x",
+}  # fmt: skip
 _TR39_LAT: dict[str, str] = _T["to_latin"]
 _TR39_CYR: dict[str, str] = _T["to_cyrillic"]
-TO_LATIN: dict[str, str] = _T["to_latin"] | _LOOK_LATIN
+TO_LATIN: dict[str, str] = _T["to_latin"] | _LOOK_LATIN | _GREEK_LATIN
 TO_CYRILLIC: dict[str, str] = _T["to_cyrillic"] | {v: k for k, v in _LOOK_LATIN.items()}
 TO_DIGIT: dict[str, str] = _T["to_digit"]
 PUNCT: dict[str, str] = _T["punct"] | {"\u00ba": "°", "\u02da": "°", "\u2070": "°"}
@@ -135,7 +145,11 @@ class Normalised:
         if end <= start:
             at = self.origin[start] if start < len(self.origin) else len(self.source)
             return at, at
-        return self.origin[start], self.origin[end - 1] + 1
+        a, b = self.origin[start], self.origin[end - 1]
+        if a > b:  # a run drawn right to left (an override): its characters came in reverse
+            part = self.origin[start:end]
+            return min(part), max(part) + 1
+        return a, b + 1
 
 
 _WORD_RE = re.compile(r"[^\W_]+")
@@ -169,7 +183,7 @@ def normalise(text: str) -> Normalised:
         return Normalised(text, _ASCII_DIGITISH.sub(lambda m: TO_DIGIT[m.group(0)], text).lower())
     folded = text.translate(_FOLD)
     origin: array[int] | None = None
-    if len(folded) == len(text) and _FOLD.resizing.isdisjoint(text):
+    if len(folded) == len(text) and _FOLD.resizing.isdisjoint(text) and not _OVERRIDES.search(text):
         chars = list(folded)  # one character for one: the identity maps back
     else:
         chars = []
@@ -178,6 +192,7 @@ def normalise(text: str) -> Normalised:
             for x in _FOLD[ord(c)]:
                 chars.append(x)
                 origin.append(i)
+        _display_order(text, chars, origin)
     _resolve_scripts(chars)
     joined = "".join(chars)
     cased = joined.casefold()
@@ -190,6 +205,37 @@ def normalise(text: str) -> Normalised:
         out.append(f)
         final.extend([origin[i] if origin is not None else i] * len(f))
     return Normalised(text, "".join(out), final)
+
+
+# a right-to-left override (U+202E) draws what follows reversed, up to its pop (U+202C), a
+# left-to-right override (U+202D) or the end of the line: "\u202eristnaP\u202c" shows "Pantsir".
+# A channel that drops the controls shows the logical order instead, so both are read: the
+# reversed runs are appended after the text, each after a line break, with their origins.
+_OVERRIDES = re.compile("[\u202d\u202e]")
+
+
+def _display_order(text: str, chars: list[str], origin: array[int]) -> None:
+    """Append, in place, each run that an override draws right to left, as it is drawn."""
+    if not _OVERRIDES.search(text):
+        return
+    runs: list[tuple[int, int]] = []  # [a, b) of the source drawn reversed
+    start: int | None = None
+    for i, c in enumerate(text):
+        if c == "\u202e" and start is None:
+            start = i
+        elif start is not None and c in "\u202c\u202d\n\u2029":
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(text)))
+    for a, b in runs:
+        lo, hi = bisect.bisect_left(origin, a), bisect.bisect_left(origin, b)
+        if hi <= lo:
+            continue
+        chars.append("\n")
+        origin.append(a)
+        chars.extend(reversed(chars[lo:hi]))
+        origin.extend(reversed(origin[lo:hi]))
 
 
 # a word that needs its script resolved: letters of two scripts, a digit beside a letter, or a
@@ -254,7 +300,7 @@ _TRANSLIT = str.maketrans(
 _SPELLING = (
     (re.compile(r"shch|sch"), "sh"),
     (re.compile(r"kh"), "h"),
-    (re.compile(r"t[sz]"), "c"),
+    (re.compile(r"t[sz]|(?<=n)z"), "c"),  # ц as ts, tz, and z after n (German: "Panzir")
     (re.compile(r"ck|q"), "k"),
     (re.compile(r"ph"), "f"),
     (re.compile(r"x"), "ks"),

@@ -111,10 +111,15 @@ class ApprovalRules(_Base, frozen=True, kw_only=True):
 class EditRules(_Base, frozen=True, kw_only=True):
     """How officers' edits are read (:mod:`skywarden.disclosure.allowlist`): ``max_chars``, the
     longest text of an edit (a longer one is refused unread); ``vocabulary``, the file of
-    ordinary words an edit may use, beside the policy file ("": the shipped one)."""
+    ordinary words an edit may use, beside the policy file ("": the shipped one);
+    ``unexplained``, what becomes of an edit whose only fault is words outside the vocabulary:
+    "refuse" it, or let it stand for a "second_approver" (one more approval than the topic needs,
+    from officers who see the words marked). Withheld terms, units, equipment, coordinates,
+    times, numbers, places and airborne counts are refused either way."""
 
     max_chars: int = 2000
     vocabulary: str = ""
+    unexplained: Literal["refuse", "second_approver"] = "refuse"
 
 
 class PolicyRules(_Base, frozen=True, kw_only=True):

@@ -41,7 +41,7 @@ from skywarden.disclosure.drafting import (
     ordinal_en,
     ordinal_ru_gen,
 )
-from skywarden.disclosure.policy import DisclosurePolicy, Draft, PolicyRules, check_rules
+from skywarden.disclosure.policy import DisclosurePolicy, Draft, PolicyRules, Violation, check_rules
 from skywarden.errors import ApprovalError, TransitionError
 from skywarden.events import (
     AirportLifted,
@@ -52,6 +52,7 @@ from skywarden.events import (
     CrewStatusChanged,
     DebrisPredicted,
     Event,
+    FlaggedSpan,
     InputRefused,
     KillNumbered,
     KillRetracted,
@@ -59,6 +60,7 @@ from skywarden.events import (
     StatementApproved,
     StatementDrafted,
     StatementEdited,
+    StatementFlagged,
     StatementPublished,
     StatementRejected,
     Tick,
@@ -187,9 +189,9 @@ class DisclosureStage:
                 except msgspec.ValidationError as exc:
                     out.append(self._refuse(now, e, e.user, f"not an officer: {exc}"))
             elif isinstance(e, StatementApproved | StatementRejected | StatementEdited):
-                refused = self._officer_input(now, e)
-                if refused is not None:
-                    out.append(refused)
+                answer = self._officer_input(now, e)  # a refusal, or a flagged edit
+                if answer is not None:
+                    out.append(answer)
             elif isinstance(e, ClaimRecorded):
                 problem = self._claim_problem(e)
                 if problem:
@@ -405,7 +407,7 @@ class DisclosureStage:
 
     def _officer_input(
         self, now: datetime, e: StatementApproved | StatementRejected | StatementEdited
-    ) -> InputRefused | None:
+    ) -> InputRefused | StatementFlagged | None:
         st = self.statements.get(e.statement_id)
         if st is None:
             return self._refuse(now, e, e.statement_id, "unknown statement")
@@ -420,12 +422,17 @@ class DisclosureStage:
                 st.reject(e.t, e.officer, e.role, self.officers, rules)
             else:
                 st.may_edit(e.editor, e.role, self.officers, rules)  # who and when, first
-                unexplained = self._unexplained(st.statement_id, e.text_en, e.text_ru)
-                if unexplained:
-                    return self._refuse(now, e, e.statement_id, unexplained)
+                found = self._violations(st.statement_id, e.text_en, e.text_ru)
+                second_look = self.policy.rules.edit.unexplained == "second_approver"
+                if found and not (second_look and all(v.kind == "word" for _, v in found)):
+                    return self._refuse(now, e, e.statement_id, _explained(found))
                 if not e.text_en.strip() or not e.text_ru.strip():
                     return self._refuse(now, e, e.statement_id, "the edit leaves a text empty")
-                st.edit(e.t, e.editor, e.role, e.text_en, e.text_ru, self.officers, rules)
+                flagged = [(lang, v.start, v.end) for lang, v in found]
+                st.edit(e.t, e.editor, e.role, e.text_en, e.text_ru, self.officers, rules, flagged)
+                if flagged:
+                    spans = [FlaggedSpan(lang=lang, start=v.start, end=v.end, kind=v.kind) for lang, v in found]
+                    return StatementFlagged(t=now, statement_id=st.statement_id, spans=spans, approvals_needed=st.needed)
         except (ApprovalError, TransitionError) as exc:
             return self._refuse(now, e, e.statement_id, str(exc))
         return None
@@ -460,23 +467,23 @@ class DisclosureStage:
             return ""
         return "the English and Russian texts do not state the same facts: " + ", ".join(differ)
 
-    def _unexplained(self, sid: str, text_en: str, text_ru: str) -> str:
-        """Why an edit may not stand ("" when it may): the spans, per language, that the
-        statement's facts and the vocabulary do not explain, or that the policy withholds."""
+    def _violations(self, sid: str, text_en: str, text_ru: str) -> list[tuple[str, Violation]]:
+        """The spans of an edit, per language and in order, that the statement's facts and the
+        vocabulary do not explain, or that the policy withholds (none: the edit may stand)."""
         facts = self.allowed.get(sid, Facts())
-        parts = []
+        out: list[tuple[str, Violation]] = []
         for lang, text in (("en", text_en), ("ru", text_ru)):
             found = self.allowlist.check(text, facts)
             if not found or found[0].kind != "length":
                 seen = {(v.start, v.end) for v in found}
                 found += [v for v in self.policy.check(text) if (v.start, v.end) not in seen]
-            if found:
-                parts.append(explain(sorted(found, key=lambda v: (v.start, v.end)), lang))
-        if not parts:
-            return ""
-        return "the edit contains withheld content or what the facts do not allow: " + "; ".join(
-            parts
-        )
+            out += [(lang, v) for v in sorted(found, key=lambda v: (v.start, v.end))]
+        return out
+
+    def _unexplained(self, sid: str, text_en: str, text_ru: str) -> str:
+        """Why an edit may not stand ("" when it may)."""
+        found = self._violations(sid, text_en, text_ru)
+        return _explained(found) if found else ""
 
     # ---------------------------------------------------------------- publishing
 
@@ -551,6 +558,14 @@ def replay_statements(
     if tick is not None:
         stage.step(tick, batch)
     return stage.statements
+
+
+
+
+def _explained(found: list[tuple[str, Violation]]) -> str:
+    """The refusal of an edit: its spans by language, by offset and kind (never their text)."""
+    parts = [explain([v for lang, v in found if lang == want], want) for want in ("en", "ru") if any(lang == want for lang, _ in found)]
+    return "the edit contains withheld content or what the facts do not allow: " + "; ".join(parts)
 
 
 __all__ = ["DisclosureConfig", "DisclosureStage", "replay_statements"]

@@ -61,6 +61,7 @@ _TOUCHES: dict[type[E.Event], tuple[str, ...]] = {
     E.StatementRejected: ("statements",),
     E.StatementEdited: ("statements",),
     E.StatementPublished: ("statements",),
+    E.StatementFlagged: ("statements",),
     E.AlertIssued: ("alerts",),
     E.ClaimRecorded: ("claims",),
     E.ClaimAssessed: ("claims",),
@@ -87,6 +88,11 @@ class _Statement:
     editor: str = ""
     published_at: datetime | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    flagged: list[dict[str, Any]] = field(default_factory=list)  # the current text's unexplained words
+
+    @property
+    def needed(self) -> int:
+        return self.drafted.approvals_needed + (1 if self.flagged else 0)
 
 
 @dataclass
@@ -273,7 +279,7 @@ class LivePicture:
             case E.StatementDrafted():
                 self.statements[ev.statement_id] = _Statement(ev, text_en=ev.text_en, text_ru=ev.text_ru)
                 self.statements[ev.statement_id].history.append({"t": iso(ev.t), "action": "drafted", "officer": "", "role": ""})
-            case E.StatementApproved() | E.StatementRejected() | E.StatementEdited():
+            case E.StatementApproved() | E.StatementRejected() | E.StatementEdited() | E.StatementFlagged():
                 self._pending.append((ev.statement_id, E.kind(ev), ev))
             case E.InputRefused():
                 self.refused += 1
@@ -316,15 +322,17 @@ class LivePicture:
                 continue
             if isinstance(ev, E.StatementApproved):
                 st.approved_by.append(ev.officer)
-                st.state = "approved" if len(st.approved_by) >= st.drafted.approvals_needed else "partially_approved"
+                st.state = "approved" if len(st.approved_by) >= st.needed else "partially_approved"
                 st.history.append({"t": iso(ev.t), "action": "approved", "officer": ev.officer, "role": ev.role})
             elif isinstance(ev, E.StatementRejected):
                 st.state = "rejected"
                 st.history.append({"t": iso(ev.t), "action": "rejected", "officer": ev.officer, "role": ev.role, "reason": ev.reason})
             elif isinstance(ev, E.StatementEdited):
                 st.text_en, st.text_ru, st.editor = ev.text_en, ev.text_ru, ev.editor
-                st.approved_by, st.state = [], "drafted"
+                st.approved_by, st.state, st.flagged = [], "drafted", []
                 st.history.append({"t": iso(ev.t), "action": "edited", "officer": ev.editor, "role": ev.role})
+            elif isinstance(ev, E.StatementFlagged):  # after its edit, in the same tick
+                st.flagged = [{"lang": x.lang, "start": x.start, "end": x.end, "kind": x.kind} for x in ev.spans]
         self._pending.clear()
 
     # ------------------------------------------------------------------ the collections
@@ -424,7 +432,7 @@ class LivePicture:
             {
                 "statement_id": sid, "topic": s.drafted.topic, "state": s.state,
                 "text_en": s.text_en, "text_ru": s.text_ru, "text_sha256": text_sha256(s.text_en, s.text_ru), "draft_en": s.drafted.text_en,
-                "draft_ru": s.drafted.text_ru, "approvals_needed": s.drafted.approvals_needed,
+                "draft_ru": s.drafted.text_ru, "approvals_needed": s.needed, "flagged": s.flagged,
                 "approved_by": s.approved_by, "editor": s.editor, "drafted_at": iso(s.drafted.t),
                 "published_at": iso(s.published_at), "supersedes": s.drafted.supersedes,
                 "history": s.history,

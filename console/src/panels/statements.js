@@ -5,6 +5,7 @@ import { t, tOr, getLang } from "../i18n.js";
 import { localHM } from "../format.js";
 import { may } from "../roles.js";
 import { button, chip, emptyLine } from "../ui.js";
+import { cutSpans, diffWords } from "../textdiff.js";
 
 const STATE_ORDER = { drafted: 0, partially_approved: 1, approved: 2, published: 3, rejected: 4 };
 
@@ -84,12 +85,25 @@ function edited(s, lang) {
   return typeof draft === "string" && draft !== "" && draft !== text;
 }
 
+/** The text with its flagged spans marked (offsets in code points, see textdiff.js). */
+function markedText(text, spans) {
+  return cutSpans(text, spans).map(([marked, part]) => (marked ? h("mark", { class: "flagged", "data-testid": "flagged-span" }, part) : part));
+}
+
+function diffView(draft, text) {
+  return h("p", { class: "st-diff" }, diffWords(draft, text).map(([op, s]) => (op === "+" ? h("ins", null, s) : op === "-" ? h("del", null, s) : s)));
+}
+
 function card(s, app, rights) {
   const open = s.state !== "published" && s.state !== "rejected";
   const lang = getLang();
   const text = lang === "ru" ? s.text_ru || s.text_en : s.text_en || s.text_ru;
   const other = lang === "ru" ? s.text_en : s.text_ru;
   const approvedBy = s.approved_by || [];
+  const flagged = Array.isArray(s.flagged) ? s.flagged : [];
+  const textLang = lang === "ru" && s.text_ru ? "ru" : "en";
+  const otherLang = textLang === "ru" ? "en" : "ru";
+  const spansOf = (which) => flagged.filter((x) => x.lang === which);
   const mine = approvedBy.includes(app.me.user);
   const actions = [];
   if (open && rights.approve) {
@@ -108,8 +122,11 @@ function card(s, app, rights) {
       h("span", { class: "grow" }),
       chip(tOr("st_state_", s.state), `state-${s.state}`, { "data-testid": "statement-state" }),
     ),
-    h("p", { class: "st-text", lang: lang === "ru" && s.text_ru ? "ru" : "en" }, text || ""),
-    other ? h("details", { class: "st-other" }, h("summary", null, lang === "ru" ? t("st_text_en") : t("st_text_ru")), h("p", null, other)) : null,
+    h("p", { class: "st-text", lang: textLang }, ...markedText(text || "", spansOf(textLang))),
+    flagged.length ? h("div", { class: "st-flag", "data-testid": "statement-flagged" }, t("st_flagged")) : null,
+    other
+      ? h("details", { class: "st-other", open: flagged.some((x) => x.lang === otherLang) || null }, h("summary", null, lang === "ru" ? t("st_text_en") : t("st_text_ru")), h("p", null, ...markedText(other, spansOf(otherLang))))
+      : null,
     s.policy ? policyBox(s.policy, app) : null,
     Array.isArray(s.withheld)
       ? h(
@@ -120,7 +137,12 @@ function card(s, app, rights) {
         )
       : null,
     edited(s, lang)
-      ? h("details", { class: "st-other" }, h("summary", null, t("st_original")), h("p", null, lang === "ru" ? s.draft_ru || s.draft_en : s.draft_en || s.draft_ru))
+      ? h(
+          "details",
+          { class: "st-other", open: flagged.length ? true : null, "data-testid": "statement-changes" },
+          h("summary", null, t("st_changes")),
+          diffView(lang === "ru" ? s.draft_ru || s.draft_en : s.draft_en || s.draft_ru, text || ""),
+        )
       : null,
     h(
       "div",
