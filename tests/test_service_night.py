@@ -24,7 +24,8 @@ from skywarden.log import open_log
 from skywarden.play import play_night
 from skywarden.runtime import SimulatedClock
 from skywarden.scenario import LoadedScenario
-from skywarden.service.live import LiveNight
+from skywarden.service.live import Delta, LiveNight
+from skywarden.service.picture import TRAIL
 
 
 def test_a_served_night_and_the_same_inputs_played_by_run_give_the_same_log(
@@ -247,3 +248,38 @@ def test_the_first_tick_after_opening_keeps_a_reports_own_time(scenario: LoadedS
     logged = [r.event() for r in live.log.read()] if live.log is not None else []
     (rid,) = [e for e in logged if isinstance(e, E.RemoteIdReport) and e.uas_id == "RID-FIRST"]
     assert rid.t == t  # not the tick's time
+
+
+def test_deltas_carry_no_trails_and_a_client_rebuilds_the_servers_own(scenario: LoadedScenario, tmp_path: Path) -> None:
+    """The WebSocket deltas leave the trails out; extending each track's trail with the
+    positions the deltas bring (as the console's feed does) gives the server's trails."""
+    live = LiveNight(scenario, str(tmp_path / "night.sqlite"), exercise=True)
+    live.open()
+    live.advance(1300)  # to the first drones (00:20)
+    held: dict[str, list[list[float]]] = {
+        f["properties"]["track_id"]: f["properties"]["trail"] for f in live.state["tracks"]["features"]
+    }
+    deltas_with_tracks = 0
+
+    def on_tick(delta: Delta, state: dict[str, Any]) -> None:
+        nonlocal held, deltas_with_tracks
+        tracks = delta.changed.get("tracks")
+        if tracks is None:
+            return
+        deltas_with_tracks += 1
+        rebuilt: dict[str, list[list[float]]] = {}
+        for f in tracks["features"]:
+            assert "trail" not in f["properties"]
+            trail = list(held.get(f["properties"]["track_id"], []))
+            at = f["geometry"]["coordinates"]
+            if not trail or trail[-1] != at:
+                trail.append(at)
+            rebuilt[f["properties"]["track_id"]] = trail[-TRAIL:]
+        held = rebuilt
+        server = {f["properties"]["track_id"]: f["properties"]["trail"] for f in state["tracks"]["features"]}
+        assert held == server
+
+    live.on_tick = on_tick
+    live.advance(120)
+    assert deltas_with_tracks >= 100 and held and any(len(t) == TRAIL for t in held.values())
+    live.stop()

@@ -17,6 +17,28 @@ export function classify(lastSeq, msg) {
   return msg.prev === lastSeq ? "apply" : "gap";
 }
 
+export const TRAIL = 10; // positions kept per track, as the server keeps them
+
+/**
+ * A delta's tracks (which carry no trails) with each track's trail extended from the tracks the
+ * client holds: its last trail, and the delta's position where the track moved. Tracks not in
+ * the delta lose theirs. Pure, and the same rule as the server's (skywarden/service/picture.py).
+ */
+export function withTrails(held, tracks) {
+  const before = new Map();
+  for (const f of held?.features || []) before.set(f.properties?.track_id, f.properties?.trail || []);
+  const features = (tracks?.features || []).map((f) => {
+    const p = f.properties || {};
+    if (Array.isArray(p.trail)) return f; // a server that sends trails: keep them
+    const trail = [...(before.get(p.track_id) || [])];
+    const at = f.geometry?.coordinates;
+    const last = trail[trail.length - 1];
+    if (Array.isArray(at) && !(last && last[0] === at[0] && last[1] === at[1])) trail.push([at[0], at[1]]);
+    return { ...f, properties: { ...p, trail: trail.slice(-TRAIL) } };
+  });
+  return { ...tracks, features };
+}
+
 export class Feed {
   /**
    * handlers: onSnapshot(data, seq), onDelta(data, seq, t), onStatus("connecting"|"live"|"lost"|"resync")

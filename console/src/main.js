@@ -3,7 +3,7 @@
 import { h, clear } from "./dom.js";
 import { t, tOr, getLang, setLang, initialLang, onLang } from "./i18n.js";
 import * as api from "./api.js";
-import { Feed } from "./feed.js";
+import { Feed, withTrails } from "./feed.js";
 import { CrewProgress } from "./progress.js";
 import { setTimeZone, localTime } from "./format.js";
 import { may } from "./roles.js";
@@ -98,6 +98,7 @@ class Console {
         this.queueRender();
       },
       onDelta: (data, seq, tt) => {
+        if (data.tracks) data.tracks = withTrails(this.live.tracks, data.tracks);
         Object.assign(this.live, data);
         this.seq = seq;
         if (tt) this.lastT = tt;

@@ -1,7 +1,7 @@
 // node --test console/test/: the console's pure pieces (no browser needed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { classify } from "../src/feed.js";
+import { classify, withTrails } from "../src/feed.js";
 import { alongRoute, CrewProgress } from "../src/progress.js";
 
 test("a snapshot is always applied", () => {
@@ -43,4 +43,18 @@ test("a crew moves along its route by the clock and sits at the end on site", ()
   assert.deepEqual(c.position, [0, 10]);
   assert.equal(c.etaLeftS, 0);
   assert.deepEqual(p.observe({ ...crew, site_id: null, route: [] }, 0), { position: null, etaLeftS: null });
+});
+
+test("the trails of a delta's tracks are extended as the server extends its own", () => {
+  const feat = (id, lon, lat, trail) => ({ type: "Feature", geometry: { type: "Point", coordinates: [lon, lat] }, properties: trail ? { track_id: id, trail } : { track_id: id } });
+  const held = { type: "FeatureCollection", features: [feat("T1", 1, 1, [[0, 0], [1, 1]]), feat("T2", 5, 5, [[5, 5]])] };
+  const delta = { type: "FeatureCollection", features: [feat("T1", 2, 2), feat("T3", 9, 9), feat("T2", 5, 5)] };
+  const got = withTrails(held, delta).features.map((f) => [f.properties.track_id, f.properties.trail]);
+  assert.deepEqual(got, [["T1", [[0, 0], [1, 1], [2, 2]]], ["T3", [[9, 9]]], ["T2", [[5, 5]]]]); // T2 did not move
+  let tracks = held;
+  for (let i = 0; i < 15; i++) tracks = withTrails(tracks, { type: "FeatureCollection", features: [feat("T1", 10 + i, 0)] });
+  const trail = tracks.features[0].properties.trail;
+  assert.equal(trail.length, 10);
+  assert.deepEqual(trail[9], [24, 0]);
+  assert.deepEqual(withTrails(undefined, { type: "FeatureCollection", features: [] }).features, []);
 });

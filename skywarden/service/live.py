@@ -372,6 +372,8 @@ class LiveNight:
         state = {**self.state, **data}
         self.state = state
         if self.on_tick is not None:
+            if "tracks" in data:  # the delta's tracks carry no trails (the clients extend theirs)
+                data = {**data, "tracks": self.picture.c_tracks(trails=False)}
             self.on_tick(Delta(seq, prev, now, data), state)
 
     def advance(self, ticks: int = 1) -> None:

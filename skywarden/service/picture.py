@@ -25,6 +25,7 @@ from skywarden.response.incidents import build_incidents, find_incident
 from skywarden.scenario import LoadedScenario
 
 TRAIL = 10  # positions kept per track for its trail (at 1 Hz scans: the last ten seconds)
+POSITION_DECIMALS = 5  # of a degree, about a metre: finer than any sensor's accuracy
 COLLECTIONS = (
     "night", "tracks", "threats", "airports", "kills", "crews", "sites", "statements", "alerts",
     "claims", "sensors",
@@ -188,14 +189,18 @@ class LivePicture:
             case E.TrackPicture():
                 self.picture = ev
                 live = set(ev.track_id)
-                # trail points to 1e-5 degree (about a metre): every delta carries every trail
-                lon = np.round(np.asarray(ev.lon), 5).tolist()
-                lat = np.round(np.asarray(ev.lat), 5).tolist()
+                # trail points as the tracks' positions are sent (1e-5 degree, about a metre), a
+                # point only where the track moved: a client that extends the trails from the
+                # deltas' positions (which carry none) keeps the same ones
+                lon = np.round(np.asarray(ev.lon), POSITION_DECIMALS).tolist()
+                lat = np.round(np.asarray(ev.lat), POSITION_DECIMALS).tolist()
                 for i, tid in enumerate(ev.track_id):
                     trail = self.trails.get(tid)
                     if trail is None:
                         trail = self.trails[tid] = deque(maxlen=TRAIL)
-                    trail.append([lon[i], lat[i]])
+                    point = [lon[i], lat[i]]
+                    if not trail or trail[-1] != point:
+                        trail.append(point)
                 for tid in [t for t in self.trails if t not in live]:
                     del self.trails[tid]
             case E.TrackConfirmed():
@@ -351,15 +356,17 @@ class LivePicture:
             "local_now": self.local(self.now), "seq": self.seq, "ticks": self.ticks,
         }  # fmt: skip
 
-    def c_tracks(self) -> dict[str, Any]:
+    def c_tracks(self, trails: bool = True) -> dict[str, Any]:
         """The tracks as GeoJSON. Built every tick for up to thousands of tracks, so the numbers
-        are computed as arrays and rounded once; a non-finite one encodes as null."""
+        are computed as arrays and rounded once; a non-finite one encodes as null. ``trails``:
+        each track's last positions (the snapshot and the reads have them; the WebSocket deltas
+        do not: a client extends its trails with the positions each delta brings)."""
         pic = self.picture
         if pic is None or not pic.track_id:
             return {"type": "FeatureCollection", "features": []}
         ve, vn = np.asarray(pic.ve), np.asarray(pic.vn)
-        lon = np.round(np.asarray(pic.lon), 6).tolist()
-        lat = np.round(np.asarray(pic.lat), 6).tolist()
+        lon = np.round(np.asarray(pic.lon), POSITION_DECIMALS).tolist()
+        lat = np.round(np.asarray(pic.lat), POSITION_DECIMALS).tolist()
         alt = np.round(np.asarray(pic.alt)).tolist()
         speed = np.round(np.hypot(ve, vn), 1).tolist()
         heading = np.round(np.degrees(np.arctan2(ve, vn)) % 360.0).tolist()
@@ -369,18 +376,16 @@ class LivePicture:
         for i, tid in enumerate(pic.track_id):
             known = self.track_cls.get(tid)
             threat = self.threats.get(tid)
-            trail = self.trails.get(tid)
-            feats.append({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]},
-                "properties": {
-                    "track_id": tid, "cls": known[0] if known else pic.cls[i],
-                    "p_cls": round(known[1], 3) if known else p_pic[i], "alt_m": alt[i],
-                    "speed_ms": speed[i], "heading_deg": heading[i], "sigma_m": sigma[i],
-                    "identity": self.identity.get(tid, ""), "threat": threat.level if threat else None,
-                    "trail": list(trail) if trail is not None else [],
-                },
-            })  # fmt: skip
+            props = {
+                "track_id": tid, "cls": known[0] if known else pic.cls[i],
+                "p_cls": round(known[1], 3) if known else p_pic[i], "alt_m": alt[i],
+                "speed_ms": speed[i], "heading_deg": heading[i], "sigma_m": sigma[i],
+                "identity": self.identity.get(tid, ""), "threat": threat.level if threat else None,
+            }  # fmt: skip
+            if trails:
+                trail = self.trails.get(tid)
+                props["trail"] = list(trail) if trail is not None else []
+            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]}, "properties": props})
         return {"type": "FeatureCollection", "features": feats}
 
     def c_threats(self) -> list[dict[str, Any]]:
