@@ -93,7 +93,7 @@ async def client_loop(url: str, stop: asyncio.Event, sent: list[tuple[float, flo
     async with connect(url, max_size=None, open_timeout=30) as ws:
         while not stop.is_set():
             try:
-                raw = await asyncio.wait_for(ws.recv(), 1.0)
+                raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)  # bytes: msgspec reads them as they came
             except TimeoutError:
                 continue
             got = time.time()
