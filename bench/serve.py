@@ -10,7 +10,9 @@ straight lines around the city), keeps M WebSocket clients reading the deltas, a
 - GET /api/tracks: response time (p50, p99) and its size;
 - how many tracks the picture held, and deltas and gaps seen per client.
 
-The two sides share this machine's cores, as a city's server and its consoles would not.
+The two sides share this machine's cores, as a city's server and its consoles would not; the
+clients run in a process of their own, so that the reads are timed from the feeding process and
+not behind 100 clients' parsing.
 
     python bench/serve.py --tracks 1000 --clients 100 --seconds 60
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import multiprocessing
 import os
 import random
 import socket
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
@@ -86,12 +90,12 @@ class Head(msgspec.Struct):
     t: str = ""
 
 
-async def client_loop(url: str, stop: asyncio.Event, sent: list[tuple[float, float]], lat: list[float], stats: dict[str, int]) -> None:
+async def client_loop(url: str, stop_at: float, seen: list[tuple[float, float]], stats: dict[str, int]) -> None:
+    """One console: every delta's tick time and the wall time it came, until ``stop_at``."""
     dec = msgspec.json.Decoder(Head)
     last_seq: int | None = None
-    answered = 0  # index into ``sent`` of the next scan to time
     async with connect(url, max_size=None, open_timeout=30) as ws:
-        while not stop.is_set():
+        while time.time() < stop_at:
             try:
                 raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)  # bytes: msgspec reads them as they came
             except TimeoutError:
@@ -102,12 +106,32 @@ async def client_loop(url: str, stop: asyncio.Event, sent: list[tuple[float, flo
                 stats["deltas"] += 1
                 if last_seq is not None and msg.prev != last_seq:
                     stats["gaps"] += 1
-                t = datetime.fromisoformat(msg.t).timestamp()
-                while answered < len(sent) and sent[answered][0] <= t:
-                    if sent[answered][0] >= stats["t_measure"]:
-                        lat.append(got - sent[answered][0])
-                    answered += 1
+                seen.append((datetime.fromisoformat(msg.t).timestamp(), got))
             last_seq = msg.seq
+
+
+def consoles(url: str, n: int, stop_at: float, out: Connection) -> None:
+    """The clients, in a process of their own (as consoles are on machines of their own): the
+    server's reads are timed from the feeding process, not behind 100 clients' parsing."""
+
+    async def all_of_them() -> list[tuple[list[tuple[float, float]], dict[str, int]]]:
+        rows: list[tuple[list[tuple[float, float]], dict[str, int]]] = [([], {"deltas": 0, "gaps": 0}) for _ in range(n)]
+        await asyncio.gather(*(client_loop(url, stop_at, seen, st) for seen, st in rows), return_exceptions=True)
+        return rows
+
+    out.send(asyncio.run(all_of_them()))
+    out.close()
+
+
+def latencies(sent: list[float], seen: list[tuple[float, float]], measure_from: float) -> list[float]:
+    """Per scan (its time), the wall time until the first delta of a tick at or after it came."""
+    out, k = [], 0
+    for t_delta, got in seen:
+        while k < len(sent) and sent[k] <= t_delta:
+            if sent[k] >= measure_from:
+                out.append(got - sent[k])
+            k += 1
+    return out
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -137,19 +161,18 @@ async def run(args: argparse.Namespace) -> None:
             feed = (await http.post("/api/login", json={"user": "feeder", "password": PASSWORD})).json()["token"]
             view = (await http.post("/api/login", json={"user": "console", "password": PASSWORD})).json()["token"]
             http.cookies.clear()
-            stop = asyncio.Event()
             sent: list[tuple[float, float]] = []  # (scan time, wall time posted)
-            lat: list[float] = []
-            stats = [{"deltas": 0, "gaps": 0, "t_measure": 0} for _ in range(args.clients)]
-            clients = [asyncio.create_task(client_loop(f"ws://127.0.0.1:{port}/ws?token={view}", stop, sent, lat, st)) for st in stats]
-            await asyncio.sleep(2)
+            t_start = time.time() + 3  # the consoles connect first
+            mine, theirs = multiprocessing.Pipe(duplex=False)
+            clients = multiprocessing.get_context("fork").Process(
+                target=consoles, args=(f"ws://127.0.0.1:{port}/ws?token={view}", args.clients, t_start + args.seconds + 2, theirs)
+            )  # fmt: skip
+            clients.start()
+            await asyncio.sleep(max(0.0, t_start - time.time()))
             targets = Targets(args.tracks, scn.spec.city.lat, scn.spec.city.lon)
             gets: list[float] = []
             size = 0
-            t_start = time.time()
             measure_from = t_start + args.warmup
-            for st in stats:
-                st["t_measure"] = int(measure_from)
             next_scan = t_start
             prev = t_start
             while time.time() < t_start + args.seconds:
@@ -169,13 +192,15 @@ async def run(args: argparse.Namespace) -> None:
                     gets.append(time.perf_counter() - g0)
                     size = len(r.content)
                 await asyncio.sleep(0.25)
-            stop.set()
-            await asyncio.gather(*clients, return_exceptions=True)
+            rows = await asyncio.to_thread(mine.recv)
+            clients.join(30)
             tracks = len((await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}"})).json()["features"])
     finally:
         server.terminate()
         server.wait(30)
-    ms = [x * 1000 for x in lat]
+    scans = [t for t, _ in sent]
+    stats = [st for _, st in rows]
+    ms = [x * 1000 for seen, _ in rows for x in latencies(scans, seen, measure_from)]
     g = [x * 1000 for x in gets]
     print(f"tracks in the picture at the end: {tracks} (of {args.tracks} targets)")
     print(f"clients: {args.clients}; scans measured: {sum(1 for s, _ in sent if s >= measure_from)}; "
