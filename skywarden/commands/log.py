@@ -108,7 +108,7 @@ def log_verify(
         lg.close()
     c = rep.chain
     console.print(
-        f"{'OK' if rep.ok else 'FAILED'} {log}: {c.records} records, chain and stored columns intact; head {c.head.hex()}"
+        f"{'OK' if rep.ok else 'FAILED'} {log}: {c.records} records, chain intact, every stored column agrees; head {c.head.hex()}"
         + (f"; {c.first_time.isoformat()} .. {c.last_time.isoformat()}" if c.first_time and c.last_time else "")
     )
     if rep.key_id is not None:

@@ -505,9 +505,12 @@ class NatsLog:
         for _, _, headers, data in self._raw(after):
             yield stamp_of(headers), data
 
-    def _raw(self, after: int) -> Iterator[tuple[int, str, dict[str, str] | None, bytes]]:
+    def _raw(
+        self, after: int, every_subject: bool = False
+    ) -> Iterator[tuple[int, str, dict[str, str] | None, bytes]]:
         """``(stream position, subject, headers, payload)`` of the stored messages from the batch
-        holding the record after ``after`` to the stream's end."""
+        holding the record after ``after`` to the stream's end (``every_subject``: also those on
+        subjects other than the log's, which an operator could have added to the stream)."""
         if self._closed:
             raise LogClosedError(f"{_redacted(self.url)} is closed")
         state = self._run(self._js.stream_info(self.stream)).state
@@ -522,7 +525,7 @@ class NatsLog:
                 start = max(start - (s.seq - s.first), state.first_seq, 1)
         psub = self._run(
             self._js.pull_subscribe(
-                self.subject,
+                ">" if every_subject else self.subject,
                 durable=None,
                 stream=self.stream,
                 config=ConsumerConfig(
@@ -530,8 +533,6 @@ class NatsLog:
                     opt_start_seq=start,
                     ack_policy=AckPolicy.NONE,
                     inactive_threshold=60.0,
-                    # every subject the stream holds (an operator may have added one)
-                    filter_subject=">",
                 ),
             )
         )
@@ -575,17 +576,20 @@ class NatsLog:
         leaves it."""
         pending: list[tuple[int, Stamp, bytes, str]] = []
         want = 1  # seq of the next record
-        for pos, subject, headers, data in self._raw(0):
+        for pos, subject, headers, data in self._raw(0, every_subject=True):
+            if subject != self.subject:
+                raise TamperError(
+                    pending[-1][1].seq + 1 if pending else want,
+                    f"stream message {pos} is on subject {subject!r}, not {self.subject!r}",
+                    "subject",
+                )
             stamp = stamp_of(headers)
             if stamp is None:
                 raise TamperError(
-                    pending[0][1].seq if pending else want,
+                    pending[-1][1].seq + 1 if pending else want,
                     f"stream message {pos} has {_bad_header(headers)}",
                     _bad_header_name(headers),
                 )
-            msg_id = (headers or {}).get("Nats-Msg-Id")
-            if msg_id != f"{stamp.batch}.{stamp.seq - stamp.first}":
-                raise TamperError(stamp.seq, f"stream message {pos}: Nats-Msg-Id {msg_id!r} does not match its batch", "Nats-Msg-Id")
             if stamp.seq == stamp.first:
                 if pending and pending[0][1].seq != stamp.seq:
                     raise TamperError(pending[0][1].seq, f"stream message {pending[0][0]}: batch {pending[0][1].batch} never finished and was not restarted", H_LAST)
@@ -600,6 +604,9 @@ class NatsLog:
                     raise TamperError(prev.seq + 1, f"stream message {pos} holds record {stamp.seq}", H_SEQ)
                 if (stamp.first, stamp.last) != (prev.first, prev.last):
                     raise TamperError(stamp.seq, f"stream message {pos}: batch bounds {stamp.first}..{stamp.last} differ from its batch's", f"{H_FIRST}/{H_LAST}")
+            msg_id = (headers or {}).get("Nats-Msg-Id")
+            if msg_id != f"{stamp.batch}.{stamp.seq - stamp.first}":
+                raise TamperError(stamp.seq, f"stream message {pos}: Nats-Msg-Id {msg_id!r} does not match its batch", "Nats-Msg-Id")
             pending.append((pos, stamp, data, subject))
             if stamp.seq == stamp.last:
                 for _, st, d, subj in pending:
