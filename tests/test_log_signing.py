@@ -31,7 +31,14 @@ from skywarden.log.checkpoint import (
     sign,
 )
 from skywarden.log.merkle import Frontier, inclusion_proof, leaf_hash, node_hash, root_from_proof
-from tests.test_log_contract import NATS_URL, PG_URL, nats_unavailable, night, pg_unavailable, with_log
+from tests.test_log_contract import (
+    NATS_URL,
+    PG_URL,
+    nats_unavailable,
+    night,
+    pg_unavailable,
+    with_log,
+)
 from tests.test_log_integrity import kill_night, rewrite_a_kill
 
 # ----------------------------------------------------------------------------- Merkle tree
