@@ -102,7 +102,7 @@ def _play(
     source: Source | None = None, workers: int | None = None, signing: Signing | None | str = "env",
 ) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
-    from skywarden.log import open_log
+    from skywarden.log import hold_writer, open_log
     from skywarden.play import play_night
     from skywarden.runtime import PacedClock
 
@@ -111,6 +111,7 @@ def _play(
     counts = {"tracks": 0, "kills": 0, "statements": 0}
     log = open_log(log_url, signing)
     try:
+        hold_writer(log)  # one writer per night: a second run is refused before it replays
         with _progress() as progress:
             task = progress.add_task("playing the night", total=total, clock="", extra="")
 

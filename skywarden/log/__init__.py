@@ -34,6 +34,14 @@ def open_log(url: str | Path, signing: Signing | None | str = FROM_ENV) -> Event
     return log
 
 
+def hold_writer(log: EventLog) -> None:
+    """Take ``log``'s writer lock now, before a command's work (a replay, say), so that a night
+    another process is writing is refused at once; raises ``WriterLockError``."""
+    hold = getattr(log, "hold", None)
+    if hold is not None:
+        hold()
+
+
 def _open_backend(s: str) -> EventLog:
     if s.startswith("memory://"):
         return MemoryLog()
@@ -64,6 +72,7 @@ __all__ = [
     "Record",
     "SqliteLog",
     "VerifyReport",
+    "hold_writer",
     "link",
     "open_log",
     "verify_records",

@@ -29,6 +29,9 @@ class MemoryLog:
             self.notary.appended(self, first, payloads, self._records[-1].hash)
         return len(self._records)
 
+    def hold(self) -> None:
+        """One writer by construction: nothing to take."""
+
     def read(self, after: int = 0) -> Iterator[Record]:
         return iter(self._records[after:])
 

@@ -415,6 +415,11 @@ class NatsLog:
                 "(it was idle past the lease); nothing appended"
             ) from None
 
+    def hold(self) -> None:
+        """Take the night's writer lease now (the first append takes it anyway)."""
+        with self._lock:
+            self._hold_lease()
+
     def _hold_lease(self) -> None:
         """Take the lease at the first append; renew it once half of it has run."""
         if self._lease is None:

@@ -150,6 +150,15 @@ class PostgresLog:
     def _lock_sql(self) -> sql.Composed:
         return sql.SQL("SELECT {}").format(self._lock_key)
 
+    def hold(self) -> None:
+        """Take the night's writer lock now (the first append takes it anyway)."""
+        with self._lock:
+            if not self._writing:
+                try:
+                    self._take_writer_lock(fence=False)
+                except psycopg.Error as exc:
+                    raise LogError(f"{_redacted(self.url)}: cannot take the writer lock ({exc})") from exc
+
     def _take_writer_lock(self, fence: bool) -> None:
         """The night's writer lock on this connection; with ``fence``, the log must also still
         end where this writer left it (after a reconnect)."""

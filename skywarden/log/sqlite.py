@@ -72,6 +72,12 @@ class SqliteLog:
         self._writer = FileLock(self.path.with_name(self.path.name + ".writer"))
         self.notary: Notary | None = None  # signs checkpoints when the site has a key
 
+    def hold(self) -> None:
+        """Take the night's writer lock now (the first append takes it anyway), so that a
+        command fails before its work, not after; raises WriterLockError."""
+        if not self._writer.held:
+            self._take_writer_lock()
+
     def _take_writer_lock(self) -> None:
         self._writer.acquire(str(self.path))
         row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
