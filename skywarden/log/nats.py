@@ -603,8 +603,10 @@ class NatsLog:
                     raise TamperError(want, f"stream message {pos} holds record {stamp.seq}", H_SEQ)
             else:
                 prev = pending[-1][1] if pending else None
-                if prev is None or prev.batch != stamp.batch:
-                    raise TamperError(stamp.seq if prev is None else prev.seq + 1, f"stream message {pos}: batch {stamp.batch} continues nothing", H_BATCH)
+                if prev is None:
+                    raise TamperError(want, f"stream message {pos} holds record {stamp.seq}, inside a batch whose start is missing", H_SEQ)
+                if prev.batch != stamp.batch:
+                    raise TamperError(prev.seq + 1, f"stream message {pos}: batch {stamp.batch} continues nothing", H_BATCH)
                 if stamp.seq != prev.seq + 1:
                     raise TamperError(prev.seq + 1, f"stream message {pos} holds record {stamp.seq}", H_SEQ)
                 if (stamp.first, stamp.last) != (prev.first, prev.last):
