@@ -141,3 +141,13 @@ def test_claim_add_against_a_night_being_written_is_refused(tmp_path: Path, hold
     )  # fmt: skip
     assert res.exit_code != 0
     assert f"night is being written by pid {child.pid}" in " ".join(res.output.split())
+
+
+def test_a_second_run_resume_is_refused_before_it_replays(tmp_path: Path, holder: object) -> None:
+    from skywarden.cli import app
+
+    db = tmp_path / "night.db"
+    child = holder(str(db))
+    res = CliRunner().invoke(app, ["run", "--log", str(db), "--resume"])
+    assert res.exit_code != 0
+    assert f"night is being written by pid {child.pid}" in " ".join(res.output.split())
