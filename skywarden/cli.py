@@ -471,7 +471,13 @@ def _register_stage_commands() -> None:
     ``--help`` and every command start without loading numba, scipy or the stages."""
     from skywarden.commands.disclosure import claim_app, statement_app
     from skywarden.commands.ingest import decode
-    from skywarden.commands.log import keys_app, log_prove, log_verify, log_verify_proof
+    from skywarden.commands.log import (
+        keys_app,
+        log_prove,
+        log_verify,
+        log_verify_proof,
+        log_witness,
+    )
     from skywarden.commands.response import incident_app
     from skywarden.commands.service import serve, users_app
     from skywarden.commands.tracking import track
@@ -486,6 +492,7 @@ def _register_stage_commands() -> None:
     log_app.command("verify")(log_verify)
     log_app.command("prove")(log_prove)
     log_app.command("verify-proof")(log_verify_proof)
+    log_app.command("witness")(log_witness)
     app.add_typer(keys_app, name="keys")
 
 

@@ -278,38 +278,35 @@ def test_a_dead_witness_never_holds_up_appends_and_is_retried(tmp_path: Path) ->
     assert sender.sent == 20
 
 
-def test_a_witness_over_http_receives_and_serves_checkpoints(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+def test_the_http_witness_keeps_checkpoints_and_refuses_contradictions(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    lines: list[bytes] = []
+    from skywarden.log.witness import WitnessFile, serve_witness
 
-    class Witness(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
-            lines.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.end_headers()
-
-        def do_GET(self) -> None:  # noqa: N802
-            body = b"".join(lines)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Witness)
+    store = WitnessFile(tmp_path / "held.jsonl", load_public(keys[1]))
+    server = serve_witness(store, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/w"
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         log = signed_log(tmp_path / "h.db", keys, every=4, witness=url)
-        log.append(night(10))
+        log.append(night(5))
+        log.append(night(5, start=5))
         log.close()
         held = read_witness(url)
-        assert [c.seq for c in held] == [10]
+        assert [c.seq for c in held] == [5, 10]
         assert audit(SqliteLog(tmp_path / "h.db"), load_public(keys[1]), held).ok
+        # a re-signed rewrite cannot replace what the witness holds, nor can another key add to it
+        from datetime import UTC, datetime
+
+        forged = sign(load_private(keys[0]), 10, b"f" * 32, b"f" * 32, datetime.now(UTC))
+        other = sign(load_private(new_keys(tmp_path / "o")[0]), 11, b"o" * 32, b"o" * 32, datetime.now(UTC))
+        sender = WitnessSender(url)
+        sender.send(forged)
+        sender.send(other)
+        sender.send(held[0])  # the same one again (a retried delivery) is fine
+        assert sender.close(timeout_s=5) == 0
+        assert (sender.refused, sender.sent) == (2, 1)
+        assert [c.seq for c in read_witness(url)] == [5, 10]
     finally:
         server.shutdown()
         server.server_close()

@@ -6,6 +6,7 @@ integrity, signed checkpoints, witness and inclusion proofs (docs/event-log.md).
     skywarden log verify night.db --key site.pub --witness witness.jsonl
     skywarden log prove night.db 3170 > kill.proof.json
     skywarden log verify-proof kill.proof.json --key site.pub
+    skywarden log witness --file witness.jsonl --key site.pub     an HTTP witness
 """
 
 from __future__ import annotations
@@ -170,3 +171,31 @@ def log_verify_proof(
         raise typer.Exit(1)
     signed = "signed by key " + doc["checkpoint"]["key_id"] if public is not None else "signature not checked (no --key)"
     console.print(f"OK record {doc['seq']} is in the log's first {doc['tree_size']} records; {signed}")
+
+
+def log_witness(
+    file: Annotated[Path, typer.Option("--file", help="Where the witness keeps the checkpoints (JSON lines).")],
+    listen: Annotated[str, typer.Option(help="HOST:PORT to listen on.")] = "127.0.0.1:8470",
+    key: KeyOption = None,
+) -> None:
+    """Serve as a witness over HTTP: keep the checkpoints a site's writer POSTs (signed by --key,
+    never contradicting one already held) and return them all on GET.
+
+    Example:  skywarden log witness --file /srv/witness/night.jsonl --listen 0.0.0.0:8470 --key site.pub
+              (the site: SKYWARDEN_WITNESS=http://witness:8470/ skywarden run ...)
+    """
+    from skywarden.log.witness import WitnessFile, serve_witness
+
+    host, _, port = listen.rpartition(":")
+    try:
+        store = WitnessFile(file, _public_key(key))
+        server = serve_witness(store, host or "127.0.0.1", int(port))
+    except (SkywardenError, OSError, ValueError) as exc:
+        _fail(exc)
+    console.print(f"witness on http://{listen}/ keeping {file}" + ("" if key else " (signatures not checked: no --key)"))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

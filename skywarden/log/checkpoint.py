@@ -233,6 +233,7 @@ class WitnessSender:
     ) -> None:
         self.where = where
         self.failures = 0  # deliveries that failed (each retried)
+        self.refused = 0  # checkpoints the witness refused (HTTP 400/409: not retried)
         self.sent = 0
         self.last_error = ""
         self._deliver, self._max_wait = deliver, max_wait_s
@@ -260,7 +261,17 @@ class WitnessSender:
                     self._deliver(self.where, cp)
                     self.sent += 1
                     break
-                except Exception as exc:  # any failure of the witness: count, wait, retry
+                except urllib.error.HTTPError as exc:
+                    if exc.code in (400, 409):  # the witness refuses it: sending again won't help
+                        self.refused += 1
+                        self.last_error = f"refused: HTTP {exc.code} {exc.read()[:200]!r}"
+                        break
+                    self.failures += 1
+                    self.last_error = f"HTTP {exc.code}"
+                    if self._stop.wait(wait):
+                        break
+                    wait = min(wait * 2, self._max_wait)
+                except Exception as exc:  # any other failure of the witness: count, wait, retry
                     self.failures += 1
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     if self._stop.wait(wait):
