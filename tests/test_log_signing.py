@@ -394,3 +394,22 @@ def test_server_backends_keep_checkpoints_beside_the_log(server_url: str, keys: 
         assert check_proof(prove(reader, 3), load_public(keys[1])) == ""
     finally:
         reader.close()
+
+
+def test_a_checkpoint_that_cannot_be_written_never_fails_the_append(keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from skywarden.errors import LogError
+
+    log = open_log("memory://", Signing(keys[0], 2))
+    assert isinstance(log, MemoryLog) and log.notary is not None
+    real = log.put_checkpoint
+
+    def down(cp: Checkpoint) -> None:
+        raise LogError("checkpoint table unreachable")
+
+    monkeypatch.setattr(log, "put_checkpoint", down)
+    assert log.append(night(3)) == 3  # the batch is in, the checkpoint is not
+    assert (log.notary.failed, log.checkpoints()) == (1, [])
+    monkeypatch.setattr(log, "put_checkpoint", real)
+    log.append(night(2, start=3))  # the next crossing signs everything so far
+    assert [c.seq for c in log.checkpoints()] == [5]
+    assert audit(log, load_public(keys[1])).ok

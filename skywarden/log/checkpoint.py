@@ -337,20 +337,30 @@ class Notary:
         self._head = b""
         self._signed = 0  # seq of the last checkpoint written by this notary
         self.written = 0  # checkpoints written
+        self.failed = 0  # checkpoints that could not be written (retried with the next one)
+        self.last_error = ""
 
     def appended(self, log: CheckpointStore, first_seq: int, payloads: Sequence[bytes], head: bytes) -> None:
-        """Called by the backend after a batch is stored: records first_seq.. hold ``payloads``."""
-        f = self._frontier
-        if f is None or f.size != first_seq - 1:
-            f = self._frontier = self._rebuild(log, first_seq - 1)
-            self._signed = max((c.seq for c in log.checkpoints()), default=0)
-        before = f.size
-        for data in payloads:
-            f.append(leaf_hash(data))
-        self._head = head
-        every = self.signing.every
-        if f.size // every > before // every:
-            self.checkpoint(log)
+        """Called by the backend after a batch is stored: records first_seq.. hold ``payloads``.
+
+        The batch is in the log whatever happens here: a checkpoint that cannot be written is
+        counted (``failed``) and comes with the next one, never an append that seems to fail."""
+        try:
+            f = self._frontier
+            if f is None or f.size != first_seq - 1:
+                self._frontier = None  # until rebuilt whole
+                f = self._rebuild(log, first_seq - 1)
+                self._signed = max((c.seq for c in log.checkpoints()), default=0)
+                self._frontier = f
+            for data in payloads:
+                f.append(leaf_hash(data))
+            self._head = head
+            every = self.signing.every
+            if f.size // every > (first_seq - 1) // every:
+                self.checkpoint(log)
+        except LogError as exc:
+            self.failed += 1
+            self.last_error = str(exc)
 
     def _rebuild(self, log: CheckpointStore, upto: int) -> Frontier:
         f = Frontier()
