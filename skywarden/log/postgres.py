@@ -325,6 +325,7 @@ class PostgresLog:
             with self._lock:
                 if self._db.broken or self._db.closed:
                     self._db = self._connect()
+                    self._writing = False  # the writer lock went with the old session
                 self._seq, self._head = self._read_head()
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot read the head ({exc})") from exc
