@@ -286,3 +286,13 @@ def test_a_recomputed_chain_passes_the_chain_alone(tmp_path: Path) -> None:
     assert b'"number":1,' in encode(kill_night()[10])
     rewrite_a_kill(path)
     assert verifier(path)().records == 40
+
+
+def test_sqlite_t_column_holds_the_jsons_text_or_an_older_writers(tmp_path: Path) -> None:
+    """An older writer stored isoformat()'s text (``+00:00``): still fits. The same instant in
+    another zone's text does not: SQL range queries compare the text."""
+    path = sqlite_night(tmp_path)
+    sql(path, "UPDATE events SET t = '2025-03-10T21:00:00+00:00' WHERE seq = 1")
+    assert verifier(path)().records == 12
+    sql(path, "UPDATE events SET t = '2025-03-11T00:00:00+03:00' WHERE seq = 1")
+    assert named(verifier(path)) == (1, "t")

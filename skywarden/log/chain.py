@@ -53,6 +53,19 @@ Columns = Mapping[str, object]
 """What a backend stores beside (seq, data, hash) for one record, by column name: SQLite's
 ``t`` and ``kind``, a NATS message's subject and headers, ..."""
 
+@dataclass(frozen=True)
+class AnyOf:
+    """An expected column value that may be any of several (an older writer's form, say)."""
+
+    values: tuple[object, ...]
+
+    def accepts(self, value: object) -> bool:
+        return value in self.values
+
+    def __repr__(self) -> str:
+        return " or ".join(repr(v) for v in dict.fromkeys(self.values) if v != "")
+
+
 ExpectedColumns = Callable[[Record, Event], Columns]
 """The values those columns must hold for a record, derived from its event alone."""
 
@@ -97,7 +110,7 @@ class ChainWalk:
         if stored and self.expected is not None and self._broken is None:  # a break comes first
             want = self.expected(rec, ev)
             for column, value in stored.items():
-                if column in want and want[column] != value:
+                if column in want and not _fits(want[column], value):
                     raise TamperError(
                         rec.seq, f"stored {value!r}, but the event says {want[column]!r}", column
                     )
@@ -111,6 +124,10 @@ class ChainWalk:
         if self._broken is not None:
             self._name_the_break(None)
         return VerifyReport(records=self.count, head=self.prev, first_time=self.first, last_time=self.last)
+
+
+def _fits(expected: object, stored: object) -> bool:
+    return expected.accepts(stored) if isinstance(expected, AnyOf) else expected == stored
 
 
 def verify_records(records: Iterable[Record]) -> VerifyReport:
