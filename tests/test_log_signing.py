@@ -413,3 +413,19 @@ def test_a_checkpoint_that_cannot_be_written_never_fails_the_append(keys: tuple[
     log.append(night(2, start=3))  # the next crossing signs everything so far
     assert [c.seq for c in log.checkpoints()] == [5]
     assert audit(log, load_public(keys[1])).ok
+
+
+def test_a_reader_never_reads_the_key_and_a_writer_without_it_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    log = open_log(path, signing=None)
+    log.append(night(3))
+    log.close()
+    missing = Signing(tmp_path / "nowhere.key", 5)
+    reader = open_log(path, missing)  # verify, tail, report: the key is not theirs to read
+    assert reader.verify().records == 3
+    reader.close()
+    writer = open_log(path, missing)
+    with pytest.raises(ConfigError, match="signing key"):
+        writer.append(night(1, start=3))
+    writer.close()
+    assert SqliteLog(path).last_seq() == 3

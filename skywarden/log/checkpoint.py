@@ -330,15 +330,29 @@ class Notary:
 
     def __init__(self, signing: Signing) -> None:
         self.signing = signing
-        self.key = load_private(signing.key)
-        self.key_id = key_id_of(self.key.public_key())
-        self.witness = WitnessSender(signing.witness) if signing.witness else None
+        self._key: Ed25519PrivateKey | None = None  # read when this process starts writing
+        self.witness: WitnessSender | None = None
         self._frontier: Frontier | None = None
         self._head = b""
         self._signed = 0  # seq of the last checkpoint written by this notary
         self.written = 0  # checkpoints written
         self.failed = 0  # checkpoints that could not be written (retried with the next one)
         self.last_error = ""
+
+    def prepare(self) -> None:
+        """Read the key and start the witness sender: called by the backend when it takes the
+        night's writer lock, before anything is written (a reader never reads the key, which
+        only the writer's account may be able to)."""
+        if self._key is None:
+            self._key = load_private(self.signing.key)
+            if self.signing.witness:
+                self.witness = WitnessSender(self.signing.witness)
+
+    @property
+    def key_id(self) -> str:
+        self.prepare()
+        assert self._key is not None
+        return key_id_of(self._key.public_key())
 
     def appended(self, log: CheckpointStore, first_seq: int, payloads: Sequence[bytes], head: bytes) -> None:
         """Called by the backend after a batch is stored: records first_seq.. hold ``payloads``.
@@ -384,7 +398,9 @@ class Notary:
         f = self._frontier
         if f is None or f.size == self._signed:
             return None
-        cp = sign(self.key, f.size, self._head, f.root(), datetime.now(UTC))
+        self.prepare()
+        assert self._key is not None
+        cp = sign(self._key, f.size, self._head, f.root(), datetime.now(UTC))
         log.put_checkpoint(cp)
         self._signed = cp.seq
         self.written += 1

@@ -21,6 +21,8 @@ class MemoryLog:
     def append(self, events: Sequence[Event]) -> int:
         if self._closed:
             raise LogClosedError("the log is closed")
+        if self.notary is not None:
+            self.notary.prepare()
         head = self._records[-1].hash if self._records else GENESIS
         first = len(self._records) + 1
         payloads = [encode(e) for e in events]
@@ -30,7 +32,9 @@ class MemoryLog:
         return len(self._records)
 
     def hold(self) -> None:
-        """One writer by construction: nothing to take."""
+        """One writer by construction: nothing to take (but the key is read now)."""
+        if self.notary is not None:
+            self.notary.prepare()
 
     def read(self, after: int = 0) -> Iterator[Record]:
         return iter(self._records[after:])

@@ -423,6 +423,8 @@ class NatsLog:
     def _hold_lease(self) -> None:
         """Take the lease at the first append; renew it once half of it has run."""
         if self._lease is None:
+            if self.notary is not None:
+                self.notary.prepare()  # a key that cannot be read stops the writer before it writes
             self._lease = self._run(self._take_lease())
             # fencing starts from the log as it is once the lease is ours
             self._seq, self._head, self._stream_last = self._run(self._recover())

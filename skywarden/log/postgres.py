@@ -162,6 +162,8 @@ class PostgresLog:
     def _take_writer_lock(self, fence: bool) -> None:
         """The night's writer lock on this connection; with ``fence``, the log must also still
         end where this writer left it (after a reconnect)."""
+        if self.notary is not None:
+            self.notary.prepare()  # a key that cannot be read stops the writer before it writes
         key = (_WRITER_NAMESPACE, self.table)
         row = self._db.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
         if not (row and row[0]):

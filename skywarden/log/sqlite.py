@@ -79,6 +79,8 @@ class SqliteLog:
             self._take_writer_lock()
 
     def _take_writer_lock(self) -> None:
+        if self.notary is not None:
+            self.notary.prepare()  # a key that cannot be read stops the writer before it writes
         self._writer.acquire(str(self.path))
         row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self._seq, self._head = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
