@@ -140,6 +140,9 @@ def _play(
         return result
     finally:
         log.close()
+        notary = getattr(log, "notary", None)
+        if notary is not None:
+            err.print(f"signing: {notary.summary()}")
 
 
 def _summary_table(view: NightView, title: str) -> Table:

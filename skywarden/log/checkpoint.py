@@ -337,6 +337,7 @@ class Notary:
         self._signed = 0  # seq of the last checkpoint written by this notary
         self.written = 0  # checkpoints written
         self.failed = 0  # checkpoints that could not be written (retried with the next one)
+        self.unsent = 0  # checkpoints the witness had not received at close
         self.last_error = ""
 
     def prepare(self) -> None:
@@ -414,4 +415,19 @@ class Notary:
             self.checkpoint(log)
         finally:
             if self.witness is not None:
-                self.witness.close()
+                self.unsent = self.witness.close()
+
+    def summary(self) -> str:
+        """One line for the operator: what was signed, and how the witness fared."""
+        if self._key is None:
+            return "nothing signed (nothing appended)"
+        out = f"{self.written} checkpoints signed with key {self.key_id}"
+        if self.failed:
+            out += f", {self.failed} could not be written ({self.last_error})"
+        w = self.witness
+        if w is not None:
+            out += f"; witness {w.where}: {w.sent} sent"
+            if w.failures or w.refused or self.unsent:
+                out += f", {w.failures} failed deliveries (retried), {w.refused} refused, {self.unsent} unsent at close"
+                out += f" (last: {w.last_error})" if w.last_error else ""
+        return out
