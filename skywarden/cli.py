@@ -19,6 +19,7 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from skywarden.log.checkpoint import Signing
     from skywarden.log.projections import NightView
     from skywarden.play import PlayResult
     from skywarden.response.incidents import Incident
@@ -98,18 +99,19 @@ WorkersOpt = Annotated[
 def _play(
     scn: LoadedScenario, log_url: str, until: datetime | None, resume: bool, seed: int | None,
     sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]], speed: float | None,
-    source: Source | None = None, workers: int | None = None,
+    source: Source | None = None, workers: int | None = None, signing: Signing | None | str = "env",
 ) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
-    from skywarden.log import open_log
+    from skywarden.log import hold_writer, open_log
     from skywarden.play import play_night
     from skywarden.runtime import PacedClock
 
     end = min(until, scn.end) if until else scn.end
     total = (end - scn.start).total_seconds()
     counts = {"tracks": 0, "kills": 0, "statements": 0}
-    log = open_log(log_url)
+    log = open_log(log_url, signing)
     try:
+        hold_writer(log)  # one writer per night: a second run is refused before it replays
         with _progress() as progress:
             task = progress.add_task("playing the night", total=total, clock="", extra="")
 
@@ -138,6 +140,9 @@ def _play(
         return result
     finally:
         log.close()
+        notary = getattr(log, "notary", None)
+        if notary is not None:
+            err.print(f"signing: {notary.summary()}")
 
 
 def _summary_table(view: NightView, title: str) -> Table:
@@ -246,6 +251,9 @@ def run(
     webhook: Annotated[str | None, typer.Option(help="Also POST each published item (JSON) to this URL, with retries.")] = None,
     webhook_token: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WEBHOOK_TOKEN", help="Bearer token for the webhook.")] = None,
     workers: WorkersOpt = None,
+    key: Annotated[Path | None, typer.Option("--key", envvar="SKYWARDEN_KEY", help="Sign checkpoints with this site key (skywarden keys new).")] = None,
+    checkpoint_every: Annotated[int, typer.Option(envvar="SKYWARDEN_CHECKPOINT_EVERY", min=1, help="Records between signed checkpoints (and one at close).")] = 1000,
+    witness: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WITNESS", help="Also send checkpoints to this witness: a JSON-lines file or an http(s) URL.")] = None,
 ) -> None:
     """Play a scenario (simulated, or a recording of reports) into an event log.
 
@@ -266,7 +274,10 @@ def run(
         sinks: Callable[[list[Stage]], list[Sink]] | list[Sink] = (
             _sinks(publish, webhook, webhook_token) if publish else []
         )
-        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers)
+        from skywarden.log.checkpoint import Signing
+
+        signing = Signing(key, checkpoint_every, witness) if key else None
+        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers, signing=signing)
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -373,29 +384,6 @@ def report(
     console.print(f"report: {path}")
 
 
-@log_app.command("verify")
-def log_verify(log: Annotated[str, typer.Argument(help="Event log (path or URL).")]) -> None:
-    """Walk the hash chain; name the first record that was changed, dropped or reordered.
-
-    Example:  skywarden log verify night-out/night.sqlite
-    """
-    from skywarden.errors import TamperError
-    from skywarden.log import open_log
-
-    lg = open_log(log)
-    try:
-        rep = lg.verify()
-    except TamperError as exc:
-        err.print(f"[bold red]TAMPERED[/] {log}: {exc}")
-        raise typer.Exit(1) from exc
-    finally:
-        lg.close()
-    console.print(
-        f"OK {log}: {rep.records} records, chain intact; head {rep.head.hex()}"
-        + (f"; {rep.first_time.isoformat()} .. {rep.last_time.isoformat()}" if rep.first_time and rep.last_time else "")
-    )
-
-
 @log_app.command("tail")
 def log_tail(
     log: Annotated[str, typer.Argument(help="Event log (path or URL).")],
@@ -486,6 +474,13 @@ def _register_stage_commands() -> None:
     ``--help`` and every command start without loading numba, scipy or the stages."""
     from skywarden.commands.disclosure import claim_app, statement_app
     from skywarden.commands.ingest import decode
+    from skywarden.commands.log import (
+        keys_app,
+        log_prove,
+        log_verify,
+        log_verify_proof,
+        log_witness,
+    )
     from skywarden.commands.response import incident_app
     from skywarden.commands.service import serve, users_app
     from skywarden.commands.tracking import track
@@ -497,6 +492,11 @@ def _register_stage_commands() -> None:
     app.add_typer(statement_app, name="statement")
     app.command("serve")(serve)
     app.add_typer(users_app, name="users")
+    log_app.command("verify")(log_verify)
+    log_app.command("prove")(log_prove)
+    log_app.command("verify-proof")(log_verify_proof)
+    log_app.command("witness")(log_witness)
+    app.add_typer(keys_app, name="keys")
 
 
 _register_stage_commands()

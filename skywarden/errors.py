@@ -5,7 +5,8 @@
     ├── ConfigError            settings that cannot work together
     ├── LogError               the event log
     │   ├── TamperError        the hash chain is broken (names the record)
-    │   └── LogClosedError     append after close
+    │   ├── LogClosedError     append after close
+    │   └── WriterLockError    another process is writing this night
     ├── IngestError            a report that cannot be read (becomes a ReportRejected event)
     ├── TransitionError        an illegal status change (crew, statement, incident)
     ├── ApprovalError          a statement approval refused (wrong role, same officer twice)
@@ -35,9 +36,16 @@ class LogError(SkywardenError):
 
 
 class TamperError(LogError):
-    def __init__(self, seq: int, what: str) -> None:
-        self.seq = seq
-        super().__init__(f"record {seq}: {what}")
+    """``seq``: the first record that does not fit; ``column``: the stored field that does not
+    (``data``, ``hash``, ``seq``, ``t``, ``kind``, a NATS header, ...) when one can be named."""
+
+    def __init__(self, seq: int, what: str, column: str | None = None) -> None:
+        self.seq, self.column = seq, column
+        super().__init__(f"record {seq}" + (f", column {column}" if column else "") + f": {what}")
+
+
+class WriterLockError(LogError):
+    """Another process is writing this night (one writer per log, enforced by every backend)."""
 
 
 class LogClosedError(LogError):

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from skywarden.errors import LogError
 from skywarden.events import Event, InputEvent, NightOpened, Tick, encode, is_input
-from skywarden.log import EventLog, Record, VerifyReport, open_log
+from skywarden.log import EventLog, Record, VerifyReport, hold_writer, open_log
 from skywarden.scenario import LoadedScenario, load_scenario
 from skywarden.stage import Stage
 
@@ -404,6 +404,7 @@ def inject(
 
     log = open_log(log_url)
     try:
+        hold_writer(log)  # one writer per night: refused now, not after the replay
         head = first_event(log)
         if not isinstance(head, NightOpened):
             raise LogError(f"{log_url}: not a Skywarden night (no night_opened record)")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from skywarden.errors import LogClosedError, LogError, TamperError
+from skywarden.errors import LogClosedError, LogError, TamperError, WriterLockError
 from skywarden.events import (
     Event,
     KillReported,
@@ -402,9 +402,10 @@ def test_a_writer_failing_midway_leaves_the_log_as_before(backend: Backend) -> N
     assert again.last_seq() == 4
     assert [r.event() for r in again.read()] == first
     assert again.verify().records == 4
-    # the writer resumes from the last complete batch, and so does the crashed one
-    assert again.append(night(2, start=4)) == 6
-    assert log.append(night(1, start=6)) == 7
+    # the failed writer carries on from the last complete batch
+    assert log.append(night(2, start=4)) == 6
+    log.close()  # and a restarted writer after it
+    assert again.append(night(1, start=6)) == 7
     assert again.verify().head == head_of(night(7))
 
 
@@ -420,16 +421,23 @@ def test_tampering_is_caught_and_names_the_record(backend: Backend) -> None:
     assert f"record {seq}" in str(caught.value)
 
 
-def test_two_writers_on_one_log_do_not_fork_the_chain(backend: Backend) -> None:
+def test_one_writer_at_a_time_and_readers_never_wait(backend: Backend) -> None:
+    """The first append takes the night; a second writer is refused, naming the holder where
+    the backend knows it, and writes nothing; readers read throughout; close hands it on."""
     if not backend.persistent:
         pytest.skip("the in-memory twin has a single writer by construction")
-    a, b = backend.open(), backend.open()
+    a, b, reader = backend.open(), backend.open(), backend.open()
     events = night(10)
     a.append(events[:3])
-    b.append(events[3:5])  # b opened before a appended: it must chain from a's records
-    a.append(events[5:8])  # and a from b's
-    b.append(events[8:])
-    for log in (a, b):
+    with pytest.raises(WriterLockError, match="night is being written by") as refused:
+        b.append(events[3:5])
+    if backend.name != "postgres" or "pid" in str(refused.value):
+        assert f"pid {os.getpid()}" in str(refused.value)
+    assert reader.last_seq() == 3 and reader.verify().records == 3
+    a.append(events[3:8])  # the holder carries on
+    a.close()
+    assert b.append(events[8:]) == 10  # and hands over at close: b chains from a's records
+    for log in (b, reader):
         rep = log.verify()
         assert rep.records == 10
         assert rep.head == head_of(events)

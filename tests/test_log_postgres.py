@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from skywarden.errors import LogError
+from skywarden.errors import LogError, WriterLockError
 from tests.test_log_contract import PG_URL, night, pg_unavailable, with_log
 
 psycopg = pytest.importorskip("psycopg")
@@ -89,18 +89,23 @@ def test_reads_stream_in_chunks(log: pg.PostgresLog, monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.postgres
-def test_concurrent_writers_serialise_whole_batches(log: pg.PostgresLog) -> None:
-    """Two processes' worth of writers (own connections) racing: one chain, batches intact."""
+def test_racing_writers_one_holds_the_night_and_the_other_writes_nothing(log: pg.PostgresLog) -> None:
+    """Two writers (own connections) start at once: one takes the night and writes every batch;
+    the other is refused at its first append, naming the holder, and stores nothing."""
     writers = [pg.PostgresLog(log.url) for _ in range(2)]
     batches = {0: night(3, start=0), 1: night(3, start=100)}
-    errors: list[BaseException] = []
+    refused: list[BaseException] = []
+    written = [0, 0]
+    go = threading.Barrier(2)
 
     def write(i: int) -> None:
+        go.wait()
         try:
-            for _ in range(12):
+            for _ in range(8):
                 writers[i].append(batches[i])
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(exc)
+                written[i] += 1
+        except BaseException as exc:  # checked below, not lost in the thread
+            refused.append(exc)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
     for t in threads:
@@ -109,12 +114,12 @@ def test_concurrent_writers_serialise_whole_batches(log: pg.PostgresLog) -> None
         t.join(60)
     for w in writers:
         w.close()
-    assert errors == []
-    assert log.verify().records == 72
-    events = [r.event() for r in log.read()]
-    for k in range(0, 72, 3):  # every batch of 3 sits together, never interleaved
-        assert events[k : k + 3] in (batches[0], batches[1])
-    assert log.last_seq() == 72
+    assert len(refused) == 1 and isinstance(refused[0], WriterLockError), refused
+    assert "night is being written by" in str(refused[0])
+    assert sorted(written) == [0, 8]
+    winner = written.index(8)
+    assert log.verify().records == 24
+    assert [r.event() for r in log.read()] == batches[winner] * 8
 
 
 @pytest.mark.postgres

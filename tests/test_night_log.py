@@ -70,7 +70,7 @@ def test_tampering_one_byte_is_named(scenario, night, tmp_path):
     db.close()
     bad = runner.invoke(app, ["log", "verify", str(path)])
     assert bad.exit_code == 1
-    assert f"record {target}:" in bad.output
+    assert f"record {target}, column data:" in " ".join(bad.output.split())
 
 
 def _cli(*args: str) -> list[str]:

@@ -17,7 +17,7 @@ Registered by the main command line as ``app.add_typer(claim_app, name="claim")`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # the log, the events and the stages are imported where a command runs
     from skywarden.disclosure.approval import Statement
-    from skywarden.events import InputEvent, NightOpened
+    from skywarden.events import Event, InputEvent, NightOpened
     from skywarden.log import EventLog
 
 LogOpt = Annotated[Path, typer.Option("--log", help="The night's event log (SQLite file).")]
@@ -39,6 +39,18 @@ claim_app = typer.Typer(
     help="Outside claims (press, witnesses): record them and see the log's verdict.",
     no_args_is_help=True,
 )
+
+
+def _inject(inject: Callable[[str, list[InputEvent]], list[Event]], log: Path, inputs: list[InputEvent]) -> list[Event]:
+    """``runtime.inject``, with a log that cannot take the write (another process is writing
+    the night, say) said plainly rather than as a traceback."""
+    from skywarden.errors import LogError
+
+    try:
+        return inject(str(log), inputs)
+    except LogError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 @contextmanager
@@ -154,7 +166,7 @@ def add(
         radius_m=radius,
         text=text,
     )
-    derived = inject(str(log), [claim])
+    derived = _inject(inject, log, [claim])
     console = Console()
     console.print(f"recorded [bold]{claim.claim_id}[/bold] from {source}")
     for e in derived:
@@ -313,7 +325,7 @@ def _send(log: Path, ref: str, what: str, inputs: list[InputEvent]) -> None:
     from skywarden.events import InputRefused, StatementPublished
     from skywarden.runtime import inject
 
-    derived = inject(str(log), inputs)
+    derived = _inject(inject, log, inputs)
     console = Console()
     refused = [e for e in derived if isinstance(e, InputRefused) and e.ref == ref]
     for r in refused:

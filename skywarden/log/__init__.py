@@ -12,13 +12,37 @@ from pathlib import Path
 from skywarden.errors import ConfigError
 from skywarden.log.base import EventLog
 from skywarden.log.chain import GENESIS, Record, VerifyReport, link, verify_records
+from skywarden.log.checkpoint import Checkpoint, Notary, Signing
 from skywarden.log.memory import MemoryLog
 from skywarden.log.sqlite import SqliteLog
 
+FROM_ENV = "env"  # open_log's default: the site's signing settings from SKYWARDEN_KEY etc.
 
-def open_log(url: str | Path) -> EventLog:
-    """Open (or create) the event log at ``url``."""
-    s = str(url)
+
+def open_log(url: str | Path, signing: Signing | None | str = FROM_ENV) -> EventLog:
+    """Open (or create) the event log at ``url``.
+
+    ``signing``: the site's key, checkpoint interval and witness (``Signing``), None for an
+    unsigned log, or by default what ``SKYWARDEN_KEY`` / ``SKYWARDEN_CHECKPOINT_EVERY`` /
+    ``SKYWARDEN_WITNESS`` say. Checkpoints are only written by a process that appends.
+    """
+    if isinstance(signing, str):
+        signing = Signing.from_env()
+    log = _open_backend(str(url))
+    if signing is not None:
+        log.notary = Notary(signing)  # type: ignore[attr-defined]  # every backend has one
+    return log
+
+
+def hold_writer(log: EventLog) -> None:
+    """Take ``log``'s writer lock now, before a command's work (a replay, say), so that a night
+    another process is writing is refused at once; raises ``WriterLockError``."""
+    hold = getattr(log, "hold", None)
+    if hold is not None:
+        hold()
+
+
+def _open_backend(s: str) -> EventLog:
     if s.startswith("memory://"):
         return MemoryLog()
     if s.startswith(("postgresql://", "postgres://")):
@@ -39,12 +63,16 @@ def open_log(url: str | Path) -> EventLog:
 
 
 __all__ = [
+    "FROM_ENV",
     "GENESIS",
+    "Checkpoint",
+    "Signing",
     "EventLog",
     "MemoryLog",
     "Record",
     "SqliteLog",
     "VerifyReport",
+    "hold_writer",
     "link",
     "open_log",
     "verify_records",

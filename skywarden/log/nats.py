@@ -36,6 +36,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,17 +58,20 @@ from nats.js.api import (
 )
 from nats.js.client import JetStreamContext
 
-from skywarden.errors import LogClosedError, LogError
+from skywarden.errors import LogClosedError, LogError, TamperError, WriterLockError
 from skywarden.events import Event, encode
 from skywarden.log.base import log_name_of
-from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
+from skywarden.log.chain import GENESIS, Columns, Record, VerifyReport, chain, verify_stored
+from skywarden.log.checkpoint import Checkpoint, Notary
+from skywarden.log.writer import changed_under_writer, writer_identity
 
 CONNECT_TIMEOUT_S = 2.0
 REQUEST_TIMEOUT_S = 10.0  # one JetStream API call
 ACK_TIMEOUT_S = 60.0  # all acks of one batch
 READ_CHUNK = 2048  # messages per pull
-APPEND_RETRIES = 5  # re-reads of the head when another writer got in first
 _ERR_WRONG_LAST_SEQ = 10071
+WRITERS_BUCKET = "SKYWARDEN_WRITERS"  # KV bucket: one lease per log, key = the log's name
+LEASE_S = 30.0  # a writer's lease lasts this long unless renewed (a crashed writer's expires)
 
 H_SEQ, H_HASH, H_BATCH, H_FIRST, H_LAST = (
     "Skywarden-Seq",
@@ -148,6 +152,29 @@ def batch_messages(
     return out
 
 
+def _bad_header_name(headers: dict[str, str] | None) -> str:
+    """The first Skywarden header that is missing or malformed (or the bounds that disagree)."""
+    h = headers or {}
+    for name in (H_SEQ, H_HASH, H_BATCH, H_FIRST, H_LAST):
+        if name not in h:
+            return name
+    for name in (H_SEQ, H_FIRST, H_LAST):
+        if not h[name].isdigit():
+            return name
+    try:
+        if len(bytes.fromhex(h[H_HASH])) != 32:
+            return H_HASH
+    except ValueError:
+        return H_HASH
+    return f"{H_FIRST}/{H_SEQ}/{H_LAST}"
+
+
+def _bad_header(headers: dict[str, str] | None) -> str:
+    name = _bad_header_name(headers)
+    value = (headers or {}).get(name)
+    return f"no {name} header" if value is None and "/" not in name else f"a bad {name} ({value!r})" if value is not None else "batch bounds that do not hold"
+
+
 class _Committed:
     """Reader state machine: feeds stored messages in stream order, yields committed records.
 
@@ -196,6 +223,11 @@ class NatsLog:
         self._server, self.name = split_url(url)
         self.stream = f"SKYWARDEN_{self.name.upper()}"
         self.subject = f"skywarden.{self.name}.events"
+        self.cp_stream = f"{self.stream}_CHECKPOINTS"
+        self.cp_subject = f"skywarden.{self.name}.checkpoints"
+        self.notary: Notary | None = None
+        self._lease: tuple[int, float] | None = None  # (KV revision, expiry) while writing
+        self._lease_token = os.urandom(8).hex()
         self._closed = True
         self._lock = threading.RLock()
         self._loop = asyncio.new_event_loop()
@@ -334,6 +366,76 @@ class NatsLog:
         finally:
             await sub.unsubscribe()
 
+    # ----------------------------------------------------------------------------- one writer
+
+    async def _writers(self) -> Any:
+        try:
+            return await self._js.key_value(WRITERS_BUCKET)
+        except nats.js.errors.BucketNotFoundError:
+            return await self._js.create_key_value(bucket=WRITERS_BUCKET, history=1)
+
+    def _lease_value(self, until: float) -> bytes:
+        return json.dumps(
+            {"holder": writer_identity(), "token": self._lease_token, "until": until}
+        ).encode()
+
+    async def _take_lease(self) -> tuple[int, float]:
+        """The night's writer lease (KV create, or take over an expired one by revision)."""
+        kv = await self._writers()
+        until = time.time() + LEASE_S
+        try:
+            return await kv.create(self.name, self._lease_value(until)), until
+        except nats.js.errors.KeyWrongLastSequenceError:
+            pass
+        entry = await kv.get(self.name)
+        try:
+            cur = json.loads(entry.value or b"{}")
+            holder, their_until, token = str(cur["holder"]), float(cur["until"]), cur["token"]
+        except (ValueError, KeyError, TypeError):
+            holder, their_until, token = "an unreadable lease", 0.0, None
+        if their_until > time.time() and token != self._lease_token:
+            left = their_until - time.time()
+            raise WriterLockError(
+                f"{_redacted(self.url)}: night is being written by {holder} "
+                f"(lease renewed while it writes; expires in {left:.0f} s if it stopped)"
+            )
+        try:  # expired (or ours): take it over, unless someone else does so first
+            return await kv.update(self.name, self._lease_value(until), last=entry.revision), until
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise WriterLockError(f"{_redacted(self.url)}: another writer took the night just now") from None
+
+    async def _renew_lease(self, rev: int) -> tuple[int, float]:
+        kv = await self._writers()
+        until = time.time() + LEASE_S
+        try:
+            return await kv.update(self.name, self._lease_value(until), last=rev), until
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise WriterLockError(
+                f"{_redacted(self.url)}: this writer's lease was taken by another process "
+                "(it was idle past the lease); nothing appended"
+            ) from None
+
+    def hold(self) -> None:
+        """Take the night's writer lease now (the first append takes it anyway)."""
+        with self._lock:
+            self._hold_lease()
+
+    def _hold_lease(self) -> None:
+        """Take the lease at the first append; renew it once half of it has run."""
+        if self._lease is None:
+            if self.notary is not None:
+                self.notary.prepare()  # a key that cannot be read stops the writer before it writes
+            self._lease = self._run(self._take_lease())
+            # fencing starts from the log as it is once the lease is ours
+            self._seq, self._head, self._stream_last = self._run(self._recover())
+        elif time.time() > self._lease[1] - LEASE_S / 2:
+            self._lease = self._run(self._renew_lease(self._lease[0]))
+
+    async def _release_lease(self, rev: int) -> None:
+        kv = await self._writers()
+        with contextlib.suppress(nats.js.errors.Error):
+            await kv.delete(self.name, last=rev)
+
     # ----------------------------------------------------------------------------- EventLog
 
     def append(self, events: Sequence[Event]) -> int:
@@ -354,7 +456,8 @@ class NatsLog:
                     f"event {i} of the batch ({type(events[i]).__name__}) is {len(p)} bytes; "
                     f"this NATS server takes at most {limit} per message: nothing written"
                 )
-        for _ in range(APPEND_RETRIES):
+        self._hold_lease()
+        for _ in range(2):
             records = list(chain(self._head, self._seq + 1, payloads))
             msgs = batch_messages(records, os.urandom(8).hex(), self._stream_last)
             try:
@@ -370,20 +473,26 @@ class NatsLog:
             if stored == len(acks):
                 self._seq, self._head = records[-1].seq, records[-1].hash
                 self._stream_last = int(acks[-1]["seq"])
+                if self.notary is not None:
+                    self.notary.appended(self, records[0].seq, payloads, self._head)
                 return self._seq
             err = acks[stored]["error"]
-            self._seq, self._head, self._stream_last = self._run(self._recover())
             if stored == 0 and err.get("err_code") == _ERR_WRONG_LAST_SEQ:
-                continue  # another writer appended first: chain from its head and try again
+                # Fencing: the stream moved. Only an unfinished prefix (this writer's own, from
+                # an append that failed midway) may stand between; records written by anyone
+                # else are refused, and this writer does not chain onto them.
+                seq, head, stream_last = self._run(self._recover())
+                if (seq, head) != (self._seq, self._head):
+                    raise changed_under_writer(_redacted(self.url), self._seq, seq)
+                self._stream_last = stream_last
+                continue
+            self._seq, self._head, self._stream_last = self._run(self._recover())
             raise LogError(
                 f"{_redacted(self.url)}: append stopped after {stored} of {len(msgs)} messages "
                 f"({err.get('description', err)}); the partial batch does not count, "
                 f"the log stays at record {self._seq}"
             )
-        raise LogError(
-            f"{_redacted(self.url)}: other writers kept appending; gave up after "
-            f"{APPEND_RETRIES} tries (the log stays at record {self._seq})"
-        )
+        raise LogError(f"{_redacted(self.url)}: the stream kept moving under this writer; nothing appended")
 
     def _resync_quietly(self) -> None:
         # On failure the next append's expected-sequence check refuses a stale head anyway.
@@ -400,6 +509,15 @@ class NatsLog:
 
     def _messages(self, after: int) -> Iterator[tuple[Stamp | None, bytes]]:
         """Stored messages from the batch holding the record after ``after`` to the stream's end."""
+        for _, _, headers, data in self._raw(after):
+            yield stamp_of(headers), data
+
+    def _raw(
+        self, after: int, every_subject: bool = False
+    ) -> Iterator[tuple[int, str, dict[str, str] | None, bytes]]:
+        """``(stream position, subject, headers, payload)`` of the stored messages from the batch
+        holding the record after ``after`` to the stream's end (``every_subject``: also those on
+        subjects other than the log's, which an operator could have added to the stream)."""
         if self._closed:
             raise LogClosedError(f"{_redacted(self.url)} is closed")
         state = self._run(self._js.stream_info(self.stream)).state
@@ -408,12 +526,13 @@ class NatsLog:
             return
         # Record ``after + 1`` sits at stream position >= after + 1 (aborted prefixes only push
         # records later); start at the first message of the batch found there.
-        s = self._run(self._stamp_at(start))
-        if s is not None:
-            start = max(start - (s.seq - s.first), state.first_seq, 1)
+        if after:
+            s = self._run(self._stamp_at(start))
+            if s is not None:
+                start = max(start - (s.seq - s.first), state.first_seq, 1)
         psub = self._run(
             self._js.pull_subscribe(
-                self.subject,
+                ">" if every_subject else self.subject,
                 durable=None,
                 stream=self.stream,
                 config=ConsumerConfig(
@@ -432,11 +551,11 @@ class NatsLog:
                     raise LogError(
                         f"{_redacted(self.url)}: stream stopped at position {pos} of {end}"
                     )
-                for spos, stamp, data in chunk:
+                for spos, subject, headers, data in chunk:
                     if spos > end:
                         return
                     pos = spos
-                    yield stamp, data
+                    yield spos, subject, headers, data
         finally:
             # Should this fail, the ephemeral consumer expires on its own (inactive_threshold).
             if not self._loop.is_closed():
@@ -444,15 +563,67 @@ class NatsLog:
                     self._run(psub.unsubscribe(), REQUEST_TIMEOUT_S)
 
     @staticmethod
-    async def _pull(psub: JetStreamContext.PullSubscription, n: int) -> list[tuple[int, Stamp | None, bytes]]:
+    async def _pull(
+        psub: JetStreamContext.PullSubscription, n: int
+    ) -> list[tuple[int, str, dict[str, str] | None, bytes]]:
         try:
             msgs = await psub.fetch(n, timeout=REQUEST_TIMEOUT_S)
         except nats.errors.TimeoutError:
             return []
         return [
-            (m.metadata.sequence.stream, stamp_of(dict(m.headers) if m.headers else None), m.data)
+            (m.metadata.sequence.stream, m.subject, dict(m.headers) if m.headers else None, m.data)
             for m in msgs
         ]
+
+    def stored_rows(self) -> Generator[tuple[Record, Columns], None, None]:
+        """Committed records with what the stream stores beside them (subject, headers), for
+        verify. Stricter than :meth:`read`: a message without valid Skywarden headers, or whose
+        headers contradict its batch, is named as tampering; only an unfinished batch prefix
+        that the next batch restarts (or that ends the stream) is passed over, as a crash
+        leaves it."""
+        pending: list[tuple[int, Stamp, bytes, str]] = []
+        want = 1  # seq of the next record
+        for pos, subject, headers, data in self._raw(0, every_subject=True):
+            if subject != self.subject:
+                raise TamperError(
+                    pending[-1][1].seq + 1 if pending else want,
+                    f"stream message {pos} is on subject {subject!r}, not {self.subject!r}",
+                    "subject",
+                )
+            stamp = stamp_of(headers)
+            if stamp is None:
+                raise TamperError(
+                    pending[-1][1].seq + 1 if pending else want,
+                    f"stream message {pos} has {_bad_header(headers)}",
+                    _bad_header_name(headers),
+                )
+            if stamp.seq == stamp.first:
+                if pending and pending[0][1].seq != stamp.seq:
+                    raise TamperError(pending[0][1].seq, f"stream message {pending[0][0]}: batch {pending[0][1].batch} never finished and was not restarted", H_LAST)
+                pending = []
+                if stamp.seq != want:
+                    raise TamperError(want, f"stream message {pos} holds record {stamp.seq}", H_SEQ)
+            else:
+                prev = pending[-1][1] if pending else None
+                if prev is None:
+                    raise TamperError(want, f"stream message {pos} holds record {stamp.seq}, inside a batch whose start is missing", H_SEQ)
+                if prev.batch != stamp.batch:
+                    raise TamperError(prev.seq + 1, f"stream message {pos}: batch {stamp.batch} continues nothing", H_BATCH)
+                if stamp.seq != prev.seq + 1:
+                    raise TamperError(prev.seq + 1, f"stream message {pos} holds record {stamp.seq}", H_SEQ)
+                if (stamp.first, stamp.last) != (prev.first, prev.last):
+                    raise TamperError(stamp.seq, f"stream message {pos}: batch bounds {stamp.first}..{stamp.last} differ from its batch's", f"{H_FIRST}/{H_LAST}")
+            msg_id = (headers or {}).get("Nats-Msg-Id")
+            if msg_id != f"{stamp.batch}.{stamp.seq - stamp.first}":
+                raise TamperError(stamp.seq, f"stream message {pos}: Nats-Msg-Id {msg_id!r} does not match its batch", "Nats-Msg-Id")
+            pending.append((pos, stamp, data, subject))
+            if stamp.seq == stamp.last:
+                for _, st, d, subj in pending:
+                    yield Record(st.seq, d, st.hash), {"subject": subj}
+                want, pending = stamp.last + 1, []
+
+    def expected_columns(self, rec: Record, ev: Event) -> Columns:
+        return {"subject": self.subject}
 
     def last_seq(self) -> int:
         """The seq of the last committed record as the stream has it now (other writers too)."""
@@ -463,15 +634,70 @@ class NatsLog:
 
     def verify(self) -> VerifyReport:
         # closing(): a TamperError must not leave the reader's cursor open until GC.
-        with contextlib.closing(self.read()) as records:
-            return verify_records(records)
+        with contextlib.closing(self.stored_rows()) as rows:
+            return verify_stored(rows, self.expected_columns)
+
+    # ----------------------------------------------------------------------------- checkpoints
+
+    async def _ensure_cp_stream(self) -> None:
+        try:
+            await self._js.stream_info(self.cp_stream)
+        except nats.js.errors.NotFoundError:
+            await self._js.add_stream(
+                StreamConfig(
+                    name=self.cp_stream,
+                    description="Skywarden signed checkpoints of the log beside it",
+                    subjects=[self.cp_subject],
+                    storage=StorageType.FILE,
+                    retention=RetentionPolicy.LIMITS,
+                    discard=DiscardPolicy.NEW,
+                    max_msgs=-1,
+                    max_bytes=-1,
+                    max_age=0,
+                    deny_delete=True,
+                    deny_purge=True,
+                )
+            )
+
+    def put_checkpoint(self, cp: Checkpoint) -> None:
+        async def put() -> None:
+            await self._ensure_cp_stream()
+            await self._js.publish(self.cp_subject, cp.to_json().encode(), stream=self.cp_stream)
+
+        with self._lock:
+            self._run(put())
+
+    def checkpoints(self) -> list[Checkpoint]:
+        async def get_all() -> list[bytes]:
+            try:
+                state = (await self._js.stream_info(self.cp_stream)).state
+            except nats.js.errors.NotFoundError:
+                return []
+            out = []
+            for pos in range(max(state.first_seq, 1), state.last_seq + 1):
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    out.append((await self._js.get_msg(self.cp_stream, pos)).data or b"")
+            return out
+
+        return [Checkpoint.from_json(d) for d in self._run(get_all())]
 
     def close(self) -> None:
         """Drain the connection (pending publishes and acks finish) and stop the loop."""
         if self._closed:
             return
+        try:
+            if self.notary is not None and self._lease is not None:
+                self.notary.close(self)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
         self._closed = True
         try:
+            if self._lease is not None:
+                with contextlib.suppress(LogError):
+                    self._run(self._release_lease(self._lease[0]))
+                self._lease = None
             self._run(self._nc.drain(), REQUEST_TIMEOUT_S * 2)
         except LogError:
             pass
@@ -486,8 +712,9 @@ class NatsLog:
             raise LogClosedError(f"{_redacted(self.url)} is closed")
 
         async def delete() -> None:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await self._js.delete_stream(self.stream)
+            for stream in (self.stream, self.cp_stream):
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await self._js.delete_stream(stream)
 
         try:
             self._run(delete())

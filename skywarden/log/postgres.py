@@ -33,16 +33,21 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from skywarden.errors import LogClosedError, LogError
-from skywarden.events import Event, encode
+from skywarden.errors import LogClosedError, LogError, WriterLockError
+from skywarden.events import KIND_OF, Event, encode
 from skywarden.log.base import log_name_of
-from skywarden.log.chain import GENESIS, Record, VerifyReport, chain, verify_records
+from skywarden.log.chain import GENESIS, Columns, Record, VerifyReport, chain, verify_stored
+from skywarden.log.checkpoint import Checkpoint, Notary
+from skywarden.log.writer import changed_under_writer, writer_identity
 
 CONNECT_TIMEOUT_S = 2
 READ_CHUNK = 4096  # rows per round trip of the server-side cursor
 # Advisory-lock namespace: pg_advisory_xact_lock(namespace, hashtext(table)) serialises writers
 # of one log without blocking writers of another.
 _LOCK_NAMESPACE = 0x5357  # "SW"
+# The writer's session-level lock (one writer per night), in a namespace of its own: held from
+# the first append to close, dropped by the server when the writer's connection ends.
+_WRITER_NAMESPACE = 0x5358
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -53,6 +58,15 @@ CREATE TABLE IF NOT EXISTS {table} (
     hash bytea NOT NULL CHECK (octet_length(hash) = 32)
 );
 CREATE INDEX IF NOT EXISTS {kind_index} ON {table} (kind);
+CREATE TABLE IF NOT EXISTS {checkpoints} (
+    seq       bigint NOT NULL,
+    head      bytea NOT NULL,
+    root      bytea NOT NULL,
+    time      text NOT NULL,
+    key_id    text NOT NULL,
+    signature bytea NOT NULL,
+    id        bigserial PRIMARY KEY
+);
 CREATE OR REPLACE FUNCTION skywarden_refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the Skywarden event log % is append-only', TG_TABLE_NAME;
@@ -93,6 +107,9 @@ class PostgresLog:
         self._conninfo, self.name = split_url(url)
         self.table = f"skywarden_{self.name}"
         self._tbl = sql.Identifier(self.table)
+        self._cps = sql.Identifier(f"{self.table}_checkpoints")
+        self._writing = False  # holds the writer lock on self._db
+        self.notary: Notary | None = None
         self._lock = threading.RLock()
         self._lock_key = sql.SQL("pg_advisory_xact_lock({ns}, hashtext({name}))").format(
             ns=sql.Literal(_LOCK_NAMESPACE), name=sql.Literal(self.table)
@@ -108,6 +125,7 @@ class PostgresLog:
                         kind_index=sql.Identifier(f"{self.table}_kind"),
                         trigger=sql.Identifier(f"{self.table}_append_only"),
                         trigger_truncate=sql.Identifier(f"{self.table}_no_truncate"),
+                        checkpoints=self._cps,
                     )
                 )
             self._seq, self._head = self._read_head()
@@ -120,7 +138,10 @@ class PostgresLog:
 
     def _connect(self, autocommit: bool = True) -> psycopg.Connection[tuple[Any, ...]]:
         try:
-            return psycopg.connect(self._conninfo, autocommit=autocommit)
+            # application_name tells a second writer who holds the night (pg_stat_activity)
+            return psycopg.connect(
+                self._conninfo, autocommit=autocommit, application_name=f"skywarden {writer_identity()}"[:63]
+            )
         except psycopg.Error as exc:
             raise LogError(
                 f"cannot reach PostgreSQL at {_redacted(self.url)}: {str(exc).strip()}"
@@ -128,6 +149,42 @@ class PostgresLog:
 
     def _lock_sql(self) -> sql.Composed:
         return sql.SQL("SELECT {}").format(self._lock_key)
+
+    def hold(self) -> None:
+        """Take the night's writer lock now (the first append takes it anyway)."""
+        with self._lock:
+            if not self._writing:
+                try:
+                    self._take_writer_lock(fence=False)
+                except psycopg.Error as exc:
+                    raise LogError(f"{_redacted(self.url)}: cannot take the writer lock ({exc})") from exc
+
+    def _take_writer_lock(self, fence: bool) -> None:
+        """The night's writer lock on this connection; with ``fence``, the log must also still
+        end where this writer left it (after a reconnect)."""
+        if self.notary is not None:
+            self.notary.prepare()  # a key that cannot be read stops the writer before it writes
+        key = (_WRITER_NAMESPACE, self.table)
+        row = self._db.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key).fetchone()
+        if not (row and row[0]):
+            holder = self._db.execute(
+                "SELECT a.application_name, a.client_addr::text FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                "AND l.granted AND l.classid = %s AND l.objid::bigint = (hashtext(%s)::bigint & 4294967295) "
+                "AND l.objsubid = 2",
+                key,
+            ).fetchone()
+            who = (
+                f"{str(holder[0]).removeprefix('skywarden ') or 'a client'} (from {holder[1] or 'a local socket'})"
+                if holder
+                else "another process"
+            )
+            raise WriterLockError(f"{_redacted(self.url)}: night is being written by {who}")
+        self._writing = True
+        seq, head = self._read_head()
+        if fence and (seq, head) != (self._seq, self._head):
+            raise changed_under_writer(_redacted(self.url), self._seq, seq)
+        self._seq, self._head = seq, head
 
     def _read_head(self) -> tuple[int, bytes]:
         row = self._db.execute(
@@ -152,15 +209,26 @@ class PostgresLog:
             # The server went away under a previous call (that call raised LogError). Not
             # retried there: a lost COMMIT may have landed, and only a fresh look can tell.
             self._db = self._connect()
+            self._writing = False  # the lock went with the old connection
+            fence = True
+        else:
+            fence = self._writing
+        if not self._writing:
+            try:
+                self._take_writer_lock(fence)
+            except psycopg.Error as exc:
+                raise LogError(f"{_redacted(self.url)}: cannot take the writer lock ({exc})") from exc
         copy = sql.SQL("COPY {} (seq, t, kind, data, hash) FROM STDIN (FORMAT BINARY)").format(
             self._tbl
         )
         try:
             with self._db.transaction():
-                # Serialise writers of this log, then chain from the head as it is now, not as
-                # it was when this process last looked: another writer may have appended since.
+                # Serialise with anyone appending without the writer lock, and fence: the log
+                # must still end where this writer left it.
                 self._db.execute(self._lock_sql())
                 seq, head = self._read_head()
+                if (seq, head) != (self._seq, self._head):
+                    raise changed_under_writer(_redacted(self.url), self._seq, seq)
                 records = list(chain(head, seq + 1, payloads))
                 with self._db.cursor() as cur, cur.copy(copy) as cp:
                     cp.set_types(["int8", "timestamptz", "text", "bytea", "bytea"])
@@ -176,6 +244,8 @@ class PostgresLog:
                 f"{_redacted(self.url)}: append failed, the transaction wrote nothing{lost}: {exc}"
             ) from exc
         self._seq, self._head = records[-1].seq, records[-1].hash
+        if self.notary is not None:
+            self.notary.appended(self, records[0].seq, payloads, self._head)
         return self._seq
 
     def read(self, after: int = 0) -> Generator[Record, None, None]:
@@ -198,6 +268,57 @@ class PostgresLog:
         finally:
             conn.close()
 
+    def stored_rows(self, after: int = 0) -> Generator[tuple[Record, Columns], None, None]:
+        """Every stored column of every record (t, kind beside the chain), for verify."""
+        conn = self._connect(autocommit=False)
+        conn.read_only = True
+        try:
+            with conn.cursor(name="skywarden_verify") as cur:
+                cur.itersize = READ_CHUNK
+                cur.execute(
+                    sql.SQL(
+                        "SELECT seq, t, kind, data, hash FROM {} WHERE seq > %s ORDER BY seq"
+                    ).format(self._tbl),
+                    (after,),
+                )
+                for seq, t, kind, data, h in cur:
+                    yield Record(int(seq), bytes(data), bytes(h)), {"t": t, "kind": kind}
+        except psycopg.Error as exc:
+            raise LogError(f"{_redacted(self.url)}: read failed ({exc})") from exc
+        finally:
+            conn.close()
+
+    @staticmethod
+    def expected_columns(rec: Record, ev: Event) -> Columns:
+        return {"t": ev.t, "kind": KIND_OF[type(ev)]}
+
+    def put_checkpoint(self, cp: Checkpoint) -> None:
+        with self._lock:
+            try:
+                if self._db.broken or self._db.closed:
+                    self._db = self._connect()
+                    self._writing = False
+                self._db.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (seq, head, root, time, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s)"
+                    ).format(self._cps),
+                    (cp.seq, cp.head, cp.root, cp.time, cp.key_id, cp.signature),
+                )
+            except psycopg.Error as exc:
+                raise LogError(f"{_redacted(self.url)}: checkpoint not written ({exc})") from exc
+
+    def checkpoints(self) -> list[Checkpoint]:
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                sql.SQL("SELECT seq, head, root, time, key_id, signature FROM {} ORDER BY id").format(self._cps)
+            ).fetchall()
+        except psycopg.Error as exc:
+            raise LogError(f"{_redacted(self.url)}: cannot read checkpoints ({exc})") from exc
+        finally:
+            conn.close()
+        return [Checkpoint(int(q), bytes(h), bytes(r), str(t), str(k), bytes(sg)) for q, h, r, t, k, sg in rows]
+
     def last_seq(self) -> int:
         """The seq of the last record as the server has it now (other writers included)."""
         if self._closed:
@@ -206,6 +327,7 @@ class PostgresLog:
             with self._lock:
                 if self._db.broken or self._db.closed:
                     self._db = self._connect()
+                    self._writing = False  # the writer lock went with the old session
                 self._seq, self._head = self._read_head()
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot read the head ({exc})") from exc
@@ -213,13 +335,25 @@ class PostgresLog:
 
     def verify(self) -> VerifyReport:
         # closing(): a TamperError must not leave the reader's cursor open until GC.
-        with contextlib.closing(self.read()) as records:
-            return verify_records(records)
+        with contextlib.closing(self.stored_rows()) as rows:
+            return verify_stored(rows, self.expected_columns)
 
     def close(self) -> None:
         if not self._closed:
-            self._closed = True
-            self._db.close()
+            try:
+                if self.notary is not None and self._writing:
+                    self.notary.close(self)
+            finally:
+                self._closed = True
+                if self._writing and not (self._db.broken or self._db.closed):
+                    # unlock before closing: the server ends a session a moment after the
+                    # client hangs up, and the next writer should not see it still held
+                    with contextlib.suppress(psycopg.Error):
+                        self._db.execute(
+                            "SELECT pg_advisory_unlock(%s, hashtext(%s))", (_WRITER_NAMESPACE, self.table)
+                        )
+                self._writing = False
+                self._db.close()  # ends the session: the writer lock goes with it in any case
 
     # ----------------------------------------------------------------------------- admin
 
@@ -229,7 +363,7 @@ class PostgresLog:
         try:
             # A reader left open elsewhere would make DROP wait forever: say so instead.
             conn.execute("SET lock_timeout = '10s'")
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._tbl))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(self._tbl, self._cps))
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot drop {self.table} ({exc})") from exc
         finally:

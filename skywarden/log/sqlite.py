@@ -12,7 +12,9 @@ from pathlib import Path
 
 from skywarden.errors import LogClosedError, LogError
 from skywarden.events import KIND_OF, Event, encode
-from skywarden.log.chain import GENESIS, Record, VerifyReport, link, verify_records
+from skywarden.log.chain import GENESIS, AnyOf, Columns, Record, VerifyReport, link, verify_stored
+from skywarden.log.checkpoint import Checkpoint, Notary
+from skywarden.log.writer import FileLock, changed_under_writer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -21,6 +23,14 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     data BLOB NOT NULL,      -- the event as canonical JSON (what is hashed)
     hash BLOB NOT NULL       -- sha256(prev hash || seq || data)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (  -- beside the chain, not in it (skywarden.log.checkpoint)
+    seq       INTEGER NOT NULL,  -- records 1..seq; the Merkle tree's size
+    head      BLOB NOT NULL,     -- hash of record seq
+    root      BLOB NOT NULL,     -- Merkle root of records 1..seq
+    time      TEXT NOT NULL,     -- when it was signed, UTC
+    key_id    TEXT NOT NULL,
+    signature BLOB NOT NULL      -- Ed25519 over Checkpoint.message()
 );
 """
 
@@ -58,6 +68,22 @@ class SqliteLog:
         row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self._seq, self._head = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
         self._closed = False
+        # one writer per night: an OS lock on a sidecar file, taken at the first append
+        self._writer = FileLock(self.path.with_name(self.path.name + ".writer"))
+        self.notary: Notary | None = None  # signs checkpoints when the site has a key
+
+    def hold(self) -> None:
+        """Take the night's writer lock now (the first append takes it anyway), so that a
+        command fails before its work, not after; raises WriterLockError."""
+        if not self._writer.held:
+            self._take_writer_lock()
+
+    def _take_writer_lock(self) -> None:
+        if self.notary is not None:
+            self.notary.prepare()  # a key that cannot be read stops the writer before it writes
+        self._writer.acquire(str(self.path))
+        row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        self._seq, self._head = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
 
     def append(self, events: Sequence[Event]) -> int:
         if self._closed:
@@ -65,13 +91,17 @@ class SqliteLog:
         if not events:
             return self._seq
         payloads = [encode(e) for e in events]
+        if not self._writer.held:
+            self._take_writer_lock()
         try:
             with self._db:  # one transaction: all or nothing
-                # IMMEDIATE takes the write lock now; re-read the head under it, since another
-                # writer of the same file may have appended since we last looked.
+                # Fencing: under SQLite's write lock, the log must still end where this writer
+                # left it (a process that ignored the writer lock would show here).
                 self._db.execute("BEGIN IMMEDIATE")
                 row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+                if (seq, prev) != (self._seq, self._head):
+                    raise changed_under_writer(str(self.path), self._seq, seq)
                 rows = []
                 for e, data in zip(events, payloads, strict=True):  # the hot loop: chain, row
                     seq += 1
@@ -81,7 +111,10 @@ class SqliteLog:
                 self._db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
             raise LogError(f"{self.path}: append failed, nothing written ({exc})") from exc
+        first = self._seq + 1
         self._seq, self._head = seq, prev
+        if self.notary is not None:
+            self.notary.appended(self, first, payloads, prev)
         return self._seq
 
     def read(self, after: int = 0) -> Iterator[Record]:
@@ -106,12 +139,49 @@ class SqliteLog:
                 yield Record(int(seq), bytes(data), bytes(h))
 
     def last_seq(self) -> int:
+        if not self._writer.held and not self._closed:  # a reader: the log as it is now
+            row = self._db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            self._seq, self._head = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
         return self._seq
 
+    def stored_rows(self, after: int = 0) -> Iterator[tuple[Record, Columns]]:
+        """Every stored column of every record, for verify."""
+        cur = self._db.execute("SELECT seq, t, kind, data, hash FROM events WHERE seq > ? ORDER BY seq", (after,))
+        while batch := cur.fetchmany(4096):
+            for seq, t, kind, data, h in batch:
+                yield Record(int(seq), bytes(data), bytes(h)), {"t": t, "kind": kind}
+
+    @staticmethod
+    def expected_columns(rec: Record, ev: Event) -> Columns:
+        kind = KIND_OF[type(ev)]
+        # the JSON's own text; logs written before the column held it have isoformat()'s text.
+        # Nothing else: range queries compare the text, so the same instant written otherwise
+        # would sort elsewhere.
+        return {"kind": kind, "t": AnyOf((_time_of(kind, rec.data), ev.t.isoformat()))}
+
     def verify(self) -> VerifyReport:
-        return verify_records(self.read())
+        return verify_stored(self.stored_rows(), self.expected_columns)
+
+    def put_checkpoint(self, cp: Checkpoint) -> None:
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
+                    (cp.seq, cp.head, cp.root, cp.time, cp.key_id, cp.signature),
+                )
+        except sqlite3.Error as exc:
+            raise LogError(f"{self.path}: checkpoint not written ({exc})") from exc
+
+    def checkpoints(self) -> list[Checkpoint]:
+        rows = self._db.execute("SELECT seq, head, root, time, key_id, signature FROM checkpoints ORDER BY rowid")
+        return [Checkpoint(int(s), bytes(h), bytes(r), t, k, bytes(sig)) for s, h, r, t, k, sig in rows]
 
     def close(self) -> None:
         if not self._closed:
-            self._closed = True
-            self._db.close()
+            try:
+                if self.notary is not None and self._writer.held:
+                    self.notary.close(self)
+            finally:
+                self._closed = True
+                self._db.close()
+                self._writer.release()

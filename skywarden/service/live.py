@@ -36,7 +36,7 @@ from skywarden import events as E
 from skywarden.disclosure.policy import DisclosurePolicy, Draft
 from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
-from skywarden.log import EventLog, open_log
+from skywarden.log import EventLog, hold_writer, open_log
 from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
@@ -192,6 +192,7 @@ class LiveNight:
         from skywarden.scenario.sim import SimConfig, Simulator
 
         log = open_log(self.log_url)
+        hold_writer(log)  # one writer per night: a night another process writes is refused now
         head = first_event(log)
         if head is not None and not isinstance(head, E.NightOpened):
             raise LogError(f"{log.url}: not a Skywarden night")
@@ -466,7 +467,7 @@ class LiveNight:
         assert self.log is not None
         if self.log_url.startswith("memory://"):
             return self.log  # the in-memory twin has one copy
-        return open_log(self.log_url)
+        return open_log(self.log_url, signing=None)  # a reader: never signs
 
 
 __all__ = ["Delta", "Inbox", "LiveNight", "LiveSource", "NightOver", "redate"]
