@@ -263,8 +263,8 @@ def _audit(log: Path, officer: str, action: Literal["login_failed", "refused"], 
 
     with _night(log) as (lg, opened):
         t = _latest(lg, opened)
-    inject(str(log), [AccessAudited(t=t, user=officer, action=action, target=target, reason=reason,
-                                    remote="cli", request_id=secrets.token_hex(8))])  # fmt: skip
+    _inject(inject, log, [AccessAudited(t=t, user=officer, action=action, target=target, reason=reason,
+                                        remote="cli", request_id=secrets.token_hex(8))])  # fmt: skip
 
 
 def _sign_in(log: Path, officer: str, role: str, users: Path | None, target: str) -> tuple[str, list[InputEvent]]:
