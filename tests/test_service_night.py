@@ -283,3 +283,20 @@ def test_deltas_carry_no_trails_and_a_client_rebuilds_the_servers_own(scenario: 
     live.advance(120)
     assert deltas_with_tracks >= 100 and held and any(len(t) == TRAIL for t in held.values())
     live.stop()
+
+
+def test_a_served_night_signs_its_checkpoints_with_the_site_key(scenario: LoadedScenario, tmp_path: Path) -> None:
+    from skywarden.log.audit import audit
+    from skywarden.log.checkpoint import Signing, load_public, new_keys
+    from skywarden.log.sqlite import SqliteLog
+
+    private, public = new_keys(tmp_path / "site")
+    live = LiveNight(scenario, str(tmp_path / "night.sqlite"), exercise=True, signing=Signing(private, every=200))
+    live.open()
+    live.advance(300)
+    live.stop()  # closes the log: the checkpoint at close
+    log = SqliteLog(tmp_path / "night.sqlite")
+    report = audit(log, load_public(public))
+    assert report.ok, report.problems
+    assert report.checkpoints >= 2 and report.signed_up_to == log.last_seq()
+    log.close()

@@ -52,6 +52,9 @@ def serve(
     beast: Annotated[list[str] | None, typer.Option("--beast", metavar="HOST:PORT", help="Connect to a Mode S receiver's Beast output at HOST:PORT (e.g. readsb's 30005); repeatable.")] = None,
     remoteid_udp: Annotated[list[str] | None, typer.Option("--remoteid-udp", metavar="HOST:PORT", help="Take Remote ID datagrams (packs or JSON) on HOST:PORT; repeatable.")] = None,
     sensors: Annotated[Path | None, typer.Option("--sensors", help="Sensors TOML: radar and SAPIENT node sites, and [[listener]] feeds.")] = None,
+    key: Annotated[Path | None, typer.Option("--key", envvar="SKYWARDEN_KEY", help="Sign checkpoints with this site key (skywarden keys new).")] = None,
+    checkpoint_every: Annotated[int, typer.Option(envvar="SKYWARDEN_CHECKPOINT_EVERY", min=1, help="Records between signed checkpoints (and one at close).")] = 1000,
+    witness: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WITNESS", help="Also send checkpoints to this witness: a JSON-lines file or an http(s) URL.")] = None,
     basemap: Annotated[Path | None, typer.Option("--basemap", help="The city's offline basemap (MBTiles or PMTiles; raster or vector tiles), drawn under the scenario's layers.")] = None,
 ) -> None:
     """Serve the night live: the HTTP and WebSocket API and the console.
@@ -96,9 +99,12 @@ def serve(
             from skywarden.cli import _sinks
 
             sinks = _sinks(publish)
+        from skywarden.log.checkpoint import Signing
+
         live = LiveNight(
             scn, log, exercise=exercise, speed=speed, scripted_officers=scripted_officers, sinks=sinks,
             operators=[(u.user, u.role, u.name) for u in store.users.values()],
+            signing=Signing(key, checkpoint_every, witness) if key else None,
         )  # fmt: skip
         tiles = None
         if basemap is not None:

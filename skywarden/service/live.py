@@ -36,7 +36,8 @@ from skywarden import events as E
 from skywarden.disclosure.policy import DisclosurePolicy, Draft
 from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
-from skywarden.log import EventLog, hold_writer, open_log
+from skywarden.log import FROM_ENV, EventLog, hold_writer, open_log
+from skywarden.log.checkpoint import Signing
 from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
@@ -150,6 +151,7 @@ class LiveNight:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         min_tick_s: float = 0.1,
+        signing: Signing | None | str = FROM_ENV,
     ) -> None:
         if speed <= 0:
             raise ConfigError("speed must be positive")
@@ -157,6 +159,7 @@ class LiveNight:
             raise ConfigError("a live night runs at the speed of the wall clock (speed applies to exercises)")
         self.scenario = scenario
         self.log_url = log_url
+        self.signing = signing  # the site's key for checkpoints (default: from the environment)
         self.exercise = exercise
         self.speed = speed
         self.scripted_officers = scripted_officers
@@ -191,7 +194,7 @@ class LiveNight:
         """Open (or resume) the night in its log and fold the picture; does not tick yet."""
         from skywarden.scenario.sim import SimConfig, Simulator
 
-        log = open_log(self.log_url)
+        log = open_log(self.log_url, signing=self.signing)
         hold_writer(log)  # one writer per night: a night another process writes is refused now
         head = first_event(log)
         if head is not None and not isinstance(head, E.NightOpened):
