@@ -301,9 +301,7 @@ def replay_cmd(
             return
         scn = scenario_of(head, str(scenario) if scenario else None)
         stop = _time_arg(until, scn)
-        dst = open_log(str(out)) if out else None
-        if dst is not None:
-            dst.append([head])
+        dst = open_log(str(out)) if out else None  # (the night's opening comes with the first tick)
         collected = []
         report, _ = replay(src, build_stages(scn), until=stop, out=dst, on_tick=lambda r: collected.extend([*r.inputs, *r.derived]))
         if dst is not None:

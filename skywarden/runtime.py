@@ -142,6 +142,9 @@ class Runtime:
     sinks: list[Sink] = field(default_factory=list)
     _carry: list[list[Event]] = field(init=False, repr=False)
     _pending_inputs: list[InputEvent] = field(init=False, repr=False, default_factory=list)
+    # inputs to log at the head of the next tick, in its batch (a fresh night's NightOpened): a
+    # log never holds them without the tick, so no kill can leave them for a resume to log twice
+    opening: list[InputEvent] = field(repr=False, default_factory=list)
     # the last OBSERVE_LAG ticks' derived events, oldest first: not yet shown to the source
     _held: list[list[Event]] = field(init=False, repr=False, default_factory=lambda: [[] for _ in range(OBSERVE_LAG)])
     last_tick: datetime | None = None
@@ -167,8 +170,8 @@ class Runtime:
 
     def tick(self, now: datetime) -> TickResult:
         """Poll, append inputs + Tick + derived atomically, then let sources and sinks react."""
-        inputs: list[Event] = list(self._pending_inputs)
-        self._pending_inputs = []
+        inputs: list[Event] = [*self.opening, *self._pending_inputs]
+        self.opening, self._pending_inputs = [], []
         if self.source is not None:
             inputs.extend(self.source.poll(now))
         inputs.append(Tick(t=now))
@@ -281,8 +284,12 @@ def replay(
     report = ReplayReport()
     records = ((r.seq, r.event()) for r in log.read())
     for inputs, tick, logged in iter_ticks(records):
-        if tick is None:  # inputs without their tick: a crash came between; they are resubmitted
-            rt.submit([e for e in inputs if isinstance(e, InputEvent)])
+        if tick is None:
+            # inputs logged without their tick (a log written before ticks carried the night's
+            # opening in their batch, killed between the two): they are in the log already, so
+            # they are not logged again; the stages see them with the next tick, as they would have
+            for c in rt._carry:
+                c.extend(inputs)
             report.inputs += len(inputs)
             break
         if until is not None and tick.t > until:

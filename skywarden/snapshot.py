@@ -77,7 +77,7 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
     where the log has no snapshot. Inputs queued for a next tick are not part of it: a night
     left with some is not snapshotted (the caller replays, which resubmits them)."""
     path = snapshot_path(log)
-    if path is None or rt.last_tick is None or rt._pending_inputs:
+    if path is None or rt.last_tick is None or rt._pending_inputs or rt.opening:
         return None
     payload = pickle.dumps(
         {"stages": rt.stages, "carry": rt._carry, "held": rt._held, "last_tick": rt.last_tick},

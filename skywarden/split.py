@@ -200,7 +200,8 @@ def run_split(
             t0 = clock()
             msg = _receive(inbox, worker)
             waited += clock() - t0
-            pending, rt._pending_inputs = rt._pending_inputs, []
+            pending, rt._pending_inputs = [*rt.opening, *rt._pending_inputs], []
+            rt.opening = []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
             got: Sequence[Event]
             if keyed is not None:

@@ -209,8 +209,8 @@ class LiveNight:
         source = LiveSource(inner, self.inbox)
         stages = build_stages(self.scenario)
         if head is None:
-            rt = Runtime(log=log, stages=stages, source=source)
-            log.append([night_opened(self.scenario)])
+            # logged with the first tick, in its batch (a kill between the two cannot double it)
+            rt = Runtime(log=log, stages=stages, source=source, opening=[night_opened(self.scenario)])
         else:
             report, rt = replay(log, stages, source=source)
             if not report.identical:
