@@ -19,6 +19,7 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from skywarden.log import EventLog
     from skywarden.log.projections import NightView
     from skywarden.play import PlayResult
     from skywarden.response.incidents import Incident
@@ -53,6 +54,19 @@ ScenarioOpt = Annotated[
 def _fail(exc: Exception) -> NoReturn:
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(2)
+
+
+def _open_log(url: str) -> EventLog:
+    """The event log at ``url`` (a path, sqlite:///, memory://, postgresql://, nats://), or a clear
+    error: an unknown scheme or an unreachable server is never taken for a file name."""
+    from skywarden.log import open_log
+
+    if "://" not in url and not Path(url).exists():
+        _fail(SkywardenError(f"no event log at {url}"))
+    try:
+        return open_log(url)
+    except SkywardenError as exc:
+        _fail(exc)
 
 
 def _load(path: Path | None) -> LoadedScenario:
@@ -149,11 +163,10 @@ def _summary_table(view: NightView, title: str) -> Table:
 
 def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[Incident]]:
     """The night's projection and its incidents, from one read of the log."""
-    from skywarden.log import open_log
     from skywarden.log.projections import fold
     from skywarden.response import build_incidents
 
-    log = open_log(log_url)
+    log = _open_log(log_url)
     try:
         events = [r.event() for r in log.read()]
     finally:
@@ -235,7 +248,7 @@ def demo(
 
 @app.command()
 def run(
-    log: Annotated[Path, typer.Option("--log", "-l", help="Event log to write (SQLite path or URL).")],
+    log: Annotated[str, typer.Option("--log", "-l", help="Event log to write: a SQLite path, sqlite:///, postgresql://... or nats://...")],
     scenario: ScenarioOpt = None,
     until: Annotated[str | None, typer.Option(help="Stop at this local time (HH:MM) or ISO time.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a log that a crash or --until left unfinished.")] = False,
@@ -266,7 +279,7 @@ def run(
         sinks: Callable[[list[Stage]], list[Sink]] | list[Sink] = (
             _sinks(publish, webhook, webhook_token) if publish else []
         )
-        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers)
+        result = _play(scn, log, _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers)
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -277,9 +290,9 @@ def run(
 
 @app.command("replay")
 def replay_cmd(
-    log: Annotated[Path, typer.Argument(help="Event log to replay.")],
+    log: Annotated[str, typer.Argument(help="Event log to replay: a SQLite path or a log URL.")],
     until: Annotated[str | None, typer.Option(help="Replay up to this local time (HH:MM) or ISO time and show the picture then.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the replayed night to this new log.")] = None,
+    out: Annotated[str | None, typer.Option(help="Write the replayed night to this new log (a path or a log URL).")] = None,
     scenario: ScenarioOpt = None,
 ) -> None:
     """Feed a log's inputs through the stages again and check every derived event is reproduced.
@@ -291,7 +304,7 @@ def replay_cmd(
     from skywarden.pipeline import build_stages
     from skywarden.runtime import first_event, replay, scenario_of
 
-    src = open_log(str(log))
+    src = _open_log(log)
     try:
         head = first_event(src)
         from skywarden.events import NightOpened
@@ -301,7 +314,7 @@ def replay_cmd(
             return
         scn = scenario_of(head, str(scenario) if scenario else None)
         stop = _time_arg(until, scn)
-        dst = open_log(str(out)) if out else None  # (the night's opening comes with the first tick)
+        dst = open_log(out) if out else None  # (the night's opening comes with the first tick)
         collected = []
         report, _ = replay(src, build_stages(scn), until=stop, out=dst, on_tick=lambda r: collected.extend([*r.inputs, *r.derived]))
         if dst is not None:
@@ -343,7 +356,7 @@ def _picture_table(view: NightView, scn: LoadedScenario, at: datetime) -> Table:
 
 @app.command()
 def report(
-    log: Annotated[Path, typer.Argument(help="Event log of a night.")],
+    log: Annotated[str, typer.Argument(help="Event log of a night: a SQLite path or a log URL.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("night-out"),
     scenario: ScenarioOpt = None,
 ) -> None:
@@ -358,7 +371,11 @@ def report(
     from skywarden.report import write_report
     from skywarden.runtime import scenario_of
 
-    view, incidents = _view(str(log))
+    try:
+        view, incidents = _view(log)
+    except SkywardenError as exc:
+        _fail(exc)
+        return
     if view.night is None:
         _fail(SkywardenError(f"{log}: not a Skywarden night"))
         return
@@ -378,9 +395,8 @@ def log_verify(log: Annotated[str, typer.Argument(help="Event log (path or URL).
     Example:  skywarden log verify night-out/night.sqlite
     """
     from skywarden.errors import TamperError
-    from skywarden.log import open_log
 
-    lg = open_log(log)
+    lg = _open_log(log)
     try:
         rep = lg.verify()
     except TamperError as exc:
@@ -411,7 +427,7 @@ def log_tail(
     from skywarden.log import open_log
 
     wanted = set(kind or [])
-    lg = open_log(log)
+    lg = _open_log(log)
 
     def keep(data: bytes) -> bool:
         k = data[9 : data.index(b'"', 9)].decode() if data.startswith(b'{"kind":"') else ""

@@ -30,10 +30,13 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # the log, the events and the stages are imported where a command runs
     from skywarden.disclosure.approval import Statement
-    from skywarden.events import InputEvent, NightOpened
+    from skywarden.events import Event, InputEvent, NightOpened
     from skywarden.log import EventLog
 
-LogOpt = Annotated[Path, typer.Option("--log", help="The night's event log (SQLite file).")]
+LogOpt = Annotated[
+    str,
+    typer.Option("--log", help="The night's event log: a SQLite path, postgresql://... or nats://..."),
+]
 
 claim_app = typer.Typer(
     help="Outside claims (press, witnesses): record them and see the log's verdict.",
@@ -42,12 +45,17 @@ claim_app = typer.Typer(
 
 
 @contextmanager
-def _open(log_path: Path) -> Iterator[EventLog]:
+def _open(log_path: str) -> Iterator[EventLog]:
+    from skywarden.errors import SkywardenError
     from skywarden.log import open_log
 
-    if not log_path.exists():
+    # a URL goes to its backend (an unknown scheme is an error there); only a path must exist
+    if "://" not in log_path and not Path(log_path).exists():
         raise typer.BadParameter(f"no event log at {log_path}", param_hint="--log")
-    log = open_log(str(log_path))
+    try:
+        log = open_log(log_path)
+    except SkywardenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log") from exc
     try:
         yield log
     finally:
@@ -55,7 +63,7 @@ def _open(log_path: Path) -> Iterator[EventLog]:
 
 
 @contextmanager
-def _night(log_path: Path) -> Iterator[tuple[EventLog, NightOpened]]:
+def _night(log_path: str) -> Iterator[tuple[EventLog, NightOpened]]:
     """The log, open, and the night it opens with (its first record)."""
     from skywarden.events import NightOpened
     from skywarden.log.peek import first_event
@@ -133,7 +141,6 @@ def add(
     """
     from skywarden.events import KIND_OF, ClaimAssessed, ClaimRecorded, InputRefused
     from skywarden.log.peek import read_kinds
-    from skywarden.runtime import inject
 
     with _night(log) as (lg, opened):
         if (lat is None) != (lon is None):
@@ -154,7 +161,7 @@ def add(
         radius_m=radius,
         text=text,
     )
-    derived = inject(str(log), [claim])
+    derived = _inject(log, [claim])
     console = Console()
     console.print(f"recorded [bold]{claim.claim_id}[/bold] from {source}")
     for e in derived:
@@ -190,7 +197,7 @@ def list_claims(
             claims.setdefault(e.claim_id, e)
         elif isinstance(e, ClaimAssessed):
             latest[e.claim_id] = e
-    table = Table(title=f"Claims in {log.name}")
+    table = Table(title=f"Claims in {log}")
     for col in ("id", "source", "what", "count", "where", "outcome", "reason", "evidence"):
         table.add_column(col)
     style = {"confirmed": "green", "contradicted": "red", "unconfirmed": "yellow"}
@@ -246,12 +253,22 @@ def _statements(
     return replay_statements(scn, [r.event() for r in log.read()]), scn.tz
 
 
-def _send(log: Path, ref: str, what: str, inputs: list[InputEvent]) -> None:
-    """Inject officer inputs; print what the stages made of them; exit 1 on a refusal."""
-    from skywarden.events import InputRefused, StatementPublished
+def _inject(log: str, inputs: list[InputEvent]) -> list[Event]:
+    """``runtime.inject``, its errors (a log that went away, a scenario changed) as clear ones."""
+    from skywarden.errors import SkywardenError
     from skywarden.runtime import inject
 
-    derived = inject(str(log), inputs)
+    try:
+        return inject(log, inputs)
+    except SkywardenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log") from exc
+
+
+def _send(log: str, ref: str, what: str, inputs: list[InputEvent]) -> None:
+    """Inject officer inputs; print what the stages made of them; exit 1 on a refusal."""
+    from skywarden.events import InputRefused, StatementPublished
+
+    derived = _inject(log, inputs)
     console = Console()
     refused = [e for e in derived if isinstance(e, InputRefused) and e.ref == ref]
     for r in refused:
@@ -276,7 +293,7 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
 
     with _night(log) as (lg, opened):
         statements, tz = _statements(lg, opened, scenario)
-    table = Table(title=f"Statements in {log.name}")
+    table = Table(title=f"Statements in {log}")
     for col in ("id", "topic", "state", "approvals", "history", "sha256", "text"):
         table.add_column(col)
     style = {"published": "green", "rejected": "red", "approved": "cyan"}
