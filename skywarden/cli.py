@@ -19,6 +19,7 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from skywarden.events import Event
     from skywarden.log import EventLog
     from skywarden.log.projections import NightView
     from skywarden.play import PlayResult
@@ -161,8 +162,8 @@ def _summary_table(view: NightView, title: str) -> Table:
     return table
 
 
-def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[Incident]]:
-    """The night's projection and its incidents, from one read of the log."""
+def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[Incident], list[Event]]:
+    """The night's projection, its incidents and its events, from one read of the log."""
     from skywarden.log.projections import fold
     from skywarden.response import build_incidents
 
@@ -172,7 +173,7 @@ def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[
     finally:
         log.close()
     view = fold(events, until=until)
-    return view, build_incidents(events[: sum(view.counts.values())])
+    return view, build_incidents(events[: sum(view.counts.values())]), events
 
 
 def _sinks(
@@ -229,10 +230,10 @@ def demo(
         _fail(exc)
         return
     wall = time.perf_counter() - t0
-    view, incidents = _view(str(log_path))
+    view, incidents, events = _view(str(log_path))
     from skywarden.report import write_report
 
-    report = write_report(view, scn, out, incidents)
+    report = write_report(view, scn, out, incidents, events=events)
     files = [*(out / "statements").glob("*.txt"), *(out / "alerts").glob("*.xml")]
     console.print(_summary_table(view, f"{scn.name}"))
     night_s = (scn.end - scn.start).total_seconds()
@@ -372,7 +373,7 @@ def report(
     from skywarden.runtime import scenario_of
 
     try:
-        view, incidents = _view(log)
+        view, incidents, events = _view(log)
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -384,7 +385,7 @@ def report(
     except SkywardenError as exc:
         _fail(exc)
         return
-    path = write_report(view, scn, out, incidents)
+    path = write_report(view, scn, out, incidents, events=events)
     console.print(f"report: {path}")
 
 
