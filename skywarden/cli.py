@@ -19,6 +19,7 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from skywarden.disclosure.delivery import Publishing
     from skywarden.events import Event
     from skywarden.log import EventLog
     from skywarden.log.projections import NightView
@@ -113,7 +114,7 @@ WorkersOpt = Annotated[
 def _play(
     scn: LoadedScenario, log_url: str, until: datetime | None, resume: bool, seed: int | None,
     sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]], speed: float | None,
-    source: Source | None = None, workers: int | None = None,
+    source: Source | None = None, workers: int | None = None, deliver_wait_s: float = 30.0,
 ) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
     from skywarden.log import open_log
@@ -153,6 +154,11 @@ def _play(
         return result
     finally:
         log.close()
+        close = getattr(sinks, "close", None)  # the publishing thread: let it finish, or say what waits
+        if close is not None:
+            left = close(deliver_wait_s)
+            if left:
+                err.print(f"{left} item(s) not delivered yet: kept in the outbox, delivered on the next start (--resume)")
 
 
 def _summary_table(view: NightView, title: str) -> Table:
@@ -176,32 +182,13 @@ def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[
     return view, build_incidents(events[: sum(view.counts.values())]), events
 
 
-def _sinks(
-    out: Path, webhook: str | None = None, token: str | None = None
-) -> Callable[[list[Stage]], list[Sink]]:
+def _sinks(out: Path, webhook: str | None = None, token: str | None = None, *, log_url: str | None = None) -> Publishing:
     """The publishing channels: a folder and the Atom feed in ``out`` (and a webhook if given),
-    behind one publisher that shares the alert stage's disclosure policy."""
+    behind one publisher on a thread of its own, answering into the delivery journal of the log
+    at ``log_url`` (``skywarden.disclosure.delivery``); close it after the night."""
+    from skywarden.disclosure.delivery import Publishing
 
-    def build(stages: list[Stage]) -> list[Sink]:
-        from skywarden.disclosure.alerts import AlertStage
-        from skywarden.disclosure.channels import (
-            Channel,
-            FeedChannel,
-            FolderChannel,
-            Outbox,
-            Publisher,
-            WebhookChannel,
-        )
-
-        alert_stage = next((s for s in stages if isinstance(s, AlertStage)), None)
-        if alert_stage is None:
-            return []
-        channels: list[Channel] = [FolderChannel(out), FeedChannel(out / "feed.atom")]
-        if webhook:
-            channels.append(WebhookChannel(webhook, token=token or ""))
-        return [Publisher(channels, Outbox(out / "outbox.sqlite"), alert_stage.policy)]
-
-    return build
+    return Publishing(out, webhook, token, log_url=log_url)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -225,7 +212,7 @@ def demo(
         stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     try:
-        result = _play(scn, str(log_path), None, False, seed, _sinks(out), None, workers=workers)
+        result = _play(scn, str(log_path), None, False, seed, _sinks(out, log_url=str(log_path)), None, workers=workers)
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -260,6 +247,7 @@ def run(
     webhook: Annotated[str | None, typer.Option(help="Also POST each published item (JSON) to this URL, with retries.")] = None,
     webhook_token: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WEBHOOK_TOKEN", help="Bearer token for the webhook.")] = None,
     workers: WorkersOpt = None,
+    deliver_wait: Annotated[float, typer.Option("--deliver-wait", min=0.0, help="Seconds to wait at the end for deliveries still under way (the rest stays in the outbox).")] = 30.0,
 ) -> None:
     """Play a scenario (simulated, or a recording of reports) into an event log.
 
@@ -277,10 +265,12 @@ def run(
         if source is not None and source.checker.rejected:
             err.print(f"{input}: {source.checker.rejected} line(s) rejected (kept in the log as report_rejected)")
     try:
-        sinks: Callable[[list[Stage]], list[Sink]] | list[Sink] = (
-            _sinks(publish, webhook, webhook_token) if publish else []
+        sinks: Callable[[list[Stage]], Sequence[Sink]] | list[Sink] = (
+            _sinks(publish, webhook, webhook_token, log_url=log) if publish else []
         )
-        result = _play(scn, log, _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers)
+        result = _play(
+            scn, log, _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers, deliver_wait_s=deliver_wait,
+        )
     except SkywardenError as exc:
         _fail(exc)
         return

@@ -51,10 +51,13 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    """Something that acts on derived events outside the log (publishing channels).
+    """Something that acts on a tick's events outside the log (publishing channels).
 
-    Returns input events describing what happened (e.g. ``Delivered``); the runtime logs them
-    with the next tick's inputs.
+    ``handle`` gets the tick's inputs and then its derived events (a publisher's policy learns
+    from both). It may return input events describing what happened; the runtime logs them with
+    the next tick's inputs. The publishing sinks the commands use return none and run beside the
+    tick loop (``skywarden.disclosure.delivery``): an answer that comes on the wall clock would
+    make the log depend on when it came.
     """
 
     def handle(self, events: Sequence[Event], now: datetime) -> list[InputEvent]: ...
@@ -180,7 +183,7 @@ class Runtime:
         self.last_tick = now
         self.observed(derived)
         for sink in self.sinks:
-            self._pending_inputs.extend(sink.handle(derived, now))
+            self._pending_inputs.extend(sink.handle([*inputs, *derived], now))
         return TickResult(now, inputs, derived)
 
     def submit(self, events: Iterable[InputEvent]) -> None:

@@ -229,7 +229,7 @@ def run_split(
             if keyed is None and k + 1 + OBSERVE_LAG < len(ticks):
                 poll(k + 1 + OBSERVE_LAG)
             for sink in rt.sinks:
-                rt._pending_inputs.extend(sink.handle(derived, now))
+                rt._pending_inputs.extend(sink.handle([*inputs, *derived], now))
             if on_tick is not None:
                 on_tick(TickResult(now, inputs, derived))
         rt.log.append(unwritten)

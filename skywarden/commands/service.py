@@ -93,7 +93,7 @@ def serve(
         if publish is not None:
             from skywarden.cli import _sinks
 
-            sinks = _sinks(publish)
+            sinks = _sinks(publish, log_url=log)
         live = LiveNight(
             scn, log, exercise=exercise, speed=speed, scripted_officers=scripted_officers, sinks=sinks,
             operators=[(u.user, u.role, u.name) for u in store.users.values()],

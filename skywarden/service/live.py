@@ -282,6 +282,9 @@ class LiveNight:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        close = getattr(self._sinks_factory, "close", None)  # the publishing thread and its journal
+        if close is not None:
+            close(timeout)
         if self.log is not None:
             self.log.close()
 
@@ -363,7 +366,7 @@ class LiveNight:
             if isinstance(ev, E.ExerciseControl) and self.exercise:
                 self.control(ev.action, ev.speed)
         for sink in self.sinks:
-            for ev in sink.handle(res.derived, now):
+            for ev in sink.handle([*res.inputs, *res.derived], now):
                 self.inbox.put(ev)
         if self.picture.ticks % CHECKPOINT_TICKS == 0:
             self._checkpoint(now)
