@@ -118,6 +118,7 @@ def _play(
 ) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
     from skywarden.log import open_log
+    from skywarden.patient import PatientLog, is_server_url
     from skywarden.play import play_night
     from skywarden.runtime import PacedClock
 
@@ -125,6 +126,8 @@ def _play(
     total = (end - scn.start).total_seconds()
     counts = {"tracks": 0, "kills": 0, "statements": 0}
     log = open_log(log_url)
+    if is_server_url(log_url):  # a server restarted mid-night: the night waits for it (skywarden.patient)
+        log = PatientLog(log_url, log, on_wait=lambda why: err.print(f"[yellow]waiting:[/] {why}"))
     try:
         with _progress() as progress:
             task = progress.add_task("playing the night", total=total, clock="", extra="")

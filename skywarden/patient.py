@@ -1,0 +1,127 @@
+"""A night that waits for its log server: appends that outlast a PostgreSQL or NATS restart.
+
+A server log's ``append`` raises ``LogError`` when the server goes away mid-call and retries
+nothing itself, because a lost commit may have landed (docs/event-log.md). The night should
+neither die nor log a tick twice, so :class:`PatientLog` wraps such a log for the runtime: on a
+failed append it waits (back-off up to ``max_wait_s``), opens the log afresh (the NATS client
+gives up reconnecting after a few tries; a fresh one finds the head again) and asks the server
+where the log ends:
+
+* at the records the batch would have made, with their bytes: the batch landed; done;
+* where it ended before the call: nothing landed; the batch is appended again;
+* anywhere else: another writer appended meanwhile; that is an error (the night stops; its log
+  is whole, and ``--resume`` continues it).
+
+While it waits the tick loop waits with it (the sources' inputs wait in their buffers: the
+simulator's are computed, a listener's sit in the inbox), so nothing is lost or duplicated; after
+``patience_s`` without the server it gives up with the last error. SQLite files are not wrapped:
+their failures (a full disk) do not pass by waiting, and a clear error is the answer there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from skywarden.errors import LogClosedError, LogError
+from skywarden.events import Event, encode
+from skywarden.log import EventLog, Record, VerifyReport, open_log
+
+SERVER_SCHEMES = ("postgresql://", "postgres://", "nats://")
+
+
+class RacedError(LogError):
+    """Another writer appended to the log while this one waited for its server."""
+
+
+def is_server_url(url: str) -> bool:
+    return url.startswith(SERVER_SCHEMES)
+
+
+class PatientLog:
+    """An ``EventLog`` on a server whose appends wait out the server's absence (module doc)."""
+
+    def __init__(
+        self,
+        url: str,
+        log: EventLog | None = None,
+        *,
+        patience_s: float = 600.0,
+        max_wait_s: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.inner = log if log is not None else open_log(url)
+        self.patience_s, self.max_wait_s = patience_s, max_wait_s
+        self._sleep, self._monotonic, self.on_wait = sleep, monotonic, on_wait
+        self._seq = self.inner.last_seq()
+        self.waits = 0  # appends that had to wait (a drill's figure)
+        self.waited_s = 0.0
+
+    def append(self, events: Sequence[Event]) -> int:
+        before = self._seq
+        try:
+            self._seq = self.inner.append(events)
+            return self._seq
+        except LogClosedError:
+            raise
+        except LogError as exc:
+            first = exc
+        self.waits += 1
+        started = self._monotonic()
+        delay, last = 0.1, first
+        if self.on_wait is not None:
+            self.on_wait(f"the log server is away ({first}); the night waits for it")
+        while self._monotonic() - started < self.patience_s:
+            self._sleep(delay)
+            delay = min(self.max_wait_s, delay * 2)
+            try:
+                self._reopen()
+                now = self.inner.last_seq()
+                if now == before + len(events) and self._landed(before, events):
+                    self._seq = now
+                elif now == before:
+                    self._seq = self.inner.append(events)
+                else:
+                    raise RacedError(
+                        f"{self.url}: the log ends at record {now}, not {before} nor {before + len(events)}: "
+                        "another writer appended while the server was away"
+                    )
+            except (LogClosedError, RacedError):
+                raise
+            except LogError as exc:
+                last = exc
+                continue
+            self.waited_s += self._monotonic() - started
+            return self._seq
+        self.waited_s += self._monotonic() - started
+        raise LogError(f"{self.url}: the server did not come back within {self.patience_s:.0f} s ({last})") from last
+
+    def _reopen(self) -> None:
+        with contextlib.suppress(Exception):  # the old client may be half gone; it is dropped anyway
+            self.inner.close()
+        self.inner = open_log(self.url)
+
+    def _landed(self, before: int, events: Sequence[Event]) -> bool:
+        """Whether the records after ``before`` are ``events``, byte for byte."""
+        want = [encode(e) for e in events]
+        got = [r.data for r in self.inner.read(after=before)][: len(want)]
+        return got == want
+
+    def read(self, after: int = 0) -> Iterator[Record]:
+        return self.inner.read(after)
+
+    def last_seq(self) -> int:
+        return self.inner.last_seq()
+
+    def verify(self) -> VerifyReport:
+        return self.inner.verify()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+__all__ = ["PatientLog", "RacedError", "is_server_url"]
