@@ -10,12 +10,14 @@ and by an inbox of people's and listeners' inputs, keeping the live picture up t
 
 The inbox is a source like any other: what it holds at a tick is stamped with the tick's time
 and logged after the simulator's inputs, so the log a served night leaves is the log that
-``skywarden run --input`` makes of the same inputs (tested; an exercise ticks on the scenario's
-grid, a live night on the wall clock: every ``tick_s``, and ``min_tick_s`` after inputs arrive,
-so its ticks are logged times that ``skywarden replay`` reproduces). Channels' answers (``Delivered``)
-go through the inbox too. A write is answered once its tick is in the log, so an accepted write
-survives a crash. Killed and restarted, the service replays its log (checking that it is
-reproduced) and goes on from the last tick.
+``skywarden run --input`` makes of the same inputs (tested). An exercise ticks on the scenario's
+grid; a live night on its own clock: the wall clock read at opening, then carried on by the
+monotonic clock (so the wall clock set back or forward moves no tick: ticks stay ordered and
+strictly increasing), every ``tick_s``, and ``min_tick_s`` after inputs arrive; its ticks are
+logged times that ``skywarden replay`` reproduces. Channels' answers go to the night's delivery
+journal (``skywarden.disclosure.delivery``), not through the inbox. A write is answered once
+its tick is in the log, so an accepted write survives a crash. Killed and restarted, the service
+replays its log (checking that it is reproduced) and goes on from the last tick.
 """
 
 from __future__ import annotations
@@ -184,6 +186,7 @@ class LiveNight:
         self.airspace: AirspaceStage | None = None
         self._past: dict[datetime, LivePicture] = {}
         self._past_lock = threading.Lock()
+        self._anchor: tuple[datetime, float] = (scenario.start, monotonic())
 
     # ------------------------------------------------------------------ opening
 
@@ -239,6 +242,15 @@ class LiveNight:
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
+        # a live night's clock: the wall clock read once, now, then carried on by the monotonic
+        # clock, so that the wall clock set back or forward (by hand, by NTP) moves no tick; never
+        # before the last tick logged (a restart after the wall clock was set back)
+        self._anchor = (max(self.wall(), rt.last_tick or self.scenario.start), self.monotonic())
+
+    def live_now(self) -> datetime:
+        """The live night's time: the wall clock at opening plus the monotonic time since."""
+        at, mono = self._anchor
+        return at + timedelta(seconds=self.monotonic() - mono)
 
     def _explain(self, text_en: str, text_ru: str, event_time: datetime | None, topic: str) -> dict[str, Any]:
         """What the policy would publish of a text now: when, and what it would redact."""
@@ -331,11 +343,11 @@ class LiveNight:
                             anchor = (self.monotonic(), last, self.speed)
                         due = anchor[0] + (now - anchor[1]).total_seconds() / anchor[2]
                         wait = due - self.monotonic()
-                    else:  # live: on the wall clock, and soon after inputs arrive
-                        wall = self.wall()
+                    else:  # live: on the night's clock, and soon after inputs arrive
+                        clock = self.live_now()
                         ready = last + timedelta(seconds=self.min_tick_s) if len(self.inbox) else now
-                        wait = (ready - wall).total_seconds()
-                        now = wall
+                        wait = (ready - clock).total_seconds()
+                        now = clock  # (>= ready > last once it is time: ticks strictly increase)
                     if wait > 0 and not (self.paused and len(self.inbox)):
                         self._cv.wait(min(wait, 0.5))
                         continue
