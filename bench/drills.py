@@ -25,6 +25,7 @@ scale, are the tests in ``tests/test_drills.py``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -150,14 +151,18 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path | None = None) -> DrillResult:
+Reference = tuple[Path, list[bytes], float]
+
+
+def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path | None = None,
+                  ref_run: Reference | None = None) -> DrillResult:  # fmt: skip
     """Kill ``run --until`` with SIGKILL at a uniformly random moment of its run (from the
     command's start, imports included, to its end), resume it, and compare with the
     uninterrupted log."""
     rng = random.Random(seed)
     result = DrillResult("sigkill")
     with _folder(folder) as tmp:
-        _, ref, took = reference(tmp, until)
+        _, ref, took = ref_run or reference(tmp, until)
         at_kill: list[int] = []
         resumed_s: list[float] = []
         not_killed = 0
@@ -217,12 +222,13 @@ def _fsize_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
-def drill_disk_full(limits: Sequence[int], until: str = "00:05", folder: Path | None = None) -> DrillResult:
+def drill_disk_full(limits: Sequence[int], until: str = "00:05", folder: Path | None = None,
+                    ref_run: Reference | None = None) -> DrillResult:  # fmt: skip
     """Play into a log whose file may not grow past each of ``limits`` bytes (the disk "fills"
     there), then check the error, the log, and a resume on a disk with room again."""
     result = DrillResult("disk_full")
     with _folder(folder) as tmp:
-        _, ref, _ = reference(tmp, until)
+        _, ref, _ = ref_run or reference(tmp, until)
         kept: list[int] = []
         for n, limit in enumerate(limits):
             path = tmp / f"full-{n}.sqlite"
@@ -313,14 +319,12 @@ class TcpProxy:
                     if not data:
                         return
                     (b if s is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # (closed under it by cut())
             return
         finally:
             for s in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.up = False
@@ -351,7 +355,7 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
 
 
 def drill_server(backend: str, base_url: str, trials: int, until: str = "00:05", down_s: float = 5.0,
-                 seed: int = 2, folder: Path | None = None) -> DrillResult:  # fmt: skip
+                 seed: int = 2, folder: Path | None = None, ref_run: Reference | None = None) -> DrillResult:  # fmt: skip
     """Play into ``base_url`` (a PostgreSQL or NATS server) through a proxy that is cut for
     ``down_s`` at a random moment of the run; the log must be the uninterrupted one."""
     import uuid
@@ -361,7 +365,7 @@ def drill_server(backend: str, base_url: str, trials: int, until: str = "00:05",
     default_port = 5432 if backend == "postgres" else 4222
     waited: list[int] = []
     with _folder(folder) as tmp:
-        _, ref, took = reference(tmp, until)
+        _, ref, took = ref_run or reference(tmp, until)
         for n in range(trials):
             name = f"drill{uuid.uuid4().hex[:10]}"
             url = f"{base_url}{'&' if '?' in base_url else '?'}log={name}"
@@ -708,9 +712,8 @@ class _folder:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tests.test_log_contract import NATS_URL, PG_URL, nats_unavailable, pg_unavailable
-
     from skywarden.scenario import load_scenario
+    from tests.test_log_contract import NATS_URL, PG_URL, nats_unavailable, pg_unavailable
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("drills", nargs="*", default=["sigkill", "disk_full", "server", "webhook", "clock"])

@@ -23,7 +23,15 @@ from bench.drills import (
 from skywarden.scenario import LoadedScenario
 from tests.test_log_contract import NATS_URL, PG_URL, nats_unavailable, pg_unavailable
 
-UNTIL = "00:03"
+UNTIL = "00:02"
+
+
+@pytest.fixture(scope="module")
+def ref_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes], float]:
+    """The uninterrupted night every drill compares with (run once for the module)."""
+    from bench.drills import reference
+
+    return reference(tmp_path_factory.mktemp("reference"), UNTIL)
 
 
 def _passed(res: DrillResult) -> None:
@@ -31,8 +39,8 @@ def _passed(res: DrillResult) -> None:
     assert res.passes == res.trials, "\n".join(res.failures)
 
 
-def test_sigkill_anywhere_in_a_night_resumes_to_the_same_log(tmp_path: Path) -> None:
-    _passed(drill_sigkill(3, UNTIL, seed=7, folder=tmp_path))
+def test_sigkill_anywhere_in_a_night_resumes_to_the_same_log(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    _passed(drill_sigkill(3, UNTIL, seed=7, folder=tmp_path, ref_run=ref_run))
 
 
 def test_a_kill_in_the_first_tick_leaves_one_opening(tmp_path: Path, scenario: LoadedScenario) -> None:
@@ -57,22 +65,22 @@ def test_a_kill_in_the_first_tick_leaves_one_opening(tmp_path: Path, scenario: L
 
 
 @pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="needs RLIMIT_FSIZE")
-def test_a_full_disk_is_a_clear_error_and_the_night_resumes(tmp_path: Path) -> None:
-    _passed(drill_disk_full([192 * 1024, 640 * 1024], UNTIL, folder=tmp_path))
+def test_a_full_disk_is_a_clear_error_and_the_night_resumes(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    _passed(drill_disk_full([192 * 1024, 448 * 1024], UNTIL, folder=tmp_path, ref_run=ref_run))
 
 
 @pytest.mark.postgres
-def test_postgres_away_mid_night_the_night_waits(tmp_path: Path) -> None:
+def test_postgres_away_mid_night_the_night_waits(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
     if reason := pg_unavailable():
         pytest.skip(reason)
-    _passed(drill_server("postgres", PG_URL, 1, UNTIL, down_s=3.0, folder=tmp_path))
+    _passed(drill_server("postgres", PG_URL, 1, UNTIL, down_s=3.0, folder=tmp_path, ref_run=ref_run))
 
 
 @pytest.mark.nats
-def test_nats_away_mid_night_the_night_waits(tmp_path: Path) -> None:
+def test_nats_away_mid_night_the_night_waits(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
     if reason := nats_unavailable():
         pytest.skip(reason)
-    _passed(drill_server("nats", NATS_URL, 1, UNTIL, down_s=3.0, folder=tmp_path))
+    _passed(drill_server("nats", NATS_URL, 1, UNTIL, down_s=3.0, folder=tmp_path, ref_run=ref_run))
 
 
 def test_a_receiver_down_ten_minutes_gets_every_item_once_in_order(tmp_path: Path, scenario: LoadedScenario) -> None:
