@@ -211,7 +211,7 @@ def demo(
     scn = _load(scenario)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "night.sqlite"
-    for stale in [*out.glob("night.sqlite*"), *out.glob("outbox.sqlite*"), out / "feed.atom"]:
+    for stale in [*out.glob("night.sqlite*"), *out.glob("night.deliveries.sqlite*"), *out.glob("outbox.sqlite*"), out / "feed.atom"]:
         stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     try:

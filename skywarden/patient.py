@@ -52,9 +52,10 @@ class PatientLog:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         on_wait: Callable[[str], None] | None = None,
+        opener: Callable[[str], EventLog] = open_log,
     ) -> None:
-        self.url = url
-        self.inner = log if log is not None else open_log(url)
+        self.url, self._open = url, opener
+        self.inner = log if log is not None else opener(url)
         self.patience_s, self.max_wait_s = patience_s, max_wait_s
         self._sleep, self._monotonic, self.on_wait = sleep, monotonic, on_wait
         self._seq = self.inner.last_seq()
@@ -103,7 +104,7 @@ class PatientLog:
     def _reopen(self) -> None:
         with contextlib.suppress(Exception):  # the old client may be half gone; it is dropped anyway
             self.inner.close()
-        self.inner = open_log(self.url)
+        self.inner = self._open(self.url)
 
     def _landed(self, before: int, events: Sequence[Event]) -> bool:
         """Whether the records after ``before`` are ``events``, byte for byte."""

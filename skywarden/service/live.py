@@ -39,6 +39,7 @@ from skywarden.disclosure.policy import DisclosurePolicy, Draft
 from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
 from skywarden.log import EventLog, open_log
+from skywarden.patient import PatientLog, is_server_url
 from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
@@ -195,6 +196,8 @@ class LiveNight:
         from skywarden.scenario.sim import SimConfig, Simulator
 
         log = open_log(self.log_url)
+        if is_server_url(self.log_url):  # a server restarted mid-night: the night waits for it
+            log = PatientLog(self.log_url, log)
         head = first_event(log)
         if head is not None and not isinstance(head, E.NightOpened):
             raise LogError(f"{log.url}: not a Skywarden night")
