@@ -32,9 +32,10 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.fixture()
-def pg_night(in_tmp: Path) -> Iterator[str]:
-    """A two-minute night played into a fresh PostgreSQL log; the table dropped after."""
+@pytest.fixture(scope="module")
+def pg_night() -> Iterator[str]:
+    """A two-minute night played by `run` into a fresh PostgreSQL log (once for the module); the
+    table dropped after."""
     if reason := pg_unavailable():
         pytest.skip(reason)
     from skywarden.log.postgres import PostgresLog
@@ -54,42 +55,79 @@ def _ok(*args: str) -> str:
     return " ".join(res.output.split())  # (rich wraps long lines)
 
 
-@pytest.mark.postgres
-def test_every_command_reads_and_writes_a_postgresql_log(pg_night: str, in_tmp: Path) -> None:
+def _records(url: str) -> list[str]:
     from skywarden.log import open_log
 
-    url = pg_night
-    assert "appended" not in url and _files(in_tmp) == []  # run wrote nothing here
     log = open_log(url)
-    records = log.verify().records
-    log.close()
-    assert records > 100
-    assert "chain intact" in _ok("log", "verify", url)
-    assert "tick" not in _ok("log", "tail", url, "-n", "3")  # (ticks hidden) it read the log
-    assert "identical" in _ok("replay", url)
+    try:
+        return [r.event().__class__.__name__ for r in log.read()]
+    finally:
+        log.close()
+
+
+@pytest.mark.postgres
+def test_run_writes_to_postgresql_not_a_file(pg_night: str, in_tmp: Path) -> None:
+    kinds = _records(pg_night)
+    assert kinds[0] == "NightOpened" and kinds.count("Tick") == 120
+    assert _files(in_tmp) == []
+    assert "waiting" not in _ok("run", "--log", pg_night, "--until", "00:02", "--resume")  # resumed there: nothing to add
+    assert _records(pg_night) == kinds
+
+
+@pytest.mark.postgres
+def test_log_verify_and_tail_read_postgresql(pg_night: str, in_tmp: Path) -> None:
+    assert "chain intact" in _ok("log", "verify", pg_night)
+    assert "night_opened" not in _ok("log", "tail", pg_night, "-n", "3") and _files(in_tmp) == []
+
+
+@pytest.mark.postgres
+def test_replay_reads_postgresql_and_writes_out_to_postgresql(pg_night: str, in_tmp: Path) -> None:
+    from skywarden.log.postgres import PostgresLog
+
+    assert "identical" in _ok("replay", pg_night)
     out_url = with_log(PG_URL, f"cli{uuid.uuid4().hex[:10]}")
     try:
-        assert "identical" in _ok("replay", url, "--out", out_url)
-        a, b = open_log(url), open_log(out_url)
+        assert "identical" in _ok("replay", pg_night, "--out", out_url)
+        a, b = PostgresLog(pg_night), PostgresLog(out_url)
         assert [r.hash for r in a.read()] == [r.hash for r in b.read()]  # one opening, as the source
         a.close()
         b.close()
     finally:
-        from skywarden.log.postgres import PostgresLog
-
         PostgresLog(out_url).drop()
-    assert "report:" in _ok("report", url, "--out", str(in_tmp / "rep"))
-    assert "recorded CL-0001" in _ok("claim", "add", "--log", url, "--source", "X", "--what", "kill", "--count", "2")
-    assert "CL-0001" in _ok("claim", "list", "--log", url)
-    _ok("statement", "list", "--log", url)
-    refused = runner.invoke(app, ["statement", "reject", "ST-9999", "--log", url, "--officer", "duty-1"])
-    assert refused.exit_code == 1 and "refused" in refused.output  # the stages, on that log, refused it
-    _ok("incident", "list", "--log", url)
-    log = open_log(url)
-    kinds = [r.event().__class__.__name__ for r in log.read(after=records)]
-    log.close()
-    assert "ClaimRecorded" in kinds and "InputRefused" in kinds  # both injected ticks went to PostgreSQL
+    assert _files(in_tmp) == []
+
+
+@pytest.mark.postgres
+def test_report_reads_postgresql(pg_night: str, in_tmp: Path) -> None:
+    assert "report:" in _ok("report", pg_night, "--out", str(in_tmp / "rep"))
     assert [f for f in _files(in_tmp) if not f.startswith("rep/")] == []  # only the report's own files
+
+
+@pytest.mark.postgres
+def test_claim_add_and_list_on_postgresql(pg_night: str, in_tmp: Path) -> None:
+    before = _records(pg_night)
+    out = _ok("claim", "add", "--log", pg_night, "--source", "X", "--what", "kill", "--count", "2")
+    claim_id = out.split("recorded ")[1].split()[0]
+    after = _records(pg_night)
+    assert after[: len(before)] == before and "ClaimRecorded" in after[len(before) :]  # the tick went to PostgreSQL
+    assert claim_id in _ok("claim", "list", "--log", pg_night)
+    assert _files(in_tmp) == []
+
+
+@pytest.mark.postgres
+def test_statement_list_and_reject_on_postgresql(pg_night: str, in_tmp: Path) -> None:
+    _ok("statement", "list", "--log", pg_night)
+    before = len(_records(pg_night))
+    refused = runner.invoke(app, ["statement", "reject", "ST-9999", "--log", pg_night, "--officer", "duty-1"])
+    assert refused.exit_code == 1 and "refused" in refused.output  # the stages, on that log, refused it
+    assert "InputRefused" in _records(pg_night)[before:]
+    assert _files(in_tmp) == []
+
+
+@pytest.mark.postgres
+def test_incident_list_reads_postgresql(pg_night: str, in_tmp: Path) -> None:
+    assert "Incidents" in _ok("incident", "list", "--log", pg_night)
+    assert _files(in_tmp) == []
 
 
 @pytest.mark.nats
