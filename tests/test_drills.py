@@ -179,3 +179,44 @@ def test_the_drills_bench_prints_per_drill(capsys: pytest.CaptureFixture[str]) -
     assert main(["clock"]) == 0
     out = capsys.readouterr().out
     assert "clock: 1 of 1 passed" in out and "ticks" in out
+
+
+def test_run_with_a_hanging_webhook_ends_on_time_and_resume_delivers(tmp_path: Path) -> None:
+    """`run --publish --webhook` to a receiver that holds every request: the night ends (the
+    undelivered item is said to wait), its log holds no delivery; resumed with the receiver
+    answering, the item is delivered, once by its key, and journaled."""
+    from bench.drills import hashes, run_cli
+    from skywarden.disclosure.delivery import journal_url
+    from skywarden.events import Delivered
+    from skywarden.log import open_log
+
+    night, out = tmp_path / "night.sqlite", tmp_path / "public"
+    receiver = Receiver()
+    receiver.hang.clear()
+    try:
+        res = run_cli("run", "--log", str(night), "--until", "00:20", "--publish", str(out),
+                      "--webhook", receiver.url, "--deliver-wait", "1")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert "not delivered yet" in res.stderr
+        assert receiver.held >= 1 and receiver.order == []
+        assert not any(k == "delivered" for k in _kinds(night))
+        ref = hashes(str(night))
+        receiver.hang.set()
+        res = run_cli("run", "--log", str(night), "--until", "00:21", "--resume", "--publish", str(out),
+                      "--webhook", receiver.url)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+    finally:
+        receiver.stop()
+    assert hashes(str(night))[: len(ref)] == ref
+    assert "ST-0001" in receiver.order and len(receiver.order) == len(set(receiver.order))
+    journal = open_log(journal_url(str(night)))
+    answers = [r.event() for r in journal.read()]
+    journal.close()
+    assert any(isinstance(a, Delivered) and a.ok and a.item_id == "ST-0001" and a.channel == "webhook" for a in answers)
+    assert (out / "statements").is_dir()
+
+
+def _kinds(path: Path) -> list[str]:
+    from bench.drills import kinds
+
+    return kinds(str(path))
