@@ -42,7 +42,7 @@ from skywarden.log import EventLog, open_log
 from skywarden.patient import PatientLog, is_server_url
 from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
-from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
+from skywarden.runtime import Runtime, Sink, Source, TickResult, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
 from skywarden.service.picture import LivePicture, iso, tick_groups
 
@@ -371,10 +371,17 @@ class LiveNight:
         assert isinstance(source, LiveSource)
         res = self.rt.tick(now)
         seq = self.log.last_seq()
-        for fut in dict.fromkeys(source.taken):  # once each: one future may answer several inputs (put_many)
-            if not fut.done():
-                fut.set_result(seq)
-        source.taken.clear()
+        try:
+            self._after_tick(res, now, seq)
+        finally:
+            # the writes are answered once their tick is logged and the picture (and what the
+            # hub was handed) shows it, so a read right after a write sees the write
+            for fut in dict.fromkeys(source.taken):  # once each: one future may answer several inputs (put_many)
+                if not fut.done():
+                    fut.set_result(seq)
+            source.taken.clear()
+
+    def _after_tick(self, res: TickResult, now: datetime, seq: int) -> None:
         prev = self.picture.seq
         changed = self.picture.apply_tick([*res.inputs, *res.derived], seq)
         for ev in res.inputs:
