@@ -154,11 +154,28 @@ def _alive(pid: int) -> bool:
 Reference = tuple[Path, list[bytes], float]
 
 
+def _records_in(path: Path) -> int:
+    """How many records a SQLite log being written holds now (0 before it has any)."""
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.1)
+        try:
+            row = db.execute("SELECT max(seq) FROM events").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0] or 0)
+
+
 def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path | None = None,
                   ref_run: Reference | None = None) -> DrillResult:  # fmt: skip
-    """Kill ``run --until`` with SIGKILL at a uniformly random moment of its run (from the
-    command's start, imports included, to its end), resume it, and compare with the
-    uninterrupted log."""
+    """Kill ``run --until`` with SIGKILL at a random point of the night (once its log holds a
+    random number of records; one kill in ten at a random moment before the first record),
+    resume it, and compare with the uninterrupted log."""
     rng = random.Random(seed)
     result = DrillResult("sigkill")
     with _folder(folder) as tmp:
@@ -168,10 +185,17 @@ def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path
         not_killed = 0
         for n in range(trials):
             path = tmp / f"killed-{n}.sqlite"
-            delay = rng.uniform(0.0, took)
+            # a tenth of the kills at a random moment before the first record (start-up, the
+            # first tick); the others once the log holds a random number of records
+            target = 0 if rng.random() < 0.1 else rng.randrange(1, len(ref))
+            delay = rng.uniform(0.0, took) if target == 0 else 0.0
             proc = subprocess.Popen(cli("run", "--log", str(path), "--until", until), env=env(),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            time.sleep(delay)
+            if target == 0:
+                time.sleep(delay)
+            else:
+                while proc.poll() is None and _records_in(path) < target:
+                    time.sleep(rng.uniform(0.0, 0.01))
             workers = _children(proc.pid)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
