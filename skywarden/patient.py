@@ -58,9 +58,9 @@ class PatientLog:
         self.inner = log if log is not None else opener(url)
         self.patience_s, self.max_wait_s = patience_s, max_wait_s
         self._sleep, self._monotonic, self.on_wait = sleep, monotonic, on_wait
-        self._seq = self.inner.last_seq()
         self.waits = 0  # appends that had to wait (a drill's figure)
         self.waited_s = 0.0
+        self._seq = self.last_seq()
 
     def append(self, events: Sequence[Event]) -> int:
         before = self._seq
@@ -113,16 +113,55 @@ class PatientLog:
         return got == want
 
     def read(self, after: int = 0) -> Iterator[Record]:
-        return self.inner.read(after)
+        """The records after ``after``; a read the server's absence breaks goes on, once it is
+        back, from the last record it gave."""
+        last = after
+        while True:
+            try:
+                for rec in self.inner.read(last):
+                    yield rec
+                    last = rec.seq
+                return
+            except LogClosedError:
+                raise
+            except LogError as exc:
+                self._wait_for_server(exc)
 
     def last_seq(self) -> int:
-        return self.inner.last_seq()
+        while True:
+            try:
+                return self.inner.last_seq()
+            except LogClosedError:
+                raise
+            except LogError as exc:
+                self._wait_for_server(exc)
+
+    def _wait_for_server(self, exc: LogError) -> None:
+        """Wait (with back-off) until the log opens again; give up after ``patience_s``."""
+        self.waits += 1
+        if self.on_wait is not None:
+            self.on_wait(f"the log server is away ({exc}); the night waits for it")
+        started, delay = self._monotonic(), 0.1
+        while self._monotonic() - started < self.patience_s:
+            self._sleep(delay)
+            delay = min(self.max_wait_s, delay * 2)
+            try:
+                self._reopen()
+            except LogError as again:
+                exc = again
+                continue
+            self.waited_s += self._monotonic() - started
+            return
+        raise LogError(f"{self.url}: the server did not come back within {self.patience_s:.0f} s ({exc})") from exc
 
     def verify(self) -> VerifyReport:
         return self.inner.verify()
 
     def close(self) -> None:
-        self.inner.close()
+        # every append returned was stored; a client the server's absence broke may fail to
+        # drain, which loses nothing
+        with contextlib.suppress(LogError):
+            self.inner.close()
 
 
 __all__ = ["PatientLog", "RacedError", "is_server_url"]

@@ -117,3 +117,26 @@ def test_it_gives_up_after_its_patience() -> None:
     server.away = 10_000
     with pytest.raises(LogError, match="did not come back within 60 s"):
         log.append(ticks(0, 1))
+
+
+def test_a_read_broken_by_the_servers_absence_goes_on_from_its_last_record() -> None:
+    server = Server()
+    log = patient(server)
+    log.append(ticks(0, 6))
+    broken = {"once": True}
+    real_read = Client.read
+
+    def read(self: Client, after: int = 0):  # type: ignore[no-untyped-def]
+        for rec in real_read(self, after):
+            if rec.seq == 3 and broken["once"]:
+                broken["once"] = False
+                raise LogError("server away mid-read")
+            yield rec
+
+    Client.read = read  # type: ignore[method-assign]
+    try:
+        server.away = 2  # and the first two reopenings fail
+        assert [r.event() for r in log.read()] == ticks(0, 6)
+    finally:
+        Client.read = real_read  # type: ignore[method-assign]
+    assert log.waits == 1
