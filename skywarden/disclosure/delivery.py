@@ -179,7 +179,7 @@ class DeliveryWorker:
         self.drain(timeout_s)
         left = self.pending()
         self._queue.put(_STOP)
-        self._thread.join(timeout=max(1.0, timeout_s))
+        self._thread.join(timeout=1.0)  # (a thread still in a delivery is a daemon: left to the exit)
         if not self._thread.is_alive():
             self._flush_journal()
             self.publisher.close()
