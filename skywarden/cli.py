@@ -19,6 +19,9 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from skywarden.disclosure.delivery import Publishing
+    from skywarden.events import Event
+    from skywarden.log import EventLog
     from skywarden.log.checkpoint import Signing
     from skywarden.log.projections import NightView
     from skywarden.play import PlayResult
@@ -54,6 +57,19 @@ ScenarioOpt = Annotated[
 def _fail(exc: Exception) -> NoReturn:
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(2)
+
+
+def _open_log(url: str) -> EventLog:
+    """The event log at ``url`` (a path, sqlite:///, memory://, postgresql://, nats://), or a clear
+    error: an unknown scheme or an unreachable server is never taken for a file name."""
+    from skywarden.log import open_log
+
+    if "://" not in url and not Path(url).exists():
+        _fail(SkywardenError(f"no event log at {url}"))
+    try:
+        return open_log(url)
+    except SkywardenError as exc:
+        _fail(exc)
 
 
 def _load(path: Path | None) -> LoadedScenario:
@@ -99,10 +115,12 @@ WorkersOpt = Annotated[
 def _play(
     scn: LoadedScenario, log_url: str, until: datetime | None, resume: bool, seed: int | None,
     sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]], speed: float | None,
-    source: Source | None = None, workers: int | None = None, signing: Signing | None | str = "env",
+    source: Source | None = None, workers: int | None = None, deliver_wait_s: float = 30.0,
+    signing: Signing | None | str = "env",
 ) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
     from skywarden.log import hold_writer, open_log
+    from skywarden.patient import PatientLog, is_server_url
     from skywarden.play import play_night
     from skywarden.runtime import PacedClock
 
@@ -110,6 +128,8 @@ def _play(
     total = (end - scn.start).total_seconds()
     counts = {"tracks": 0, "kills": 0, "statements": 0}
     log = open_log(log_url, signing)
+    if is_server_url(log_url):  # a server restarted mid-night: the night waits for it (skywarden.patient)
+        log = PatientLog(log_url, log, on_wait=lambda why: err.print(f"[yellow]waiting:[/] {why}"), signing=signing)
     try:
         hold_writer(log)  # one writer per night: a second run is refused before it replays
         with _progress() as progress:
@@ -143,6 +163,11 @@ def _play(
         notary = getattr(log, "notary", None)
         if notary is not None:
             err.print(f"signing: {notary.summary()}")
+        close = getattr(sinks, "close", None)  # the publishing thread: let it finish, or say what waits
+        if close is not None:
+            left = close(deliver_wait_s)
+            if left:
+                err.print(f"{left} item(s) not delivered yet: kept in the outbox, delivered on the next start (--resume)")
 
 
 def _summary_table(view: NightView, title: str) -> Table:
@@ -152,47 +177,27 @@ def _summary_table(view: NightView, title: str) -> Table:
     return table
 
 
-def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[Incident]]:
-    """The night's projection and its incidents, from one read of the log."""
-    from skywarden.log import open_log
+def _view(log_url: str, until: datetime | None = None) -> tuple[NightView, list[Incident], list[Event]]:
+    """The night's projection, its incidents and its events, from one read of the log."""
     from skywarden.log.projections import fold
     from skywarden.response import build_incidents
 
-    log = open_log(log_url)
+    log = _open_log(log_url)
     try:
         events = [r.event() for r in log.read()]
     finally:
         log.close()
     view = fold(events, until=until)
-    return view, build_incidents(events[: sum(view.counts.values())])
+    return view, build_incidents(events[: sum(view.counts.values())]), events
 
 
-def _sinks(
-    out: Path, webhook: str | None = None, token: str | None = None
-) -> Callable[[list[Stage]], list[Sink]]:
+def _sinks(out: Path, webhook: str | None = None, token: str | None = None, *, log_url: str | None = None) -> Publishing:
     """The publishing channels: a folder and the Atom feed in ``out`` (and a webhook if given),
-    behind one publisher that shares the alert stage's disclosure policy."""
+    behind one publisher on a thread of its own, answering into the delivery journal of the log
+    at ``log_url`` (``skywarden.disclosure.delivery``); close it after the night."""
+    from skywarden.disclosure.delivery import Publishing
 
-    def build(stages: list[Stage]) -> list[Sink]:
-        from skywarden.disclosure.alerts import AlertStage
-        from skywarden.disclosure.channels import (
-            Channel,
-            FeedChannel,
-            FolderChannel,
-            Outbox,
-            Publisher,
-            WebhookChannel,
-        )
-
-        alert_stage = next((s for s in stages if isinstance(s, AlertStage)), None)
-        if alert_stage is None:
-            return []
-        channels: list[Channel] = [FolderChannel(out), FeedChannel(out / "feed.atom")]
-        if webhook:
-            channels.append(WebhookChannel(webhook, token=token or ""))
-        return [Publisher(channels, Outbox(out / "outbox.sqlite"), alert_stage.policy)]
-
-    return build
+    return Publishing(out, webhook, token, log_url=log_url)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -212,19 +217,19 @@ def demo(
     scn = _load(scenario)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "night.sqlite"
-    for stale in [*out.glob("night.sqlite*"), *out.glob("outbox.sqlite*"), out / "feed.atom"]:
+    for stale in [*out.glob("night.sqlite*"), *out.glob("night.deliveries.sqlite*"), *out.glob("outbox.sqlite*"), out / "feed.atom"]:
         stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     try:
-        result = _play(scn, str(log_path), None, False, seed, _sinks(out), None, workers=workers)
+        result = _play(scn, str(log_path), None, False, seed, _sinks(out, log_url=str(log_path)), None, workers=workers)
     except SkywardenError as exc:
         _fail(exc)
         return
     wall = time.perf_counter() - t0
-    view, incidents = _view(str(log_path))
+    view, incidents, events = _view(str(log_path))
     from skywarden.report import write_report
 
-    report = write_report(view, scn, out, incidents)
+    report = write_report(view, scn, out, incidents, events=events)
     files = [*(out / "statements").glob("*.txt"), *(out / "alerts").glob("*.xml")]
     console.print(_summary_table(view, f"{scn.name}"))
     night_s = (scn.end - scn.start).total_seconds()
@@ -240,7 +245,7 @@ def demo(
 
 @app.command()
 def run(
-    log: Annotated[Path, typer.Option("--log", "-l", help="Event log to write (SQLite path or URL).")],
+    log: Annotated[str, typer.Option("--log", "-l", help="Event log to write: a SQLite path, sqlite:///, postgresql://... or nats://...")],
     scenario: ScenarioOpt = None,
     until: Annotated[str | None, typer.Option(help="Stop at this local time (HH:MM) or ISO time.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a log that a crash or --until left unfinished.")] = False,
@@ -251,6 +256,7 @@ def run(
     webhook: Annotated[str | None, typer.Option(help="Also POST each published item (JSON) to this URL, with retries.")] = None,
     webhook_token: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WEBHOOK_TOKEN", help="Bearer token for the webhook.")] = None,
     workers: WorkersOpt = None,
+    deliver_wait: Annotated[float, typer.Option("--deliver-wait", min=0.0, help="Seconds to wait at the end for deliveries still under way (the rest stays in the outbox).")] = 30.0,
     key: Annotated[Path | None, typer.Option("--key", envvar="SKYWARDEN_KEY", help="Sign checkpoints with this site key (skywarden keys new).")] = None,
     checkpoint_every: Annotated[int, typer.Option(envvar="SKYWARDEN_CHECKPOINT_EVERY", min=1, help="Records between signed checkpoints (and one at close).")] = 1000,
     witness: Annotated[str | None, typer.Option(envvar="SKYWARDEN_WITNESS", help="Also send checkpoints to this witness: a JSON-lines file or an http(s) URL.")] = None,
@@ -271,13 +277,16 @@ def run(
         if source is not None and source.checker.rejected:
             err.print(f"{input}: {source.checker.rejected} line(s) rejected (kept in the log as report_rejected)")
     try:
-        sinks: Callable[[list[Stage]], list[Sink]] | list[Sink] = (
-            _sinks(publish, webhook, webhook_token) if publish else []
+        sinks: Callable[[list[Stage]], Sequence[Sink]] | list[Sink] = (
+            _sinks(publish, webhook, webhook_token, log_url=log) if publish else []
         )
         from skywarden.log.checkpoint import Signing
 
         signing = Signing(key, checkpoint_every, witness) if key else None
-        result = _play(scn, str(log), _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers, signing=signing)
+        result = _play(
+            scn, log, _time_arg(until, scn), resume, seed, sinks, speed, source, workers=workers, deliver_wait_s=deliver_wait,
+            signing=signing,
+        )
     except SkywardenError as exc:
         _fail(exc)
         return
@@ -288,9 +297,9 @@ def run(
 
 @app.command("replay")
 def replay_cmd(
-    log: Annotated[Path, typer.Argument(help="Event log to replay.")],
+    log: Annotated[str, typer.Argument(help="Event log to replay: a SQLite path or a log URL.")],
     until: Annotated[str | None, typer.Option(help="Replay up to this local time (HH:MM) or ISO time and show the picture then.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Write the replayed night to this new log.")] = None,
+    out: Annotated[str | None, typer.Option(help="Write the replayed night to this new log (a path or a log URL).")] = None,
     scenario: ScenarioOpt = None,
 ) -> None:
     """Feed a log's inputs through the stages again and check every derived event is reproduced.
@@ -302,7 +311,7 @@ def replay_cmd(
     from skywarden.pipeline import build_stages
     from skywarden.runtime import first_event, replay, scenario_of
 
-    src = open_log(str(log))
+    src = _open_log(log)
     try:
         head = first_event(src)
         from skywarden.events import NightOpened
@@ -312,9 +321,7 @@ def replay_cmd(
             return
         scn = scenario_of(head, str(scenario) if scenario else None)
         stop = _time_arg(until, scn)
-        dst = open_log(str(out)) if out else None
-        if dst is not None:
-            dst.append([head])
+        dst = open_log(out) if out else None  # (the night's opening comes with the first tick)
         collected = []
         report, _ = replay(src, build_stages(scn), until=stop, out=dst, on_tick=lambda r: collected.extend([*r.inputs, *r.derived]))
         if dst is not None:
@@ -356,7 +363,7 @@ def _picture_table(view: NightView, scn: LoadedScenario, at: datetime) -> Table:
 
 @app.command()
 def report(
-    log: Annotated[Path, typer.Argument(help="Event log of a night.")],
+    log: Annotated[str, typer.Argument(help="Event log of a night: a SQLite path or a log URL.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("night-out"),
     scenario: ScenarioOpt = None,
 ) -> None:
@@ -371,7 +378,11 @@ def report(
     from skywarden.report import write_report
     from skywarden.runtime import scenario_of
 
-    view, incidents = _view(str(log))
+    try:
+        view, incidents, events = _view(log)
+    except SkywardenError as exc:
+        _fail(exc)
+        return
     if view.night is None:
         _fail(SkywardenError(f"{log}: not a Skywarden night"))
         return
@@ -380,7 +391,7 @@ def report(
     except SkywardenError as exc:
         _fail(exc)
         return
-    path = write_report(view, scn, out, incidents)
+    path = write_report(view, scn, out, incidents, events=events)
     console.print(f"report: {path}")
 
 
@@ -401,7 +412,7 @@ def log_tail(
     from skywarden.log import open_log
 
     wanted = set(kind or [])
-    lg = open_log(log)
+    lg = _open_log(log)
 
     def keep(data: bytes) -> bool:
         k = data[9 : data.index(b'"', 9)].decode() if data.startswith(b'{"kind":"') else ""

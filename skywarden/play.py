@@ -86,8 +86,8 @@ def play_night(
         rt.log, rt.source = log, sim
         resumed_from = report.last_tick
     else:
-        rt = Runtime(log=log, stages=stages, source=sim)
-        log.append([night_opened(scenario, seed)])
+        # the night's opening is logged in the first tick's batch, never alone (see Runtime.opening)
+        rt = Runtime(log=log, stages=stages, source=sim, opening=[night_opened(scenario, seed)])
     rt.sinks = list(sinks(stages) if callable(sinks) else sinks)
     start = rt.last_tick or scenario.start
     ticks = 0
@@ -114,6 +114,9 @@ def play_night(
             split = run_split(rt, start, end, scenario.spec.night.tick_s, on_tick=count)
         else:
             rt.run(clock, start, end, scenario.spec.night.tick_s, on_tick=count)
+    if rt.opening:  # no tick was played (--until at the start): the night is opened all the same
+        log.append(rt.opening)
+        rt.opening = []
     # the stages' state at the log's head, so that a claim or an approval added later need not
     # replay the night (skywarden.snapshot; a cache, ignored once the log moves on)
     snapshot.save(log, rt)

@@ -51,10 +51,13 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    """Something that acts on derived events outside the log (publishing channels).
+    """Something that acts on a tick's events outside the log (publishing channels).
 
-    Returns input events describing what happened (e.g. ``Delivered``); the runtime logs them
-    with the next tick's inputs.
+    ``handle`` gets the tick's inputs and then its derived events (a publisher's policy learns
+    from both). It may return input events describing what happened; the runtime logs them with
+    the next tick's inputs. The publishing sinks the commands use return none and run beside the
+    tick loop (``skywarden.disclosure.delivery``): an answer that comes on the wall clock would
+    make the log depend on when it came.
     """
 
     def handle(self, events: Sequence[Event], now: datetime) -> list[InputEvent]: ...
@@ -142,6 +145,9 @@ class Runtime:
     sinks: list[Sink] = field(default_factory=list)
     _carry: list[list[Event]] = field(init=False, repr=False)
     _pending_inputs: list[InputEvent] = field(init=False, repr=False, default_factory=list)
+    # inputs to log at the head of the next tick, in its batch (a fresh night's NightOpened): a
+    # log never holds them without the tick, so no kill can leave them for a resume to log twice
+    opening: list[InputEvent] = field(repr=False, default_factory=list)
     # the last OBSERVE_LAG ticks' derived events, oldest first: not yet shown to the source
     _held: list[list[Event]] = field(init=False, repr=False, default_factory=lambda: [[] for _ in range(OBSERVE_LAG)])
     last_tick: datetime | None = None
@@ -167,8 +173,8 @@ class Runtime:
 
     def tick(self, now: datetime) -> TickResult:
         """Poll, append inputs + Tick + derived atomically, then let sources and sinks react."""
-        inputs: list[Event] = list(self._pending_inputs)
-        self._pending_inputs = []
+        inputs: list[Event] = [*self.opening, *self._pending_inputs]
+        self.opening, self._pending_inputs = [], []
         if self.source is not None:
             inputs.extend(self.source.poll(now))
         inputs.append(Tick(t=now))
@@ -177,7 +183,7 @@ class Runtime:
         self.last_tick = now
         self.observed(derived)
         for sink in self.sinks:
-            self._pending_inputs.extend(sink.handle(derived, now))
+            self._pending_inputs.extend(sink.handle([*inputs, *derived], now))
         return TickResult(now, inputs, derived)
 
     def submit(self, events: Iterable[InputEvent]) -> None:
@@ -281,8 +287,12 @@ def replay(
     report = ReplayReport()
     records = ((r.seq, r.event()) for r in log.read())
     for inputs, tick, logged in iter_ticks(records):
-        if tick is None:  # inputs without their tick: a crash came between; they are resubmitted
-            rt.submit([e for e in inputs if isinstance(e, InputEvent)])
+        if tick is None:
+            # inputs logged without their tick (a log written before ticks carried the night's
+            # opening in their batch, killed between the two): they are in the log already, so
+            # they are not logged again; the stages see them with the next tick, as they would have
+            for c in rt._carry:
+                c.extend(inputs)
             report.inputs += len(inputs)
             break
         if until is not None and tick.t > until:

@@ -7,27 +7,48 @@ after a night is played or a tick injected, ``restore`` hands it back only while
 the state a replay would rebuild, i.e. when
 
 * the log's head (last sequence number and its chain hash) is the one the snapshot was taken at,
-* the code is the same (a fingerprint of the package's source files), and
-* the stages are the same, in the same order.
+* the code is the same (a fingerprint of the package's source files),
+* the stages are the same, in the same order,
 
-Anything else (another record appended, a changed tracker, a damaged file) and the caller
-replays as before; a snapshot is never needed for correctness and may be deleted at any time.
-Logs other than SQLite files have no snapshot (their caller replays).
+and only when the file is signed by this site's key (below). Anything else (another record
+appended, a changed tracker, a damaged file, a forged file) and the caller replays as before;
+a snapshot is never needed for correctness and may be deleted at any time. Logs other than
+SQLite files have no snapshot (their caller replays).
 
-The file (``<log>.stages``) is a header line, a JSON line naming the head, code, stages, the
-sections' sizes and SHA-256s, then the sections: the stages in ``ALONE`` each pickled on its own
-(``restore_stage``: a command that reads one stage's state, such as ``skywarden statement list``,
-loads that one and imports nothing else), then the payload: all the stages pickled together (so
-objects they share stay shared). Unpickling runs code named in the file, so it is trusted as the
-log beside it is: keep both in a folder only the centre can write.
+The file (``<log>.stages``) is a header line, the MAC line, a JSON line naming the head, code,
+stages, the sections' sizes and SHA-256s, then the sections: the stages in ``ALONE`` each
+pickled on its own (``restore_stage``: a command that reads one stage's state, such as
+``skywarden statement list``, loads that one and imports nothing else), then the payload: all
+the stages pickled together (so objects they share stay shared).
+
+Why signed, not another format. Unpickling runs code named in the file, and everything the
+header holds (the head, the code's fingerprint, the stage names) anyone can compute, so a file
+planted beside the log would otherwise run its code on the next ``claim add``. The stages' state
+is arbitrary objects (numpy arrays, the road graph, the policy's matchers, the trackers'
+structures), which a data-only format could hold only through a serialiser written and kept up
+for every stage; a signature keeps the one ``pickle`` and lets nothing unsigned reach it. The MAC
+is HMAC-SHA256, under the site's key, over the JSON line, which names every section's SHA-256:
+the MAC is checked before anything is parsed, each section's hash before it is unpickled. A
+snapshot whose MAC does not verify (another site's, a forged one, one from before signing) is
+ignored and the caller replays.
+
+The key (``site_key_path``: 32 random bytes, hex, in ``snapshot.key``) lives in the user's
+configuration folder (``$SKYWARDEN_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/skywarden``, else
+``~/.config/skywarden``), created 0600 on first use, not beside the log: whoever can write the
+log's folder could replace a key kept there with one of their own. A key file that others may
+read or write (any group or other permission) is not used: no snapshot is written or trusted
+until it is fixed, and every command still works by replaying.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import pickle
+import secrets
+import stat
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -39,7 +60,8 @@ if TYPE_CHECKING:
     from skywarden.runtime import Runtime
     from skywarden.stage import Stage
 
-MAGIC = b"SKYWARDEN-STAGES 2\n"
+MAGIC = b"SKYWARDEN-STAGES 3\n"
+KEY_FILE = "snapshot.key"
 SUFFIX = ".stages"
 ALONE = ("disclosure",)  # stages also written on their own, for the commands that read only them
 
@@ -53,6 +75,43 @@ def code_fingerprint() -> str:
         h.update(str(p.relative_to(root)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def site_key_path() -> Path:
+    """Where the site's snapshot key is kept (see the module doc)."""
+    folder = os.environ.get("SKYWARDEN_CONFIG_DIR")
+    if not folder:
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        folder = str(Path(base) / "skywarden")
+    return Path(folder) / KEY_FILE
+
+
+def site_key(create: bool = False) -> bytes | None:
+    """The site's snapshot key; created (0600) when ``create`` and there is none. None when there
+    is none, or when its file may be read or written by others than its owner."""
+    path = site_key_path()
+    if create and not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first: read theirs
+        except OSError:
+            return None
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+    try:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            return None  # a key others can read (or replace) signs nothing
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return key if len(key) >= 32 else None
+
+
+def _mac(key: bytes, meta_line: bytes) -> bytes:
+    return hmac.new(key, meta_line, hashlib.sha256).hexdigest().encode()
 
 
 def snapshot_path(log: EventLog) -> Path | None:
@@ -77,8 +136,11 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
     where the log has no snapshot. Inputs queued for a next tick are not part of it: a night
     left with some is not snapshotted (the caller replays, which resubmits them)."""
     path = snapshot_path(log)
-    if path is None or rt.last_tick is None or rt._pending_inputs:
+    if path is None or rt.last_tick is None or rt._pending_inputs or rt.opening:
         return None
+    key = site_key(create=True)
+    if key is None:
+        return None  # no usable key: nothing is written that could not be trusted
     payload = pickle.dumps(
         {"stages": rt.stages, "carry": rt._carry, "held": rt._held, "last_tick": rt.last_tick},
         protocol=pickle.HIGHEST_PROTOCOL,
@@ -95,7 +157,8 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
     }
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
-        fh.write(MAGIC + json.dumps(meta).encode() + b"\n")
+        line = json.dumps(meta).encode()
+        fh.write(MAGIC + _mac(key, line) + b"\n" + line + b"\n")
         for _, data in alone:
             fh.write(data)
         fh.write(payload)
@@ -110,7 +173,11 @@ def _meta(fh: IO[bytes], log: EventLog, stage_names: list[str]) -> dict[str, Any
     stages (the file then stands at its first section); None otherwise."""
     if fh.readline() != MAGIC:
         return None
-    meta = json.loads(fh.readline())
+    mac, line = fh.readline().rstrip(b"\n"), fh.readline().rstrip(b"\n")
+    key = site_key()
+    if key is None or not hmac.compare_digest(mac, _mac(key, line)):
+        return None  # not signed here: never parsed further, never unpickled
+    meta = json.loads(line)
     seq, head = _head(log)
     if (
         not isinstance(meta, dict)
@@ -138,7 +205,7 @@ def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
             payload = fh.read()
         if hashlib.sha256(payload).hexdigest() != meta.get("payload_sha256"):
             return None
-        state = pickle.loads(payload)  # noqa: S301 - our own file, checked above (module doc)
+        state = pickle.loads(payload)  # noqa: S301 - signed by this site's key, checked above (module doc)
     except (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
         return None
     if not isinstance(state, dict) or not isinstance(state.get("last_tick"), datetime):
@@ -174,7 +241,7 @@ def restore_stage(log: EventLog, stage_names: list[str], name: str) -> Stage | N
             data = fh.read(size)
         if hashlib.sha256(data).hexdigest() != digest:
             return None
-        stage = pickle.loads(data)  # noqa: S301 - our own file, checked above (module doc)
+        stage = pickle.loads(data)  # noqa: S301 - signed by this site's key, checked above (module doc)
     except (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
         return None
     return stage if getattr(stage, "name", None) == name else None

@@ -200,7 +200,8 @@ def run_split(
             t0 = clock()
             msg = _receive(inbox, worker)
             waited += clock() - t0
-            pending, rt._pending_inputs = rt._pending_inputs, []
+            pending, rt._pending_inputs = [*rt.opening, *rt._pending_inputs], []
+            rt.opening = []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
             got: Sequence[Event]
             if keyed is not None:
@@ -228,7 +229,7 @@ def run_split(
             if keyed is None and k + 1 + OBSERVE_LAG < len(ticks):
                 poll(k + 1 + OBSERVE_LAG)
             for sink in rt.sinks:
-                rt._pending_inputs.extend(sink.handle(derived, now))
+                rt._pending_inputs.extend(sink.handle([*inputs, *derived], now))
             if on_tick is not None:
                 on_tick(TickResult(now, inputs, derived))
         rt.log.append(unwritten)

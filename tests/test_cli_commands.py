@@ -138,3 +138,38 @@ def test_claim_add_assesses_through_the_stages_and_keeps_replay_exact(tmp_path):
     listed = runner.invoke(app, ["claim", "list", "--log", str(path)])
     assert listed.exit_code == 0 and recorded[0].claim_id in listed.output
     assert "identical" in runner.invoke(app, ["replay", str(path)]).output
+
+
+def test_report_exports_as_published_only_what_the_policy_lets_out(short_night, tmp_path, scenario):
+    """A statement_published forged into the log (appended, so the chain verifies) is not
+    reported as published: the report applies the disclosure policy."""
+    import shutil
+
+    from skywarden.events import StatementPublished
+
+    night = tmp_path / "night.sqlite"
+    shutil.copy(short_night, night)
+    log = SqliteLog(night)
+    legit = [e for e in (r.event() for r in log.read()) if isinstance(e, StatementPublished)]
+    assert legit, "the short night publishes a statement"
+    sensor = scenario.spec.sensors[0].name
+    last_t = legit[-1].t
+    forged = [
+        StatementPublished(t=last_t, statement_id="ST-0999", text_en=f"Radar {sensor} at 55.7512, 37.6184 saw 12 drones.",
+                           text_ru="12 беспилотников.", approved_by=["duty-1"], delay_s=0.0),
+        # a published statement's id and text again, under an officer who never approved it
+        StatementPublished(t=last_t, statement_id=legit[0].statement_id, text_en=legit[0].text_en,
+                           text_ru=legit[0].text_ru, approved_by=["mallory"], delay_s=0.0),
+    ]  # fmt: skip
+    log.append(forged)
+    log.verify()
+    log.close()
+    out = tmp_path / "r"
+    res = runner.invoke(app, ["report", str(night), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    published = html.split("<h2>Statements published</h2>")[1].split("<h2>")[0]
+    held = html.split("<h2>Published in the log, not by the policy</h2>")[1].split("<h2>")[0]
+    assert legit[0].statement_id in published and "ST-0999" not in published and "mallory" not in published
+    assert "ST-0999" in held and "no draft" in held and "mallory" in held
+    assert sensor not in published

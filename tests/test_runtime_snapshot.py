@@ -127,3 +127,105 @@ def test_logs_without_a_file_have_no_snapshot(scenario: LoadedScenario) -> None:
     log = MemoryLog()
     play_night(scenario, log, until=scenario.at("00:01"), workers=1)
     assert snapshot.snapshot_path(log) is None
+
+
+class _Payload:
+    """What a forged snapshot would hold: unpickling it writes a file."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path.write_text, (self.target, "code ran"))
+
+
+def _forge(snap: Path, log_url: str, payload: bytes, mac: bytes = b"0" * 64) -> None:
+    """A snapshot file right in every field anyone can compute: the head, the code's
+    fingerprint, the stage names, the sections' hashes; only the MAC is not the site's."""
+    import hashlib
+    import json
+
+    log = open_log(log_url)
+    try:
+        seq, head = snapshot._head(log)
+    finally:
+        log.close()
+    meta = {
+        "log_seq": seq, "log_hash": head, "code": snapshot.code_fingerprint(),
+        "stages": list(DEFAULT_ORDER), "alone": [["disclosure", len(payload), hashlib.sha256(payload).hexdigest()]],
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+    }  # fmt: skip
+    snap.write_bytes(snapshot.MAGIC + mac + b"\n" + json.dumps(meta).encode() + b"\n" + payload + payload)
+
+
+def test_a_crafted_snapshot_runs_no_code_on_claim_add(tmp_path: Path, scenario: LoadedScenario) -> None:
+    import pickle
+
+    from typer.testing import CliRunner
+
+    from skywarden.cli import app
+
+    db = tmp_path / "night.sqlite"
+    log = open_log(db)
+    play_night(scenario, log, until=scenario.at("00:01"), workers=1)
+    log.close()
+    ran = tmp_path / "pwned.txt"
+    payload = pickle.dumps(_Payload(ran))
+    snap = db.with_name("night.sqlite.stages")
+    _forge(snap, str(db), payload)
+    res = CliRunner().invoke(app, ["claim", "add", "--log", str(db), "--source", "X", "--what", "kill"])
+    assert res.exit_code == 0, res.output
+    assert "recorded CL-0001" in res.output  # the claim went in (by a replay)
+    assert not ran.exists()
+    # and a statement list, which reads the disclosure section alone, does not run it either
+    _forge(snap, str(db), payload)
+    res = CliRunner().invoke(app, ["statement", "list", "--log", str(db)])
+    assert res.exit_code == 0, res.output
+    assert not ran.exists()
+    # the forgery lacks nothing but the site's MAC: signed with the key, it would have run
+    import json
+
+    lines = snap.read_bytes().split(b"\n", 3)
+    key = snapshot.site_key()
+    assert key is not None
+    _forge(snap, str(db), payload, mac=snapshot._mac(key, lines[2]))
+    assert json.loads(lines[2])["log_seq"] > 0
+    log = open_log(db)
+    try:
+        snapshot.restore(log, list(DEFAULT_ORDER))
+    finally:
+        log.close()
+    assert ran.read_text() == "code ran"
+
+
+def test_snapshots_are_signed_with_the_sites_key_kept_0600(
+    tmp_path: Path, scenario: LoadedScenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    monkeypatch.setenv("SKYWARDEN_CONFIG_DIR", str(tmp_path / "site"))
+    db = _play(tmp_path, scenario, workers=1)
+    key = snapshot.site_key_path()
+    assert key.parent == tmp_path / "site"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    names = list(DEFAULT_ORDER)
+    log = open_log(db)
+    try:
+        assert snapshot.restore(log, names) is not None
+        # another site's key: the same file no longer verifies
+        monkeypatch.setenv("SKYWARDEN_CONFIG_DIR", str(tmp_path / "other-site"))
+        snapshot.site_key(create=True)
+        assert snapshot.restore(log, names) is None
+        assert snapshot.restore_stage(log, names, "disclosure") is None
+        monkeypatch.setenv("SKYWARDEN_CONFIG_DIR", str(tmp_path / "site"))
+        assert snapshot.restore(log, names) is not None
+        # a key others may read is not used: nothing trusted, nothing written
+        key.chmod(0o644)
+        assert snapshot.restore(log, names) is None
+        rt = runtime.Runtime(log=log, stages=[])
+        rt.last_tick = scenario.at(UNTIL)
+        assert snapshot.save(log, rt) is None
+        key.chmod(0o600)
+        assert snapshot.restore(log, names) is not None
+    finally:
+        log.close()

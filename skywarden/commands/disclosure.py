@@ -17,7 +17,7 @@ Registered by the main command line as ``app.add_typer(claim_app, name="claim")`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +33,10 @@ if TYPE_CHECKING:  # the log, the events and the stages are imported where a com
     from skywarden.events import Event, InputEvent, NightOpened
     from skywarden.log import EventLog
 
-LogOpt = Annotated[Path, typer.Option("--log", help="The night's event log (SQLite file).")]
+LogOpt = Annotated[
+    str,
+    typer.Option("--log", help="The night's event log: a SQLite path, postgresql://... or nats://..."),
+]
 
 claim_app = typer.Typer(
     help="Outside claims (press, witnesses): record them and see the log's verdict.",
@@ -41,25 +44,18 @@ claim_app = typer.Typer(
 )
 
 
-def _inject(inject: Callable[[str, list[InputEvent]], list[Event]], log: Path, inputs: list[InputEvent]) -> list[Event]:
-    """``runtime.inject``, with a log that cannot take the write (another process is writing
-    the night, say) said plainly rather than as a traceback."""
-    from skywarden.errors import LogError
-
-    try:
-        return inject(str(log), inputs)
-    except LogError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-
-
 @contextmanager
-def _open(log_path: Path) -> Iterator[EventLog]:
+def _open(log_path: str) -> Iterator[EventLog]:
+    from skywarden.errors import SkywardenError
     from skywarden.log import open_log
 
-    if not log_path.exists():
+    # a URL goes to its backend (an unknown scheme is an error there); only a path must exist
+    if "://" not in log_path and not Path(log_path).exists():
         raise typer.BadParameter(f"no event log at {log_path}", param_hint="--log")
-    log = open_log(str(log_path))
+    try:
+        log = open_log(log_path)
+    except SkywardenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log") from exc
     try:
         yield log
     finally:
@@ -67,7 +63,7 @@ def _open(log_path: Path) -> Iterator[EventLog]:
 
 
 @contextmanager
-def _night(log_path: Path) -> Iterator[tuple[EventLog, NightOpened]]:
+def _night(log_path: str) -> Iterator[tuple[EventLog, NightOpened]]:
     """The log, open, and the night it opens with (its first record)."""
     from skywarden.events import NightOpened
     from skywarden.log.peek import first_event
@@ -145,7 +141,6 @@ def add(
     """
     from skywarden.events import KIND_OF, ClaimAssessed, ClaimRecorded, InputRefused
     from skywarden.log.peek import read_kinds
-    from skywarden.runtime import inject
 
     with _night(log) as (lg, opened):
         if (lat is None) != (lon is None):
@@ -166,7 +161,7 @@ def add(
         radius_m=radius,
         text=text,
     )
-    derived = _inject(inject, log, [claim])
+    derived = _inject(log, [claim])
     console = Console()
     console.print(f"recorded [bold]{claim.claim_id}[/bold] from {source}")
     for e in derived:
@@ -202,7 +197,7 @@ def list_claims(
             claims.setdefault(e.claim_id, e)
         elif isinstance(e, ClaimAssessed):
             latest[e.claim_id] = e
-    table = Table(title=f"Claims in {log.name}")
+    table = Table(title=f"Claims in {log}")
     for col in ("id", "source", "what", "count", "where", "outcome", "reason", "evidence"):
         table.add_column(col)
     style = {"confirmed": "green", "contradicted": "red", "unconfirmed": "yellow"}
@@ -248,26 +243,26 @@ UsersOpt = Annotated[
 ]
 
 
-def _users_file(log: Path, users: Path | None) -> Path | None:
-    if users is not None:
+def _users_file(log: str, users: Path | None) -> Path | None:
+    if users is not None or "://" in log:  # a log on a server: the users file is named
         return users
-    return next((p for p in (log.parent / "users.toml", log.parent / "exercise-users.toml") if p.exists()), None)
+    here = Path(log).parent
+    return next((p for p in (here / "users.toml", here / "exercise-users.toml") if p.exists()), None)
 
 
-def _audit(log: Path, officer: str, action: Literal["login_failed", "refused"], target: str, reason: str) -> None:
+def _audit(log: str, officer: str, action: Literal["login_failed", "refused"], target: str, reason: str) -> None:
     """A failed sign-in or a refused write from the command line, as the live service logs its own."""
     import secrets
 
     from skywarden.events import AccessAudited
-    from skywarden.runtime import inject
 
     with _night(log) as (lg, opened):
         t = _latest(lg, opened)
-    _inject(inject, log, [AccessAudited(t=t, user=officer, action=action, target=target, reason=reason,
+    _inject(log, [AccessAudited(t=t, user=officer, action=action, target=target, reason=reason,
                                         remote="cli", request_id=secrets.token_hex(8))])  # fmt: skip
 
 
-def _sign_in(log: Path, officer: str, role: str, users: Path | None, target: str) -> tuple[str, list[InputEvent]]:
+def _sign_in(log: str, officer: str, role: str, users: Path | None, target: str) -> tuple[str, list[InputEvent]]:
     """The role the officer acts in, and the inputs that put them on duty: none where no users
     file proved who they are.
 
@@ -320,12 +315,26 @@ def _statements(
     return replay_statements(scn, [r.event() for r in log.read()]), scn.tz
 
 
-def _send(log: Path, ref: str, what: str, inputs: list[InputEvent]) -> None:
-    """Inject officer inputs; print what the stages made of them; exit 1 on a refusal."""
-    from skywarden.events import InputRefused, StatementPublished
+def _inject(log: str, inputs: list[InputEvent]) -> list[Event]:
+    """``runtime.inject``, its errors (a log that went away, a night another process is
+    writing, a scenario changed) as clear ones rather than tracebacks."""
+    from skywarden.errors import LogError, SkywardenError
     from skywarden.runtime import inject
 
-    derived = _inject(inject, log, inputs)
+    try:
+        return inject(log, inputs)
+    except LogError as exc:  # a night another process is writing, a server that went away
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    except SkywardenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log") from exc
+
+
+def _send(log: str, ref: str, what: str, inputs: list[InputEvent]) -> None:
+    """Inject officer inputs; print what the stages made of them; exit 1 on a refusal."""
+    from skywarden.events import InputRefused, StatementPublished
+
+    derived = _inject(log, inputs)
     console = Console()
     refused = [e for e in derived if isinstance(e, InputRefused) and e.ref == ref]
     for r in refused:
@@ -361,7 +370,7 @@ def list_statements(log: LogOpt, scenario: ScenarioOpt = None) -> None:
 
     with _night(log) as (lg, opened):
         statements, tz = _statements(lg, opened, scenario)
-    table = Table(title=f"Statements in {log.name}")
+    table = Table(title=f"Statements in {log}")
     for col in ("id", "topic", "state", "approvals", "history", "sha256", "text"):
         table.add_column(col)
     style = {"published": "green", "rejected": "red", "approved": "cyan"}

@@ -95,6 +95,8 @@ def log_verify(
     try:
         public = _public_key(key)
         held = read_witness(witness) if witness else None
+        if "://" not in log and not Path(log).exists():  # never a new empty file for a typo
+            raise SkywardenError(f"no event log at {log}")
         lg = open_log(log, signing=None)
     except SkywardenError as exc:
         _fail(exc)
@@ -139,6 +141,8 @@ def log_prove(
     from skywarden.log.audit import prove
 
     try:
+        if "://" not in log and not Path(log).exists():  # never a new empty file for a typo
+            raise SkywardenError(f"no event log at {log}")
         lg = open_log(log, signing=None)
         try:
             proof = prove(lg, seq, at)

@@ -98,7 +98,7 @@ def serve(
         if publish is not None:
             from skywarden.cli import _sinks
 
-            sinks = _sinks(publish)
+            sinks = _sinks(publish, log_url=log)
         from skywarden.log.checkpoint import Signing
 
         live = LiveNight(

@@ -330,7 +330,8 @@ class Outbox:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        # (made on one thread, used on the delivery worker's: one thread at a time)
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
         with self._db:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS outbox ("

@@ -253,10 +253,22 @@ class NatsLog:
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float = REQUEST_TIMEOUT_S * 3) -> T:
         """Run ``coro`` on the private loop and wait; NATS failures become :class:`LogError`."""
         fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        deadline = time.monotonic() + timeout
         try:
-            return fut.result(timeout)
+            # waited for in short steps: a client that gave up reconnecting (the server went
+            # away) answers nothing more, and the caller hears so at once, not at the timeout
+            while True:
+                try:
+                    return fut.result(min(0.25, max(0.0, deadline - time.monotonic())))
+                except TimeoutError:
+                    nc = getattr(self, "_nc", None)
+                    if time.monotonic() >= deadline or (nc is not None and nc.is_closed):
+                        raise
         except TimeoutError as exc:
+            nc = getattr(self, "_nc", None)
             fut.cancel()
+            if nc is not None and nc.is_closed:
+                raise LogError(f"{_redacted(self.url)}: the connection closed (the server went away)") from exc
             raise LogError(f"{_redacted(self.url)}: no answer within {timeout:.0f} s") from exc
         except (nats.errors.Error, OSError) as exc:
             raise LogError(f"{_redacted(self.url)}: {type(exc).__name__}: {exc}") from exc
@@ -362,9 +374,15 @@ class NatsLog:
             for i, (data, h) in enumerate(msgs):
                 await nc.publish(self.subject, data, reply=f"{inbox}.{i}", headers=h)
             await nc.flush(int(REQUEST_TIMEOUT_S))
-            return await asyncio.wait_for(asyncio.gather(*futs), ACK_TIMEOUT_S)
+            gathered = asyncio.gather(*futs)
+            try:
+                return await asyncio.wait_for(gathered, ACK_TIMEOUT_S)
+            finally:
+                if gathered.done() and not gathered.cancelled():
+                    gathered.exception()  # read, so that a cancelled wait leaves nothing unheard
         finally:
-            await sub.unsubscribe()
+            with contextlib.suppress(nats.errors.Error):  # a closed connection has no subscription left
+                await sub.unsubscribe()
 
     # ----------------------------------------------------------------------------- one writer
 

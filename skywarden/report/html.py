@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
@@ -11,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from skywarden.log.projections import NightView
 from skywarden.report.plots import draw_map, draw_timeline
+from skywarden.report.vetting import vet_statements
 from skywarden.scenario import LoadedScenario
 
 if TYPE_CHECKING:
+    from skywarden.events import Event
     from skywarden.response.incidents import Incident
 
 CSS = """
@@ -39,9 +42,18 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
-def write_report(view: NightView, scn: LoadedScenario, out_dir: Path, incidents: Sequence[Incident] = ()) -> Path:
-    """``incidents``: from ``skywarden.response.build_incidents`` over the same log (optional)."""
+def write_report(
+    view: NightView, scn: LoadedScenario, out_dir: Path, incidents: Sequence[Incident] = (), *, events: Sequence[Event]
+) -> Path:
+    """``incidents``: from ``skywarden.response.build_incidents`` over the same log (optional);
+    ``events``: the log the view was folded from. Statements count as published only as far as
+    the scenario's disclosure policy would have let them out (``skywarden.report.vetting``);
+    the others are listed apart, never as published."""
+    from skywarden.disclosure.policy import DisclosurePolicy
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    vetted = vet_statements(events, DisclosurePolicy.for_scenario(scn))
+    view = dataclasses.replace(view, published=vetted.published)
     map_png = draw_map(view, scn, out_dir / "map.png")
     timeline_png = draw_timeline(view, scn, out_dir / "timeline.png")
 
@@ -72,6 +84,7 @@ def write_report(view: NightView, scn: LoadedScenario, out_dir: Path, incidents:
         [p.statement_id, lt(p.t), f"{p.delay_s / 60:.1f} min", ", ".join(p.approved_by), p.text_en, p.text_ru]
         for p in view.published
     ]
+    held = [[p.statement_id, lt(p.t), why, p.text_en] for p, why in vetted.held]
     alerts = [[a.alert_id, districts.get(a.district, a.district), a.msg_type, lt(a.t), a.headline] for a in view.alerts]
     claims = [
         [c.claim_id, c.source, c.text or c.what, view.assessments[c.claim_id].outcome if c.claim_id in view.assessments else "-"]
@@ -112,6 +125,7 @@ def write_report(view: NightView, scn: LoadedScenario, out_dir: Path, incidents:
 <h2>Crews dispatched</h2>{_table(["crew", "kind", "site", "dispatched", "ETA", "route"], crews)}
 <h2>Crash sites, latest status</h2>{_table(["site", "crew", "status", "at"], status)}
 <h2>Statements published</h2>{_table(["id", "published", "delay after the event", "approved by", "English", "Russian"], statements)}
+{"<h2>Published in the log, not by the policy</h2>" + _table(["id", "logged at", "why the policy would not have let it out", "English"], held) if held else ""}
 <h2>Air-danger alerts (CAP 1.2)</h2>{_table(["identifier", "district", "type", "sent", "headline"], alerts)}
 <h2>Claims checked against the log</h2>{_table(["claim", "source", "claim", "verdict"], claims)}
 <h2>Rejected reports and refused inputs</h2>{_table(["time", "source", "reason"], rejected)}{_table(["time", "stage", "input", "ref", "reason"], refused)}

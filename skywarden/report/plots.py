@@ -120,7 +120,8 @@ def draw_timeline(view: NightView, scn: LoadedScenario, path: Path) -> Path:
     if pub:
         ax1.plot(pub, np.zeros(len(pub)) + 0.5, "|", color="#17becf", ms=14, mew=2, label="statement published")
     ax1.set_ylabel("kills")
-    ax1.legend(loc="upper left", fontsize=8)
+    if kills or pub:  # (a night's first minutes have neither: no legend to draw)
+        ax1.legend(loc="upper left", fontsize=8)
     ax1.grid(True, lw=0.3)
     rows = [a.id for a in scn.spec.airports]
     for i, aid in enumerate(rows):

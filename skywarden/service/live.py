@@ -10,12 +10,14 @@ and by an inbox of people's and listeners' inputs, keeping the live picture up t
 
 The inbox is a source like any other: what it holds at a tick is stamped with the tick's time
 and logged after the simulator's inputs, so the log a served night leaves is the log that
-``skywarden run --input`` makes of the same inputs (tested; an exercise ticks on the scenario's
-grid, a live night on the wall clock: every ``tick_s``, and ``min_tick_s`` after inputs arrive,
-so its ticks are logged times that ``skywarden replay`` reproduces). Channels' answers (``Delivered``)
-go through the inbox too. A write is answered once its tick is in the log, so an accepted write
-survives a crash. Killed and restarted, the service replays its log (checking that it is
-reproduced) and goes on from the last tick.
+``skywarden run --input`` makes of the same inputs (tested). An exercise ticks on the scenario's
+grid; a live night on its own clock: the wall clock read at opening, then carried on by the
+monotonic clock (so the wall clock set back or forward moves no tick: ticks stay ordered and
+strictly increasing), every ``tick_s``, and ``min_tick_s`` after inputs arrive; its ticks are
+logged times that ``skywarden replay`` reproduces. Channels' answers go to the night's delivery
+journal (``skywarden.disclosure.delivery``), not through the inbox. A write is answered once
+its tick is in the log, so an accepted write survives a crash. Killed and restarted, the service
+replays its log (checking that it is reproduced) and goes on from the last tick.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
 from skywarden.log import FROM_ENV, EventLog, hold_writer, open_log
 from skywarden.log.checkpoint import Signing
+from skywarden.patient import PatientLog, is_server_url
 from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
-from skywarden.runtime import Runtime, Sink, Source, first_event, night_opened, replay
+from skywarden.runtime import Runtime, Sink, Source, TickResult, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
 from skywarden.service.picture import LivePicture, iso, tick_groups
 
@@ -187,6 +190,7 @@ class LiveNight:
         self.airspace: AirspaceStage | None = None
         self._past: dict[datetime, LivePicture] = {}
         self._past_lock = threading.Lock()
+        self._anchor: tuple[datetime, float] = (scenario.start, monotonic())
 
     # ------------------------------------------------------------------ opening
 
@@ -195,6 +199,8 @@ class LiveNight:
         from skywarden.scenario.sim import SimConfig, Simulator
 
         log = open_log(self.log_url, signing=self.signing)
+        if is_server_url(self.log_url):  # a server restarted mid-night: the night waits for it
+            log = PatientLog(self.log_url, log, signing=self.signing)
         hold_writer(log)  # one writer per night: a night another process writes is refused now
         head = first_event(log)
         if head is not None and not isinstance(head, E.NightOpened):
@@ -213,8 +219,8 @@ class LiveNight:
         source = LiveSource(inner, self.inbox)
         stages = build_stages(self.scenario)
         if head is None:
-            rt = Runtime(log=log, stages=stages, source=source)
-            log.append([night_opened(self.scenario)])
+            # logged with the first tick, in its batch (a kill between the two cannot double it)
+            rt = Runtime(log=log, stages=stages, source=source, opening=[night_opened(self.scenario)])
         else:
             report, rt = replay(log, stages, source=source)
             if not report.identical:
@@ -243,6 +249,15 @@ class LiveNight:
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
+        # a live night's clock: the wall clock read once, now, then carried on by the monotonic
+        # clock, so that the wall clock set back or forward (by hand, by NTP) moves no tick; never
+        # before the last tick logged (a restart after the wall clock was set back)
+        self._anchor = (max(self.wall(), rt.last_tick or self.scenario.start), self.monotonic())
+
+    def live_now(self) -> datetime:
+        """The live night's time: the wall clock at opening plus the monotonic time since."""
+        at, mono = self._anchor
+        return at + timedelta(seconds=self.monotonic() - mono)
 
     def _explain(self, text_en: str, text_ru: str, event_time: datetime | None, topic: str) -> dict[str, Any]:
         """What the policy would publish of a text now: when, and what it would redact."""
@@ -286,6 +301,9 @@ class LiveNight:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        close = getattr(self._sinks_factory, "close", None)  # the publishing thread and its journal
+        if close is not None:
+            close(timeout)
         if self.log is not None:
             self.log.close()
 
@@ -332,11 +350,11 @@ class LiveNight:
                             anchor = (self.monotonic(), last, self.speed)
                         due = anchor[0] + (now - anchor[1]).total_seconds() / anchor[2]
                         wait = due - self.monotonic()
-                    else:  # live: on the wall clock, and soon after inputs arrive
-                        wall = self.wall()
+                    else:  # live: on the night's clock, and soon after inputs arrive
+                        clock = self.live_now()
                         ready = last + timedelta(seconds=self.min_tick_s) if len(self.inbox) else now
-                        wait = (ready - wall).total_seconds()
-                        now = wall
+                        wait = (ready - clock).total_seconds()
+                        now = clock  # (>= ready > last once it is time: ticks strictly increase)
                     if wait > 0 and not (self.paused and len(self.inbox)):
                         self._cv.wait(min(wait, 0.5))
                         continue
@@ -357,17 +375,24 @@ class LiveNight:
         assert isinstance(source, LiveSource)
         res = self.rt.tick(now)
         seq = self.log.last_seq()
-        for fut in dict.fromkeys(source.taken):  # once each: one future may answer several inputs (put_many)
-            if not fut.done():
-                fut.set_result(seq)
-        source.taken.clear()
+        try:
+            self._after_tick(res, now, seq)
+        finally:
+            # the writes are answered once their tick is logged and the picture (and what the
+            # hub was handed) shows it, so a read right after a write sees the write
+            for fut in dict.fromkeys(source.taken):  # once each: one future may answer several inputs (put_many)
+                if not fut.done():
+                    fut.set_result(seq)
+            source.taken.clear()
+
+    def _after_tick(self, res: TickResult, now: datetime, seq: int) -> None:
         prev = self.picture.seq
         changed = self.picture.apply_tick([*res.inputs, *res.derived], seq)
         for ev in res.inputs:
             if isinstance(ev, E.ExerciseControl) and self.exercise:
                 self.control(ev.action, ev.speed)
         for sink in self.sinks:
-            for ev in sink.handle(res.derived, now):
+            for ev in sink.handle([*res.inputs, *res.derived], now):
                 self.inbox.put(ev)
         if self.picture.ticks % CHECKPOINT_TICKS == 0:
             self._checkpoint(now)
