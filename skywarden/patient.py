@@ -118,9 +118,12 @@ class PatientLog:
         return getattr(self.inner, "notary", None)
 
     def _reopen(self) -> None:
+        token = getattr(self.inner, "lease_token", None)  # a NATS writer's lease: still ours
         with contextlib.suppress(Exception):  # the old client may be half gone; it is dropped anyway
             self.inner.close()
         self.inner = self._open(self.url)
+        if token is not None and hasattr(self.inner, "lease_token"):
+            self.inner.lease_token = token
         if self.holding:
             hold_writer(self.inner)
 

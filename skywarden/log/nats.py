@@ -227,7 +227,9 @@ class NatsLog:
         self.cp_subject = f"skywarden.{self.name}.checkpoints"
         self.notary: Notary | None = None
         self._lease: tuple[int, float] | None = None  # (KV revision, expiry) while writing
-        self._lease_token = os.urandom(8).hex()
+        # whose lease it is: a writer that reopens the log after losing the server (a patient
+        # log) hands its token to the new client, which then renews the lease it held
+        self.lease_token = os.urandom(8).hex()
         self._closed = True
         self._lock = threading.RLock()
         self._loop = asyncio.new_event_loop()
@@ -394,7 +396,7 @@ class NatsLog:
 
     def _lease_value(self, until: float) -> bytes:
         return json.dumps(
-            {"holder": writer_identity(), "token": self._lease_token, "until": until}
+            {"holder": writer_identity(), "token": self.lease_token, "until": until}
         ).encode()
 
     async def _take_lease(self) -> tuple[int, float]:
@@ -411,7 +413,7 @@ class NatsLog:
             holder, their_until, token = str(cur["holder"]), float(cur["until"]), cur["token"]
         except (ValueError, KeyError, TypeError):
             holder, their_until, token = "an unreadable lease", 0.0, None
-        if their_until > time.time() and token != self._lease_token:
+        if their_until > time.time() and token != self.lease_token:
             left = their_until - time.time()
             raise WriterLockError(
                 f"{_redacted(self.url)}: night is being written by {holder} "
