@@ -118,7 +118,9 @@ def test_record_hits_counts_looks_and_smooths_the_features() -> None:
     v_prev = np.zeros((n, 2))
     f_n = np.zeros(n, np.int64)
     f_speed, f_alt, f_turn = np.zeros(n), np.zeros(n), np.zeros(n)
-    state = (x, hits, misses, dirty, opps, smask, t_hit, v_prev, f_n, f_speed, f_alt, f_turn)
+    f_climb, f_slow, f_svar, f_circ, f_cpk = (np.zeros(n) for _ in range(5))
+    state = (x, hits, misses, dirty, opps, smask, t_hit, v_prev, f_n, f_speed, f_alt, f_turn,
+             f_climb, f_slow, f_svar, f_circ, f_cpk)
     rows = np.array([0, 1], np.int64)
     kernels.record_hits(rows, 1.0, 1, *state)
     assert hits.tolist() == [2, 2, 1] and misses.tolist() == [0, 0, 2]
@@ -135,6 +137,9 @@ def test_record_hits_counts_looks_and_smooths_the_features() -> None:
     assert f_speed[0] == pytest.approx(30.0)
     assert f_turn[0] == pytest.approx(30.0 + (90.0 - 30.0) / 4)  # 90 at plots 3 and 4: 1/3, then 1/4
     assert v_prev[0].tolist() == [0.0, -30.0]
+    # the long-memory features restart until the 5th plot: the last reading, no spread yet
+    assert f_circ[0] == pytest.approx(90.0)  # turning left (counter-clockwise) is positive
+    assert f_slow[0] == pytest.approx(30.0) and f_svar[0] == 0.0 and f_cpk[0] == 0.0
 
 
 def test_polar_conversion_equals_the_numpy_one() -> None:
