@@ -94,6 +94,11 @@ class KindSummary:
         n = sum(self.judged_flights.values())
         return sum(self.ever_drone.values()) / n if n else float("nan")
 
+    def drone_scan_share(self) -> float:
+        """Share of the judged track-scans called drone."""
+        tot = sum(sum(c.values()) for c in self.scans.values())
+        return sum(c["drone"] for c in self.scans.values()) / tot if tot else float("nan")
+
     def correct_share(self) -> float:
         """Share of the judged track-scans called manned_aircraft."""
         tot = sum(sum(c.values()) for c in self.scans.values())
@@ -126,10 +131,15 @@ def print_summary(title: str, s: KindSummary) -> None:
         final = ", ".join(f"{k} {v}" for k, v in sorted(s.final.get(kind, Counter()).items()))
         print(f"{kind:<16}{s.flights[kind]:>8}{s.judged_flights[kind]:>8}{cells}"
               f"{s.ever_drone[kind]:>12}   {final}")
-    print(f"manned flights ever called drone after the minimum life: "
-          f"{sum(s.ever_drone.values())} of {sum(s.judged_flights.values())} "
-          f"({100 * s.drone_share():.1f} %); track-scans called manned_aircraft: "
-          f"{100 * s.correct_share():.1f} %")
+    finals = Counter[str]()
+    for c in s.final.values():
+        finals.update(c)
+    n = sum(s.judged_flights.values())
+    print(f"track-scans called drone: {100 * s.drone_scan_share():.1f} %, called manned_aircraft: "
+          f"{100 * s.correct_share():.1f} %; flights ending as drone: {finals['drone']} of {n} "
+          f"({100 * finals['drone'] / n if n else 0:.1f} %); flights called drone at any time "
+          f"after the minimum life: {sum(s.ever_drone.values())} of {n} "
+          f"({100 * s.drone_share():.1f} %)")
 
 
 def calibration(groups: list[tuple[np.ndarray, list[np.ndarray]]], bins: int = 10

@@ -45,7 +45,7 @@ class ClassModel:
         ((1.0, 13.0, 4.5),),  # birds 8-20
         # airliners 100-250; helicopters, gliders and light aircraft 15-100 (real flights:
         # gliders 17-36 m/s, helicopters 35-64, light and survey aircraft 45-110, 10-90 %)
-        ((0.6, 170.0, 60.0), (0.4, 50.0, 22.0)),
+        ((0.5, 170.0, 60.0), (0.5, 50.0, 20.0)),
     )
     # height above the ellipsoid, m
     alt: tuple[tuple[tuple[float, float, float], ...], ...] = (
@@ -55,13 +55,13 @@ class ClassModel:
     )
     # radar cross-section, dBsm: attack drones -15..0; aircraft from a glider (about 0) and a
     # light aircraft or helicopter (5-10) to an airliner (20 and more)
-    rcs: tuple[tuple[float, float], ...] = ((-10.0, 4.0), (-20.0, 3.5), (8.0, 10.0))
+    rcs: tuple[tuple[float, float], ...] = ((-8.0, 6.0), (-20.0, 3.5), (8.0, 10.0))
     # mean absolute turn rate, deg/s (exponential scale)
     turn_scale: tuple[float, float, float] = (2.5, 8.0, 1.2)
     # behaviour over the track's life (exponential scales): an attack drone holds height,
     # speed and course; aircraft climb and sink, change speed, and gliders circle one way
-    climb_scale: tuple[float, float, float] = (0.7, 1.5, 3.0)  # mean |climb rate|, m/s
-    speed_sd_scale: tuple[float, float, float] = (1.2, 3.0, 4.0)  # speed's std dev, m/s
+    climb_scale: tuple[float, float, float] = (2.0, 1.5, 2.5)  # mean |climb rate|, m/s
+    speed_sd_scale: tuple[float, float, float] = (2.5, 3.0, 4.0)  # speed's std dev, m/s
     circling_scale: tuple[float, float, float] = (0.5, 1.5, 2.5)  # |mean signed turn|, deg/s
     behaviour_plots: int = 20  # plots for the behaviour features to count in full
     # P(an RF detector heard a drone command link | class)
@@ -75,7 +75,7 @@ class ClassModel:
     w_alt: float = 0.6
     w_rcs: float = 1.0
     w_turn: float = 0.3
-    w_behaviour: float = 0.5  # each of climb, speed steadiness and circling
+    w_behaviour: float = 1.0  # each of climb, speed steadiness and circling
     floor: float = 1e-4
 
 

@@ -283,7 +283,8 @@ def record_hits(
     sensors, and the classifier's running features. Short memory (mean of the first 5 plots,
     then exponential with weight 0.2): speed, altitude, turn rate. Long memory (from the 5th
     plot, mean of the first 20, then weight 0.05: the behaviour over the track's life): |climb rate|,
-    speed (``f_slow``) and the variance of speed about it, and the signed turn rate, whose
+    speed (``f_slow``) and the variance of speed about it, and the signed turn rate (weighted by
+    time, about 20 s), whose
     size says the track keeps circling one way; ``f_cpk`` keeps its largest size since the
     20th plot (a glider that thermalled once is still a glider on its straight glide)."""
     for k in range(rows.size):
@@ -320,7 +321,12 @@ def record_hits(
         f_svar[i] = (1.0 - b) * (f_svar[i] + b * dv * dv)
         if f_n[i] >= 2:
             f_turn[i] += a * (abs(turn) - f_turn[i])
-            f_circ[i] += b * (turn - f_circ[i])
+            # time-weighted (20 s): a heading change over a short gap between two sensors' plots
+            # must not count as a fast turn (its noise, divided by a small dt, would)
+            bc = dtp / 20.0
+            if bc > b:
+                bc = b
+            f_circ[i] += bc * (turn - f_circ[i])
             if n >= 20 and abs(f_circ[i]) > f_cpk[i]:
                 f_cpk[i] = abs(f_circ[i])
         f_n[i] = n

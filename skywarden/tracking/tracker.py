@@ -88,8 +88,8 @@ class TrackerConfig:
     merge_every_s: float = 1.0  # how often to look for such pairs
     # classification
     class_threshold: float = 0.6
-    class_drone_threshold: float = 0.9  # calling an aircraft a drone raises a threat: be sure
-    class_drone_hold: float = 0.7  # a drone below this goes back to unknown
+    class_drone_threshold: float = 0.95  # calling an aircraft a drone raises a threat: be sure
+    class_drone_hold: float = 0.6  # a drone below this goes back to unknown
     class_drone_min_plots: int = 10  # plots before a track may be called a drone (its behaviour)
     class_margin: float = 0.15
     class_min_age_s: float = 4.0
