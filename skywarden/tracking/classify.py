@@ -59,10 +59,14 @@ class ClassModel:
     # mean absolute turn rate, deg/s (exponential scale)
     turn_scale: tuple[float, float, float] = (2.5, 8.0, 1.2)
     # behaviour over the track's life (exponential scales): an attack drone holds height,
-    # speed and course; aircraft climb and sink, change speed, and gliders circle one way
+    # speed and course; aircraft climb and sink, change speed, and gliders circle one way.
+    # Climb and speed spread barely separate (a drone climbs after launch, and a track's
+    # speed estimate wanders): near-neutral. Circles: net heading change / 360 beyond
+    # ``free_circles`` (a dog-leg route) costs exp(-x / scale): thermalling is not a drone's
     climb_scale: tuple[float, float, float] = (2.0, 1.5, 2.5)  # mean |climb rate|, m/s
     speed_sd_scale: tuple[float, float, float] = (2.5, 3.0, 4.0)  # speed's std dev, m/s
-    circling_scale: tuple[float, float, float] = (0.5, 1.5, 2.5)  # |mean signed turn|, deg/s
+    circles_scale: tuple[float, float, float] = (0.1, 0.5, 1.0)
+    free_circles: float = 0.75
     behaviour_plots: int = 20  # plots for the behaviour features to count in full
     # P(an RF detector heard a drone command link | class)
     c2_link: tuple[float, float, float] = (0.9, 0.02, 0.02)
@@ -115,7 +119,8 @@ class _ModelArrays(NamedTuple):
     log_adsb: FloatArray
     log_rid: FloatArray
     w: FloatArray  # (5,) tempering weights: speed, altitude, turn, rcs, behaviour
-    beh_scale: FloatArray  # (3, 3) exponential scales: climb, speed sd, circling x class
+    beh_scale: FloatArray  # (3, 3) exponential scales: climb, speed sd, circles x class
+    free_circles: float
     n_beh: float  # plots for the behaviour features to count in full
 
 
@@ -127,12 +132,12 @@ def _model_arrays(cm: ClassModel) -> _ModelArrays:
     lam = 1.0 / np.asarray(cm.turn_scale)
     m, sd = np.asarray(cm.rcs).T
     weights = np.array([cm.w_speed, cm.w_alt, cm.w_turn, cm.w_rcs, cm.w_behaviour])
-    beh = np.array([cm.climb_scale, cm.speed_sd_scale, cm.circling_scale], dtype=np.float64)
+    beh = np.array([cm.climb_scale, cm.speed_sd_scale, cm.circles_scale], dtype=np.float64)
     return _ModelArrays(
         np.log(np.asarray(cm.prior)), sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
         lam, np.log(lam), np.ascontiguousarray(m), np.ascontiguousarray(sd), np.log(sd),
         np.log(np.asarray(cm.c2_link)), np.log(np.asarray(cm.adsb)), np.log(np.asarray(cm.remote_id)),
-        weights, beh, float(cm.behaviour_plots),
+        weights, beh, float(cm.free_circles), float(cm.behaviour_plots),
     )  # fmt: skip
 
 
@@ -150,12 +155,12 @@ def _mixture_ll(x: float, coef: FloatArray, mu: FloatArray, sd: FloatArray, fl: 
 def _posterior_kernel(
     speed: FloatArray, alt: FloatArray, turn: FloatArray, rcs: FloatArray,
     rcs_n: NDArray[np.int64], c2_n: NDArray[np.int64], coop: NDArray[np.int8],
-    climb: FloatArray, speed_sd: FloatArray, circling: FloatArray, n_life: NDArray[np.int64],
+    climb: FloatArray, speed_sd: FloatArray, circles: FloatArray, n_life: NDArray[np.int64],
     log_prior: FloatArray, sp_coef: FloatArray, sp_mu: FloatArray, sp_sd: FloatArray, sp_fl: FloatArray,
     al_coef: FloatArray, al_mu: FloatArray, al_sd: FloatArray, al_fl: FloatArray,
     lam: FloatArray, log_lam: FloatArray, rcs_m: FloatArray, rcs_s: FloatArray, log_rcs_s: FloatArray,
     log_c2: FloatArray, log_adsb: FloatArray, log_rid: FloatArray, w: FloatArray,
-    beh_scale: FloatArray, n_beh: float,
+    beh_scale: FloatArray, free_circles: float, n_beh: float,
 ) -> FloatArray:  # fmt: skip
     n = speed.size
     out = np.empty((n, 3))
@@ -167,15 +172,18 @@ def _posterior_kernel(
             v += w[2] * (log_lam[c] - lam[c] * min(abs(turn[i]), 30.0))
             if rcs_n[i] > 0:
                 ll = -0.5 * ((rcs[i] - rcs_m[c]) / rcs_s[c]) ** 2 - log_rcs_s[c]
-                v += w[3] * (ll * min(math.sqrt(rcs_n[i]), 3.0))
+                v += w[3] * ll
             else:
                 v += w[3] * 0.0
             # behaviour: counted as the track's life grows (a few plots say little about it)
             wb = w[4] * min(n_life[i] / n_beh, 1.0)
             if wb > 0.0:
-                for f in range(3):
-                    x = (climb[i], speed_sd[i], abs(circling[i]))[f]
-                    v += wb * (-math.log(beh_scale[f, c]) - min(x, 30.0) / beh_scale[f, c])
+                for f in range(2):
+                    x = min((climb[i], speed_sd[i])[f], 30.0)
+                    v += wb * (-math.log(beh_scale[f, c]) - x / beh_scale[f, c])
+                # circles beyond the free ones: the same cost shape for every class
+                x = min(max(circles[i] - free_circles, 0.0), 10.0)
+                v -= wb * x / beh_scale[2, c]
             v += log_c2[c] * min(c2_n[i], 3)
             v += log_adsb[c] if coop[i] == COOP_ADSB else 0.0
             v += log_rid[c] if coop[i] == COOP_REMOTE_ID else 0.0
@@ -202,7 +210,7 @@ def posterior(
     *,
     climb: FloatArray | None = None,
     speed_sd: FloatArray | None = None,
-    circling: FloatArray | None = None,
+    circles: FloatArray | None = None,
     n_life: NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """Class posterior (N, 3) from smoothed features.
@@ -211,12 +219,13 @@ def posterior(
     dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
     number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
     Behaviour over the track's life (all four or none): ``climb`` (N,) mean |climb rate| m/s,
-    ``speed_sd`` (N,) m/s, ``circling`` (N,) mean signed turn rate deg/s, over ``n_life`` (N,)
+    ``speed_sd`` (N,) m/s, ``circles`` (N,) net heading change / 360, over ``n_life`` (N,)
     plots (they count in full from ``model.behaviour_plots``).
 
     Per class, the log posterior up to a constant is: log prior + the tempered log-likelihoods
     of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
-    of the RCS (Gaussian, weighed by the square root of the readings, at most 3), of the
+    of the RCS (Gaussian, counted once: a target's mean RCS is one draw from its class, however
+    many plots measured it), of the
     behaviour (exponentials), the command-link plots (at most 3) and a cooperative report's kind. One compiled loop over the tracks (a
     tick classifies a few at a time, where numpy's per-call cost was most of the work).
     """
@@ -229,7 +238,7 @@ def posterior(
         np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
         zero if climb is None else np.asarray(climb, f),
         zero if speed_sd is None else np.asarray(speed_sd, f),
-        zero if circling is None else np.asarray(circling, f),
+        zero if circles is None else np.asarray(circles, f),
         np.zeros(n, np.int64) if n_life is None else np.asarray(n_life, np.int64),
         *_model_arrays(cm),
     )  # fmt: skip

@@ -276,17 +276,20 @@ def record_hits(
     rows: IntArray, t: float, bit: int, x: FloatArray, hits: IntArray, misses: IntArray,
     dirty: BoolArray, opps: IntArray, smask: IntArray, t_hit: FloatArray, v_prev: FloatArray,
     f_n: IntArray, f_speed: FloatArray, f_alt: FloatArray, f_turn: FloatArray,
-    f_climb: FloatArray, f_slow: FloatArray, f_svar: FloatArray, f_circ: FloatArray,
-    f_cpk: FloatArray,
+    f_climb: FloatArray, f_slow: FloatArray, f_svar: FloatArray, f_wind: FloatArray,
+    f_rate: FloatArray, f_rpk: FloatArray,
 ) -> None:
     """The bookkeeping of the tracks that took a plot (rows distinct): hit counts, looks,
     sensors, and the classifier's running features. Short memory (mean of the first 5 plots,
     then exponential with weight 0.2): speed, altitude, turn rate. Long memory (from the 5th
     plot, mean of the first 20, then weight 0.05: the behaviour over the track's life): |climb rate|,
-    speed (``f_slow``) and the variance of speed about it, and the signed turn rate (weighted by
-    time, about 20 s), whose
-    size says the track keeps circling one way; ``f_cpk`` keeps its largest size since the
-    20th plot (a glider that thermalled once is still a glider on its straight glide)."""
+    speed (``f_slow``) and the variance of speed about it; ``f_wind``, the net signed change of
+    heading since the 5th plot (deg, left positive): it telescopes to the last heading less the
+    first, so noise does not pile up, while a glider thermalling adds 360 a circle; and
+    ``f_rate``, the signed turn rate averaged over about 30 s (weighted by time, so a heading
+    change over a short gap between two sensors' plots does not count as a fast turn), with
+    ``f_rpk`` its largest size: a glider that circles one way in a thermal, then the other way
+    in the next, still shows it."""
     for k in range(rows.size):
         i = rows[k]
         hits[i] += 1
@@ -321,14 +324,14 @@ def record_hits(
         f_svar[i] = (1.0 - b) * (f_svar[i] + b * dv * dv)
         if f_n[i] >= 2:
             f_turn[i] += a * (abs(turn) - f_turn[i])
-            # time-weighted (20 s): a heading change over a short gap between two sensors' plots
-            # must not count as a fast turn (its noise, divided by a small dt, would)
-            bc = dtp / 20.0
-            if bc > b:
-                bc = b
-            f_circ[i] += bc * (turn - f_circ[i])
-            if n >= 20 and abs(f_circ[i]) > f_cpk[i]:
-                f_cpk[i] = abs(f_circ[i])
+            if n > 5:
+                f_wind[i] += turn * dtp
+                bc = dtp / 30.0
+                if bc > 1.0:
+                    bc = 1.0
+                f_rate[i] += bc * (turn - f_rate[i])
+                if n >= 20 and abs(f_rate[i]) > f_rpk[i]:
+                    f_rpk[i] = abs(f_rate[i])
         f_n[i] = n
         v_prev[i, 0], v_prev[i, 1] = ve, vn
         t_hit[i] = t

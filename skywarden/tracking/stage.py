@@ -328,7 +328,7 @@ class TrackingStage:
             if len(f) > 7:  # behaviour over the track's life
                 feats["climb_ms"] = round(float(f[5]), 2)
                 feats["speed_sd_ms"] = round(float(f[6]), 2)
-                feats["circling_deg_s"] = round(float(f[7]), 2)
+                feats["circles"] = round(float(f[7]), 2)
             for name, p in zip(CLASSES, table.posterior[k].tolist(), strict=True):
                 feats[f"p_{name}"] = round(float(p), 4)
             out.append(

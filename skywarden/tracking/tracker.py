@@ -200,7 +200,7 @@ class TrackTable:
     sensor_names: tuple[str, ...]  # in order of first sight (bits are shared beyond 62 sensors)
     posterior: FloatArray  # (N, 3) drone, bird, manned
     # (N, 8) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots; over the track's life:
-    # |climb| m/s, speed's standard deviation m/s, circling (largest |mean turn rate|) deg/s
+    # |climb| m/s, speed's standard deviation m/s, circles flown (see Tracker._circles)
     features: FloatArray
 
     def __len__(self) -> int:
@@ -217,8 +217,8 @@ class _Tracks:
 
     FIELDS = (
         "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
-        "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "f_climb", "f_slow", "f_svar", "f_circ",
-        "f_cpk",
+        "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "f_climb", "f_slow", "f_svar", "f_wind",
+        "f_rate", "f_rpk",
         "v_prev", "rcs_n", "rcs_mean", "c2_n",
         "coop", "coop_t", "ident", "cls", "p_cls", "post", "dirty",
     )  # fmt: skip
@@ -242,10 +242,11 @@ class _Tracks:
         self.f_alt = np.zeros(0)
         self.f_turn = np.zeros(0)
         self.f_climb = np.zeros(0)  # long-memory features: |climb| m/s, speed m/s, its
-        self.f_slow = np.zeros(0)  # variance m^2/s^2, signed turn rate deg/s
+        self.f_slow = np.zeros(0)  # variance m^2/s^2, net heading change deg
         self.f_svar = np.zeros(0)
-        self.f_circ = np.zeros(0)
-        self.f_cpk = np.zeros(0)  # largest |f_circ| since the 20th plot
+        self.f_wind = np.zeros(0)
+        self.f_rate = np.zeros(0)  # signed turn rate over about 30 s, deg/s
+        self.f_rpk = np.zeros(0)  # its largest size since the 20th plot
         self.v_prev = np.zeros((0, 2))
         self.rcs_n = np.zeros(0, dtype=np.int64)
         self.rcs_mean = np.zeros(0)
@@ -445,8 +446,7 @@ class Tracker:
         rcs = np.where(tr.rcs_n[idx] > 0, tr.rcs_mean[idx], np.nan)
         feats = np.column_stack(
             [tr.f_speed[idx], tr.f_alt[idx], tr.f_turn[idx], rcs, tr.c2_n[idx].astype(float),
-             tr.f_climb[idx], np.sqrt(tr.f_svar[idx]),
-             np.maximum(np.abs(tr.f_circ[idx]), tr.f_cpk[idx])]
+             tr.f_climb[idx], np.sqrt(tr.f_svar[idx]), self._circles(idx)]
         )
         return TrackTable(
             t=t,
@@ -636,7 +636,7 @@ class Tracker:
         kernels.record_hits(
             ti, scan.t, bit, tr.x, tr.hits, tr.misses, tr.dirty, tr.opps, tr.smask, tr.t_hit,
             tr.v_prev, tr.f_n, tr.f_speed, tr.f_alt, tr.f_turn, tr.f_climb, tr.f_slow, tr.f_svar,
-            tr.f_circ, tr.f_cpk,
+            tr.f_wind, tr.f_rate, tr.f_rpk,
         )  # fmt: skip
         if scan.rcs_dbsm is not None:
             rv = scan.rcs_dbsm[mj]
@@ -678,8 +678,9 @@ class Tracker:
         new.f_climb = np.zeros(k)
         new.f_slow = np.zeros(k)
         new.f_svar = np.zeros(k)
-        new.f_circ = np.zeros(k)
-        new.f_cpk = np.zeros(k)
+        new.f_wind = np.zeros(k)
+        new.f_rate = np.zeros(k)
+        new.f_rpk = np.zeros(k)
         new.v_prev = np.zeros((k, 2))
         new.rcs_n = np.zeros(k, dtype=np.int64)
         new.rcs_mean = np.zeros(k)
@@ -796,6 +797,12 @@ class Tracker:
         self.counts["dropped"] += int(np.count_nonzero(drop))
         tr.keep(~drop)
 
+    def _circles(self, rows: IntArray) -> FloatArray:
+        """Circles flown by the tracks ``rows``: the net heading change / 360, or the turn of
+        30 s at the highest 30-s average turn rate, whichever is more."""
+        tr = self._tr
+        return np.maximum(np.abs(tr.f_wind[rows]), 30.0 * tr.f_rpk[rows]) / 360.0
+
     def classify(self) -> None:
         """(Re)classify every track from its features (see :mod:`.classify`)."""
         tr, cfg, t = self._tr, self.cfg, self.t
@@ -815,7 +822,7 @@ class Tracker:
                 cfg.class_model,
                 climb=tr.f_climb[d],
                 speed_sd=np.sqrt(tr.f_svar[d]),
-                circling=np.maximum(np.abs(tr.f_circ[d]), tr.f_cpk[d]),
+                circles=self._circles(d),
                 n_life=np.maximum(tr.f_n[d] - 4, 0),  # long memory starts at the 5th plot
             )
             tr.dirty[d] = False
