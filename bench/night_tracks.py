@@ -21,7 +21,14 @@ import time
 import numpy as np
 
 from skywarden import pipeline
-from skywarden.events import TrackClassified, TrackConfirmed, TrackDropped, TrackPicture
+from skywarden.events import (
+    AirportRestricted,
+    ThreatRaised,
+    TrackClassified,
+    TrackConfirmed,
+    TrackDropped,
+    TrackPicture,
+)
 from skywarden.log.memory import MemoryLog
 from skywarden.play import play_night
 from skywarden.scenario import load_scenario
@@ -69,8 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     dropped: dict[str, TrackDropped] = {}
     cls: dict[str, str] = {}
     pictures: list[TrackPicture] = []
+    raised_unknown: list[ThreatRaised] = []
+    n_raised = 0
+    restricted: list[AirportRestricted] = []
     for rec in log.read():
         e = rec.event()
+        if isinstance(e, ThreatRaised):
+            n_raised += 1
+            if any(r.startswith("class unknown") for r in e.reasons):
+                raised_unknown.append(e)
+        elif isinstance(e, AirportRestricted):
+            restricted.append(e)
         if isinstance(e, TrackConfirmed):
             confirmed[e.track_id] = e
         elif isinstance(e, TrackDropped):
@@ -119,6 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     for true_cls in sorted({k[0] for k in table}):
         row = {c: n for (t, c), n in sorted(table.items()) if t == true_cls}
         print(f"true {true_cls}: final class {row}")
+    # unknown tracks in the threat stage: raised as threats while unknown, and airports they
+    # closed (their true class: the object nearest them most often)
+    def true_of(tid: str) -> str:
+        near = collections.Counter(nearest.get(tid, [])).most_common(1)
+        return truth.objects[near[0][0]].cls if near else "?"
+
+    print(f"threats raised: {n_raised}; raised while the track was unknown: "
+          f"{len(raised_unknown)} (true class: "
+          f"{dict(collections.Counter(true_of(e.track_id) for e in raised_unknown))}, zones: "
+          f"{dict(collections.Counter(e.zone_id for e in raised_unknown))})")
+    by_unknown = [r for r in restricted if any(cls.get(t) == "unknown" for t in r.track_ids)]
+    print(f"airport restrictions: {len(restricted)}; naming a track that ended unknown: "
+          f"{len(by_unknown)}")
     print(f"false tracks (median distance to the nearest true object > 500 m): "
           f"{dict(false_tracks) or 0}")
     return 0

@@ -41,7 +41,7 @@ class ClassModel:
     prior: tuple[float, float, float] = (0.4, 0.3, 0.3)
     # horizontal speed, m/s
     speed: tuple[tuple[tuple[float, float, float], ...], ...] = (
-        ((0.8, 44.0, 8.0), (0.2, 15.0, 6.0)),  # attack drones 30-55, small multicopters slower
+        ((0.8, 45.0, 7.0), (0.2, 12.0, 5.0)),  # attack drones 33-55, small multicopters 5-20
         ((1.0, 13.0, 4.5),),  # birds 8-20
         # airliners 100-250; helicopters, gliders and light aircraft 15-100 (real flights:
         # gliders 17-36 m/s, helicopters 35-64, light and survey aircraft 45-110, 10-90 %)
@@ -63,7 +63,7 @@ class ClassModel:
     # Climb and speed spread barely separate (a drone climbs after launch, and a track's
     # speed estimate wanders): near-neutral. Circles: net heading change / 360 beyond
     # ``free_circles`` (a dog-leg route) costs exp(-x / scale): thermalling is not a drone's
-    climb_scale: tuple[float, float, float] = (2.0, 1.5, 2.5)  # mean |climb rate|, m/s
+    climb_scale: tuple[float, float, float] = (1.0, 1.5, 2.5)  # mean |climb rate|, m/s
     speed_sd_scale: tuple[float, float, float] = (2.5, 3.0, 4.0)  # speed's std dev, m/s
     circles_scale: tuple[float, float, float] = (0.1, 0.5, 1.0)
     free_circles: float = 0.75
