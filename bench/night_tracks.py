@@ -145,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(raised_unknown)} (true class: "
           f"{dict(collections.Counter(true_of(e.track_id) for e in raised_unknown))}, zones: "
           f"{dict(collections.Counter(e.zone_id for e in raised_unknown))})")
-    by_unknown = [r for r in restricted if any(cls.get(t) == "unknown" for t in r.track_ids)]
-    print(f"airport restrictions: {len(restricted)}; naming a track that ended unknown: "
-          f"{len(by_unknown)}")
+    unknown_ids = {e.track_id for e in raised_unknown}
+    by_unknown = [r for r in restricted if unknown_ids & set(r.track_ids)]
+    print(f"airport restrictions: {len(restricted)}; naming a track raised while unknown: "
+          f"{len(by_unknown)} ({', '.join(sorted(r.airport_id for r in by_unknown)) or 'none'})")
     print(f"false tracks (median distance to the nearest true object > 500 m): "
           f"{dict(false_tracks) or 0}")
     return 0
