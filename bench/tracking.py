@@ -9,10 +9,11 @@ and the Stone Soup / Skywarden ratios of the same run.
 
 After the sizes comes the crossing case (``--crossing-pairs``, default 20 pairs, 1 radar):
 pairs of targets whose paths cross, some turning at the crossing, the scenario in which the
-trackers' identity switches differ (on the random scenarios neither tracker switches). Last, the
-real-flights case (``--real-flights``, default 300 s): 57 windows of recorded helicopter, glider,
-light-aircraft and airliner trajectories (tests/data/real_flights.csv, bench/_real_flights.py)
-flown through the same radar model with clutter, scored against the recorded positions.
+trackers' identity switches differ (on the random scenarios neither tracker switches). On
+request, last, the real-flights case (``--real-flights SCANS``): 57 windows of recorded
+helicopter, glider, light-aircraft and airliner trajectories (tests/data/real_flights.csv,
+bench/_real_flights.py) flown through the same radar model with clutter, scored against the
+recorded positions.
 
 Stone Soup runs in two configurations: plain ``GNNWith2DAssignment`` and the kd-tree-gated
 ``DetectionKDTreeGNN2D`` (its fastest standard one; ``--no-kdtree`` skips it), each with the
@@ -57,8 +58,6 @@ QUICK_SIZES = (10, 30)
 DEFAULT_CROSSING_PAIRS = 20
 QUICK_CROSSING_PAIRS = 4
 QUICK_CROSSING_SCANS = 30  # with --quick: long enough to confirm the tracks before they cross
-DEFAULT_REAL_SCANS = 300
-QUICK_REAL_SCANS = 40
 
 EXAMPLE = """\
 examples:
@@ -66,7 +65,8 @@ examples:
   python bench/tracking.py --sizes 10,100 --scans 30 --stonesoup-max 100
   python bench/tracking.py --sizes 5000 --scans 60 --stonesoup-max 0 --crossing-pairs 0
   python bench/tracking.py --sizes none --crossing-pairs 20   # the crossing case alone
-  python bench/tracking.py --sizes none --crossing-pairs 0 --real-flights 300   # real flights
+  python bench/tracking.py --sizes none --crossing-pairs 0 --real-flights 120 \
+      --stonesoup-budget 450                # the real flights alone
   python bench/tracking.py --quick          # smoke test, about a minute
 """
 
@@ -106,9 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(some turning there), 1 radar, --scans scans "
                         f"(default {DEFAULT_CROSSING_PAIRS}; {QUICK_CROSSING_PAIRS} with --quick; "
                         "0 skips it)")
-    p.add_argument("--real-flights", type=int, default=None, metavar="SCANS",
+    p.add_argument("--real-flights", type=int, default=0, metavar="SCANS",
                    help="after the crossing case, the real flights for SCANS seconds "
-                        f"(default {DEFAULT_REAL_SCANS}; {QUICK_REAL_SCANS} with --quick; 0 skips it)")
+                        "(default 0: not run; Stone Soup needs about 3 CPU s a scan there)")
     p.add_argument("--no-kdtree", action="store_true",
                    help="do not run Stone Soup's kd-tree GNN configuration")
     p.add_argument("--radars", type=int, choices=(1, 2, 3), default=None,
@@ -540,8 +540,6 @@ def cases(args: argparse.Namespace) -> list[Case]:
             n_targets=2 * pairs, n_scans=args.scans or (QUICK_CROSSING_SCANS if args.quick else 60),
             n_radars=1, crossing_pairs=pairs, **common)))
     real = args.real_flights
-    if real is None:
-        real = QUICK_REAL_SCANS if args.quick else DEFAULT_REAL_SCANS
     if real > 0:
         from bench._real_flights import load_real_flights
 
