@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         e = rec.event()
         if isinstance(e, ThreatRaised):
             n_raised += 1
-            if any(r.startswith("class unknown") for r in e.reasons):
+            if any(r.startswith(("class unknown", "unknown (")) for r in e.reasons):
                 raised_unknown.append(e)
         elif isinstance(e, AirportRestricted):
             restricted.append(e)
