@@ -3,8 +3,8 @@ light and survey aircraft and airliners, flown through the benchmark's radar mod
 measured, RCS of each kind, light clutter) and tracked with the default settings.
 
 The floors and ceilings hold the figures measured when the behaviour features came in (see
-docs/classification.md) with a margin; before them, every glider and a third of the light
-aircraft were called drones.
+docs/classification.md) with a margin; before them, every glider window and two fifths of the
+light aircraft's track-scans were called drone.
 """
 
 from __future__ import annotations
