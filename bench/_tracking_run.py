@@ -104,9 +104,10 @@ class RunSpec:
     """What a child process needs to rebuild the scenario and run one tracker on it.
 
     ``crossing_pairs`` > 0: the crossing scenario of that many pairs (``n_targets`` is then
-    twice it and ``n_radars`` unused); 0: the random scenario of ``n_targets``."""
+    twice it and ``n_radars`` unused); 0: the random scenario of ``n_targets``. ``real_flights``:
+    the recorded flights (bench/_real_flights.py), ``n_targets`` their number."""
 
-    tracker: str  # "skywarden" or "stonesoup"
+    tracker: str  # "skywarden", "stonesoup" or "stonesoup-kdtree"
     n_targets: int
     n_scans: int
     seed: int
@@ -115,10 +116,16 @@ class RunSpec:
     clutter_mean: float
     budget_s: float
     crossing_pairs: int = 0
+    real_flights: bool = False  # the real flights of tests/data/real_flights.csv
 
 
 def build_scenario(spec: RunSpec) -> BenchScenario:
     """The scenario ``spec`` names (seeded: the parent and the child build the same one)."""
+    if spec.real_flights:
+        from bench._real_flights import make_real_scenario
+
+        return make_real_scenario(spec.n_scans, seed=spec.seed, pd=spec.pd,
+                                  clutter_mean=spec.clutter_mean).scenario
     if spec.crossing_pairs > 0:
         return make_crossing_scenario(spec.crossing_pairs, spec.n_scans, seed=spec.seed,
                                       pd=spec.pd, clutter_mean=spec.clutter_mean)
@@ -140,6 +147,12 @@ def child_main(spec: RunSpec, queue: object) -> None:
             from bench._tracking_skywarden import run_skywarden as run
         elif spec.tracker == "stonesoup":
             from bench._tracking_stonesoup import run_stonesoup as run
+        elif spec.tracker == "stonesoup-kdtree":
+            from functools import partial
+
+            from bench._tracking_stonesoup import run_stonesoup
+
+            run = partial(run_stonesoup, kdtree=True)
         else:
             raise ValueError(f"unknown tracker {spec.tracker!r}")
         # what exists now (modules, the scenario) lives through the run: out of the collector's

@@ -459,11 +459,12 @@ def _observe(
     clutter_mean: float,
     seed: int,
     n_scans: int,
+    rcs_mean: np.ndarray | None = None,
 ) -> BenchScenario:
     """The scenario of truths ``truth`` (K, n, 3) alive at ``alive`` (K, n), classes ``cls``
     (n,), seen by ``radars``: radar k mod R scans at ``times[k]``, detecting each truth in its
     range with probability ``pd``, plus clutter. ``seed`` and ``n_scans`` (per radar) are
-    recorded as given."""
+    recorded as given; ``rcs_mean`` (n,) dBsm overrides the class means of the plots' RCS."""
     n_targets = truth.shape[1]
     in_any = np.zeros_like(alive)
     for radar in radars:
@@ -476,7 +477,7 @@ def _observe(
         seen = alive[k] & _in_range(radar, truth[k]) & (rng.random(n_targets) < pd)
         ids = np.flatnonzero(seen)
         z_t, r_t = _measure(rng, radar, truth[k, ids])
-        rcs_t = _target_rcs(rng, cls[ids])
+        rcs_t = _target_rcs(rng, cls[ids], None if rcs_mean is None else rcs_mean[ids])
 
         n_c = min(int(rng.poisson(clutter_mean)), MAX_CLUTTER)
         pc = _clutter_points(rng, radar, n_c)
@@ -508,11 +509,14 @@ def _observe(
     )
 
 
-def _target_rcs(rng: np.random.Generator, cls: np.ndarray) -> np.ndarray:
-    """Radar cross-section (dBsm): class mean plus Swerling-1 fluctuation 10 log10(Exp(1))."""
-    mean = np.select(
-        [cls == "drone", cls == "bird"], [-12.0, -28.0], default=18.0
-    ).astype(float) + rng.normal(0.0, 3.0, len(cls))
+def _target_rcs(
+    rng: np.random.Generator, cls: np.ndarray, means: np.ndarray | None = None
+) -> np.ndarray:
+    """Radar cross-section (dBsm): class mean (or ``means``) plus Swerling-1 fluctuation
+    10 log10(Exp(1))."""
+    base = means if means is not None else np.select(
+        [cls == "drone", cls == "bird"], [-12.0, -28.0], default=18.0).astype(float)
+    mean = base + rng.normal(0.0, 3.0, len(cls))
     return mean + 10.0 * np.log10(np.maximum(rng.exponential(1.0, len(cls)), 1e-6))
 
 

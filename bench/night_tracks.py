@@ -21,7 +21,14 @@ import time
 import numpy as np
 
 from skywarden import pipeline
-from skywarden.events import TrackClassified, TrackConfirmed, TrackDropped, TrackPicture
+from skywarden.events import (
+    AirportRestricted,
+    ThreatRaised,
+    TrackClassified,
+    TrackConfirmed,
+    TrackDropped,
+    TrackPicture,
+)
 from skywarden.log.memory import MemoryLog
 from skywarden.play import play_night
 from skywarden.scenario import load_scenario
@@ -69,8 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     dropped: dict[str, TrackDropped] = {}
     cls: dict[str, str] = {}
     pictures: list[TrackPicture] = []
+    raised_unknown: list[ThreatRaised] = []
+    n_raised = 0
+    restricted: list[AirportRestricted] = []
     for rec in log.read():
         e = rec.event()
+        if isinstance(e, ThreatRaised):
+            n_raised += 1
+            if any(r.startswith(("class unknown", "unknown (")) for r in e.reasons):
+                raised_unknown.append(e)
+        elif isinstance(e, AirportRestricted):
+            restricted.append(e)
         if isinstance(e, TrackConfirmed):
             confirmed[e.track_id] = e
         elif isinstance(e, TrackDropped):
@@ -84,12 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     limit = (scn.at(a.until) - scn.start).total_seconds()
     airborne = collections.Counter(o.cls for o in truth.objects if o.first_s < limit)
     miss: dict[str, list[float]] = collections.defaultdict(list)
+    nearest: dict[str, list[int]] = collections.defaultdict(list)
     for pic in pictures:
         p_true, _ = truth.enu_at(truth.seconds(pic.t))
         te, tn, _ = scn.frame.to_enu(np.array(pic.lat), np.array(pic.lon), np.array(pic.alt))
         d = np.hypot(p_true[:, 0, None] - te[None], p_true[:, 1, None] - tn[None])
-        for tid, dk in zip(pic.track_id, np.nanmin(d, axis=0).tolist(), strict=True):
+        near = np.argmin(np.where(np.isfinite(d), d, np.inf), axis=0).tolist()
+        for tid, dk, j in zip(pic.track_id, np.nanmin(d, axis=0).tolist(), near, strict=True):
             miss[tid].append(dk)
+            nearest[tid].append(j)
     false_tracks = collections.Counter(
         cls.get(tid, "unknown") for tid, ds in miss.items() if not float(np.median(ds)) < 500.0
     )
@@ -107,6 +126,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tracks confirmed: {len(confirmed)}; by final class: "
           f"{dict(sorted(collections.Counter(cls.values()).items()))}")
     print(f"drone tracks' lifetimes: {dict(life)}")
+    # true class (of the object nearest the track most often, tracks within 500 m) x final class
+    table: collections.Counter[tuple[str, str]] = collections.Counter()
+    for tid, ds in miss.items():
+        if float(np.median(ds)) < 500.0:
+            j = collections.Counter(nearest[tid]).most_common(1)[0][0]
+            table[(truth.objects[j].cls, cls.get(tid, "unknown"))] += 1
+    for true_cls in sorted({k[0] for k in table}):
+        row = {c: n for (t, c), n in sorted(table.items()) if t == true_cls}
+        print(f"true {true_cls}: final class {row}")
+    # unknown tracks in the threat stage: raised as threats while unknown, and airports they
+    # closed (their true class: the object nearest them most often)
+    def true_of(tid: str) -> str:
+        near = collections.Counter(nearest.get(tid, [])).most_common(1)
+        return truth.objects[near[0][0]].cls if near else "?"
+
+    print(f"threats raised: {n_raised}; raised while the track was unknown: "
+          f"{len(raised_unknown)} (true class: "
+          f"{dict(collections.Counter(true_of(e.track_id) for e in raised_unknown))}, zones: "
+          f"{dict(collections.Counter(e.zone_id for e in raised_unknown))})")
+    unknown_ids = {e.track_id for e in raised_unknown}
+    by_unknown = [r for r in restricted if unknown_ids & set(r.track_ids)]
+    print(f"airport restrictions: {len(restricted)}; naming a track raised while unknown: "
+          f"{len(by_unknown)} ({', '.join(sorted(r.airport_id for r in by_unknown)) or 'none'})")
     print(f"false tracks (median distance to the nearest true object > 500 m): "
           f"{dict(false_tracks) or 0}")
     return 0

@@ -9,7 +9,15 @@ and the Stone Soup / Skywarden ratios of the same run.
 
 After the sizes comes the crossing case (``--crossing-pairs``, default 20 pairs, 1 radar):
 pairs of targets whose paths cross, some turning at the crossing, the scenario in which the
-trackers' identity switches differ (on the random scenarios neither tracker switches).
+trackers' identity switches differ (on the random scenarios neither tracker switches). On
+request, last, the real-flights case (``--real-flights SCANS``): 57 windows of recorded
+helicopter, glider, light-aircraft and airliner trajectories (tests/data/real_flights.csv,
+bench/_real_flights.py) flown through the same radar model with clutter, scored against the
+recorded positions.
+
+Stone Soup runs in two configurations: plain ``GNNWith2DAssignment`` and the kd-tree-gated
+``DetectionKDTreeGNN2D`` (its fastest standard one; ``--no-kdtree`` skips it), each with the
+ratio against Skywarden.
 
 Stone Soup is a benchmark-only extra (``pip install stonesoup``); without it, its columns say
 "not installed". It is slow at large sizes: it runs only up to ``--stonesoup-max`` targets and
@@ -57,6 +65,8 @@ examples:
   python bench/tracking.py --sizes 10,100 --scans 30 --stonesoup-max 100
   python bench/tracking.py --sizes 5000 --scans 60 --stonesoup-max 0 --crossing-pairs 0
   python bench/tracking.py --sizes none --crossing-pairs 20   # the crossing case alone
+  python bench/tracking.py --sizes none --crossing-pairs 0 --real-flights 120 \
+      --stonesoup-budget 450                # the real flights alone
   python bench/tracking.py --quick          # smoke test, about a minute
 """
 
@@ -96,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(some turning there), 1 radar, --scans scans "
                         f"(default {DEFAULT_CROSSING_PAIRS}; {QUICK_CROSSING_PAIRS} with --quick; "
                         "0 skips it)")
+    p.add_argument("--real-flights", type=int, default=0, metavar="SCANS",
+                   help="after the crossing case, the real flights for SCANS seconds "
+                        "(default 0: not run; Stone Soup needs about 3 CPU s a scan there)")
+    p.add_argument("--no-kdtree", action="store_true",
+                   help="do not run Stone Soup's kd-tree GNN configuration")
     p.add_argument("--radars", type=int, choices=(1, 2, 3), default=None,
                    help="radars for every size (default: 1 up to 10 targets, 2 up to 100, else 3)")
     p.add_argument("--pd", type=float, default=0.9, help="probability of detection (default 0.9)")
@@ -314,12 +329,13 @@ def _ratio(a: float, b: float) -> str:
 
 
 def size_table(
-    label: str, info: dict[str, Any], sw: Scored | str, ss: Scored | str, sw_all: Scored | None
+    label: str, info: dict[str, Any], sw: Scored | str, ss: Scored | str, sw_all: Scored | None,
+    kd: Scored | str | None = None,
 ) -> Table:
     """Per-case figures (``label``: "10 targets", "crossing: 20 pairs"); ``sw_all`` is
     Skywarden over all its scans when the comparison had to stop earlier (Stone Soup ran out of
-    budget)."""
-    k_eval = next((s.k_eval for s in (sw, ss) if isinstance(s, Scored)), 0)
+    budget); ``kd`` Stone Soup's kd-tree configuration."""
+    k_eval = next((s.k_eval for s in (sw, ss, kd) if isinstance(s, Scored)), 0)
     t = Table(
         title=(f"{label} · {info['radars']} radar(s) · {info['scans']} scans · "
                f"{info['dets_per_scan']:.0f} reports/scan ({info['clutter_per_scan']:.0f} clutter) · "
@@ -330,6 +346,9 @@ def size_table(
     t.add_column("Skywarden", justify="right")
     t.add_column("Stone Soup", justify="right")
     t.add_column("Stone Soup / Skywarden", justify="right", min_width=10)
+    if kd is not None:
+        t.add_column("Stone Soup kd-tree", justify="right")
+        t.add_column("kd-tree / Skywarden", justify="right", min_width=10)
     if sw_all is not None:
         t.add_column(f"Skywarden, all {sw_all.k_eval} scans", justify="right")
 
@@ -379,10 +398,12 @@ def size_table(
             continue
         r = _ratio(val(ss, fn), val(sw, fn)) if ratio else ""
         cells = [name, cell(sw, fn, fmt), cell(ss, fn, fmt), r]
+        if kd is not None:
+            cells += [cell(kd, fn, fmt), _ratio(val(kd, fn), val(sw, fn)) if ratio else ""]
         if sw_all is not None:
             cells.append(cell(sw_all, fn, fmt))
         t.add_row(*cells)
-    for s in (sw, ss):
+    for s in (sw, ss, kd):
         if isinstance(s, Scored) and s.out.note:
             t.caption = (t.caption or "") + f"{s.out.name}: {s.out.note}. "
     return t
@@ -409,12 +430,15 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
                     "ratios SS/SW from the same run", title_justify="left")
     t.add_column("targets", justify="right", min_width=8)
     for col in ("SW ms mean", "SW ms p99", "SS ms mean", "SS ms p99", "SS/SW ms",
-                "SW GOSPA m²", "SS GOSPA m² (scans)", "SW id sw", "SS id sw", "SW class %",
+                "SSkd ms mean", "SSkd/SW ms",
+                "SW GOSPA m²", "SS GOSPA m² (scans)", "SSkd GOSPA m²", "SW id sw", "SS id sw",
+                "SSkd id sw", "SW class %",
                 "SW peak MB", "SS peak MB"):
         t.add_column(col, justify="right")
     for r in results:
         sw = r["skywarden_all_scans"] or r["skywarden"]
         ss = r["stonesoup"]
+        kd = r.get("stonesoup_kdtree")
 
         def g(d: Any, key: str, fmt: str) -> str:
             return _f(d[key], fmt) if isinstance(d, dict) else str(d).split(" (")[0]
@@ -423,14 +447,20 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
         if isinstance(ss, dict):
             ss_gospa += f" ({ss['metrics_over_scans']})"
         pairs = r.get("crossing_pairs", 0)
+        name = f"crossing\n{pairs:,} pairs" if pairs else f"{r['n_targets']:,}"
+        if r.get("scenario") == "real":
+            name = f"real\n{r['n_targets']:,} flights"
         t.add_row(
-            f"crossing\n{pairs:,} pairs" if pairs else f"{r['n_targets']:,}",
+            name,
             g(sw, "ms_mean", "{:,.2f}"), g(sw, "ms_p99", "{:,.2f}"),
             g(ss, "ms_mean", "{:,.1f}"), g(ss, "ms_p99", "{:,.1f}"),
             _ratio(ss["ms_mean"], sw["ms_mean"]) if isinstance(ss, dict) and isinstance(sw, dict)
             else "—",
-            g(sw, "gospa_total", "{:,.0f}"), ss_gospa,
-            g(sw, "switches", "{:,.0f}"), g(ss, "switches", "{:,.0f}"),
+            g(kd, "ms_mean", "{:,.1f}"),
+            _ratio(kd["ms_mean"], sw["ms_mean"]) if isinstance(kd, dict) and isinstance(sw, dict)
+            else "—",
+            g(sw, "gospa_total", "{:,.0f}"), ss_gospa, g(kd, "gospa_total", "{:,.0f}"),
+            g(sw, "switches", "{:,.0f}"), g(ss, "switches", "{:,.0f}"), g(kd, "switches", "{:,.0f}"),
             g(sw, "class_pct", "{:.1f}"),
             g(sw, "peak_mb", "{:,.0f}"), g(ss, "peak_mb", "{:,.0f}"),
         )
@@ -488,6 +518,8 @@ class Case:
 
     @property
     def kind(self) -> str:
+        if self.spec.get("real_flights"):
+            return "real"
         return "crossing" if self.spec.get("crossing_pairs", 0) > 0 else "random"
 
 
@@ -507,6 +539,13 @@ def cases(args: argparse.Namespace) -> list[Case]:
         out.append(Case(f"crossing: {pairs:,} pairs", dict(
             n_targets=2 * pairs, n_scans=args.scans or (QUICK_CROSSING_SCANS if args.quick else 60),
             n_radars=1, crossing_pairs=pairs, **common)))
+    real = args.real_flights
+    if real > 0:
+        from bench._real_flights import load_real_flights
+
+        n = len(load_real_flights())
+        out.append(Case(f"real flights: {n}", dict(
+            n_targets=n, n_scans=real, n_radars=1, real_flights=True, **common)))
     return out
 
 
@@ -518,30 +557,33 @@ def run_case(
     sw_spec = RunSpec(tracker="skywarden", budget_s=args.budget, **case.spec)
     scenario = build_scenario(sw_spec)
     sw_out = run_tracker(sw_spec, progress, f"{case.label:>18} · Skywarden", len(scenario.scans))
-    ss_out: TrackerOutput | str
-    if ss_ver is None:
-        ss_out = "not installed"
-    elif n > args.stonesoup_max:
-        ss_out = f"not run (> --stonesoup-max {args.stonesoup_max})"
-    else:
-        ss_out = run_tracker(
-            replace(sw_spec, tracker="stonesoup", budget_s=args.stonesoup_budget),
-            progress, f"{case.label:>18} · Stone Soup", len(scenario.scans),
-        )
-    for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out)):
+    def reference(tracker: str, label: str) -> TrackerOutput | str:
+        if ss_ver is None:
+            return "not installed"
+        if n > args.stonesoup_max:
+            return f"not run (> --stonesoup-max {args.stonesoup_max})"
+        return run_tracker(replace(sw_spec, tracker=tracker, budget_s=args.stonesoup_budget),
+                           progress, f"{case.label:>18} · {label}", len(scenario.scans))
+
+    ss_out = reference("stonesoup", "Stone Soup")
+    kd_out = "not run (--no-kdtree)" if args.no_kdtree else reference(
+        "stonesoup-kdtree", "Stone Soup kd-tree")
+    for name, o in (("Skywarden", sw_out), ("Stone Soup", ss_out), ("Stone Soup kd-tree", kd_out)):
         if isinstance(o, str) and "Traceback" in o:
             if _short(o) == "not available":
                 console.print(f"[yellow]{name} tracker not available in this checkout: "
                               f"{o.strip().splitlines()[-1]}[/]")
             else:
                 console.print(f"[red]{name} failed:\n{o}[/]")
-    outs = [o for o in (sw_out, ss_out) if isinstance(o, TrackerOutput)]
+    outs = [o for o in (sw_out, ss_out, kd_out) if isinstance(o, TrackerOutput)]
     k_eval = min((o.n_scans for o in outs), default=0)
     pairs = case.spec.get("crossing_pairs", 0)
     sw = score(sw_out, scenario, k_eval, args.cutoff, args.min_age, pairs) \
         if isinstance(sw_out, TrackerOutput) else _short(sw_out)
     ss = score(ss_out, scenario, k_eval, args.cutoff, args.min_age, pairs) \
         if isinstance(ss_out, TrackerOutput) else _short(ss_out)
+    kd = score(kd_out, scenario, k_eval, args.cutoff, args.min_age, pairs) \
+        if isinstance(kd_out, TrackerOutput) else _short(kd_out)
     info = {
         "radars": len(scenario.radars),
         "scans": len(scenario.scans),
@@ -552,7 +594,7 @@ def run_case(
     sw_all = None
     if isinstance(sw_out, TrackerOutput) and k_eval < sw_out.n_scans:
         sw_all = score(sw_out, scenario, sw_out.n_scans, args.cutoff, args.min_age, pairs)
-    tables = [size_table(case.label, info, sw, ss, sw_all)]
+    tables = [size_table(case.label, info, sw, ss, sw_all, kd)]
     if isinstance(sw, Scored):
         ct = confusion_table(case.label, sw_all or sw)
         if ct is not None:
@@ -560,6 +602,7 @@ def run_case(
     record = {"case": case.label, "scenario": case.kind, "n_targets": n,
               "crossing_pairs": case.spec.get("crossing_pairs", 0), **info,
               "skywarden": as_record(sw), "stonesoup": as_record(ss),
+              "stonesoup_kdtree": as_record(kd),
               "skywarden_all_scans": as_record(sw_all) if sw_all else None}
     return tables, record
 

@@ -551,3 +551,63 @@ def test_bad_pictures_do_not_stop_the_stage(scenario):
     assert stage.step(t, [nan]) == []
     out = stage.step(t + timedelta(seconds=5), [good])
     assert [type(e) for e in out] == [ThreatRaised]
+
+
+# --------------------------------------------------------------------------- unknown tracks
+
+
+def test_a_slow_unknown_heading_for_a_zone_raises_a_threat(scenario):
+    """A track the classifier cannot tell from an aircraft or a bird is assessed as a possible
+    drone: slow (12 m/s) and 6 km out, it still raises a threat, and says it is unknown."""
+    stage = ThreatStage(scenario)
+    t0 = scenario.start
+    at = approaching(scenario, dist0=6_000.0, speed=12.0)
+    out = []
+    for k in range(40):
+        t = t0 + timedelta(seconds=k)
+        evs = [picture(scenario, t, at(k), cls="unknown")]
+        if k == 5:
+            evs.append(TrackClassified(t=t, track_id="T1", cls="unknown", p=0.55,
+                                       features={"p_drone": 0.45, "p_manned_aircraft": 0.55}))
+        out.extend((k, e) for e in stage.step(t, evs))
+    raised = [e for _, e in out if isinstance(e, ThreatRaised)]
+    assert len(raised) == 1 and raised[0].zone_id == "centre"
+    assert "class unknown (p_drone=0.45)" in raised[0].reasons
+    assert "12 m/s from the east" in raised[0].reasons
+
+
+def test_an_unknown_far_from_everything_raises_nothing_and_closes_no_airport(scenario):
+    """An unknown 70 km out, flying across (not toward) the city: no threat, so the Carpet plan
+    restricts no airport, though unknown tracks count for it."""
+    from skywarden.response.airspace import AirspaceStage
+
+    c = centre_shape(scenario).centroid
+    threat, airspace = ThreatStage(scenario), AirspaceStage(scenario)
+    out = []
+    for k in range(120):
+        t = scenario.start + timedelta(seconds=k)
+        pic = picture(scenario, t, {"U1": (c.x - 70_000.0, c.y - 20_000.0 + 50.0 * k, 0.0, 50.0)},
+                      cls="unknown")
+        evs = [pic, *threat.step(t, [pic])]
+        out.extend(evs[1:])
+        out.extend(airspace.step(t, evs))
+    assert out == []
+
+
+def test_a_drone_that_falls_back_to_unknown_keeps_its_threat(scenario):
+    """When the evidence no longer separates a drone from an aircraft the class goes back to
+    unknown; its threat stays (it is cleared only for a bird, an aircraft or an identity)."""
+    stage = ThreatStage(scenario)
+    at = approaching(scenario)
+    out = []
+    for k in range(60):
+        t = scenario.start + timedelta(seconds=k)
+        cls = "drone" if k < 30 else "unknown"
+        evs = [picture(scenario, t, at(k), cls=cls)]
+        if k == 30:
+            evs.append(TrackClassified(t=t, track_id="T1", cls="unknown", p=0.6,
+                                       features={"p_drone": 0.6}))
+        out.extend((k, e) for e in stage.step(t, evs))
+    assert [type(e) for _, e in out].count(ThreatRaised) == 1
+    assert not any(isinstance(e, ThreatCleared) for _, e in out)
+    assert stage.active() == {"T1": "centre"}

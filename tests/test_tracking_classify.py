@@ -140,3 +140,31 @@ def test_remote_id_declares_a_drone() -> None:
     t = trk.table()
     assert t.cls.tolist() == ["drone"] and t.identity.tolist() == ["UAS-7"] and t.p_cls[0] > 0.6
     assert math.isfinite(t.features[0, 0])
+
+
+def test_a_drone_needs_more_certainty_and_falls_back_to_unknown() -> None:
+    post = np.array([[0.9, 0.0, 0.1], [0.97, 0.0, 0.03], [0.5, 0.0, 0.5], [0.7, 0.0, 0.3]])
+    cur = np.array([I_UNKNOWN, I_UNKNOWN, 0, 0], dtype=np.int8)
+    yes = np.ones(4, dtype=bool)
+    out = decide(post, cur, yes, 0.6, 0.15, drone_threshold=0.95, drone_hold=0.6)
+    assert out[0] == I_UNKNOWN  # 0.9 is enough for another class, not for a drone
+    assert out[1] == 0
+    assert out[2] == I_UNKNOWN  # the evidence no longer separates it: back to unknown
+    assert out[3] == 0  # above the hold: stays a drone
+    young = np.array([True, False, True, True])
+    assert decide(post, cur, yes, 0.6, 0.15, 0.95, 0.6, drone_eligible=young)[1] == I_UNKNOWN
+
+
+def test_circling_and_climbing_speak_against_an_attack_drone() -> None:
+    """Same speed, height and RCS: a track that has flown two circles and climbs and sinks is
+    far less likely a drone than one that holds course and height."""
+    n = 2
+    z = np.zeros(n, dtype=np.int64)
+    post = posterior(
+        np.full(n, 40.0), np.full(n, 800.0), np.full(n, 3.0), np.full(n, -4.0), np.full(n, 20),
+        z, np.zeros(n, dtype=np.int8),
+        climb=np.array([0.3, 2.5]), speed_sd=np.array([1.0, 3.0]), circles=np.array([0.1, 2.0]),
+        n_life=np.full(n, 40),
+    )
+    assert post[0, 0] > 0.95 and post[1, 0] < 0.2
+    assert CLASSES[int(np.argmax(post[1]))] == "manned_aircraft"

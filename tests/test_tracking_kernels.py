@@ -118,7 +118,9 @@ def test_record_hits_counts_looks_and_smooths_the_features() -> None:
     v_prev = np.zeros((n, 2))
     f_n = np.zeros(n, np.int64)
     f_speed, f_alt, f_turn = np.zeros(n), np.zeros(n), np.zeros(n)
-    state = (x, hits, misses, dirty, opps, smask, t_hit, v_prev, f_n, f_speed, f_alt, f_turn)
+    f_climb, f_slow, f_svar, f_wind, f_rate, f_rpk = (np.zeros(n) for _ in range(6))
+    state = (x, hits, misses, dirty, opps, smask, t_hit, v_prev, f_n, f_speed, f_alt, f_turn,
+             f_climb, f_slow, f_svar, f_wind, f_rate, f_rpk)
     rows = np.array([0, 1], np.int64)
     kernels.record_hits(rows, 1.0, 1, *state)
     assert hits.tolist() == [2, 2, 1] and misses.tolist() == [0, 0, 2]
@@ -135,6 +137,17 @@ def test_record_hits_counts_looks_and_smooths_the_features() -> None:
     assert f_speed[0] == pytest.approx(30.0)
     assert f_turn[0] == pytest.approx(30.0 + (90.0 - 30.0) / 4)  # 90 at plots 3 and 4: 1/3, then 1/4
     assert v_prev[0].tolist() == [0.0, -30.0]
+    # the long-memory features restart until the 5th plot: the last reading, no spread yet
+    assert f_slow[0] == pytest.approx(30.0) and f_svar[0] == 0.0 and f_wind[0] == 0.0
+    # from the 6th plot the net heading change adds up: three more quarter turns left, the
+    # first (the 5th plot) not counted
+    for k, v in enumerate([(30.0, 0.0), (0.0, 30.0), (-30.0, 0.0)]):
+        x[0, 3:5] = v
+        kernels.record_hits(np.array([0], np.int64), 5.0 + k, 1, *state)
+    assert f_wind[0] == pytest.approx(180.0)  # turning left (counter-clockwise) is positive
+    # the half-minute average turn rate: 90 deg/s over 1 s weighs 1/30, twice
+    assert f_rate[0] == pytest.approx(3.0 + (90.0 - 3.0) / 30.0)
+    assert f_rpk[0] == 0.0  # its peak is kept from the 20th plot on
 
 
 def test_polar_conversion_equals_the_numpy_one() -> None:

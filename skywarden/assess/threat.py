@@ -189,6 +189,7 @@ class _Track:
     cls: str = "unknown"
     p_cls: float = 0.0
     identity: str = ""  # Remote ID or callsign when a cooperative report matched
+    p_drone: float | None = None  # the drone probability at the last classification
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     state: str = "none"  # none | active | cleared | killed
@@ -248,6 +249,7 @@ class ThreatStage:
             elif isinstance(ev, TrackClassified):
                 tr = self.tracks.setdefault(ev.track_id, _Track())
                 tr.cls, tr.p_cls, tr.identity = ev.cls, ev.p, ev.identity
+                tr.p_drone = ev.features.get("p_drone")
                 if not self._assessed(tr) and tr.state == "active":
                     out.append(self._clear(ev.t, ev.track_id, tr, self._why_not(tr)))
             elif isinstance(ev, TrackDropped):
@@ -446,7 +448,12 @@ class ThreatStage:
         if speed > 1.0:
             came_from = compass(math.degrees(math.atan2(-pic.ve[i], -pic.vn[i])))
             reasons.append(f"{speed:.0f} m/s from the {came_from}")
-        reasons.append(f"{tr.cls.replace('_', ' ')} (p={tr.p_cls:.2f})")
+        if tr.cls == "unknown":
+            # not told apart from an aircraft or a bird: assessed as a possible drone, and said so
+            why = "class unknown" if tr.p_drone is None else f"class unknown (p_drone={tr.p_drone:.2f})"
+            reasons.append(why)
+        else:
+            reasons.append(f"{tr.cls.replace('_', ' ')} (p={tr.p_cls:.2f})")
         reasons.append(f"zone priority {self._priority(a.zone)}")
         return kind(
             t=pic.t,

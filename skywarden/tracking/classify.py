@@ -41,20 +41,33 @@ class ClassModel:
     prior: tuple[float, float, float] = (0.4, 0.3, 0.3)
     # horizontal speed, m/s
     speed: tuple[tuple[tuple[float, float, float], ...], ...] = (
-        ((0.75, 42.0, 9.0), (0.25, 18.0, 9.0)),  # attack drones 30-55, small multicopters slower
+        ((0.8, 45.0, 7.0), (0.2, 12.0, 5.0)),  # attack drones 33-55, small multicopters 5-20
         ((1.0, 13.0, 4.5),),  # birds 8-20
-        ((0.85, 150.0, 55.0), (0.15, 55.0, 15.0)),  # airliners 70-250, light aircraft/helicopters
+        # airliners 100-250; helicopters, gliders and light aircraft 15-100 (real flights:
+        # gliders 17-36 m/s, helicopters 35-64, light and survey aircraft 45-110, 10-90 %)
+        ((0.5, 170.0, 60.0), (0.5, 50.0, 20.0)),
     )
     # height above the ellipsoid, m
     alt: tuple[tuple[tuple[float, float, float], ...], ...] = (
         ((1.0, 600.0, 400.0),),  # 200-1000
         ((1.0, 120.0, 220.0),),  # mostly below ~500
-        ((1.0, 3500.0, 3500.0),),  # anything from approach to cruise
+        ((0.5, 1200.0, 1000.0), (0.5, 7000.0, 4000.0)),  # low and slow, or climbing to cruise
     )
-    # radar cross-section, dBsm
-    rcs: tuple[tuple[float, float], ...] = ((-8.0, 6.0), (-20.0, 3.5), (18.0, 8.0))
+    # radar cross-section, dBsm: attack drones -15..0; aircraft from a glider (about 0) and a
+    # light aircraft or helicopter (5-10) to an airliner (20 and more)
+    rcs: tuple[tuple[float, float], ...] = ((-8.0, 6.0), (-20.0, 3.5), (8.0, 10.0))
     # mean absolute turn rate, deg/s (exponential scale)
     turn_scale: tuple[float, float, float] = (2.5, 8.0, 1.2)
+    # behaviour over the track's life (exponential scales): an attack drone holds height,
+    # speed and course; aircraft climb and sink, change speed, and gliders circle one way.
+    # Climb and speed spread barely separate (a drone climbs after launch, and a track's
+    # speed estimate wanders): near-neutral. Circles: net heading change / 360 beyond
+    # ``free_circles`` (a dog-leg route) costs exp(-x / scale): thermalling is not a drone's
+    climb_scale: tuple[float, float, float] = (1.0, 1.5, 2.5)  # mean |climb rate|, m/s
+    speed_sd_scale: tuple[float, float, float] = (2.5, 3.0, 4.0)  # speed's std dev, m/s
+    circles_scale: tuple[float, float, float] = (0.1, 0.5, 1.0)
+    free_circles: float = 0.75
+    behaviour_plots: int = 20  # plots for the behaviour features to count in full
     # P(an RF detector heard a drone command link | class)
     c2_link: tuple[float, float, float] = (0.9, 0.02, 0.02)
     # P(cooperative report kind | class): ADS-B -> manned, Remote ID -> drone. Birds broadcast
@@ -66,6 +79,7 @@ class ClassModel:
     w_alt: float = 0.6
     w_rcs: float = 1.0
     w_turn: float = 0.3
+    w_behaviour: float = 1.0  # each of climb, speed steadiness and circling
     floor: float = 1e-4
 
 
@@ -104,7 +118,10 @@ class _ModelArrays(NamedTuple):
     log_c2: FloatArray  # (3,)
     log_adsb: FloatArray
     log_rid: FloatArray
-    w: FloatArray  # (4,) tempering weights: speed, altitude, turn, rcs
+    w: FloatArray  # (5,) tempering weights: speed, altitude, turn, rcs, behaviour
+    beh_scale: FloatArray  # (3, 3) exponential scales: climb, speed sd, circles x class
+    free_circles: float
+    n_beh: float  # plots for the behaviour features to count in full
 
 
 @functools.lru_cache(maxsize=16)
@@ -114,12 +131,13 @@ def _model_arrays(cm: ClassModel) -> _ModelArrays:
     al_coef, al_mu, al_sd, al_fl = _mixture_table(cm.alt, cm.floor)
     lam = 1.0 / np.asarray(cm.turn_scale)
     m, sd = np.asarray(cm.rcs).T
-    weights = np.array([cm.w_speed, cm.w_alt, cm.w_turn, cm.w_rcs])
+    weights = np.array([cm.w_speed, cm.w_alt, cm.w_turn, cm.w_rcs, cm.w_behaviour])
+    beh = np.array([cm.climb_scale, cm.speed_sd_scale, cm.circles_scale], dtype=np.float64)
     return _ModelArrays(
         np.log(np.asarray(cm.prior)), sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
         lam, np.log(lam), np.ascontiguousarray(m), np.ascontiguousarray(sd), np.log(sd),
         np.log(np.asarray(cm.c2_link)), np.log(np.asarray(cm.adsb)), np.log(np.asarray(cm.remote_id)),
-        weights,
+        weights, beh, float(cm.free_circles), float(cm.behaviour_plots),
     )  # fmt: skip
 
 
@@ -137,10 +155,12 @@ def _mixture_ll(x: float, coef: FloatArray, mu: FloatArray, sd: FloatArray, fl: 
 def _posterior_kernel(
     speed: FloatArray, alt: FloatArray, turn: FloatArray, rcs: FloatArray,
     rcs_n: NDArray[np.int64], c2_n: NDArray[np.int64], coop: NDArray[np.int8],
+    climb: FloatArray, speed_sd: FloatArray, circles: FloatArray, n_life: NDArray[np.int64],
     log_prior: FloatArray, sp_coef: FloatArray, sp_mu: FloatArray, sp_sd: FloatArray, sp_fl: FloatArray,
     al_coef: FloatArray, al_mu: FloatArray, al_sd: FloatArray, al_fl: FloatArray,
     lam: FloatArray, log_lam: FloatArray, rcs_m: FloatArray, rcs_s: FloatArray, log_rcs_s: FloatArray,
     log_c2: FloatArray, log_adsb: FloatArray, log_rid: FloatArray, w: FloatArray,
+    beh_scale: FloatArray, free_circles: float, n_beh: float,
 ) -> FloatArray:  # fmt: skip
     n = speed.size
     out = np.empty((n, 3))
@@ -152,9 +172,18 @@ def _posterior_kernel(
             v += w[2] * (log_lam[c] - lam[c] * min(abs(turn[i]), 30.0))
             if rcs_n[i] > 0:
                 ll = -0.5 * ((rcs[i] - rcs_m[c]) / rcs_s[c]) ** 2 - log_rcs_s[c]
-                v += w[3] * (ll * min(math.sqrt(rcs_n[i]), 3.0))
+                v += w[3] * ll
             else:
                 v += w[3] * 0.0
+            # behaviour: counted as the track's life grows (a few plots say little about it)
+            wb = w[4] * min(n_life[i] / n_beh, 1.0)
+            if wb > 0.0:
+                for f in range(2):
+                    x = min((climb[i], speed_sd[i])[f], 30.0)
+                    v += wb * (-math.log(beh_scale[f, c]) - x / beh_scale[f, c])
+                # circles beyond the free ones: the same cost shape for every class
+                x = min(max(circles[i] - free_circles, 0.0), 10.0)
+                v -= wb * x / beh_scale[2, c]
             v += log_c2[c] * min(c2_n[i], 3)
             v += log_adsb[c] if coop[i] == COOP_ADSB else 0.0
             v += log_rid[c] if coop[i] == COOP_REMOTE_ID else 0.0
@@ -178,24 +207,39 @@ def posterior(
     c2_n: NDArray[np.int64],
     coop: NDArray[np.int8],
     model: ClassModel | None = None,
+    *,
+    climb: FloatArray | None = None,
+    speed_sd: FloatArray | None = None,
+    circles: FloatArray | None = None,
+    n_life: NDArray[np.int64] | None = None,
 ) -> FloatArray:
     """Class posterior (N, 3) from smoothed features.
 
     speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
     dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
     number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
+    Behaviour over the track's life (all four or none): ``climb`` (N,) mean |climb rate| m/s,
+    ``speed_sd`` (N,) m/s, ``circles`` (N,) net heading change / 360, over ``n_life`` (N,)
+    plots (they count in full from ``model.behaviour_plots``).
 
     Per class, the log posterior up to a constant is: log prior + the tempered log-likelihoods
     of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
-    of the RCS (Gaussian, weighed by the square root of the readings, at most 3), the command-link
-    plots (at most 3) and a cooperative report's kind. One compiled loop over the tracks (a
+    of the RCS (Gaussian, counted once: a target's mean RCS is one draw from its class, however
+    many plots measured it), of the
+    behaviour (exponentials), the command-link plots (at most 3) and a cooperative report's kind. One compiled loop over the tracks (a
     tick classifies a few at a time, where numpy's per-call cost was most of the work).
     """
     cm = model or ClassModel()
     f = np.float64
+    n = np.asarray(speed).shape[0]
+    zero = np.zeros(n)
     return _posterior_kernel(
         np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
         np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
+        zero if climb is None else np.asarray(climb, f),
+        zero if speed_sd is None else np.asarray(speed_sd, f),
+        zero if circles is None else np.asarray(circles, f),
+        np.zeros(n, np.int64) if n_life is None else np.asarray(n_life, np.int64),
         *_model_arrays(cm),
     )  # fmt: skip
 
@@ -206,22 +250,34 @@ def decide(
     eligible: NDArray[np.bool_],
     threshold: float,
     margin: float,
+    drone_threshold: float | None = None,
+    drone_hold: float = 0.0,
+    drone_eligible: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.int8]:
     """The class to report, with hysteresis so a label does not flicker.
 
     A track leaves ``unknown`` when its best class reaches ``threshold`` (and it is ``eligible``:
     old enough); a decided track changes class only when another class beats the current one by
-    ``margin`` and reaches ``threshold``. A decided class never falls back to unknown.
+    ``margin`` and reaches ``threshold``. ``drone`` asks more: ``drone_threshold`` (when given)
+    instead of ``threshold``, since calling an aircraft a drone raises a threat; and a drone
+    whose probability falls below ``drone_hold`` goes back to unknown (the evidence no longer
+    separates it); ``drone_eligible`` (default: ``eligible``) says which tracks may become
+    drones (those whose behaviour has been seen long enough). Other decided classes never fall
+    back to unknown.
     """
+    rows = np.arange(post.shape[0])
     best = np.argmax(post, axis=1).astype(np.int8)
-    pbest = post[np.arange(post.shape[0]), best]
+    pbest = post[rows, best]
+    need = np.where(best == I_DRONE, max(threshold, drone_threshold or 0.0), threshold)
     out = current.copy()
     undecided = current == I_UNKNOWN
-    out[undecided & eligible & (pbest >= threshold)] = best[
-        undecided & eligible & (pbest >= threshold)
-    ]
+    may = np.ones_like(eligible) if drone_eligible is None else drone_eligible
+    allowed = (best != I_DRONE) | may
+    take = undecided & eligible & allowed & (pbest >= need)
+    out[take] = best[take]
     cur = np.where(undecided, 0, current)
-    pcur = post[np.arange(post.shape[0]), cur]
-    switch = ~undecided & (best != current) & (pbest >= threshold) & (pbest >= pcur + margin)
+    pcur = post[rows, cur]
+    switch = ~undecided & allowed & (best != current) & (pbest >= need) & (pbest >= pcur + margin)
     out[switch] = best[switch]
+    out[(out == I_DRONE) & ~take & ~switch & (post[:, I_DRONE] < drone_hold)] = I_UNKNOWN
     return out

@@ -276,10 +276,20 @@ def record_hits(
     rows: IntArray, t: float, bit: int, x: FloatArray, hits: IntArray, misses: IntArray,
     dirty: BoolArray, opps: IntArray, smask: IntArray, t_hit: FloatArray, v_prev: FloatArray,
     f_n: IntArray, f_speed: FloatArray, f_alt: FloatArray, f_turn: FloatArray,
+    f_climb: FloatArray, f_slow: FloatArray, f_svar: FloatArray, f_wind: FloatArray,
+    f_rate: FloatArray, f_rpk: FloatArray,
 ) -> None:
     """The bookkeeping of the tracks that took a plot (rows distinct): hit counts, looks,
-    sensors, and the classifier's running features (mean of the first 5 plots, then
-    exponential with weight 0.2): speed, altitude, turn rate."""
+    sensors, and the classifier's running features. Short memory (mean of the first 5 plots,
+    then exponential with weight 0.2): speed, altitude, turn rate. Long memory (from the 5th
+    plot, mean of the first 20, then weight 0.05: the behaviour over the track's life): |climb rate|,
+    speed (``f_slow``) and the variance of speed about it; ``f_wind``, the net signed change of
+    heading since the 5th plot (deg, left positive): it telescopes to the last heading less the
+    first, so noise does not pile up, while a glider thermalling adds 360 a circle; and
+    ``f_rate``, the signed turn rate averaged over about 30 s (weighted by time, so a heading
+    change over a short gap between two sensors' plots does not count as a fast turn), with
+    ``f_rpk`` its largest size: a glider that circles one way in a thermal, then the other way
+    in the next, still shows it."""
     for k in range(rows.size):
         i = rows[k]
         hits[i] += 1
@@ -296,15 +306,32 @@ def record_hits(
         pe, pn = v_prev[i, 0], v_prev[i, 1]
         turn = 0.0
         if math.hypot(pe, pn) > 1.0 and speed > 1.0:
-            turn = math.degrees(abs(math.atan2(pe * vn - pn * ve, pe * ve + pn * vn))) / dtp
+            turn = math.degrees(math.atan2(pe * vn - pn * ve, pe * ve + pn * vn)) / dtp
         n = f_n[i] + 1
         a = 1.0 / n
         if a < 0.2:
             a = 0.2
+        # long memory starts at the 5th plot, once the filter's first guesses have settled
+        b = 1.0 / (n - 4) if n > 4 else 1.0
+        if b < 0.05:
+            b = 0.05
         f_speed[i] += a * (speed - f_speed[i])
         f_alt[i] += a * (x[i, 2] - f_alt[i])
+        f_climb[i] += b * (abs(x[i, 5]) - f_climb[i])
+        # variance about the mean before this plot (West's running form, exponential)
+        dv = speed - f_slow[i]
+        f_slow[i] += b * dv
+        f_svar[i] = (1.0 - b) * (f_svar[i] + b * dv * dv)
         if f_n[i] >= 2:
-            f_turn[i] += a * (turn - f_turn[i])
+            f_turn[i] += a * (abs(turn) - f_turn[i])
+            if n > 5:
+                f_wind[i] += turn * dtp
+                bc = dtp / 30.0
+                if bc > 1.0:
+                    bc = 1.0
+                f_rate[i] += bc * (turn - f_rate[i])
+                if n >= 20 and abs(f_rate[i]) > f_rpk[i]:
+                    f_rpk[i] = abs(f_rate[i])
         f_n[i] = n
         v_prev[i, 0], v_prev[i, 1] = ve, vn
         t_hit[i] = t

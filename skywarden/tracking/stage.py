@@ -325,6 +325,10 @@ class TrackingStage:
                 feats["rcs_dbsm"] = round(float(f[3]), 2)
             if f[4] > 0:
                 feats["c2_link_plots"] = float(f[4])
+            if len(f) > 7:  # behaviour over the track's life
+                feats["climb_ms"] = round(float(f[5]), 2)
+                feats["speed_sd_ms"] = round(float(f[6]), 2)
+                feats["circles"] = round(float(f[7]), 2)
             for name, p in zip(CLASSES, table.posterior[k].tolist(), strict=True):
                 feats[f"p_{name}"] = round(float(p), 4)
             out.append(

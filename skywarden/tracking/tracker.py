@@ -88,6 +88,9 @@ class TrackerConfig:
     merge_every_s: float = 1.0  # how often to look for such pairs
     # classification
     class_threshold: float = 0.6
+    class_drone_threshold: float = 0.95  # calling an aircraft a drone raises a threat: be sure
+    class_drone_hold: float = 0.6  # a drone below this goes back to unknown
+    class_drone_min_plots: int = 10  # plots before a track may be called a drone (its behaviour)
     class_margin: float = 0.15
     class_min_age_s: float = 4.0
     class_model: ClassModel = field(default_factory=ClassModel)
@@ -196,7 +199,9 @@ class TrackTable:
     sensor_mask: IntArray  # (N,) bit k set when sensor_names[k] contributed a plot
     sensor_names: tuple[str, ...]  # in order of first sight (bits are shared beyond 62 sensors)
     posterior: FloatArray  # (N, 3) drone, bird, manned
-    features: FloatArray  # (N, 5) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots
+    # (N, 8) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots; over the track's life:
+    # |climb| m/s, speed's standard deviation m/s, circles flown (see Tracker._circles)
+    features: FloatArray
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -212,7 +217,9 @@ class _Tracks:
 
     FIELDS = (
         "xm", "Pm", "mu", "x", "P", "tid", "confirmed", "hits", "opps", "t_birth", "t_hit",
-        "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "v_prev", "rcs_n", "rcs_mean", "c2_n",
+        "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "f_climb", "f_slow", "f_svar", "f_wind",
+        "f_rate", "f_rpk",
+        "v_prev", "rcs_n", "rcs_mean", "c2_n",
         "coop", "coop_t", "ident", "cls", "p_cls", "post", "dirty",
     )  # fmt: skip
 
@@ -234,6 +241,12 @@ class _Tracks:
         self.f_speed = np.zeros(0)
         self.f_alt = np.zeros(0)
         self.f_turn = np.zeros(0)
+        self.f_climb = np.zeros(0)  # long-memory features: |climb| m/s, speed m/s, its
+        self.f_slow = np.zeros(0)  # variance m^2/s^2, net heading change deg
+        self.f_svar = np.zeros(0)
+        self.f_wind = np.zeros(0)
+        self.f_rate = np.zeros(0)  # signed turn rate over about 30 s, deg/s
+        self.f_rpk = np.zeros(0)  # its largest size since the 20th plot
         self.v_prev = np.zeros((0, 2))
         self.rcs_n = np.zeros(0, dtype=np.int64)
         self.rcs_mean = np.zeros(0)
@@ -432,7 +445,8 @@ class Tracker:
         t = self.t if self.t is not None else 0.0
         rcs = np.where(tr.rcs_n[idx] > 0, tr.rcs_mean[idx], np.nan)
         feats = np.column_stack(
-            [tr.f_speed[idx], tr.f_alt[idx], tr.f_turn[idx], rcs, tr.c2_n[idx].astype(float)]
+            [tr.f_speed[idx], tr.f_alt[idx], tr.f_turn[idx], rcs, tr.c2_n[idx].astype(float),
+             tr.f_climb[idx], np.sqrt(tr.f_svar[idx]), self._circles(idx)]
         )
         return TrackTable(
             t=t,
@@ -621,7 +635,8 @@ class Tracker:
         tr = self._tr
         kernels.record_hits(
             ti, scan.t, bit, tr.x, tr.hits, tr.misses, tr.dirty, tr.opps, tr.smask, tr.t_hit,
-            tr.v_prev, tr.f_n, tr.f_speed, tr.f_alt, tr.f_turn,
+            tr.v_prev, tr.f_n, tr.f_speed, tr.f_alt, tr.f_turn, tr.f_climb, tr.f_slow, tr.f_svar,
+            tr.f_wind, tr.f_rate, tr.f_rpk,
         )  # fmt: skip
         if scan.rcs_dbsm is not None:
             rv = scan.rcs_dbsm[mj]
@@ -660,6 +675,12 @@ class Tracker:
         new.f_speed = np.zeros(k)
         new.f_alt = x[:, 2].copy()
         new.f_turn = np.zeros(k)
+        new.f_climb = np.zeros(k)
+        new.f_slow = np.zeros(k)
+        new.f_svar = np.zeros(k)
+        new.f_wind = np.zeros(k)
+        new.f_rate = np.zeros(k)
+        new.f_rpk = np.zeros(k)
         new.v_prev = np.zeros((k, 2))
         new.rcs_n = np.zeros(k, dtype=np.int64)
         new.rcs_mean = np.zeros(k)
@@ -776,6 +797,12 @@ class Tracker:
         self.counts["dropped"] += int(np.count_nonzero(drop))
         tr.keep(~drop)
 
+    def _circles(self, rows: IntArray) -> FloatArray:
+        """Circles flown by the tracks ``rows``: the net heading change / 360, or the turn of
+        30 s at the highest 30-s average turn rate, whichever is more."""
+        tr = self._tr
+        return np.maximum(np.abs(tr.f_wind[rows]), 30.0 * tr.f_rpk[rows]) / 360.0
+
     def classify(self) -> None:
         """(Re)classify every track from its features (see :mod:`.classify`)."""
         tr, cfg, t = self._tr, self.cfg, self.t
@@ -793,11 +820,17 @@ class Tracker:
                 tr.c2_n[d],
                 tr.coop[d],
                 cfg.class_model,
+                climb=tr.f_climb[d],
+                speed_sd=np.sqrt(tr.f_svar[d]),
+                circles=self._circles(d),
+                n_life=np.maximum(tr.f_n[d] - 4, 0),  # long memory starts at the 5th plot
             )
             tr.dirty[d] = False
         post = tr.post
         eligible = ((t - tr.t_birth) >= cfg.class_min_age_s) | (tr.coop != COOP_NONE)
-        tr.cls = decide(post, tr.cls, eligible, cfg.class_threshold, cfg.class_margin)
+        drone_ok = eligible & ((tr.f_n >= cfg.class_drone_min_plots) | (tr.coop != COOP_NONE))
+        tr.cls = decide(post, tr.cls, eligible, cfg.class_threshold, cfg.class_margin,
+                        cfg.class_drone_threshold, cfg.class_drone_hold, drone_ok)
         best = np.argmax(post, axis=1)
         shown = np.where(tr.cls == I_UNKNOWN, best, tr.cls)
         tr.p_cls = post[np.arange(len(tr)), shown]
