@@ -173,3 +173,22 @@ def test_report_exports_as_published_only_what_the_policy_lets_out(short_night, 
     assert legit[0].statement_id in published and "ST-0999" not in published and "mallory" not in published
     assert "ST-0999" in held and "no draft" in held and "mallory" in held
     assert sensor not in published
+
+
+def test_statements_published_before_any_publisher_ran_are_delivered_by_the_next_run_publish(tmp_path):
+    """One publisher: what the night published while no channel ran (a run without --publish,
+    or a `statement approve` from the command line) goes out with the next `run --publish`."""
+    log = tmp_path / "night.sqlite"
+    res = runner.invoke(app, ["run", "--log", str(log), "--until", "00:40"])
+    assert res.exit_code == 0, res.output
+    lg = SqliteLog(log)
+    published = [e.statement_id for r in lg.read() if isinstance(e := r.event(), E.StatementPublished)]
+    lg.close()
+    assert published, "no statement published by 00:40"
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", "--log", str(log), "--resume", "--until", "00:41", "--publish", str(out)])
+    assert res.exit_code == 0, res.output
+    files = sorted(p.name for p in (out / "statements").glob("*.txt"))
+    assert files == sorted(f"{night_date}_{sid}.txt" for sid in published for night_date in {files[0].split("_")[0]})
+    feed = (out / "feed.atom").read_text("utf-8")
+    assert feed.count("<entry>") == len(published)  # each once, none left behind
