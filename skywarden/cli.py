@@ -255,9 +255,10 @@ def run(
     source = None
     if input is not None:
         from skywarden.ingest import JsonlSource
+        from skywarden.ingest.validate import Window
 
         try:
-            source = JsonlSource(input)
+            source = JsonlSource(input, window=Window.night(scn.start, scn.end))
         except OSError as exc:
             _fail(exc)
         if source is not None and source.checker.rejected:

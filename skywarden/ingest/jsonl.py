@@ -23,7 +23,14 @@ from typing import BinaryIO
 import msgspec
 
 from skywarden import events as E
-from skywarden.ingest.validate import MAX_LINE_BYTES, Invalid, Window, check_input, check_line, round_trips
+from skywarden.ingest.validate import (
+    MAX_LINE_BYTES,
+    Invalid,
+    Window,
+    check_input,
+    check_line,
+    round_trips,
+)
 
 MAX_REMEMBERED = 1_000_000  # reports remembered for the duplicate check (a live night runs for hours)
 

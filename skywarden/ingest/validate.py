@@ -15,12 +15,14 @@ falls for ever). docs/validation.md lists them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 
 from skywarden import events as E
+from skywarden.errors import LogError
 
 # -------------------------------------------------------------------- sizes
 
@@ -233,3 +235,29 @@ def round_trips(ev: E.Event) -> str:
     if back != ev:
         return "not encodable: the record decodes to a different event"
     return ""
+
+
+def guard_inputs(events: list[E.InputEvent], source: str = "runtime") -> list[E.InputEvent]:
+    """The runtime's last check before the stages and the log: an input that would not come
+    back from the log's encoding equal to itself (a NaN that the JSON would write as null, which
+    no later read could decode) becomes a ``ReportRejected`` with the reason and its repr.
+    Returns ``events`` itself when every one round-trips (the common case: no copy)."""
+    bad = [i for i, ev in enumerate(events) if not isinstance(ev, E.Tick) and round_trips(ev)]
+    if not bad:
+        return events
+    out = list(events)
+    for i in bad:
+        ev = out[i]
+        t = ev.t if ev.t.tzinfo is not None else ev.t.replace(tzinfo=UTC)
+        out[i] = E.ReportRejected(t=t, source=source, reason=round_trips(ev)[:500], raw=repr(ev)[:2000])
+    return out
+
+
+def check_encodable(events: Sequence[E.Event]) -> None:
+    """Raise ``LogError`` when an event would not come back from the log's encoding equal to
+    itself: for derived events, a stage that made one has a bug, and the log must not take a
+    record that no later read could decode."""
+    for ev in events:
+        why = round_trips(ev)
+        if why:
+            raise LogError(f"{E.kind(ev)} at {ev.t} cannot be stored: {why}")
