@@ -83,13 +83,14 @@ class ReportChecker:
             cls = type(ev)
             if not cls.INPUT or cls in (E.Tick, E.NightOpened, E.ReportRejected):
                 raise ValueError(f"kind {E.kind(ev)!r} cannot come from outside")
+            check_input(ev, self.window, now)
             try:
                 back = msgspec.json.decode(raw, type=cls, strict=False)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise ValueError(f"invalid {E.kind(ev)}: {exc}") from exc
             if back != ev:
                 raise Invalid("not encodable: the report does not come back the same from the log's encoding")
-            self._admit(back, raw, now)
+            self._admit(back, raw)
         except ValueError as exc:
             self.rejected += 1
             return E.ReportRejected(t=now or self._latest(), source=self.source, reason=str(exc)[:500], raw=raw[:2000].decode("utf-8", "replace"))
@@ -123,16 +124,15 @@ class ReportChecker:
             ev = msgspec.convert(obj, cls, strict=False)
         except msgspec.ValidationError as exc:
             raise ValueError(f"invalid {kind}: {exc}") from exc
+        check_input(ev, self.window, now)
         why = round_trips(ev)
         if why:
             raise Invalid(why)
-        self._admit(ev, E.encode(ev), now)
+        self._admit(ev, E.encode(ev))
         return ev
 
-    def _admit(self, ev: E.Event, encoded: bytes, now: datetime | None) -> None:
-        """Bounds (skywarden.ingest.validate), order per sender and duplicates; ValueError says
-        which failed."""
-        check_input(ev, self.window, now)
+    def _admit(self, ev: E.Event, encoded: bytes) -> None:
+        """Order per sender and duplicates (after the bounds); ValueError says which failed."""
         key = getattr(ev, "sensor_id", None) or E.kind(ev)
         last = self._last_t.get(key)
         if last is not None and ev.t < last - timedelta(seconds=self.reorder_tolerance_s):
