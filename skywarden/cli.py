@@ -474,6 +474,13 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
     """
     scn = _load(path)
     s = scn.spec
+    if s.policy:  # the disclosure policy it names is checked as the night will read it
+        from skywarden.disclosure.policy import load_rules
+
+        try:
+            load_rules(path.parent / s.policy)
+        except SkywardenError as exc:
+            _fail(exc)
     console.print(
         f"OK {path}: {s.night.name}; {len(s.zones)} zones, {len(s.districts)} districts, {len(s.airports)} airports, "
         f"{len(s.sensors)} sensors, {sum(len(st.crews) for st in s.stations)} crews, "
