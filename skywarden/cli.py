@@ -51,7 +51,9 @@ ScenarioOpt = Annotated[
 
 
 def _fail(exc: Exception) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}")
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")  # "[night.tick_s]" is the key, not markup
     raise typer.Exit(2)
 
 
