@@ -33,7 +33,7 @@ BAD_SCENARIOS: dict[str, tuple[str | bytes, str]] = {
     "tick_s = 1e-4": (edited("tick_s = 1.0", "tick_s = 1e-4"), ">= 0.1"),
     "mass_kg = 0": (edited("mass_kg = 180.0", "mass_kg = 0.0"), ">= 0.01"),
     "period_s = 1e-6": (edited("period_s = 5.0", "period_s = 1e-6"), ">= 0.1"),
-    "sigma_range_m = 0": (edited("sigma_range_m = 25.0", "sigma_range_m = 0.0"), "> 0.0"),
+    "sigma_range_m = 0": (edited("sigma_range_m = 25.0", "sigma_range_m = 0.0"), ">= 0.001"),
     "10^6 birds": (edited("count = 6\nradius_m = 1500.0", "count = 1000000\nradius_m = 1500.0"), "<= 10000"),
     "birds over the total": (edited("count = 6\nradius_m = 1500.0", "count = 9999\nradius_m = 1500.0"), "birds in all"),
     "deep nesting": (edited('roads = ""', 'roads = ""\nx = ' + "[" * 5000 + "]" * 5000), "nested too deep"),

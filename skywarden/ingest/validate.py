@@ -57,7 +57,9 @@ class Bound:
 
 ALT = Bound(-1000.0, 50_000.0)  # m above the ellipsoid: the Dead Sea to stratospheric balloons
 SPEED = Bound(-2000.0, 2000.0)  # m/s per axis: faster than anything that flies over a city
-SIGMA_M = Bound(0.0, 100_000.0, open_lo=True)
+# a sigma is squared into a variance: below these it underflows to 0 (a tiny sigma is as blind
+# a sensor as a zero one: every plot gated out); above, the tracker's sums lose all precision
+SIGMA_M = Bound(1e-3, 100_000.0)
 
 # by field name, across every input kind; per-kind exceptions in KIND_BOUNDS
 BOUNDS: dict[str, Bound] = {
@@ -71,8 +73,8 @@ BOUNDS: dict[str, Bound] = {
     "azimuth_deg": Bound(-360.0, 360.0),
     "elevation_deg": Bound(-90.0, 90.0),
     "sigma_range_m": SIGMA_M,
-    "sigma_azimuth_deg": Bound(0.0, 180.0, open_lo=True),
-    "sigma_elevation_deg": Bound(0.0, 90.0, open_lo=True),
+    "sigma_azimuth_deg": Bound(1e-6, 180.0),
+    "sigma_elevation_deg": Bound(1e-6, 90.0),
     "sigma_m": SIGMA_M,
     "rcs_dbsm": Bound(-100.0, 100.0),
     "radial_speed_ms": SPEED,

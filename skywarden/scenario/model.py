@@ -22,8 +22,8 @@ PositiveM = Annotated[float, Meta(gt=0.0, le=1_000_000.0)]  # a distance, radius
 Degrees = Annotated[float, Meta(ge=-360.0, le=360.0)]
 Altitude = Annotated[float, Meta(ge=-1000.0, le=50_000.0)]
 Speed = Annotated[float, Meta(gt=0.0, le=2000.0)]
-SigmaM = Annotated[float, Meta(gt=0.0, le=100_000.0)]  # a sigma of 0 is a blind sensor
-SigmaDeg = Annotated[float, Meta(gt=0.0, le=90.0)]
+SigmaM = Annotated[float, Meta(ge=1e-3, le=100_000.0)]  # a sigma of 0 is a blind sensor
+SigmaDeg = Annotated[float, Meta(ge=1e-6, le=90.0)]
 Rcs = Annotated[float, Meta(ge=-100.0, le=100.0)]
 TICK_S_MIN = 0.1  # the live service's floor too (min_tick_s); 1e-4 s made 10^8 ticks a night
 MAX_DRONES = 10_000  # in all the waves together
