@@ -29,7 +29,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +81,12 @@ class Tally:
         else:
             self.nothing_made += 1
 
+    def to_json(self) -> dict[str, object]:
+        # (dataclasses.asdict rebuilds a Counter from its items, counting the pairs)
+        d = {k: v for k, v in vars(self).items()}
+        d["reasons"], d["crash_kinds"] = dict(self.reasons), dict(self.crash_kinds)
+        return d
+
     def line(self) -> str:
         rate = self.tried / self.seconds if self.seconds else 0.0
         return (
@@ -127,18 +133,18 @@ def run_atheris_child(name: str, n: int, seed: int, stats: Path) -> None:
         tally.add(edge.run, data)
         if tally.tried >= n:
             tally.seconds = time.perf_counter() - t0
-            stats.write_text(json.dumps(asdict(tally)))
+            stats.write_text(json.dumps(tally.to_json()))
             os._exit(0)
 
     def mutator(data: bytes, max_size: int, s: int) -> bytes:
         if rng.random() < 0.5:
-            return fuzz_edges.mutate(data, rng, rng.randint(1, 4), seeds)[: max(max_size, 1 << 20)]
+            return fuzz_edges.mutate(data, rng, rng.randint(1, 4), seeds)[:max_size]
         return atheris.Mutate(data, max_size)
 
     corpus = Path(tempfile.mkdtemp(prefix=f"skywarden-corpus-{name}-"))
     for k, s_ in enumerate(seeds):
         (corpus / f"seed{k}").write_bytes(s_)
-    args = [sys.argv[0], str(corpus), f"-seed={seed or 1}", "-max_len=65536", "-rss_limit_mb=8192", "-timeout=60", "-print_final_stats=0"]
+    args = [sys.argv[0], str(corpus), f"-seed={seed or 1}", "-max_len=262144", "-rss_limit_mb=8192", "-timeout=60", "-print_final_stats=0", f"-artifact_prefix={corpus}/"]
     atheris.Setup(args, one, custom_mutator=mutator)
     atheris.Fuzz()
 
@@ -197,7 +203,7 @@ def main() -> None:
         for why, k in tally.crash_kinds.most_common():
             print(f"    CRASH {k:>5,}  {why}")
     if a.json:
-        a.json.write_text(json.dumps([asdict(t) for t in tallies], indent=1))
+        a.json.write_text(json.dumps([t.to_json() for t in tallies], indent=1))
     total_crashes = sum(t.crashes for t in tallies)
     total_undecodable = sum(t.undecodable for t in tallies)
     print(f"total: {sum(t.tried for t in tallies):,} inputs, {total_crashes} crashes, {total_undecodable} undecodable")

@@ -132,7 +132,8 @@ _dir: list[Path] = []  # one folder for the process's files (a folder per input 
 def _with_file(data: bytes, suffix: str, load: Callable[[Path], object]) -> Outcome:
     out = Outcome()
     if not _dir:
-        _dir.append(Path(tempfile.mkdtemp(prefix="skywarden-fuzz-")))
+        shm = Path("/dev/shm")  # noqa: S108 - memory, where there is one: opening a file on disk costs more than the load
+        _dir.append(Path(tempfile.mkdtemp(prefix="skywarden-fuzz-", dir=shm if shm.is_dir() else None)))
     path = _dir[0] / f"fuzz{suffix}"
     path.write_bytes(data)
     try:

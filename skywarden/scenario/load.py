@@ -199,7 +199,7 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
 
     try:
         tz = ZoneInfo(spec.night.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name no file can have
         raise fail("night.timezone", f"unknown time zone {spec.night.timezone!r}") from exc
     try:
         start = parse_time(spec.night.start, tz, datetime(2000, 1, 1, tzinfo=UTC))

@@ -48,7 +48,7 @@ class Circle(Base, frozen=True, kw_only=True):
 
 class Night(Base, frozen=True, kw_only=True):
     name: str
-    timezone: str  # IANA name, e.g. "Europe/Moscow"
+    timezone: Annotated[str, Meta(max_length=64)]  # IANA name, e.g. "Europe/Moscow"
     start: str  # ISO 8601 with offset
     end: str
     seed: int = 0
