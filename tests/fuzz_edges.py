@@ -251,7 +251,7 @@ def _wire_seeds() -> dict[str, list[bytes]]:
     rid_json = b'{"type": "BasicID", "UASID": "U1"}\n{"type": "Location", "Latitude": 55.7, "Longitude": 37.6, "AltitudeGeo": 120.0, "TimeStamp": 600.0}\n'
     adsb_json = b"".join(b'{"timestamp": 1741640400.5, "frame": "' + s[-14:].hex().encode() + b'"}\n' for s in SEEDS["adsb"])
     return {
-        "adsb-beast": SEEDS["adsb"], "adsb-avr": [adsb_avr], "adsb-jsonl": [adsb_json],
+        "adsb-beast": [b"".join(SEEDS["adsb"])], "adsb-avr": [adsb_avr], "adsb-jsonl": [adsb_json],
         "asterix": SEEDS["asterix"], "sapient": SEEDS["sapient"],
         "remoteid": SEEDS["remoteid"], "remoteid-jsonl": [rid_json],
     }  # fmt: skip
