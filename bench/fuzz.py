@@ -167,6 +167,30 @@ def run_atheris(name: str, n: int, seed: int) -> Tally:
     return Tally(**got)
 
 
+def guard_cost(path: Path) -> None:
+    """CPU seconds of ``round_trips`` (what Runtime.tick adds) over a played night's records."""
+    from skywarden import events as E
+    from skywarden.ingest.validate import round_trips
+    from skywarden.log import open_log
+
+    log = open_log(str(path))
+    try:
+        evs = [r.event() for r in log.read()]
+    finally:
+        log.close()
+    inputs = [e for e in evs if E.is_input(e)]
+    for name, batch in (("inputs", inputs), ("all", evs)):
+        best = min(_timed(round_trips, batch) for _ in range(3))
+        print(f"round trip of {len(batch):,} {name}: {best:.2f} s CPU (best of 3)")
+
+
+def _timed(fn: object, batch: list[object]) -> float:
+    t0 = time.process_time()
+    bad = sum(1 for e in batch if fn(e))  # type: ignore[operator]
+    assert bad == 0, f"{bad} records of a played night do not round-trip"
+    return time.process_time() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--inputs", type=int, default=10_000, help="inputs per edge (target: 1000000)")
@@ -175,11 +199,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the tallies here")
     ap.add_argument("--reasons", type=int, default=8, help="reasons shown per edge")
+    ap.add_argument("--guard-cost", type=Path, metavar="LOG", help="instead: time the runtime's round-trip guard over every record of this log")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         run_atheris_child(a.child, a.inputs, a.seed, a.stats)
+        return
+    if a.guard_cost:
+        guard_cost(a.guard_cost)
         return
     from tests.fuzz_edges import edges
 
