@@ -210,3 +210,32 @@ def test_a_recording_of_bad_lines_plays_verifies_and_replays(tmp_path: Path):
     assert sum(isinstance(e, E.PolarPlots) for e in evs) == len(good)
     res = runner.invoke(app, ["replay", str(log)])
     assert res.exit_code == 0, res.output
+
+
+def test_reports_at_the_edges_of_the_bounds_do_not_stop_the_night(tmp_path: Path):
+    """What passes the bounds at their extremes (a kill at the pole at 29,999 m, one at the
+    city's antipode below sea level, a claim of a million over a 1,000 km radius, an unknown
+    crew, an aircraft at 2,000 m/s) plays through every stage to the end."""
+    t = [(NIGHT + timedelta(seconds=s)).isoformat().replace("+00:00", "Z") for s in (10, 20, 30, 40, 50, 55)]
+    lines = [
+        f'{{"kind":"kill_reported","t":"{t[0]}","report_id":"K1","lat":89.99,"lon":179.99,"alt":29999.0}}',
+        f'{{"kind":"kill_reported","t":"{t[1]}","report_id":"K2","lat":-55.75,"lon":-142.38,"alt":-499.0}}',
+        f'{{"kind":"kill_reported","t":"{t[2]}","report_id":"K3","lat":55.75,"lon":37.62,"track_ref":"T9999"}}',
+        f'{{"kind":"claim_recorded","t":"{t[3]}","claim_id":"C1","source":"press","what":"kill","count":1000000,"lat":-90.0,"lon":-180.0,"radius_m":1000000.0}}',
+        f'{{"kind":"crew_reported","t":"{t[4]}","crew_id":"nope","site_id":"nope","status":"en_route","eta_s":86400.0}}',
+        f'{{"kind":"adsb","t":"{t[5]}","icao24":"abc","callsign":"X","lat":55.7,"lon":37.6,"alt":49999.0,"ve":1999.0,"vn":-1999.0,"vu":1999.0}}',
+    ]
+    rec = tmp_path / "extremes.jsonl"
+    rec.write_text("\n".join(lines) + "\n")
+    log = tmp_path / "night.sqlite"
+    res = runner.invoke(app, ["run", "--log", str(log), "--until", "00:01", "--input", str(rec), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    db = SqliteLog(log)
+    try:
+        evs = [r.event() for r in db.read()]
+    finally:
+        db.close()
+    assert not any(isinstance(e, E.ReportRejected) for e in evs)
+    assert sum(isinstance(e, E.KillNumbered) for e in evs) == 3
+    assert sum(isinstance(e, E.DebrisPredicted) for e in evs) == 3
+    assert any(isinstance(e, E.InputRefused) and e.ref == "nope" for e in evs)
