@@ -50,9 +50,13 @@ class Outcome:
 
 
 def _norm(text: str) -> str:
-    """A reason as counted: numbers and quoted values elided, at most 60 characters."""
+    """A reason as counted: the words before its first colon (``not valid TOML``, ``column t``),
+    numbers and quoted values elided, at most 60 characters."""
+    head, sep, _ = text.partition(": ")
+    if sep and len(head) <= 40:
+        text = head
     text = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`", "…", text)
-    text = re.sub(r"[-+]?\d[\d.e+-]*", "N", text)
+    text = re.sub(r"(?<![\w-])[-+]?\d[\d.e+-]*", "N", text)
     return text[:60]
 
 
