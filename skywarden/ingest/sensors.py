@@ -112,8 +112,10 @@ def load_sensors(path: str | Path | None) -> SensorSites:
         doc = msgspec.toml.decode(p.read_bytes(), type=_File)
     except OSError as exc:
         raise ConfigError(f"{p}: {exc.strerror or exc}") from exc
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
+    except msgspec.ValidationError as exc:
         raise ConfigError(f"{p}: {exc}") from exc
+    except msgspec.DecodeError as exc:  # invalid UTF-8 too
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
     except RecursionError:
         raise ConfigError(f"{p}: nested too deep") from None
     radars: dict[tuple[int, int], RadarSite] = {}
