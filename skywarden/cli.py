@@ -55,7 +55,9 @@ ScenarioOpt = Annotated[
 
 
 def _fail(exc: Exception) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}")
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")  # "[night.tick_s]" is the key, not markup
     raise typer.Exit(2)
 
 
@@ -269,9 +271,10 @@ def run(
     source = None
     if input is not None:
         from skywarden.ingest import JsonlSource
+        from skywarden.ingest.validate import Window
 
         try:
-            source = JsonlSource(input)
+            source = JsonlSource(input, window=Window.night(scn.start, scn.end))
         except OSError as exc:
             _fail(exc)
         if source is not None and source.checker.rejected:
@@ -472,6 +475,13 @@ def scenario_check(path: Annotated[Path, typer.Argument(help="Scenario file.")])
     """
     scn = _load(path)
     s = scn.spec
+    if s.policy:  # the disclosure policy it names is checked as the night will read it
+        from skywarden.disclosure.policy import load_rules
+
+        try:
+            load_rules(path.parent / s.policy)
+        except SkywardenError as exc:
+            _fail(exc)
     console.print(
         f"OK {path}: {s.night.name}; {len(s.zones)} zones, {len(s.districts)} districts, {len(s.airports)} airports, "
         f"{len(s.sensors)} sensors, {sum(len(st.crews) for st in s.stations)} crews, "

@@ -1,8 +1,8 @@
 """Every error Skywarden raises on purpose, as one tree.
 
     SkywardenError
-    ├── ScenarioError          a scenario or policy file is wrong (names file, key, line)
     ├── ConfigError            settings that cannot work together
+    │   └── ScenarioError      a scenario or policy file is wrong (names file, key, line)
     ├── LogError               the event log
     │   ├── TamperError        the hash chain is broken (names the record)
     │   ├── LogClosedError     append after close
@@ -20,15 +20,15 @@ class SkywardenError(Exception):
     """Base of every error raised on purpose."""
 
 
-class ScenarioError(SkywardenError):
+class ConfigError(SkywardenError):
+    pass
+
+
+class ScenarioError(ConfigError):
     def __init__(self, file: str, where: str, what: str, line: int | None = None) -> None:
         self.file, self.where, self.what, self.line = file, where, what, line
         loc = file + (f":{line}" if line else "") + (f" [{where}]" if where else "")
         super().__init__(f"{loc}: {what}")
-
-
-class ConfigError(SkywardenError):
-    pass
 
 
 class LogError(SkywardenError):

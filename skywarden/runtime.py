@@ -28,6 +28,7 @@ from typing import Protocol
 
 from skywarden.errors import LogError
 from skywarden.events import Event, InputEvent, NightOpened, Tick, encode, is_input
+from skywarden.ingest.validate import check_encodable, guard_inputs
 from skywarden.log import EventLog, Record, VerifyReport, hold_writer, open_log
 from skywarden.scenario import LoadedScenario, load_scenario
 from skywarden.stage import Stage
@@ -173,12 +174,15 @@ class Runtime:
 
     def tick(self, now: datetime) -> TickResult:
         """Poll, append inputs + Tick + derived atomically, then let sources and sinks react."""
-        inputs: list[Event] = [*self.opening, *self._pending_inputs]
+        # what the log could not store and read back never reaches the stages or the log (the
+        # night's opening, built here, always can)
+        inputs: list[Event] = [*self.opening, *guard_inputs(self._pending_inputs)]
         self.opening, self._pending_inputs = [], []
         if self.source is not None:
-            inputs.extend(self.source.poll(now))
+            inputs.extend(guard_inputs(self.source.poll(now)))
         inputs.append(Tick(t=now))
         derived = self.advance(inputs, now)
+        check_encodable(derived)
         self.log.append([*inputs, *derived])
         self.last_tick = now
         self.observed(derived)

@@ -56,6 +56,7 @@ from typing import Protocol, runtime_checkable
 import msgspec
 
 from skywarden.events import AnyEvent, Event, InputEvent, Tick
+from skywarden.ingest.validate import check_encodable, guard_inputs
 from skywarden.runtime import OBSERVE_LAG, Runtime, SimulatedClock, TickResult, advance_stages
 from skywarden.scenario.sim.simulator import Key
 from skywarden.stage import Stage
@@ -183,7 +184,7 @@ def run_split(
     def poll(j: int) -> None:
         if j >= 1:
             source.observe(unobserved.popleft())  # as a one-process run does before this poll
-        got = source.poll(ticks[j])
+        got = guard_inputs(source.poll(ticks[j]))  # as Runtime.tick guards a source's inputs
         polled.append(got)
         with contextlib.suppress(OSError):  # the worker is gone: the next receive says why
             here.send_bytes(encoder.encode([ev for ev in got if isinstance(ev, consumed)] + [Tick(t=ticks[j])]))
@@ -200,7 +201,7 @@ def run_split(
             t0 = clock()
             msg = _receive(inbox, worker)
             waited += clock() - t0
-            pending, rt._pending_inputs = [*rt.opening, *rt._pending_inputs], []
+            pending, rt._pending_inputs = [*rt.opening, *guard_inputs(rt._pending_inputs)], []
             rt.opening = []
             _refuse_unseen(pending, consumed, "an input from a sink or an operator")
             got: Sequence[Event]
@@ -219,6 +220,8 @@ def run_split(
             # advance_stages refuses from any stage)
             rear_out = advance_stages(rear, rear_carry, [*inputs, *front_out], now)
             derived = [*front_out, *rear_out]
+            check_encodable(got if keyed is not None else ())  # the simulator's own, never guarded above
+            check_encodable(derived)
             unwritten += inputs
             unwritten += derived
             if (k + 1) % COMMIT_TICKS == 0:

@@ -347,6 +347,31 @@ def test_machines_report_through_ingest_checked_as_a_recording_is(served: Served
     assert any(getattr(e, "uas_id", "") == "RID-TEST-1" for e in logged)
 
 
+def test_ingest_and_writes_refuse_what_users_sent(served: Served) -> None:
+    """The reports of the issue "Trust" through the API: counted rejections with their reasons,
+    and a kill at 1e308 m refused by the route's body bounds; the night goes on."""
+    now = served.live.state["night"]["now"]
+    base = {"kind": "position_plots", "t": now, "sensor_id": "api-rf", "lat": [55.75], "lon": [37.61], "alt": [80.0], "sigma_m": [50.0]}
+    lines = [
+        msgspec.json.encode({**base, "alt": ["nan"]}),
+        msgspec.json.encode({**base, "sigma_m": [1e308]}),
+        msgspec.json.encode({**base, "t": "9999-03-10T21:00:00Z"}),
+        b"[" * 100_000,
+    ]
+    r = served.client.post("/api/ingest", content=b"\n".join(lines), headers=served.as_("admin"))
+    assert r.status_code == 202
+    out = r.json()
+    assert out["accepted"] == 0 and out["rejected"] == 4
+    keys = {reason.split(":")[0] for reason in out["reasons"]}
+    assert keys == {"not finite", "out of range", "time", "too deep"}
+    h = served.as_("duty_officer")
+    for body in ({"lat": 55.7, "lon": 37.6, "alt": 1e308}, {"lat": "nan", "lon": 37.6}):
+        assert served.client.post("/api/kills", json=body, headers=h).status_code == 422
+    ticks = served.live.picture.ticks
+    served.wait_ticks()
+    assert served.live.picture.ticks > ticks
+
+
 def test_the_api_documents_itself_without_a_cdn(served: Served) -> None:
     spec = served.client.get("/openapi.json").json()
     assert "/api/statements/{statement_id}/approve" in spec["paths"]

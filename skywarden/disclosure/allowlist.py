@@ -116,8 +116,8 @@ class Vocabulary:
         p = Path(path) if path is not None else default_vocabulary_path()
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ScenarioError(str(p), "", f"cannot read the vocabulary: {exc}") from exc
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise ScenarioError(str(p), "", f"cannot read the vocabulary: {type(exc).__name__}: {exc}") from exc
         where = str(p)
         text = " ".join(str(data.get(lang, {}).get("words", "")) for lang in ("en", "ru"))
         flags = data.get("flag", {})

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from skywarden.disclosure.normalise import Normalised, Token, normalise, tokens
 from skywarden.disclosure.terms import TermMatcher
@@ -70,7 +71,7 @@ class PlaceRules(_Base, frozen=True, kw_only=True):
     """How places are coarsened. ``distance_bands_km``: band edges in km from the city centre."""
 
     mode: Literal["district", "direction", "city"] = "district"
-    distance_bands_km: list[float] = msgspec.field(
+    distance_bands_km: Annotated[list[Annotated[float, Meta(ge=0.0, le=20_000.0)]], Meta(max_length=100)] = msgspec.field(
         default_factory=lambda: [0.0, 10.0, 20.0, 30.0, 50.0, 100.0]
     )
     max_decimals: int = 1
@@ -83,9 +84,10 @@ class TimeRules(_Base, frozen=True, kw_only=True):
     alert expires no sooner than this after it is issued or updated, whatever the rounding."""
 
     round_min: int = 5
-    release_delay_s: float = 0.0
-    delay_by_topic: dict[str, float] = {}
-    alert_min_valid_s: float = 1800.0
+    # bounds (docs/validation.md): a delay within a day, an alert valid at most a week
+    release_delay_s: Annotated[float, Meta(ge=0.0, le=86_400.0)] = 0.0
+    delay_by_topic: Annotated[dict[str, float], Meta(max_length=100)] = {}  # each checked in check_rules (its key named)
+    alert_min_valid_s: Annotated[float, Meta(ge=0.0, le=604_800.0)] = 1800.0
 
 
 class WithholdRules(_Base, frozen=True, kw_only=True):
@@ -93,7 +95,7 @@ class WithholdRules(_Base, frozen=True, kw_only=True):
     units: bool = True
     effectors: bool = True
     airborne_count: bool = True
-    terms: list[str] = []
+    terms: Annotated[list[str], Meta(max_length=10_000)] = []
 
 
 class ApprovalRules(_Base, frozen=True, kw_only=True):
@@ -162,8 +164,8 @@ def check_rules(rules: PolicyRules, file: str = "<policy>", text: str = "") -> N
     if not (math.isfinite(rules.time.release_delay_s) and rules.time.release_delay_s >= 0):
         raise fail("time.release_delay_s", "must be a non-negative number of seconds")
     for topic, d in rules.time.delay_by_topic.items():
-        if not (math.isfinite(d) and d >= 0):
-            raise fail(f"time.delay_by_topic.{topic}", "must be a non-negative number of seconds")
+        if not (math.isfinite(d) and 0 <= d <= 86_400):
+            raise fail(f"time.delay_by_topic.{topic}", "must be a number of seconds from 0 to 86,400")
     for i, term in enumerate(rules.withhold.terms):
         if len(term.strip()) < 2:
             raise fail(f"withhold.terms[{i}]", f"term {term!r} is too short to match safely")

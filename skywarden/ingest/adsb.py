@@ -287,7 +287,8 @@ class AdsbDecoder(Decoder):
             raw = bytes.fromhex(obj.frame)
             ts = obj.timestamp
             t = utc_from_unix(float(ts)) if isinstance(ts, float | int) else datetime.fromisoformat(ts)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, OverflowError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, OverflowError, RecursionError) as exc:
+            # (RecursionError: an unknown field nested "[[[[..." deeper than the parser goes)
             self._reject("json syntax", str(exc), line, now)
             return
         if t.tzinfo is None:

@@ -197,6 +197,9 @@ class RemoteIdDecoder(Decoder):
         except msgspec.DecodeError as exc:
             self._reject("json syntax", str(exc), line, now)
             return
+        except RecursionError:  # "[[[[..." within the line cap
+            self._reject("json syntax", "nested too deep", line, now)
+            return
         if not isinstance(obj, dict):
             self._reject("json syntax", "not an object", line, now)
             return

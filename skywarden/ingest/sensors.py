@@ -42,6 +42,7 @@ import msgspec
 from skywarden.errors import ConfigError
 from skywarden.events import SensorKind
 from skywarden.geo import CoordinateError, check_lat_lon
+from skywarden.ingest.validate import BOUNDS
 
 __all__ = ["ListenerSpec", "RadarSite", "SapientSite", "SensorSites", "load_sensors"]
 
@@ -111,8 +112,12 @@ def load_sensors(path: str | Path | None) -> SensorSites:
         doc = msgspec.toml.decode(p.read_bytes(), type=_File)
     except OSError as exc:
         raise ConfigError(f"{p}: {exc.strerror or exc}") from exc
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except msgspec.ValidationError as exc:
         raise ConfigError(f"{p}: {exc}") from exc
+    except msgspec.DecodeError as exc:  # invalid UTF-8 too
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{p}: nested too deep") from None
     radars: dict[tuple[int, int], RadarSite] = {}
     for r in doc.radar:
         where = f"{p}: radar SAC {r.sac} SIC {r.sic}"
@@ -120,8 +125,15 @@ def load_sensors(path: str | Path | None) -> SensorSites:
             raise ConfigError(f"{where}: SAC and SIC are bytes (0-255)")
         if (r.sac, r.sic) in radars:
             raise ConfigError(f"{where}: listed twice")
-        if min(r.sigma_range_m, r.sigma_azimuth_deg, r.sigma_elevation_deg, r.sigma_elevation_unknown_deg, r.sigma_m) <= 0:
-            raise ConfigError(f"{where}: sigmas must be positive")
+        sigmas = {
+            "sigma_range_m": r.sigma_range_m, "sigma_azimuth_deg": r.sigma_azimuth_deg,
+            "sigma_elevation_deg": r.sigma_elevation_deg, "sigma_elevation_unknown_deg": r.sigma_elevation_unknown_deg,
+            "sigma_m": r.sigma_m,
+        }  # fmt: skip
+        for name, v in sigmas.items():  # the bounds of the reports they will make (NaN fails)
+            b = BOUNDS[name.replace("_unknown", "")]
+            if not b.holds(v):
+                raise ConfigError(f"{where}: {name} {v} is outside {b}")
         _check_site(where, r.lat, r.lon, r.alt)
         radars[(r.sac, r.sic)] = r
     nodes: dict[str, SapientSite] = {}
@@ -139,5 +151,5 @@ def _check_site(where: str, lat: float, lon: float, alt: float) -> None:
         check_lat_lon(lat, lon)
     except CoordinateError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
-    if not -1000 <= alt <= 20000:
+    if not -1000 <= alt <= 20000:  # (False for NaN)
         raise ConfigError(f"{where}: alt {alt} m is not a ground site's height")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from skywarden import events as E
+from skywarden.ingest.validate import Invalid, check_input
 
 __all__ = ["DecodeCounts", "Decoder", "EPOCH", "nearest_time_of_day", "utc_from_unix"]
 
@@ -89,6 +90,14 @@ class Decoder:
         """Forget any partial frame (after an internal error, or at close)."""
 
     def _emit(self, ev: E.InputEvent) -> None:
+        # the bounds every edge keeps (skywarden.ingest.validate): a frame that decodes to an
+        # impossible report (a flipped bit in a height) is a counted rejection here already
+        try:
+            check_input(ev)
+        except Invalid as exc:
+            key, _, detail = str(exc).partition(": ")
+            self._reject(key, detail, E.encode(ev).decode("utf-8", "replace"), None)
+            return
         self.counts.accepted += 1
         if self.last_t is None or ev.t > self.last_t:
             self.last_t = ev.t

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import shapely
 
 from skywarden.errors import ScenarioError
 from skywarden.geo import CoordinateError, LocalFrame, check_lat_lon, circle_ring, distance_m
-from skywarden.scenario.model import Scenario
+from skywarden.scenario.model import MAX_BIRDS, MAX_DRONES, Scenario
 
 DEFAULT_SCENARIO = "moscow_night.toml"
 T = TypeVar("T")
@@ -117,18 +118,61 @@ def _line_of(text: str, path: str) -> int | None:
     return start + 1 if tokens else None
 
 
+MAX_NIGHT = timedelta(hours=24)  # with tick_s >= 0.1 s: at most 864,000 ticks
+MAX_FILE_BYTES = 16 << 20  # a scenario or policy file (the shipped Moscow night is ~30 KB)
+MAX_DEPTH = 16  # tables and arrays inside each other (the scenario format needs 4)
+MAX_STRING_CHARS = 10_000  # one string value
+
+
+def _plain_values(node: object, where: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """(key, what is wrong) for the first value no scenario or policy may hold: a number that is
+    not finite (TOML writes nan and inf), a string over MAX_STRING_CHARS, nesting deeper than
+    MAX_DEPTH; None when there is none."""
+    if depth > MAX_DEPTH:
+        return where, f"nested too deep (at most {MAX_DEPTH} levels)"
+    if isinstance(node, float) and not math.isfinite(node):
+        return where, f"{node} is not a finite number"
+    if isinstance(node, str) and len(node) > MAX_STRING_CHARS:
+        return where, f"a string of {len(node)} characters (at most {MAX_STRING_CHARS})"
+    if isinstance(node, dict):
+        for k, v in node.items():
+            found = _plain_values(v, f"{where}.{k}" if where else str(k), depth + 1)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found = _plain_values(v, f"{where}[{i}]", depth + 1)
+            if found:
+                return found
+    return None
+
+
 def read_toml(path: Path, into: type[T]) -> tuple[str, T]:
     """Read a TOML file into a typed struct; every error is a :class:`ScenarioError` naming the
     file, the key and (where it can be found) the line. Returns the text too, for later checks."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(str(path), "", f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(str(path), "", f"the file is over {MAX_FILE_BYTES >> 20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ScenarioError(str(path), "", f"not UTF-8: byte {exc.start} ({data[exc.start]:#04x}) cannot be decoded", line) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(str(path), "", f"not valid TOML: {exc}", int(m.group(1)) if m else None) from exc
+    except RecursionError:
+        raise ScenarioError(str(path), "", f"nested too deep (at most {MAX_DEPTH} levels)") from None
+    problem = _plain_values(raw)
+    if problem:
+        where, what = problem
+        raise ScenarioError(str(path), where, what, _line_of(text, "$." + where))
     try:
         return text, msgspec.convert(raw, into)
     except msgspec.ValidationError as exc:
@@ -155,7 +199,7 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
 
     try:
         tz = ZoneInfo(spec.night.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name no file can have
         raise fail("night.timezone", f"unknown time zone {spec.night.timezone!r}") from exc
     try:
         start = parse_time(spec.night.start, tz, datetime(2000, 1, 1, tzinfo=UTC))
@@ -164,8 +208,14 @@ def _prepare(p: Path, text: str, spec: Scenario, digest: str) -> LoadedScenario:
         raise fail("night.start", str(exc)) from exc
     if end <= start:
         raise fail("night.end", f"the night ends ({spec.night.end}) before it starts ({spec.night.start})")
-    if spec.night.tick_s <= 0:
-        raise fail("night.tick_s", "tick_s must be positive")
+    if end - start > MAX_NIGHT:
+        raise fail("night.end", f"a night of {end - start} is longer than {MAX_NIGHT}")
+    drones = sum(w.count for w in spec.waves)
+    if drones > MAX_DRONES:
+        raise fail("waves", f"{drones} drones in all (at most {MAX_DRONES})")
+    birds = sum(b.count for b in spec.birds)
+    if birds > MAX_BIRDS:
+        raise fail("birds", f"{birds} birds in all (at most {MAX_BIRDS})")
 
     def check_point(where: str, lat: float, lon: float) -> None:
         try:

@@ -8,9 +8,29 @@ Geometry checks that need more than one field live in ``load.py``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
+
+# Bounds (docs/validation.md): every number a night is built from, declared where it is read.
+# msgspec refuses NaN against any of them; read_toml refuses nan and inf anywhere first. The
+# counts are far above a real city's night (the shipped Moscow night: 50 drones in 6 waves, 7
+# sensors, 8 zones) and low enough that a scenario cannot exhaust memory.
+Seconds = Annotated[float, Meta(ge=0.0, le=86_400.0)]  # a delay within a day
+PositiveM = Annotated[float, Meta(gt=0.0, le=1_000_000.0)]  # a distance, radius or reach
+Degrees = Annotated[float, Meta(ge=-360.0, le=360.0)]
+Altitude = Annotated[float, Meta(ge=-1000.0, le=50_000.0)]
+Speed = Annotated[float, Meta(gt=0.0, le=2000.0)]
+SigmaM = Annotated[float, Meta(ge=1e-3, le=100_000.0)]  # a sigma of 0 is a blind sensor
+SigmaDeg = Annotated[float, Meta(ge=1e-6, le=90.0)]
+Rcs = Annotated[float, Meta(ge=-100.0, le=100.0)]
+TICK_S_MIN = 0.1  # the live service's floor too (min_tick_s); 1e-4 s made 10^8 ticks a night
+MAX_DRONES = 10_000  # in all the waves together
+MAX_BIRDS = 10_000  # in all the flocks together
+MAX_ITEMS = 1000  # zones, districts, sensors, waves, flocks, stations, officers ...
+MAX_POINTS = 10_000  # of one polygon
+Items = Meta(max_length=MAX_ITEMS)
 
 
 class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -23,16 +43,16 @@ LatLon = tuple[float, float]
 class Circle(Base, frozen=True, kw_only=True):
     lat: float
     lon: float
-    radius_m: float
+    radius_m: PositiveM
 
 
 class Night(Base, frozen=True, kw_only=True):
     name: str
-    timezone: str  # IANA name, e.g. "Europe/Moscow"
+    timezone: Annotated[str, Meta(max_length=64)]  # IANA name, e.g. "Europe/Moscow"
     start: str  # ISO 8601 with offset
     end: str
     seed: int = 0
-    tick_s: float = 1.0
+    tick_s: Annotated[float, Meta(ge=TICK_S_MIN, le=60.0)] = 1.0
 
 
 class City(Base, frozen=True, kw_only=True):
@@ -52,8 +72,8 @@ class Zone(Base, frozen=True, kw_only=True):
     name: str
     name_ru: str = ""
     kind: ZoneKind
-    priority: int = 3
-    polygon: list[LatLon] | None = None
+    priority: Annotated[int, Meta(ge=1, le=10)] = 3
+    polygon: Annotated[list[LatLon], Meta(max_length=MAX_POINTS)] | None = None
     circle: Circle | None = None
 
 
@@ -61,7 +81,7 @@ class District(Base, frozen=True, kw_only=True):
     id: str
     name: str
     name_ru: str = ""
-    polygon: list[LatLon]
+    polygon: Annotated[list[LatLon], Meta(max_length=MAX_POINTS)]
 
 
 class Airport(Base, frozen=True, kw_only=True):
@@ -74,9 +94,9 @@ class Airport(Base, frozen=True, kw_only=True):
     name_ru: str = ""
     lat: float
     lon: float
-    restriction_radius_m: float = 30_000.0
-    horizon_s: float = 600.0
-    quiet_s: float = 900.0
+    restriction_radius_m: PositiveM = 30_000.0
+    horizon_s: Annotated[float, Meta(gt=0.0, le=86_400.0)] = 600.0
+    quiet_s: Seconds = 900.0
 
 
 CrewKind = Literal["fire", "rescue", "eod", "police", "medical"]
@@ -93,7 +113,7 @@ class Station(Base, frozen=True, kw_only=True):
     name: str
     lat: float
     lon: float
-    crews: list[Crew]
+    crews: Annotated[list[Crew], Meta(max_length=100)]
 
 
 SensorModelKind = Literal["radar", "rf", "camera", "acoustic", "adsb", "remote_id"]
@@ -107,22 +127,22 @@ class Sensor(Base, frozen=True, kw_only=True):
     name: str = ""
     lat: float
     lon: float
-    alt: float = 0.0
-    range_m: float
-    period_s: float = 2.0
-    p_detect: float = 0.9
-    clutter_per_scan: float = 0.0  # mean false plots per scan (Poisson)
-    sigma_range_m: float = 20.0
-    sigma_azimuth_deg: float = 0.3
-    sigma_elevation_deg: float = 0.5
-    sigma_m: float = 150.0  # positional sensors
-    min_altitude_m: float = 0.0  # below this the sensor cannot see (terrain, buildings)
+    alt: Altitude = 0.0
+    range_m: PositiveM
+    period_s: Annotated[float, Meta(ge=0.1, le=3600.0)] = 2.0  # 1e-6 s hung the simulator
+    p_detect: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.9
+    clutter_per_scan: Annotated[float, Meta(ge=0.0, le=1000.0)] = 0.0  # mean false plots per scan (Poisson)
+    sigma_range_m: SigmaM = 20.0
+    sigma_azimuth_deg: SigmaDeg = 0.3
+    sigma_elevation_deg: SigmaDeg = 0.5
+    sigma_m: SigmaM = 150.0  # positional sensors
+    min_altitude_m: Altitude = 0.0  # below this the sensor cannot see (terrain, buildings)
 
 
 class Wind(Base, frozen=True, kw_only=True):
-    speed_ms: float = 5.0
-    from_deg: float = 270.0  # meteorological: the direction it blows from
-    gust_sigma_ms: float = 1.5
+    speed_ms: Annotated[float, Meta(ge=0.0, le=100.0)] = 5.0
+    from_deg: Degrees = 270.0  # meteorological: the direction it blows from
+    gust_sigma_ms: Annotated[float, Meta(ge=0.0, le=50.0)] = 1.5
 
 
 class DroneType(Base, frozen=True, kw_only=True):
@@ -130,11 +150,11 @@ class DroneType(Base, frozen=True, kw_only=True):
 
     id: str
     name: str = ""
-    mass_kg: float
-    drag_area_m2: float  # Cd * A
-    cruise_speed_ms: float
-    altitude_m: float
-    rcs_dbsm: float = -10.0
+    mass_kg: Annotated[float, Meta(ge=0.01, le=20_000.0)]  # 0 kg made the debris model divide by 0
+    drag_area_m2: Annotated[float, Meta(ge=1e-4, le=100.0)]  # Cd * A
+    cruise_speed_ms: Annotated[float, Meta(ge=1.0, le=1000.0)]
+    altitude_m: Annotated[float, Meta(ge=0.0, le=30_000.0)]
+    rcs_dbsm: Rcs = -10.0
 
 
 class Wave(Base, frozen=True, kw_only=True):
@@ -142,26 +162,27 @@ class Wave(Base, frozen=True, kw_only=True):
 
     id: str
     launch: str  # local "HH:MM[:SS]" or ISO 8601
-    count: int
+    count: Annotated[int, Meta(ge=1, le=MAX_DRONES)]
     drone_type: str
-    from_bearing_deg: float  # where the launch point lies, seen from the city centre
-    launch_range_m: float
-    spread_deg: float = 10.0
-    spacing_s: float = 30.0
-    targets: list[str]  # zone ids
-    intercept_range_m: list[float] = []  # per drone: killed this far from its target (0 = not killed)
-    report_delay_s: float = 20.0  # from the kill to the air-defence command's report
+    from_bearing_deg: Degrees  # where the launch point lies, seen from the city centre
+    launch_range_m: PositiveM
+    spread_deg: Annotated[float, Meta(ge=0.0, le=360.0)] = 10.0
+    spacing_s: Seconds = 30.0
+    targets: Annotated[list[str], Items]  # zone ids
+    # per drone: killed this far from its target (0 = not killed)
+    intercept_range_m: Annotated[list[Annotated[float, Meta(ge=0.0, le=1_000_000.0)]], Meta(max_length=MAX_DRONES)] = []
+    report_delay_s: Seconds = 20.0  # from the kill to the air-defence command's report
 
 
 class BirdFlock(Base, frozen=True, kw_only=True):
     id: str
     lat: float
     lon: float
-    count: int = 8
-    radius_m: float = 2_000.0
-    altitude_m: float = 300.0
-    speed_ms: float = 12.0
-    heading_deg: float = 0.0
+    count: Annotated[int, Meta(ge=1, le=MAX_BIRDS)] = 8
+    radius_m: PositiveM = 2_000.0
+    altitude_m: Annotated[float, Meta(ge=0.0, le=10_000.0)] = 300.0
+    speed_ms: Annotated[float, Meta(ge=0.0, le=100.0)] = 12.0
+    heading_deg: Degrees = 0.0
     start: str = ""  # empty: the whole night
     end: str = ""
 
@@ -174,8 +195,8 @@ class Flight(Base, frozen=True, kw_only=True):
     airport: str
     kind: Literal["arrival", "departure", "overflight"]
     time: str  # local time it lands/departs (or passes overhead)
-    bearing_deg: float = 0.0  # approach/departure direction from the airport
-    speed_ms: float = 110.0
+    bearing_deg: Degrees = 0.0  # approach/departure direction from the airport
+    speed_ms: Speed = 110.0
 
 
 class Officer(Base, frozen=True, kw_only=True):
@@ -186,7 +207,7 @@ class Officer(Base, frozen=True, kw_only=True):
         "publisher", "editor", "duty_officer", "viewer",
         "dispatcher", "press_officer", "approver", "admin",
     ]  # fmt: skip
-    approve_delay_s: float = 120.0  # the scripted officer in the simulator
+    approve_delay_s: Seconds = 120.0  # the scripted officer in the simulator
 
 
 class Claim(Base, frozen=True, kw_only=True):
@@ -201,7 +222,7 @@ class Claim(Base, frozen=True, kw_only=True):
     at: str
     source: str
     what: str
-    count: int | None = None
+    count: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
     time_from: str = ""
     time_to: str = ""
     where: str = ""
@@ -211,17 +232,17 @@ class Claim(Base, frozen=True, kw_only=True):
 class Scenario(Base, frozen=True, kw_only=True):
     night: Night
     city: City
-    zones: list[Zone]
-    districts: list[District] = []
-    airports: list[Airport] = []
-    stations: list[Station] = []
-    sensors: list[Sensor] = []
+    zones: Annotated[list[Zone], Items]
+    districts: Annotated[list[District], Items] = []
+    airports: Annotated[list[Airport], Items] = []
+    stations: Annotated[list[Station], Items] = []
+    sensors: Annotated[list[Sensor], Items] = []
     wind: Wind = Wind()
-    drone_types: list[DroneType] = []
-    waves: list[Wave] = []
-    birds: list[BirdFlock] = []
-    flights: list[Flight] = []
-    officers: list[Officer] = []
-    claims: list[Claim] = []
+    drone_types: Annotated[list[DroneType], Items] = []
+    waves: Annotated[list[Wave], Items] = []
+    birds: Annotated[list[BirdFlock], Items] = []
+    flights: Annotated[list[Flight], Meta(max_length=10 * MAX_ITEMS)] = []
+    officers: Annotated[list[Officer], Items] = []
+    claims: Annotated[list[Claim], Meta(max_length=10 * MAX_ITEMS)] = []
     roads: str = ""  # an OpenStreetMap XML extract next to the scenario file; empty: straight lines
     policy: str = ""  # a disclosure policy file next to the scenario; empty: the shipped default

@@ -37,6 +37,7 @@ from skywarden import events as E
 from skywarden.errors import ConfigError, SkywardenError
 from skywarden.ingest.jsonl import ReportChecker
 from skywarden.ingest.listeners import ListenerGroup, LiveSink
+from skywarden.ingest.validate import LATEST, Window
 from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
 from skywarden.service.basemap import MEDIA_TYPES, Basemap
 from skywarden.service.hub import Hub
@@ -519,6 +520,11 @@ def create_app(
 
     checkers: dict[str, ReportChecker] = {}
 
+    def ingest_window() -> Window:
+        # an exercise ends with its scenario; a live night goes on while served
+        night = Window.night(live.scenario.start, live.scenario.end)
+        return night if live.exercise else Window(night.start, LATEST)
+
     @app.post("/api/ingest", tags=["writes"], status_code=202, responses={403: {}, 413: {}})
     async def ingest(request: Request, who: Annotated[Caller, Depends(may("ingest"))]) -> JSONResponse:
         """Sensors' and the air-defence command's reports as JSON lines, one input event each
@@ -539,7 +545,7 @@ def create_app(
         except ClientDisconnect:  # the sender left mid-request: nothing was taken
             return JSONResponse({"accepted": 0, "rejected": 0, "reasons": {}}, status_code=400)
         body = b"".join(chunks)
-        checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}"))
+        checker = checkers.setdefault(who.user.user, ReportChecker(source=f"api:{who.user.user}", window=ingest_window()))
         accepted, reasons = 0, Counter[str]()
         for n, line in enumerate(body.splitlines(), start=1):
             if not line.strip():

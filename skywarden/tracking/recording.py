@@ -8,9 +8,15 @@ Input columns (header required, any order, extra columns ignored):
   or ``lat``, ``lon`` (and optionally ``alt``): WGS84 degrees, metres;
 * optional ``sigma``: 1-sigma position error, metres (default from the command line).
 
+Every field is held to bounds (docs/validation.md): ASCII numbers, finite, lat/lon on Earth,
+alt and sigma as the JSON lines' (``skywarden.ingest.validate``), x/y/z within 10,000 km, t in
+seconds within 1e10 or ISO 8601 from 2000 to 2100, a line at most 4,096 characters, a scan (one
+t and sensor_id) at most 4,096 rows. An empty field in a column the header has is an error.
+
 Output: ``t,track_id,x,y[,z],vx,vy[,vz],class,p_class`` in a local frame, or
 ``t,track_id,lat,lon[,alt],ve,vn[,vu],class,p_class`` for WGS84 input; one row per confirmed
-track at every input scan time. Malformed rows are reported by line number and skipped.
+track at every input scan time. Malformed rows are reported by line number and column, and
+skipped.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.geo import LocalFrame
+from skywarden.ingest.validate import BOUNDS, MAX_ID_CHARS, MAX_PLOTS, Bound, check_time
 from skywarden.tracking.stage import track_name
 from skywarden.tracking.tracker import Scan, Tracker, TrackerConfig, TrackTable
 
@@ -55,18 +62,72 @@ class Detections:
     rows_read: int = 0
 
 
+# bounds of a row (the JSON lines' own for lat/lon/alt/sigma: skywarden.ingest.validate)
+MAX_LINE_CHARS = 4096  # one CSV line; a longer one is skipped unread by the csv module
+MAX_SCAN_PLOTS = MAX_PLOTS  # rows of one (t, sensor_id) scan: more would make the tracker's
+# association matrices quadratic in them (three scans of 50,000 rows asked for 18.6 GiB)
+MAX_SECONDS = 1e10  # |t| in seconds of any epoch (a UNIX time until the year 2286)
+LOCAL = Bound(-1e7, 1e7)  # x, y, z in metres from the local origin
+
+
 def _parse_time(text: str) -> tuple[float | None, datetime | None]:
+    """Seconds, or an ISO 8601 UTC time; ValueError saying why when it is neither or absurd."""
+    s = text.strip()
+    if not s.isascii():
+        raise ValueError("has characters other than ASCII")
     try:
-        return float(text), None
+        sec = float(s)
     except ValueError:
         pass
-    s = text.strip()
+    else:
+        if not (math.isfinite(sec) and abs(sec) <= MAX_SECONDS):
+            raise ValueError(f"{sec!r} is not a finite number of seconds within {MAX_SECONDS:g}")
+        return sec, None
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
     dt = datetime.fromisoformat(s)  # raises ValueError
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return None, dt.astimezone(UTC)
+    dt = dt.astimezone(UTC)
+    check_time(dt, "t", None)  # 2000 to 2100
+    return None, dt
+
+
+def _number(key: str, text: str, bound: Bound) -> float:
+    """One numeric field: ASCII digits only (Python's float takes any script's), finite,
+    within ``bound``; ValueError naming the column otherwise."""
+    s = text.strip()
+    if not s:
+        raise ValueError(f"column {key}: empty")
+    if not s.isascii():
+        raise ValueError(f"column {key}: {s[:40]!r} has characters other than ASCII")
+    try:
+        v = float(s)
+    except ValueError:
+        raise ValueError(f"column {key}: {s[:40]!r} is not a number") from None
+    if not math.isfinite(v):
+        raise ValueError(f"column {key}: {v} is not a finite number")
+    if not bound.holds(v):
+        raise ValueError(f"column {key}: {v:g} is outside {bound}")
+    return v
+
+
+def _capped(fh: TextIO, long_lines: list[int]) -> Iterator[str]:
+    """The file's lines, a line over MAX_LINE_CHARS replaced by an empty one (its number kept
+    in ``long_lines``): the csv module never holds a huge field."""
+    n = 0
+    while True:
+        text = fh.readline(MAX_LINE_CHARS + 1)
+        if not text:
+            return
+        n += 1
+        if len(text) > MAX_LINE_CHARS and not text.endswith("\n"):
+            while (rest := fh.readline(1 << 16)) and not rest.endswith("\n"):
+                pass
+            long_lines.append(n)
+            yield "\n"
+            continue
+        yield text
 
 
 def read_detections(path: Path, default_sigma: float) -> Detections:
@@ -76,11 +137,16 @@ def read_detections(path: Path, default_sigma: float) -> Detections:
 
 
 def _read(fh: TextIO, name: str, default_sigma: float) -> Detections:
-    reader = csv.reader(fh)
+    long_lines: list[int] = []
+    reader = csv.reader(_capped(fh, long_lines))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise RecordingError(f"{name}: the file is empty (a header line is needed)") from None
+    except csv.Error as exc:
+        raise RecordingError(f"{name}:1: the header is not CSV ({exc})") from None
+    if long_lines:
+        raise RecordingError(f"{name}:1: the header is longer than {MAX_LINE_CHARS} characters")
     col = {h: i for i, h in enumerate(header)}
     missing = [c for c in ("t", "sensor_id") if c not in col]
     geodetic = "lat" in col and "lon" in col
@@ -104,8 +170,22 @@ def _read(fh: TextIO, name: str, default_sigma: float) -> Detections:
     epoch: datetime | None = None
     rows = 0
     times_dt: list[datetime] = []
-    for row in reader:
+    scan_rows: dict[tuple[str, str], int] = {}
+    bounds = {"lat": BOUNDS["lat"], "lon": BOUNDS["lon"], "alt": BOUNDS["alt"], "x": LOCAL, "y": LOCAL, "z": LOCAL, "sigma": BOUNDS["sigma_m"]}
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a stray quote, a NUL: that line is skipped, the file goes on
+            rows += 1
+            problems.append((reader.line_num, f"not CSV: {exc}"))
+            continue
         line = reader.line_num
+        if long_lines:
+            problems.extend((n, f"longer than {MAX_LINE_CHARS} characters") for n in long_lines)
+            rows += len(long_lines)
+            long_lines.clear()
         if not row or all(not c.strip() for c in row):
             continue
         rows += 1
@@ -114,15 +194,12 @@ def _read(fh: TextIO, name: str, default_sigma: float) -> Detections:
             continue
 
         def num(key: str, row: list[str] = row) -> float:
-            v = float(row[col[key]])
-            if not math.isfinite(v):
-                raise ValueError(f"{key} is not a finite number")
-            return v
+            return _number(key, row[col[key]], bounds[key])
 
         try:
             sec, when = _parse_time(row[col["t"]])
-        except ValueError:
-            problems.append((line, f"t {row[col['t']]!r} is neither seconds nor ISO 8601"))
+        except ValueError as exc:
+            problems.append((line, f"column t: {row[col['t']][:40]!r} is neither seconds nor an ISO 8601 time from 2000 to 2100 ({exc})"))
             continue
         kind_iso = when is not None
         if iso is None:
@@ -132,20 +209,22 @@ def _read(fh: TextIO, name: str, default_sigma: float) -> Detections:
             continue
         sid = row[col["sensor_id"]].strip()
         if not sid:
-            problems.append((line, "sensor_id is empty"))
+            problems.append((line, "column sensor_id: empty"))
+            continue
+        if len(sid) > MAX_ID_CHARS:
+            problems.append((line, f"column sensor_id: {len(sid)} characters (at most {MAX_ID_CHARS})"))
             continue
         try:
             a, b = num(ka), num(kb)
-            c = num(kc) if has_height and row[col[kc]].strip() else 0.0
-            sg = num("sigma") if "sigma" in col and row[col["sigma"]].strip() else default_sigma
+            c = num(kc) if has_height else 0.0
+            sg = num("sigma") if "sigma" in col else default_sigma
         except ValueError as exc:
-            problems.append((line, f"not a number: {exc}"))
+            problems.append((line, str(exc)))
             continue
-        if geodetic and not (-90 <= a <= 90 and -180 <= b <= 180):
-            problems.append((line, f"lat/lon ({a}, {b}) is not on Earth"))
-            continue
-        if sg <= 0:
-            problems.append((line, f"sigma {sg} must be positive"))
+        key = (row[col["t"]].strip(), sid)
+        n_scan = scan_rows[key] = scan_rows.get(key, 0) + 1
+        if n_scan > MAX_SCAN_PLOTS:
+            problems.append((line, f"scan of {sid} at {key[0]} has more than {MAX_SCAN_PLOTS} rows"))
             continue
         if kind_iso:
             assert when is not None

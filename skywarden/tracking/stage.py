@@ -69,6 +69,20 @@ _CLASS_OF: dict[str, TrackClass] = {
 }
 
 
+def _usable_position(ev: AdsbReport | RemoteIdReport) -> bool:
+    """Finite, on Earth, below 1e6 m and 1e4 m/s: the edge holds reports to far narrower
+    bounds (skywarden.ingest.validate); this keeps the tracker's arithmetic finite whatever
+    reaches it."""
+    vel = [v for v in (ev.ve, ev.vn, ev.vu) if v is not None]
+    return (
+        all(math.isfinite(x) for x in (ev.lat, ev.lon, ev.alt, *vel))
+        and abs(ev.lat) <= 90
+        and abs(ev.lon) <= 180
+        and abs(ev.alt) < 1e6
+        and all(abs(v) < 1e4 for v in vel)
+    )
+
+
 def track_name(tid: int) -> str:
     return f"T{tid:04d}"
 
@@ -106,8 +120,11 @@ class TrackingStage:
 
     def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
         items: list[tuple[datetime, int, _Item]] = []
+        refused: list[Event] = []
         for k, ev in enumerate(events):
-            if isinstance(ev, PolarPlots | PositionPlots | AdsbReport | RemoteIdReport):
+            if isinstance(ev, AdsbReport | RemoteIdReport) and not _usable_position(ev):
+                refused.append(self._refuse(ev, "position or velocity is not a finite number in range"))
+            elif isinstance(ev, PolarPlots | PositionPlots | AdsbReport | RemoteIdReport):
                 items.append((ev.t, k, ev))
             elif isinstance(ev, SensorStatus):
                 self.sensor_status[ev.sensor_id] = ev.status
@@ -119,7 +136,7 @@ class TrackingStage:
         if coop:
             ce, cn, _ = self.frame.to_enu([ev.lat for ev in coop], [ev.lon for ev in coop])
             en = {id(ev): p for ev, p in zip(coop, zip(ce.tolist(), cn.tolist(), strict=True), strict=True)}
-        out: list[Event] = []
+        out: list[Event] = refused
         t_state = None
         changed = False
         for t, _, ev in items:
@@ -139,7 +156,10 @@ class TrackingStage:
                 # lag x speed, stays well under the plot's own
                 s = self.tracker.t
             if isinstance(ev, PolarPlots | PositionPlots):
-                scan, why = self._scan(ev, s)
+                try:
+                    scan, why = self._scan(ev, s)
+                except ValueError as exc:  # plots the tracker cannot use (Scan says why): refused, not fatal
+                    scan, why = None, str(exc)
                 if scan is None:
                     out.append(self._refuse(ev, why))
                     continue
@@ -193,11 +213,12 @@ class TrackingStage:
             if vr is not None and vr.shape != r.shape:
                 return None, f"{vr.size} radial speeds for {r.size} plots"
             sig = (ev.sigma_range_m, ev.sigma_azimuth_deg, ev.sigma_elevation_deg)
-            if not all(math.isfinite(v) and v > 0 for v in sig):
-                return None, f"sigmas must be positive numbers, got {sig}"
+            if not all(math.isfinite(v) and 0 < v < 1e6 for v in sig):
+                return None, f"sigmas must be positive numbers below 1e6, got {sig}"
             if not all(math.isfinite(v) for v in (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)):
                 return None, "sensor position is not finite"
-            ok = np.isfinite(r) & np.isfinite(az) & np.isfinite(el) & (r > 0)
+            # beyond 1e7 m a plot is no measurement (and its square overflows the covariance)
+            ok = np.isfinite(r) & np.isfinite(az) & np.isfinite(el) & (r > 0) & (r < 1e7)
             key = (ev.sensor_lat, ev.sensor_lon, ev.sensor_alt)
             s_enu = self._sensor_enu.get(key)
             if s_enu is None:
@@ -240,6 +261,8 @@ class TrackingStage:
             & np.isfinite(sg)
             & (np.abs(lat) <= 90)
             & (np.abs(lon) <= 180)
+            & (np.abs(alt) < 1e6)
+            & (sg < 1e6)
         )
         e, n, u = self.frame.to_enu(lat[ok], lon[ok], alt[ok])
         var = np.maximum(sg[ok], self.cfg.min_sigma_m) ** 2
