@@ -117,7 +117,8 @@ def test_the_disclosure_stage_alone_is_the_one_the_snapshot_restores(
         assert snapshot.restore_stage(log, names[:-1], "disclosure") is None  # other stages
         snap = copy.with_name("night.sqlite.stages")
         good = snap.read_bytes()
-        head_end = good.index(b"\n", len(snapshot.MAGIC)) + 1
+        mac_end = good.index(b"\n", len(snapshot.MAGIC)) + 1  # the header: its MAC, then its line
+        head_end = good.index(b"\n", mac_end) + 1
         damaged = bytearray(good)
         damaged[head_end + 100] ^= 1  # a byte of the disclosure stage's own section
         snap.write_bytes(bytes(damaged))
