@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the log, the events and the stages are imported where a com
     from skywarden.disclosure.approval import Statement
     from skywarden.events import Event, InputEvent, NightOpened
     from skywarden.log import EventLog
+    from skywarden.service.users import User
 
 LogOpt = Annotated[
     str,
@@ -250,29 +251,34 @@ def _users_file(log: str, users: Path | None) -> Path | None:
     return next((p for p in (here / "users.toml", here / "exercise-users.toml") if p.exists()), None)
 
 
-def _audit(log: str, officer: str, action: Literal["login_failed", "refused"], target: str, reason: str) -> None:
-    """A failed sign-in or a refused write from the command line, as the live service logs its own."""
+def _audit(
+    log: str, officer: str, action: Literal["login_failed", "refused"], target: str, reason: str, t: datetime | None = None
+) -> None:
+    """A failed sign-in or a refused write from the command line, as the live service logs its
+    own; at ``t``, or the log's latest time."""
     import secrets
 
     from skywarden.events import AccessAudited
 
-    with _night(log) as (lg, opened):
-        t = _latest(lg, opened)
+    if t is None:
+        with _night(log) as (lg, opened):
+            t = _latest(lg, opened)
     _inject(log, [AccessAudited(t=t, user=officer, action=action, target=target, reason=reason,
                                         remote="cli", request_id=secrets.token_hex(8))])  # fmt: skip
 
 
-def _sign_in(log: str, officer: str, role: str, users: Path | None, target: str) -> tuple[str, list[InputEvent]]:
-    """The role the officer acts in, and the inputs that put them on duty: none where no users
-    file proved who they are.
+def _sign_in(log: str, officer: str, role: str, users: Path | None, target: str) -> tuple[str, User | None]:
+    """The role the officer acts in, and the user a password proved them to be (None where no
+    users file is known).
 
     With a users file the officer must give their password, and acts in the role the file gives
-    them (an ``OperatorOnDuty`` before their input, as the live service logs at sign-in, so the
-    night replays without the file); a wrong password is audited in the log and ends the command.
-    Without one the officer is a name, as the scenario's officers are in an exercise."""
+    them (the caller logs an ``OperatorOnDuty`` before their input, as the live service does at
+    sign-in, so the night replays without the file: :func:`_on_duty`); a wrong password is
+    audited in the log and ends the command. Without one the officer is a name, as the
+    scenario's officers are in an exercise."""
     path = _users_file(log, users)
     if path is None:
-        return role, []
+        return role, None
     import os
 
     from skywarden.errors import ConfigError
@@ -288,11 +294,14 @@ def _sign_in(log: str, officer: str, role: str, users: Path | None, target: str)
         _audit(log, officer, "login_failed", target, f"wrong name or password ({path.name})")
         Console(stderr=True).print(f"[red]sign-in failed[/red] for {officer} ({path}): wrong name or password")
         raise typer.Exit(1)
+    return user.role, user
+
+
+def _on_duty(user: User | None, t: datetime) -> list[InputEvent]:
+    """The input that puts a signed-in user on duty at ``t`` (none for a name alone)."""
     from skywarden.events import OperatorOnDuty
 
-    with _night(log) as (lg, opened):
-        t = _latest(lg, opened)
-    return user.role, [OperatorOnDuty(t=t, user=user.user, role=user.role, name=user.name)]
+    return [] if user is None else [OperatorOnDuty(t=t, user=user.user, role=user.role, name=user.name)]
 
 
 def _statements(
@@ -423,14 +432,14 @@ def approve(
     from skywarden.events import StatementApproved
 
     target = f"statement approve {statement_id}"
-    role, on_duty = _sign_in(log, officer, role, users, target)
+    role, user = _sign_in(log, officer, role, users, target)
     with _night(log) as (lg, opened):
         st = _statements(lg, opened, scenario)[0].get(statement_id)
         t = _latest(lg, opened)
-    if st is not None and st.needed > 1 and not on_duty:
+    if st is not None and st.needed > 1 and user is None:
         reason = (f"needs {st.needed} approvers, and names alone do not prove "
                   f"{st.needed} people: sign in with a users file (--users)")  # fmt: skip
-        _audit(log, officer, "refused", target, reason)
+        _audit(log, officer, "refused", target, reason, t)
         Console(stderr=True).print(f"[red]refused[/red]: {statement_id} {reason}")
         raise typer.Exit(1)
     current = digest(st.text_en, st.text_ru) if st is not None else ""
@@ -440,7 +449,7 @@ def approve(
     ev = StatementApproved(
         t=t, statement_id=statement_id, officer=officer, role=role, text_sha256=named
     )
-    _send(log, statement_id, "approval", [*on_duty, ev])
+    _send(log, statement_id, "approval", [*_on_duty(user, t), ev])
 
 
 @statement_app.command("reject")
@@ -460,13 +469,13 @@ def reject(
     """
     from skywarden.events import StatementRejected
 
-    role, on_duty = _sign_in(log, officer, role, users, f"statement reject {statement_id}")
+    role, user = _sign_in(log, officer, role, users, f"statement reject {statement_id}")
     with _night(log) as (lg, opened):
         t = _latest(lg, opened)
     ev = StatementRejected(
         t=t, statement_id=statement_id, officer=officer, role=role, reason=reason
     )
-    _send(log, statement_id, "rejection", [*on_duty, ev])
+    _send(log, statement_id, "rejection", [*_on_duty(user, t), ev])
 
 
 @statement_app.command("edit")
@@ -490,13 +499,13 @@ def edit(
     """
     from skywarden.events import StatementEdited
 
-    role, on_duty = _sign_in(log, officer, role, users, f"statement edit {statement_id}")
+    role, user = _sign_in(log, officer, role, users, f"statement edit {statement_id}")
     with _night(log) as (lg, opened):
         t = _latest(lg, opened)
     ev = StatementEdited(
         t=t, statement_id=statement_id, editor=officer, role=role, text_en=text_en, text_ru=text_ru
     )
-    _send(log, statement_id, "edit", [*on_duty, ev])
+    _send(log, statement_id, "edit", [*_on_duty(user, t), ev])
 
 
 __all__ = ["claim_app", "statement_app"]
