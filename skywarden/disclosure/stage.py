@@ -480,11 +480,6 @@ class DisclosureStage:
             out += [(lang, v) for v in sorted(found, key=lambda v: (v.start, v.end))]
         return out
 
-    def _unexplained(self, sid: str, text_en: str, text_ru: str) -> str:
-        """Why an edit may not stand ("" when it may)."""
-        found = self._violations(sid, text_en, text_ru)
-        return _explained(found) if found else ""
-
     # ---------------------------------------------------------------- publishing
 
     def _publish(self, now: datetime) -> list[Event]:
