@@ -396,13 +396,16 @@ class LiveNight:
                 self.inbox.put(ev)
         if self.picture.ticks % CHECKPOINT_TICKS == 0:
             self._checkpoint(now)
-        data = {name: self.picture.collection(name) for name in changed}
+        data = {name: self.picture.collection(name) for name in changed if name != "tracks"}
+        bare = self.picture.c_tracks(trails=False) if "tracks" in changed else None
+        if bare is not None:
+            data["tracks"] = self.picture.with_trails(bare)
         data["night"].update(self.status())
         state = {**self.state, **data}
         self.state = state
         if self.on_tick is not None:
-            if "tracks" in data:  # the delta's tracks carry no trails (the clients extend theirs)
-                data = {**data, "tracks": self.picture.c_tracks(trails=False)}
+            if bare is not None:  # the delta's tracks carry no trails (the clients extend theirs)
+                data = {**data, "tracks": bare}
             self.on_tick(Delta(seq, prev, now, data), state)
 
     def advance(self, ticks: int = 1) -> None:

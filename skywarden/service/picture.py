@@ -361,6 +361,20 @@ class LivePicture:
         are computed as arrays and rounded once; a non-finite one encodes as null. ``trails``:
         each track's last positions (the snapshot and the reads have them; the WebSocket deltas
         do not: a client extends its trails with the positions each delta brings)."""
+        bare = self._tracks()
+        return self.with_trails(bare) if trails else bare
+
+    def with_trails(self, tracks: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a trail-less track collection with each track's trail added (the features'
+        geometries shared: a tick builds the collection once for its delta and its state)."""
+        feats = [
+            {"type": "Feature", "geometry": f["geometry"],
+             "properties": {**f["properties"], "trail": list(self.trails.get(f["properties"]["track_id"], ()))}}
+            for f in tracks["features"]
+        ]  # fmt: skip
+        return {"type": "FeatureCollection", "features": feats}
+
+    def _tracks(self) -> dict[str, Any]:
         pic = self.picture
         if pic is None or not pic.track_id:
             return {"type": "FeatureCollection", "features": []}
@@ -382,9 +396,6 @@ class LivePicture:
                 "speed_ms": speed[i], "heading_deg": heading[i], "sigma_m": sigma[i],
                 "identity": self.identity.get(tid, ""), "threat": threat.level if threat else None,
             }  # fmt: skip
-            if trails:
-                trail = self.trails.get(tid)
-                props["trail"] = list(trail) if trail is not None else []
             feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]}, "properties": props})
         return {"type": "FeatureCollection", "features": feats}
 
