@@ -190,23 +190,45 @@ def _meta(fh: IO[bytes], log: EventLog, stage_names: list[str]) -> dict[str, Any
     return meta
 
 
-def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
-    """A runtime on ``log`` holding the saved stages, if they are the state after ``log``'s head
-    for these stages and this code; None otherwise (replay instead)."""
+def _section(log: EventLog, stage_names: list[str], name: str | None) -> bytes | None:
+    """The bytes of the section ``name`` (None: the payload, all the stages together) if the
+    snapshot is of ``log``'s head, this code and these stages, and its bytes are the ones the
+    signed header names; None otherwise. Raises what reading a damaged file raises."""
     path = snapshot_path(log)
     if path is None or not path.is_file():
         return None
+    with open(path, "rb") as fh:
+        meta = _meta(fh, log, stage_names)
+        if meta is None:
+            return None
+        offset, found = 0, None  # the sections follow the header: the alone ones, then the payload
+        for section, size, digest in meta["alone"]:
+            if section == name:
+                found = (offset, int(size), digest)
+            offset += int(size)
+        if name is None:
+            fh.seek(offset, os.SEEK_CUR)
+            data, digest = fh.read(), meta.get("payload_sha256")
+        elif found is None:
+            return None
+        else:
+            fh.seek(found[0], os.SEEK_CUR)
+            data, digest = fh.read(found[1]), found[2]
+    return data if hashlib.sha256(data).hexdigest() == digest else None
+
+
+_DAMAGED = (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError)
+
+
+def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
+    """A runtime on ``log`` holding the saved stages, if they are the state after ``log``'s head
+    for these stages and this code; None otherwise (replay instead)."""
     try:
-        with open(path, "rb") as fh:
-            meta = _meta(fh, log, stage_names)
-            if meta is None:
-                return None
-            fh.seek(sum(int(n) for _, n, _ in meta["alone"]), os.SEEK_CUR)
-            payload = fh.read()
-        if hashlib.sha256(payload).hexdigest() != meta.get("payload_sha256"):
+        payload = _section(log, stage_names, None)
+        if payload is None:
             return None
         state = pickle.loads(payload)  # noqa: S301 - signed by this site's key, checked above (module doc)
-    except (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+    except _DAMAGED:
         return None
     if not isinstance(state, dict) or not isinstance(state.get("last_tick"), datetime):
         return None
@@ -221,27 +243,11 @@ def restore_stage(log: EventLog, stage_names: list[str], name: str) -> Stage | N
     """The stage ``name`` (one of ``ALONE``) as it was after ``log``'s head, read from its own
     section without loading the other stages, if the snapshot is of that head, this code and
     these stages; None otherwise (replay instead)."""
-    path = snapshot_path(log)
-    if path is None or not path.is_file():
-        return None
     try:
-        with open(path, "rb") as fh:
-            meta = _meta(fh, log, stage_names)
-            if meta is None:
-                return None
-            offset = 0
-            sections: dict[str, tuple[int, int, str]] = {}  # name -> (offset, size, sha256)
-            for section, size, digest in meta["alone"]:
-                sections[section] = (offset, int(size), digest)
-                offset += int(size)
-            if name not in sections:
-                return None
-            start, size, digest = sections[name]
-            fh.seek(start, os.SEEK_CUR)
-            data = fh.read(size)
-        if hashlib.sha256(data).hexdigest() != digest:
+        data = _section(log, stage_names, name)
+        if data is None:
             return None
         stage = pickle.loads(data)  # noqa: S301 - signed by this site's key, checked above (module doc)
-    except (OSError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+    except _DAMAGED:
         return None
     return stage if getattr(stage, "name", None) == name else None
