@@ -85,6 +85,14 @@ MAX_SAPIENT_NODES = 10_000
 MAX_UDP_PEERS = 1_024
 
 
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a task and wait until it has stopped (None: nothing to stop)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 @dataclass(frozen=True)
 class ListenerOptions:
     """Bounds and timings shared by the listeners (see the module docstring)."""
@@ -246,11 +254,8 @@ class Listener:
         await tried.wait()  # the first try at opening made: a server is listening when this returns
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await _cancel(self._task)
+        self._task = None
         await self._close()
         self.opened = False
 
@@ -947,11 +952,8 @@ class ListenerGroup:
         self._task = asyncio.create_task(self._watch(), name="listeners' health")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await _cancel(self._task)
+        self._task = None
         for x in self.listeners:
             await x.stop()
 
