@@ -3,11 +3,18 @@ and what the good lines give (``skywarden track``'s input; docs/validation.md)."
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skywarden.tracking.recording import Detections, RecordingError, read_detections
+from skywarden.tracking.recording import reader as reader_mod
+from skywarden.tracking.recording.writer import fixed
 
 HOSTILE = (
     "t,sensor_id,x,y,z,sigma\n"
@@ -124,3 +131,138 @@ def test_files_that_cannot_be_tracked(tmp_path: Path, text: str, message: str) -
     with pytest.raises(RecordingError) as err:
         _read(tmp_path, text)
     assert str(err.value).replace(str(tmp_path) + "/", "") == message
+
+
+# ------------------------------------------------------------------ blocks at once, rows one by one
+
+
+def _random_recording(path: Path, n_scans: int = 120, seed: int = 5, iso: bool = False) -> None:
+    """Two sensors, a dozen targets and clutter; times in seconds or ISO 8601."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2025, 3, 11, tzinfo=UTC)
+    lines = ["t,sensor_id,x,y,z,sigma"]
+    p0 = rng.uniform(-5000, 5000, (12, 3)) * [1, 1, 0.05] + [0, 0, 500]
+    v = rng.uniform(-40, 40, (12, 3)) * [1, 1, 0.02]
+    for k in range(n_scans):
+        for s, dt in (("r1", 0.0), ("r2", 0.5)):
+            t = k + dt
+            tt = (start + timedelta(seconds=t)).isoformat().replace("+00:00", "Z") if iso else f"{t:g}"
+            q = p0 + t * v + rng.normal(size=p0.shape) * 15
+            for x, y, z in q[rng.random(len(q)) < 0.9]:
+                lines.append(f"{tt},{s},{x:.2f},{y:.2f},{z:.2f},{rng.uniform(10, 30):.1f}")
+            for _ in range(rng.poisson(2)):
+                x, y, z = rng.uniform(-8000, 8000), rng.uniform(-8000, 8000), rng.uniform(0, 2000)
+                lines.append(f"{tt},{s},{x:.2f},{y:.2f},{z:.2f},25")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _same(a: Detections, b: Detections) -> None:
+    assert a.problems == b.problems and a.rows_read == b.rows_read
+    assert a.sensor == b.sensor and a.epoch == b.epoch and a.iso_time == b.iso_time
+    for k in ("t", "a", "b", "c", "sigma"):
+        assert np.array_equal(getattr(a, k), getattr(b, k)), k
+
+
+@pytest.mark.parametrize("iso", [False, True])
+def test_blocks_at_once_give_what_rows_one_by_one_give(tmp_path: Path, iso: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "r.csv"
+    _random_recording(p, iso=iso)
+    # a few bad rows and a quoted field spread over the file: the blocks around them go row by row
+    lines = p.read_text().splitlines()
+    for i in (5, 700, 701, 2000):
+        lines[i] = lines[i].replace(",r1,", ",r1,nan,", 1).replace(",r2,", ',"r2",', 1)
+    p.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(reader_mod, "BLOCK_BYTES", 1 << 15)  # many blocks on a small file
+    monkeypatch.setattr(reader_mod, "MIN_BLOCK_BYTES", 1 << 10)
+    fast = read_detections(p, 50.0)
+    assert fast.problems and len(fast.sensor) > 3000
+    monkeypatch.setattr(reader_mod._CsvSource, "_fast", lambda self, data: None)
+    _same(fast, read_detections(p, 50.0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789+-.eE_ infINFaN\u0661", min_size=0, max_size=12))
+def test_a_number_pyarrow_takes_is_the_number_python_takes(text: str) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        got = pacsv.read_csv(
+            pa.BufferReader(f"{text}\n".encode()),
+            read_options=pacsv.ReadOptions(column_names=["v"]),
+            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={"v": pa.float64()}, null_values=[]),
+        ).column("v")[0].as_py()
+    except pa.ArrowInvalid:
+        return  # row by row then
+    want = float(text.strip())  # pyarrow took it: Python must take it too, as the same number
+    assert got == want or (math.isnan(got) and math.isnan(want))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=40), st.sampled_from([2, 3, 7]))
+def test_fixed_writes_what_format_writes(values: list[float], decimals: int) -> None:
+    v = np.array(values)
+    ties = np.array([0.125, -0.125, 2.675, 1.005, 0.0005, -0.0, -0.001, 1e16, 12345678.125])
+    for arr in (v, ties):
+        assert fixed(arr, decimals).to_pylist() == [f"{x:.{decimals}f}" for x in arr.tolist()]
+
+
+# ------------------------------------------------------------------------------------ time order
+
+
+def test_rows_within_the_window_are_put_in_order_and_later_ones_refused(tmp_path: Path) -> None:
+    p = tmp_path / "o.csv"
+    p.write_text(
+        "t,sensor_id,x,y\n"
+        "0,a,0,0\n"
+        "10,a,1,1\n"
+        "5,a,2,2\n"  # 5 s late: put back before t = 10
+        "100,a,3,3\n"
+        "39.5,a,4,4\n"  # 60.5 s late: refused
+        "40,a,5,5\n"  # exactly 60 s: taken
+        "101,a,6,6\n"
+    )
+    det = read_detections(p, 50.0)
+    assert det.t.tolist() == [0.0, 5.0, 10.0, 40.0, 100.0, 101.0]
+    assert det.a.tolist() == [0.0, 2.0, 1.0, 5.0, 3.0, 6.0]
+    assert det.problems == [(6, "out of time order: t 39.5 is 60.5 s before a row above it (at most 60 s is put back in order: --reorder-window)")]
+    strict = read_detections(p, 50.0, window_s=0.0)
+    assert [line for line, _ in strict.problems] == [4, 6, 7]
+    assert strict.t.tolist() == [0.0, 10.0, 100.0, 101.0]
+
+
+def test_the_order_does_not_depend_on_where_blocks_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(2)
+    t = np.arange(3000) / 10.0 + rng.uniform(-3, 3, 3000)  # jitter within a 6 s window
+    p = tmp_path / "j.csv"
+    p.write_text("t,sensor_id,x,y\n" + "".join(f"{x:.3f},s{i % 3},{i},{-i}\n" for i, x in enumerate(t)))
+    whole = read_detections(p, 50.0, window_s=10.0)
+    assert not whole.problems and np.all(np.diff(whole.t) >= 0)
+    order = np.argsort(np.round(t, 3), kind="stable")
+    assert whole.a.tolist() == order.astype(float).tolist()  # a global stable sort by t
+    monkeypatch.setattr(reader_mod, "BLOCK_BYTES", 1 << 14)
+    monkeypatch.setattr(reader_mod, "MIN_BLOCK_BYTES", 1 << 10)
+    _same(whole, read_detections(p, 50.0, window_s=10.0))
+
+
+# -------------------------------------------------------------------------------------- Parquet
+
+
+def test_parquet_rows_are_held_to_the_same_rules(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table({
+            "T": pa.array([0.0, 1.0, 1.0, 2.0, 3.0]),
+            "Sensor_ID": ["a", "a", "", "a", "a"],
+            "x": pa.array([1.0, float("nan"), 1.0, 2.0, None]),
+            "y": pa.array([1, 2, 3, 4, 5], pa.int64()),
+        }),
+        p,
+    )
+    det = read_detections(p, 50.0)
+    assert det.t.tolist() == [0.0, 2.0] and det.b.tolist() == [1.0, 4.0]
+    assert det.problems == [(2, "column x: nan is not a finite number"), (3, "column sensor_id: empty"), (5, "column x: empty")]

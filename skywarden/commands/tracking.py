@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from skywarden.tracking.recording import RowReader
     from skywarden.tracking.tracker import TrackerConfig
 
@@ -205,41 +207,35 @@ def _report(reader: RowReader) -> None:
 
 
 class _Bar:
-    """A progress bar on stderr (Rich) for a long run: shown from half a second on, and only
-    when asked (a terminal, no --quiet)."""
+    """A progress bar on stderr (Rich) for a long run, by the share of the file read: it shows
+    once a run has taken SKYWARDEN_PROGRESS_AFTER_S seconds (default 0.5), and only when
+    asked (stderr a terminal, no --quiet); it goes away before the summary line."""
 
     def __init__(self, enabled: bool, label: str) -> None:
+        import os
         import time
 
         self.enabled, self.label = enabled, label
-        self.start = time.monotonic()
-        self.progress: object = None
-        self.task: object = None
+        self.clock = time.monotonic
+        self.after = self.clock() + float(os.environ.get("SKYWARDEN_PROGRESS_AFTER_S", "0.5"))
+        self.progress: Progress | None = None
 
     def update(self, done: int, total: int) -> None:
-        if not self.enabled:
+        if not self.enabled or (self.progress is None and self.clock() < self.after):
             return
-        import time
-
         if self.progress is None:
-            if time.monotonic() - self.start < 0.5:
-                return
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-            p = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                         console=Console(stderr=True), transient=True)
-            p.start()
-            self.progress, self.task = p, p.add_task(f"tracking {self.label}", total=total)
-        from rich.progress import Progress, TaskID
-
-        assert isinstance(self.progress, Progress)
-        self.progress.update(TaskID(int(self.task)), completed=done)  # type: ignore[call-overload]
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self.progress.start()
+            self.progress.add_task(f"tracking {self.label}", total=total)
+        self.progress.update(self.progress.task_ids[0], completed=done)
 
     def stop(self) -> None:
         if self.progress is not None:
-            from rich.progress import Progress
-
-            assert isinstance(self.progress, Progress)
             self.progress.stop()
             self.progress = None

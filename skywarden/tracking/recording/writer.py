@@ -29,8 +29,8 @@ __all__ = ["TrackSink", "fixed", "seconds_text"]
 
 FloatArray = NDArray[np.float64]
 Format = Literal["csv", "parquet"]
-CSV_BATCH_ROWS = 1 << 16
-PARQUET_BATCH_ROWS = 1 << 18
+CSV_BATCH_ROWS = 1 << 14  # a batch formats in some 10 MB
+PARQUET_BATCH_ROWS = 1 << 14  # rows per row group
 
 
 def seconds_text(t: float) -> str:
