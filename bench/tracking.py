@@ -672,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "results": results,
-        "command": command[1] if command is not None else None,
+        "track_command": command[1] if command is not None else None,
     }
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=2, default=float))

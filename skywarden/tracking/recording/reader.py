@@ -203,7 +203,20 @@ def _in_time_order(rows: RowBlock) -> RowBlock:
 # ------------------------------------------------------------------------------- columns at once
 
 
-def _floats(arr: pa.Array, lo: float, hi: float, open_lo: bool = False) -> FloatArray | None:
+def _numpy(arr: Any) -> NDArray[Any]:
+    """A pyarrow array's values as numpy (a copy where they hold no nulls but need one)."""
+    return np.asarray(arr.to_numpy(zero_copy_only=False))
+
+
+def _dictionary(arr: Any) -> tuple[Any, IntArray]:
+    """(the distinct values, each row's index into them) of a pyarrow array."""
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(arr)
+    return enc.dictionary, np.asarray(_numpy(enc.indices), dtype=np.int64)
+
+
+def _floats(arr: pa.Array[Any], lo: float, hi: float, open_lo: bool = False) -> FloatArray | None:
     """The column as float64 when every value is a number within [lo, hi] (or (lo, hi])."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -217,7 +230,7 @@ def _floats(arr: pa.Array, lo: float, hi: float, open_lo: bool = False) -> Float
             arr = pc.cast(arr, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-    v = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+    v = np.asarray(_numpy(arr), dtype=np.float64)
     with np.errstate(invalid="ignore"):
         ok = (v > lo if open_lo else v >= lo) & (v <= hi)  # NaN fails both
     return v if bool(ok.all()) else None
@@ -232,7 +245,7 @@ def _text_of(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _times(arr: pa.Array) -> tuple[bool, NDArray[Any], IntArray, list[str]] | None:
+def _times(arr: pa.Array[Any]) -> tuple[bool, NDArray[Any], IntArray, list[str]] | None:
     """``(iso, values, key codes, key texts)`` of a ``t`` column when every value is a time
     the rules take: seconds within bounds (float64), or ISO times from 2000 to 2100
     (microseconds since 1970, int64); the key texts are the values as written, for the count
@@ -244,31 +257,32 @@ def _times(arr: pa.Array) -> tuple[bool, NDArray[Any], IntArray, list[str]] | No
         return None
     typ = arr.type
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
-        enc = pc.dictionary_encode(arr)
-        texts = [str(s) for s in enc.dictionary.to_pylist()]
-        codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        distinct, codes = _dictionary(arr)
+        texts = [str(s) for s in distinct.to_pylist()]
         try:
-            sec = pc.cast(enc.dictionary, pa.float64())
+            sec = pc.cast(distinct, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            if not bool(pc.all(pc.match_substring_regex(enc.dictionary, _ISO)).as_py()):
+            if not bool(pc.all(pc.match_substring_regex(distinct, _ISO)).as_py()):
                 return None
             try:
-                ts = pc.cast(pc.replace_substring_regex(enc.dictionary, "Z$", ""), pa.timestamp("us"))
+                ts = pc.cast(pc.replace_substring_regex(distinct, "Z$", ""), pa.timestamp("us"))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return None
-            us = np.asarray(ts.to_numpy(zero_copy_only=False).astype("datetime64[us]").astype(np.int64))
+            us = _numpy(ts).astype("datetime64[us]").astype(np.int64)
             return _checked(True, us[codes], codes, texts)
-        v = np.asarray(sec.to_numpy(zero_copy_only=False), dtype=np.float64)
+        v = np.asarray(_numpy(sec), dtype=np.float64)
         return _checked(False, v[codes], codes, texts)
     if pa.types.is_floating(typ) or pa.types.is_integer(typ):
-        values = np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        values = np.asarray(_numpy(pc.cast(arr, pa.float64())), dtype=np.float64)
+        if not bool((np.abs(values) <= MAX_SECONDS).all()):  # NaN too
+            return None
         uniq, codes = np.unique(values, return_inverse=True)
-        raw = pc.unique(arr).to_pylist()  # the values as written, for their texts
-        by_value = {float(v): _text_of(v) for v in raw}
+        raw = pc.unique(arr).to_pylist()  # the values as written (no nulls), for their texts
+        by_value = {float(v or 0): _text_of(v) for v in raw}
         return _checked(False, values, codes.astype(np.int64), [by_value[float(u)] for u in uniq])
     if pa.types.is_timestamp(typ):
         us_arr = pc.cast(arr, pa.timestamp("us", tz=typ.tz)) if typ.unit != "us" else arr
-        us = np.asarray(us_arr.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+        us = np.asarray(_numpy(us_arr.cast(pa.int64())), dtype=np.int64)
         if typ.unit == "ns" and not bool(pc.all(pc.equal(pc.cast(us_arr, typ), arr)).as_py()):
             return None  # sub-microsecond times: row by row
         uniq, codes = np.unique(us, return_inverse=True)
@@ -287,7 +301,7 @@ def _checked(
     return (iso, values, codes, texts) if ok else None
 
 
-def fast_block(reader: RowReader, cols: dict[str, pa.Array]) -> RowBlock | None:
+def fast_block(reader: RowReader, cols: dict[str, pa.Array[Any]]) -> RowBlock | None:
     """Every row of the block taken at once, when the rules would take every one of them in
     turn; None (nothing changed) otherwise, and the block is to be read row by row."""
     import pyarrow as pa
@@ -315,11 +329,10 @@ def fast_block(reader: RowReader, cols: dict[str, pa.Array]) -> RowBlock | None:
         if not pa.types.is_integer(sid.type):
             return None
         sid = pc.cast(sid, pa.string())
-    enc = pc.dictionary_encode(sid)
-    names = [str(s) for s in enc.dictionary.to_pylist()]
+    distinct, s_codes = _dictionary(sid)
+    names = [str(s) for s in distinct.to_pylist()]
     if any(s != s.strip() or not s or len(s) > MAX_ID_CHARS for s in names):
         return None
-    s_codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     times = _times(cols["t"])
     if times is None:
         return None
@@ -340,9 +353,9 @@ def fast_block(reader: RowReader, cols: dict[str, pa.Array]) -> RowBlock | None:
     # rows per scan (t as written, sensor id), with those counted before
     n_sid = len(names)
     uniq, counts = np.unique(t_codes * n_sid + s_codes, return_counts=True)
-    keys = [(t_texts[u // n_sid], names[u % n_sid]) for u in uniq.tolist()]
-    for key, cnt in zip(keys, counts.tolist(), strict=True):
-        have = rules.scan_rows.get(key)
+    scans = [(t_texts[u // n_sid], names[u % n_sid]) for u in uniq.tolist()]
+    for scan, cnt in zip(scans, counts.tolist(), strict=True):
+        have = rules.scan_rows.get(scan)
         if (have[0] if have else 0) + cnt > MAX_SCAN_PLOTS:
             return None
     # all taken: carry the state on
@@ -352,10 +365,10 @@ def fast_block(reader: RowReader, cols: dict[str, pa.Array]) -> RowBlock | None:
     rules.newest = max(rules.newest, float(t.max()))
     t_of_code = np.zeros(len(t_texts))
     t_of_code[t_codes] = t
-    for key, cnt, u in zip(keys, counts.tolist(), uniq.tolist(), strict=True):
-        have = rules.scan_rows.get(key)
+    for scan, cnt, u in zip(scans, counts.tolist(), uniq.tolist(), strict=True):
+        have = rules.scan_rows.get(scan)
         if have is None:
-            rules.scan_rows[key] = [float(cnt), float(t_of_code[u // n_sid])]
+            rules.scan_rows[scan] = [float(cnt), float(t_of_code[u // n_sid])]
         else:
             have[0] += cnt
     code = np.array([reader.code(s) for s in names], dtype=np.int64)
@@ -411,7 +424,7 @@ class _CsvSource:
         self.block = BLOCK_BYTES
         long_lines: list[int] = []
         used = _Consumed()
-        tw = io.TextIOWrapper(self.f, encoding="utf-8", newline="")  # type: ignore[type-var]
+        tw = io.TextIOWrapper(self.f, encoding="utf-8", newline="")
         try:
             rows = csv.reader(_capped(tw, long_lines, used))
             try:
@@ -469,7 +482,7 @@ class _CsvSource:
         types = {self.names[i]: (pa.string() if k in ("t", "sensor_id") else pa.float64()) for k, i in self.wanted.items()}
         try:
             table = pacsv.read_csv(
-                pa.BufferReader(data),
+                io.BytesIO(data),
                 read_options=pacsv.ReadOptions(column_names=self.names, use_threads=False, block_size=len(data) + 1),
                 parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False, newlines_in_values=False, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
@@ -492,7 +505,7 @@ class _CsvSource:
         used = _Consumed()
         long_lines: list[int] = []
         taken: list[tuple[float, int, float, float, float, float]] = []
-        tw = io.TextIOWrapper(self.f, encoding="utf-8", newline="")  # type: ignore[type-var]
+        tw = io.TextIOWrapper(self.f, encoding="utf-8", newline="")
         rows = csv.reader(_capped(tw, long_lines, used))
         try:
             while self.pos + used.bytes < end:
@@ -575,7 +588,7 @@ class _ParquetSource:
         except (pa.ArrowException, OSError) as exc:
             raise RecordingError(f"{r.name}: the Parquet file cannot be read past row {self.row} ({exc})") from None
 
-    def _by_row(self, cols: dict[str, pa.Array], n: int) -> RowBlock:
+    def _by_row(self, cols: dict[str, pa.Array[Any]], n: int) -> RowBlock:
         r, rules = self.r, self.r.rules
         width = len(self.header.names)
         texts = {self.wanted[k]: [_text_of(v) for v in arr.to_pylist()] for k, arr in cols.items()}

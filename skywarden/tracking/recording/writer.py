@@ -14,7 +14,7 @@ Parquet: the same columns, typed: ``t`` float64 seconds or timestamp[us, UTC], `
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,12 +25,20 @@ from skywarden.tracking.tracker import TrackTable
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["TrackSink", "fixed", "seconds_text"]
+__all__ = ["TrackSink", "fixed", "join", "seconds_text"]
 
 FloatArray = NDArray[np.float64]
 Format = Literal["csv", "parquet"]
 CSV_BATCH_ROWS = 1 << 14  # a batch formats in some 10 MB
 PARQUET_BATCH_ROWS = 1 << 14  # rows per row group
+
+
+def join(*parts: Any) -> Any:
+    """pyarrow's ``binary_join_element_wise``: arrays and plain strings alike, the last one the
+    separator (its stubs take arrays of one type only)."""
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(*parts)
 
 
 def seconds_text(t: float) -> str:
@@ -40,7 +48,7 @@ def seconds_text(t: float) -> str:
     return s if float(s) == t else repr(t)
 
 
-def fixed(v: FloatArray, decimals: int) -> pa.Array:
+def fixed(v: FloatArray, decimals: int) -> pa.Array[Any]:
     """``f"{x:.{decimals}f}"`` of every value, as a pyarrow string array, without a Python
     call per value: numpy rounds ``x * 10**decimals`` to an integer and pyarrow writes its
     digits. Where the product lies within its own rounding error of a tie (or is not finite,
@@ -58,7 +66,7 @@ def fixed(v: FloatArray, decimals: int) -> pa.Array:
     r[python] = 0.0
     q = np.abs(r).astype(np.int64)
     whole, part = np.divmod(q, np.int64(round(scale)))
-    text = pc.binary_join_element_wise(
+    text: pa.Array[Any] = join(
         pc.if_else(pa.array(np.signbit(v)), "-", ""),
         pc.cast(pa.array(whole), pa.string()),
         ".",
@@ -144,12 +152,12 @@ class TrackSink:
             self._writer.close()
 
     # -- one batch
-    def _track_names(self, ids: NDArray[np.int64]) -> pa.Array:
+    def _track_names(self, ids: NDArray[np.int64]) -> pa.Array[Any]:
         import pyarrow as pa
 
         uniq, inv = np.unique(ids, return_inverse=True)
         names = self._names
-        return pa.array([names.get(i) or names.setdefault(i, f"T{i:04d}") for i in uniq.tolist()], pa.string()).take(pa.array(inv))
+        return pa.array([names.get(i) or names.setdefault(i, f"T{i:04d}") for i in uniq.tolist()], pa.string()).take(inv)
 
     def _schema(self) -> pa.Schema:
         import pyarrow as pa
@@ -164,10 +172,9 @@ class TrackSink:
         if not self._pending:
             return
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         counts = np.asarray(self._n)
-        per_row = pa.array(np.repeat(np.arange(len(counts)), counts))
+        per_row = np.repeat(np.arange(len(counts)), counts)
         ids = np.concatenate(self._ids)
         num = np.concatenate(self._num)
         cls = pa.array(np.concatenate(self._cls), pa.string())
@@ -185,7 +192,7 @@ class TrackSink:
             cols += [fixed(num[:, j], pos_dec if j < 2 else 2) for j in range(n_pos)]
             cols += [fixed(num[:, j], 2) for j in range(n_pos, num.shape[1])]
             cols += [cls, fixed(p, 3)]
-            lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cols, ","), "\n", "")
+            lines = join(join(*cols, ","), "\n", "")
             offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=4 * lines.offset)
             data = lines.buffers()[2]
             assert data is not None
