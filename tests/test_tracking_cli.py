@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +234,12 @@ def test_a_failed_run_leaves_the_output_as_it_was(tmp_path: Path) -> None:
     res = runner().invoke(app(), ["track", "-i", str(inp), "-o", str(out)])
     assert res.exit_code == 2 and "no usable rows" in res.output
     assert out.read_text() == "earlier tracks\n" and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "o.csv"]
+    write_local(inp, False)
+    res = runner().invoke(app(), ["track", "-i", str(inp), "-o", str(out)])
+    assert res.exit_code == 0 and out.read_text().startswith("t,track_id,x,y,vx,vy,class,p_class\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # as a file opened for writing
 
 
 def test_rows_out_of_time_order_are_put_back_or_reported(tmp_path: Path) -> None:

@@ -170,6 +170,9 @@ def _run(
             else:
                 fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
                 tmp = Path(name)
+                umask = os.umask(0o022)
+                os.umask(umask)
+                os.fchmod(fd, 0o666 & ~umask)  # as open() would make it, not mkstemp's 0600
                 fh = os.fdopen(fd, "wb")
         except OSError as exc:
             return 2, f"error: cannot write {output}: {exc.strerror or exc}"
