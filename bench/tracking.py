@@ -688,6 +688,7 @@ def run_command_case(
 ) -> tuple[Table, dict[str, Any]]:
     """``skywarden track`` whole, on the --command scenario written as a recording, against
     Stone Soup's kd-tree GNN loop alone (and Skywarden's own loop) on the same detections."""
+    import shutil
     import statistics
     import tempfile
 
@@ -705,8 +706,8 @@ def run_command_case(
     write_recording(scenario, folder / "one.csv", folder / "one.parquet", first_scan_only=True)
     label = f"{n:,} targets, recorded"
     core = run_tracker(spec, progress, f"{label:>18} · Skywarden", n_scans)
-    kd: TrackerOutput | str = "not installed"
-    if ss_ver is not None:
+    kd: TrackerOutput | str = "not installed" if ss_ver is None else "not run (--no-kdtree)"
+    if ss_ver is not None and not args.no_kdtree:
         kd = run_tracker(replace(spec, tracker="stonesoup-kdtree", budget_s=args.stonesoup_budget),
                          progress, f"{label:>18} · Stone Soup kd-tree", n_scans)
     task = progress.add_task(f"{label:>18} · skywarden track", total=4 * (args.command_repeat + 1))
@@ -715,6 +716,8 @@ def run_command_case(
         timings.append(time_command(f"{name} in, {name} out", files[fmt], folder / f"one.{fmt}",
                                     folder / f"tracks.{fmt}", args.command_repeat))
         progress.update(task, advance=2 * (args.command_repeat + 1))
+    sizes = {fmt: f.stat().st_size for fmt, f in files.items()}
+    shutil.rmtree(folder)
 
     def loop_s(o: TrackerOutput | str) -> tuple[float, str]:
         """CPU s of the whole loop (extrapolated by its mean when it stopped early)."""
@@ -728,8 +731,8 @@ def run_command_case(
     kd_s, kd_note = loop_s(kd)
     sw_s, sw_note = loop_s(core)
     t = Table(title=f"skywarden track, whole, on {n:,} targets ({rows:,} detections, {n_scans} scans; "
-                    f"CSV {files['csv'].stat().st_size / 2**20:.1f} MiB, Parquet "
-                    f"{files['parquet'].stat().st_size / 2**20:.1f} MiB) · CPU seconds, median of "
+                    f"CSV {sizes['csv'] / 2**20:.1f} MiB, Parquet "
+                    f"{sizes['parquet'] / 2**20:.1f} MiB) · CPU seconds, median of "
                     f"{args.command_repeat}", title_justify="left")
     t.add_column("")
     t.add_column("CPU s", justify="right")
@@ -741,7 +744,7 @@ def run_command_case(
               _f(sw_s, "{:,.2f}"), _f(sw_s / n_scans * 1e3, "{:,.2f}"), _ratio(kd_s, sw_s))
     record: dict[str, Any] = {
         "n_targets": n, "detections": rows, "scans": n_scans,
-        "csv_bytes": files["csv"].stat().st_size, "parquet_bytes": files["parquet"].stat().st_size,
+        "csv_bytes": sizes["csv"], "parquet_bytes": sizes["parquet"],
         "stonesoup_kdtree_loop_cpu_s": kd_s, "stonesoup_kdtree_note": kd_note,
         "skywarden_loop_cpu_s": sw_s, "core_ratio": kd_s / sw_s if sw_s else float("nan"),
         "runs": [],
