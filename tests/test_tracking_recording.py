@@ -266,3 +266,14 @@ def test_parquet_rows_are_held_to_the_same_rules(tmp_path: Path) -> None:
     det = read_detections(p, 50.0)
     assert det.t.tolist() == [0.0, 2.0] and det.b.tolist() == [1.0, 4.0]
     assert det.problems == [(2, "column x: nan is not a finite number"), (3, "column sensor_id: empty"), (5, "column x: empty")]
+
+
+def test_a_file_that_is_not_utf8_or_a_broken_parquet_is_refused_whole(tmp_path: Path) -> None:
+    p = tmp_path / "b.csv"
+    p.write_bytes(b"t,sensor_id,x,y\n" + b"1,a,1,2\n" * 10 + b"2,\xff\xfe,1,2\n")
+    with pytest.raises(RecordingError, match="not UTF-8"):
+        read_detections(p, 50.0)
+    q = tmp_path / "b.parquet"
+    q.write_bytes(b"PAR1" + b"\0" * 64)
+    with pytest.raises(RecordingError, match="not a Parquet file"):
+        read_detections(q, 50.0)

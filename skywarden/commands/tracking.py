@@ -220,7 +220,11 @@ class _Bar:
 
         self.enabled, self.label = enabled, label
         self.clock = time.monotonic
-        self.after = self.clock() + float(os.environ.get("SKYWARDEN_PROGRESS_AFTER_S", "0.5"))
+        try:
+            delay = float(os.environ.get("SKYWARDEN_PROGRESS_AFTER_S", "0.5"))
+        except ValueError:
+            delay = 0.5
+        self.after = self.clock() + delay
         self.progress: Progress | None = None
 
     def update(self, done: int, total: int) -> None:
