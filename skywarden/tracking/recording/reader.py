@@ -183,7 +183,7 @@ class RowReader:
             if len(blk):
                 held.append(blk)
             cutoff = self.rules.newest - window
-            if held and float(np.min(held[0].t)) < cutoff:
+            if held and min(float(b.t.min()) for b in held) < cutoff:
                 rows = RowBlock.join(held)
                 early = rows.t < cutoff
                 held = [rows.take(~early)] if not early.all() else []
@@ -387,7 +387,7 @@ def fast_block(reader: RowReader, cols: dict[str, pa.Array[Any]]) -> RowBlock | 
 
 
 class _Consumed:
-    """Bytes and lines a text reader has handed out."""
+    """Bytes a text reader has handed out (its lines as UTF-8)."""
 
     def __init__(self) -> None:
         self.bytes = 0
