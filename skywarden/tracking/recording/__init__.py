@@ -31,7 +31,7 @@ from typing import BinaryIO
 import numpy as np
 
 from skywarden.geo import LocalFrame
-from skywarden.tracking.recording.reader import DEFAULT_WINDOW_S, RowBlock, RowReader
+from skywarden.tracking.recording.reader import DEFAULT_WINDOW_S, FloatArray, RowBlock, RowReader
 from skywarden.tracking.recording.rows import MAX_LINE_CHARS, MAX_SCAN_PLOTS, RecordingError
 from skywarden.tracking.recording.writer import Format, TrackSink
 from skywarden.tracking.tracker import Scan, Tracker, TrackerConfig
@@ -45,6 +45,7 @@ __all__ = [
     "RowReader",
     "TrackSink",
     "format_of",
+    "open_sink",
     "origin_of",
     "read_detections",
     "retrack",
@@ -142,12 +143,12 @@ class Detections:
     geodetic: bool  # lat/lon input
     has_height: bool
     iso_time: bool
-    t: np.ndarray  # seconds since ``epoch`` (ISO input) or as given
+    t: FloatArray  # seconds since ``epoch`` (ISO input) or as given
     sensor: list[str]
-    a: np.ndarray  # x or lat
-    b: np.ndarray  # y or lon
-    c: np.ndarray  # z or alt (0 when absent)
-    sigma: np.ndarray
+    a: FloatArray  # x or lat
+    b: FloatArray  # y or lon
+    c: FloatArray  # z or alt (0 when absent)
+    sigma: FloatArray
     epoch: datetime | None = None
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     rows_read: int = 0
