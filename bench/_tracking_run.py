@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import resource
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -117,10 +117,15 @@ class RunSpec:
     budget_s: float
     crossing_pairs: int = 0
     real_flights: bool = False  # the real flights of tests/data/real_flights.csv
+    as_recorded: bool = False  # the detections as a recording holds them (bench/_tracking_command.py)
 
 
 def build_scenario(spec: RunSpec) -> BenchScenario:
     """The scenario ``spec`` names (seeded: the parent and the child build the same one)."""
+    if spec.as_recorded:
+        from bench._tracking_command import as_recorded
+
+        return as_recorded(build_scenario(replace(spec, as_recorded=False)))
     if spec.real_flights:
         from bench._real_flights import make_real_scenario
 

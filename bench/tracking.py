@@ -68,6 +68,8 @@ examples:
   python bench/tracking.py --sizes none --crossing-pairs 0 --real-flights 120 \
       --stonesoup-budget 450                # the real flights alone
   python bench/tracking.py --quick          # smoke test, about a minute
+  python bench/tracking.py --sizes none --crossing-pairs 0 --command 300 \
+      --stonesoup-budget 600                # skywarden track, whole, against Stone Soup kd-tree
 """
 
 
@@ -109,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real-flights", type=int, default=0, metavar="SCANS",
                    help="after the crossing case, the real flights for SCANS seconds "
                         "(default 0: not run; Stone Soup needs about 3 CPU s a scan there)")
+    p.add_argument("--command", type=int, default=0, metavar="TARGETS",
+                   help="last, the whole `skywarden track` command on the TARGETS-target scenario "
+                        "written as a recording (CSV and Parquet), against Stone Soup's kd-tree "
+                        "GNN loop alone on the same detections (default 0: not run)")
+    p.add_argument("--command-repeat", type=int, default=3, metavar="N",
+                   help="runs of the command per format, the median taken (default 3)")
     p.add_argument("--no-kdtree", action="store_true",
                    help="do not run Stone Soup's kd-tree GNN configuration")
     p.add_argument("--radars", type=int, choices=(1, 2, 3), default=None,
@@ -619,12 +627,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.crossing_pairs is not None and args.crossing_pairs < 0:
         raise SystemExit("--crossing-pairs must be 0 or more")
     todo = cases(args)
-    if not todo:
-        raise SystemExit("nothing to run: no sizes and no crossing pairs")
+    if not todo and args.command <= 0:
+        raise SystemExit("nothing to run: no sizes, no crossing pairs, no --command")
     # wide enough for the tables when written to a file or a narrow pipe
     console = Console(width=max(Console().width, 140))
     ss_ver = stonesoup_version()
-    scans = sorted({c.spec["n_scans"] for c in todo})
+    scans = sorted({c.spec["n_scans"] for c in todo} | ({args.scans or 60} if args.command > 0 else set()))
     console.print(
         f"[bold]Tracking benchmark[/] · python {platform.python_version()} · numpy {np.__version__}"
         f" · seed {args.seed} · {' or '.join(map(str, scans))} scans per radar · pd {args.pd}"
@@ -639,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict[str, Any]] = []
     tables: list[Table] = []
+    command: tuple[Table, dict[str, Any]] | None = None
     started = time.perf_counter()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console)
@@ -647,9 +656,13 @@ def main(argv: list[str] | None = None) -> int:
             case_tables, record = run_case(case, args, ss_ver, progress, console)
             tables += case_tables
             results.append(record)
+        command = run_command_case(args, ss_ver, progress) if args.command > 0 else None
     for t in tables:
         console.print(t)
-    console.print(summary_table(results))
+    if results:
+        console.print(summary_table(results))
+    if command is not None:
+        console.print(command[0])
     console.print(f"total wall time {time.perf_counter() - started:,.0f} s")
     doc = {
         "command": " ".join(["bench/tracking.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -659,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "processor": platform.processor(),
         "results": results,
+        "track_command": command[1] if command is not None else None,
     }
     if args.json is not None:
         args.json.write_text(json.dumps(doc, indent=2, default=float))
@@ -667,6 +681,83 @@ def main(argv: list[str] | None = None) -> int:
         args.markdown.write_text(markdown(doc))
         console.print(f"tables written to {args.markdown}")
     return 0
+
+
+def run_command_case(
+    args: argparse.Namespace, ss_ver: str | None, progress: Progress
+) -> tuple[Table, dict[str, Any]]:
+    """``skywarden track`` whole, on the --command scenario written as a recording, against
+    Stone Soup's kd-tree GNN loop alone (and Skywarden's own loop) on the same detections."""
+    import shutil
+    import statistics
+    import tempfile
+
+    from bench._tracking_command import time_command, write_recording
+
+    n = args.command
+    spec = RunSpec(tracker="skywarden", budget_s=args.budget, n_targets=n, n_scans=args.scans or 60,
+                   seed=args.seed, n_radars=args.radars, pd=args.pd, clutter_mean=args.clutter,
+                   as_recorded=True)
+    scenario = build_scenario(spec)
+    n_scans = len(scenario.scans)
+    folder = Path(tempfile.mkdtemp(prefix="skywarden-track-bench-"))
+    files = {fmt: folder / f"detections.{fmt}" for fmt in ("csv", "parquet")}
+    rows = write_recording(scenario, files["csv"], files["parquet"])
+    write_recording(scenario, folder / "one.csv", folder / "one.parquet", first_scan_only=True)
+    label = f"{n:,} targets, recorded"
+    core = run_tracker(spec, progress, f"{label:>18} · Skywarden", n_scans)
+    kd: TrackerOutput | str = "not installed" if ss_ver is None else "not run (--no-kdtree)"
+    if ss_ver is not None and not args.no_kdtree:
+        kd = run_tracker(replace(spec, tracker="stonesoup-kdtree", budget_s=args.stonesoup_budget),
+                         progress, f"{label:>18} · Stone Soup kd-tree", n_scans)
+    task = progress.add_task(f"{label:>18} · skywarden track", total=4 * (args.command_repeat + 1))
+    timings = []
+    for fmt, name in (("csv", "CSV"), ("parquet", "Parquet")):
+        timings.append(time_command(f"{name} in, {name} out", files[fmt], folder / f"one.{fmt}",
+                                    folder / f"tracks.{fmt}", args.command_repeat))
+        progress.update(task, advance=2 * (args.command_repeat + 1))
+    sizes = {fmt: f.stat().st_size for fmt, f in files.items()}
+    shutil.rmtree(folder)
+
+    def loop_s(o: TrackerOutput | str) -> tuple[float, str]:
+        """CPU s of the whole loop (extrapolated by its mean when it stopped early)."""
+        if not isinstance(o, TrackerOutput) or not o.cpu_ms:
+            return float("nan"), _short(o) if isinstance(o, str) else "no scans"
+        s = sum(o.cpu_ms) / 1e3
+        if o.n_scans < n_scans:
+            return s * n_scans / o.n_scans, f"extrapolated from {o.n_scans}/{n_scans} scans"
+        return s, ""
+
+    kd_s, kd_note = loop_s(kd)
+    sw_s, sw_note = loop_s(core)
+    t = Table(title=f"skywarden track, whole, on {n:,} targets ({rows:,} detections, {n_scans} scans; "
+                    f"CSV {sizes['csv'] / 2**20:.1f} MiB, Parquet "
+                    f"{sizes['parquet'] / 2**20:.1f} MiB) · CPU seconds, median of "
+                    f"{args.command_repeat}", title_justify="left")
+    t.add_column("")
+    t.add_column("CPU s", justify="right")
+    t.add_column("ms per scan", justify="right")
+    t.add_column("Stone Soup kd-tree loop / this", justify="right")
+    t.add_row("Stone Soup kd-tree GNN loop alone" + (f" ({kd_note})" if kd_note else ""),
+              _f(kd_s, "{:,.1f}"), _f(kd_s / n_scans * 1e3, "{:,.1f}"), "")
+    t.add_row("Skywarden Tracker.step loop alone" + (f" ({sw_note})" if sw_note else ""),
+              _f(sw_s, "{:,.2f}"), _f(sw_s / n_scans * 1e3, "{:,.2f}"), _ratio(kd_s, sw_s))
+    record: dict[str, Any] = {
+        "n_targets": n, "detections": rows, "scans": n_scans,
+        "csv_bytes": sizes["csv"], "parquet_bytes": sizes["parquet"],
+        "stonesoup_kdtree_loop_cpu_s": kd_s, "stonesoup_kdtree_note": kd_note,
+        "skywarden_loop_cpu_s": sw_s, "core_ratio": kd_s / sw_s if sw_s else float("nan"),
+        "runs": [],
+    }
+    for tm in timings:
+        whole, one = statistics.median(tm.whole_s), statistics.median(tm.one_scan_s)
+        t.add_row(f"skywarden track, {tm.label}: whole run", _f(whole, "{:,.2f}"), "", "")
+        t.add_row("  of it start-up (the first scan alone)", _f(one, "{:,.2f}"), "", "")
+        t.add_row("  less start-up", _f(tm.net_s, "{:,.2f}"), _f(tm.net_s / n_scans * 1e3, "{:,.2f}"),
+                  _ratio(kd_s, tm.net_s))
+        record["runs"].append({"label": tm.label, "whole_cpu_s": tm.whole_s, "one_scan_cpu_s": tm.one_scan_s,
+                               "net_cpu_s": tm.net_s, "ratio": kd_s / tm.net_s if tm.net_s > 0 else float("nan")})
+    return t, record
 
 
 def _short(reason: str) -> str:

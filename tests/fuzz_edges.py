@@ -33,7 +33,7 @@ from skywarden.ingest.sensors import RadarSite, SensorSites, load_sensors
 from skywarden.ingest.validate import Window, reason_key, round_trips
 from skywarden.ingest.wire import Decoder
 from skywarden.scenario import load_scenario
-from skywarden.tracking.recording import RecordingError, _read, retrack
+from skywarden.tracking.recording import RecordingError, RowReader, open_sink, origin_of, retrack
 from skywarden.tracking.tracker import TrackerConfig
 
 START = datetime(2025, 3, 10, 21, 0, tzinfo=UTC)
@@ -106,18 +106,20 @@ def track_csv(data: bytes) -> Outcome:
     """``skywarden track``: the reader, then the tracker over what it took."""
     out = Outcome()
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         out.reasons.append("not UTF-8")
         return out
     try:
-        det = _read(io.StringIO(text, newline=""), "fuzz.csv", 50.0)
+        with RowReader(io.BytesIO(data), 50.0, name="fuzz.csv") as reader:
+            # a frame per origin, reused (see cached_frames)
+            frame = _frame(*origin_of(io.BytesIO(data), 50.0)) if reader.geodetic else None
+            retrack(reader, TrackerConfig(), open_sink(io.BytesIO(), "csv", reader, frame), frame)
     except RecordingError as exc:
         out.reasons.append("no usable rows" if "no usable rows" in str(exc) else _norm(str(exc).split(": ", 1)[-1]))
         return out
-    out.accepted += len(det.sensor)
-    out.reasons += [_norm(why) for _, why in det.problems]
-    retrack(det, TrackerConfig(), io.StringIO())
+    out.accepted += reader.rows_used
+    out.reasons += [_norm(why) for _, why in reader.problems]
     return out
 
 
@@ -279,7 +281,7 @@ def cached_frames() -> Iterator[None]:
     """Reuse local frames by origin while fuzzing: building pyproj's transformers is some 25 ms
     of every scenario load and re-track, the same work for the same origin, and would bound the
     fuzzer to 40 inputs a second. What is checked is unchanged."""
-    with mock.patch("skywarden.scenario.load.LocalFrame", _frame), mock.patch("skywarden.tracking.recording.LocalFrame", _frame):
+    with mock.patch("skywarden.scenario.load.LocalFrame", _frame):
         yield
 
 
