@@ -27,7 +27,9 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-ENV_PUBLIC_KEY = "SKYWARDEN_PUBLIC_KEY"  # where `log verify` finds the site's public key
+# where `log verify` finds the site's public key (skywarden.log.checkpoint.ENV_PUBLIC_KEY, named
+# here too so that the CLI starts without importing the log's cryptography)
+ENV_PUBLIC_KEY = "SKYWARDEN_PUBLIC_KEY"
 
 keys_app = typer.Typer(help="The site's signing key for the event log's checkpoints.", no_args_is_help=True)
 console = Console(highlight=False)

@@ -40,6 +40,7 @@ from skywarden.log.merkle import Frontier, leaf_hash
 ENV_KEY = "SKYWARDEN_KEY"  # path of the site's private key (site.key)
 ENV_EVERY = "SKYWARDEN_CHECKPOINT_EVERY"  # records between checkpoints
 ENV_WITNESS = "SKYWARDEN_WITNESS"  # a JSON-lines file or an http(s) URL
+ENV_PUBLIC_KEY = "SKYWARDEN_PUBLIC_KEY"  # the site's public key, for who checks without the private one
 DEFAULT_EVERY = 1000
 _MAGIC = b"skywarden checkpoint v1\n"
 
@@ -389,6 +390,13 @@ class Notary:
         self.prepare()
         assert self._key is not None
         return key_id_of(self._key.public_key())
+
+    def sign_bytes(self, message: bytes) -> tuple[str, bytes]:
+        """``(key id, Ed25519 signature)`` of ``message`` with the site's key, for what else the
+        writer vouches for with it (the stage snapshot, ``skywarden.snapshot``)."""
+        self.prepare()
+        assert self._key is not None
+        return key_id_of(self._key.public_key()), self._key.sign(message)
 
     def appended(self, log: CheckpointStore, first_seq: int, payloads: Sequence[bytes], head: bytes) -> None:
         """Called by the backend after a batch is stored: records first_seq.. hold ``payloads``.
