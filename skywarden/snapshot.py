@@ -32,8 +32,8 @@ anything is parsed, each section's hash before it is unpickled.
 
 Which key. A site with a signing key (``SKYWARDEN_KEY``, the key of its checkpoints) signs the
 snapshot with it, Ed25519, and a snapshot is used only when that key's public half verifies it
-(the reader finds it as the writer's key's public half, or in ``SKYWARDEN_PUBLIC_KEY`` when it
-may not read the private key): a snapshot signed by any other key, altered, signed the old way
+(``SKYWARDEN_PUBLIC_KEY`` when set, so that a reader need not read the private key, else the
+private key's public half): a snapshot signed by any other key, altered, signed the old way
 or not at all is refused with a warning naming why (``logging``, on stderr) and the caller
 replays. The trust is then the log's own: whoever can make a snapshot run can also sign
 checkpoints. A site without a key keeps the HMAC-SHA256 of before, under a key of the user's
@@ -131,19 +131,15 @@ def _mac(key: bytes, meta_line: bytes) -> bytes:
 
 
 def site_public_key(log: EventLog) -> Ed25519PublicKey | None:
-    """The key a snapshot of ``log`` must be signed with: the public half of the site's signing
-    key when the log has one (``SKYWARDEN_KEY``), else ``SKYWARDEN_PUBLIC_KEY``; None when the
-    site has neither (the user's HMAC key then, as before). ConfigError when one is configured
-    but cannot be read."""
-    notary = getattr(log, "notary", None)
+    """The key a snapshot of ``log`` must be signed with: ``SKYWARDEN_PUBLIC_KEY`` when set (so
+    that a reader need not read the private key), else the public half of the site's signing key
+    when the log has one (``SKYWARDEN_KEY``); None when the site has neither (the user's HMAC
+    key then, as before). ConfigError when one is configured but cannot be read."""
     public = os.environ.get(ENV_PUBLIC_KEY, "").strip()
-    if notary is not None:
-        try:
-            return load_private(notary.signing.key).public_key()
-        except ConfigError:
-            if not public:  # a reader that may not read the private key and has no public one
-                raise
-    return load_public(public) if public else None
+    if public:
+        return load_public(public)
+    notary = getattr(log, "notary", None)
+    return None if notary is None else load_private(notary.signing.key).public_key()
 
 
 def _signature_line(log: EventLog, meta_line: bytes) -> bytes | None:
