@@ -28,7 +28,7 @@ import contextlib
 import threading
 from collections.abc import Generator, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -88,7 +88,9 @@ def split_url(url: str) -> tuple[str, str]:
     rest, name = log_name_of(url)
     if not any(k == "connect_timeout" for k, _ in rest):
         rest.append(("connect_timeout", str(CONNECT_TIMEOUT_S)))
-    return urlunsplit(parts._replace(query=urlencode(rest))), name
+    # quote, not urlencode's default quote_plus: libpq reads "+" as itself, not a space
+    # (options=-c%20name%3Dvalue would reach the server as "-c+name=value")
+    return urlunsplit(parts._replace(query=urlencode(rest, quote_via=quote))), name
 
 
 def _redacted(url: str) -> str:
