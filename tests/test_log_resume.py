@@ -228,3 +228,34 @@ def test_server_backends_store_the_frontier_and_resume_from_it(server_url: str, 
         assert rep.ok and rep.signed_up_to == end + 2, rep.problems
     finally:
         reader.close()
+
+
+@pytest.mark.postgres
+def test_a_postgres_log_from_before_the_frontier_column_gets_it_and_resumes(keys: tuple[Path, Path]) -> None:
+    if reason := pg_unavailable():
+        pytest.skip(reason)
+    import psycopg
+
+    from skywarden.log.postgres import PostgresLog, split_url
+
+    url = with_log(PG_URL, f"t{uuid.uuid4().hex[:12]}")
+    try:
+        end = write(url, keys, [5, 5], every=4)
+        conninfo, name = split_url(url)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f"ALTER TABLE skywarden_{name}_checkpoints DROP COLUMN frontier")  # as logs before it
+        log = open_log(url, Signing(keys[0], 4))  # opening adds the column back, empty
+        assert [c.frontier for c in log.checkpoints()] == [(), ()]  # type: ignore[attr-defined]
+        log.append(night(3, start=end))
+        assert (log.notary.resumed_from, log.notary.rehashed) == (0, end)  # type: ignore[attr-defined]
+        log.close()
+        reader = open_log(url, signing=None)
+        try:
+            assert len(reader.checkpoints()[-1].frontier) == bin(end + 3).count("1")  # type: ignore[attr-defined]
+            assert audit(reader, load_public(keys[1])).ok
+        finally:
+            reader.close()
+    finally:
+        last = open_log(url, signing=None)
+        assert isinstance(last, PostgresLog)
+        last.drop()

@@ -67,7 +67,13 @@ CREATE TABLE IF NOT EXISTS {checkpoints} (
     signature bytea NOT NULL,
     id        bigserial PRIMARY KEY
 );
-ALTER TABLE {checkpoints} ADD COLUMN IF NOT EXISTS frontier bytea;  -- Merkle frontier at seq, not signed
+DO $$ BEGIN  -- the Merkle frontier at seq, not signed; added to logs from before it (looked up
+             -- first: ALTER TABLE would lock the table at every open)
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass({checkpoints_name})
+                   AND attname = 'frontier' AND NOT attisdropped) THEN
+        ALTER TABLE {checkpoints} ADD COLUMN frontier bytea;
+    END IF;
+END $$;
 CREATE OR REPLACE FUNCTION skywarden_refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the Skywarden event log % is append-only', TG_TABLE_NAME;
@@ -129,6 +135,7 @@ class PostgresLog:
                         trigger=sql.Identifier(f"{self.table}_append_only"),
                         trigger_truncate=sql.Identifier(f"{self.table}_no_truncate"),
                         checkpoints=self._cps,
+                        checkpoints_name=sql.Literal(f"{self.table}_checkpoints"),
                     )
                 )
             self._seq, self._head = self._read_head()
