@@ -20,6 +20,10 @@ scale, are the tests in ``tests/test_drills.py``.
                loop unaffected; and a receiver that hangs does not stretch the night.
 * clock        the wall clock set back an hour and forward a day during a live night: ticks
                stay ordered, strictly increasing, and on the monotonic time.
+* sigkill_server    the SIGKILL drill with the log on PostgreSQL and on NATS JetStream.
+* disk_full_server  the PostgreSQL server's disk filling mid-night (the log's tablespace on a
+               small tmpfs; needs root, a superuser and the server on this machine): the night
+               waits, and goes on to the uninterrupted log once there is room.
 """
 
 from __future__ import annotations
@@ -200,6 +204,15 @@ def _pg_counter(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
     return count, conn.close
 
 
+def _nats_counter(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
+    """How many complete records a NATS log being written holds now, on a reader of the
+    drill's own (it creates the stream if the run has not yet: the run then finds it)."""
+    from skywarden.log import open_log
+
+    reader = open_log(url, signing=None)
+    return reader.last_seq, reader.close
+
+
 LEASE_WAIT_S = 45.0  # a NATS writer's lease runs 30 s: a writer killed holding it blocks the next that long
 
 
@@ -220,9 +233,8 @@ def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path
     """Kill ``run --until`` with SIGKILL at a random point of the night (once its log holds a
     random number of records; one kill in ten at a random moment before the first record),
     resume it, and compare with the uninterrupted log. ``backend`` "postgres" or "nats" plays
-    into a fresh log on the server at ``base_url`` each trial (NATS: killed at a random moment of
-    the run, its records not counted while it runs; the resume waits out the killed writer's
-    lease)."""
+    into a fresh log on the server at ``base_url`` each trial (NATS: the resume waits out the
+    killed writer's lease)."""
     rng = random.Random(seed)
     result = DrillResult("sigkill" if backend == "sqlite" else f"sigkill ({backend})")
     with _folder(folder) as tmp:
@@ -234,23 +246,24 @@ def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path
         for n in range(trials):
             path = tmp / f"killed-{n}.sqlite"
             url = str(path) if backend == "sqlite" else _server_log_url(base_url)
-            count: Callable[[], int] | None = None
+            count: Callable[[], int]
             done: Callable[[], None] = lambda: None  # noqa: E731 - nothing to close for a file
             if backend == "sqlite":
                 count = lambda p=path: _records_in(p)  # noqa: E731
             elif backend == "postgres":
                 count, done = _pg_counter(url)
+            else:
+                count, done = _nats_counter(url)
             try:
                 # a tenth of the kills at a random moment before the first record (start-up, the
                 # first tick); the others once the log holds a random number of records
-                target = 0 if rng.random() < 0.1 or count is None else rng.randrange(1, len(ref))
+                target = 0 if rng.random() < 0.1 else rng.randrange(1, len(ref))
                 delay = rng.uniform(0.0, took) if target == 0 else 0.0
                 proc = subprocess.Popen(cli("run", "--log", url, "--until", until), env=env(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
                 if target == 0:
                     time.sleep(delay)
                 else:
-                    assert count is not None
                     while proc.poll() is None and count() < target:
                         time.sleep(rng.uniform(0.0, 0.01))
                 workers = _children(proc.pid)
