@@ -124,6 +124,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         night = args.night or tmp / "night.db"
+        if args.key is not None and not args.key.exists():
+            ap.error(f"--key {args.key}: no such file")
         key = args.key or night.with_name(night.name + ".site.key")
         if not key.exists():
             key, _ = new_keys(night.with_name(night.name + ".site"))
