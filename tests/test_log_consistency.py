@@ -173,6 +173,20 @@ def test_a_proof_fails_for_any_other_pair_of_sizes(sizes: tuple[int, int], dm: i
     assert not consistent(m2, n2, root_of(leaves[:m2]), root_of(leaves[:n2]), proof)
 
 
+def test_no_proof_fits_another_pair_of_sizes_with_their_roots_exhaustively() -> None:
+    """Every proof for 1 <= m < n <= 24 against every other pair up to 27, each with its true
+    roots: none verifies (an empty proof fits any equal pair, which is why m < n here)."""
+    leaves = leaves_of(27)
+    roots = [root_of(leaves[:k]) for k in range(28)]
+    for n in range(2, 25):
+        for m in range(1, n):
+            proof = consistency_proof(m, leaves[:n])
+            for m2 in range(1, 28):
+                for n2 in range(m2, 28):
+                    if (m2, n2) != (m, n):
+                        assert not consistent(m2, n2, roots[m2], roots[n2], proof), (m, n, m2, n2)
+
+
 def test_the_sizes_are_bound_by_the_signed_checkpoints_not_by_the_path() -> None:
     """A hash does not say how many leaves are under it, so the path alone does not pin the
     sizes: the proof of 1 -> 2 also fits "2 -> 3" with the same two roots (the old tree read as a
