@@ -20,6 +20,10 @@ scale, are the tests in ``tests/test_drills.py``.
                loop unaffected; and a receiver that hangs does not stretch the night.
 * clock        the wall clock set back an hour and forward a day during a live night: ticks
                stay ordered, strictly increasing, and on the monotonic time.
+* sigkill_server    the SIGKILL drill with the log on PostgreSQL and on NATS JetStream.
+* disk_full_server  the PostgreSQL server's disk filling mid-night (the log's tablespace on a
+               small tmpfs; needs root, a superuser and the server on this machine): the night
+               waits, and goes on to the uninterrupted log once there is room.
 """
 
 from __future__ import annotations
@@ -171,59 +175,130 @@ def _records_in(path: Path) -> int:
     return int(row[0] or 0)
 
 
+def _server_log_url(base_url: str) -> str:
+    """A fresh log's URL on a server (its own ``log=`` name)."""
+    import uuid
+
+    return f"{base_url}{'&' if '?' in base_url else '?'}log=drill{uuid.uuid4().hex[:10]}"
+
+
+def _pg_counter(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
+    """How many records a PostgreSQL log being written holds now (0 before its table exists),
+    on a connection of the drill's own; and how to close it."""
+    import psycopg
+    from psycopg import sql
+
+    from skywarden.log.postgres import split_url
+
+    conninfo, name = split_url(url)
+    conn = psycopg.connect(conninfo, autocommit=True)
+    query = sql.SQL("SELECT max(seq) FROM {}").format(sql.Identifier(f"skywarden_{name}"))
+
+    def count() -> int:
+        try:
+            row = conn.execute(query).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return 0
+        return int(row[0] or 0) if row else 0
+
+    return count, conn.close
+
+
+def _nats_counter(url: str) -> tuple[Callable[[], int], Callable[[], None]]:
+    """How many complete records a NATS log being written holds now, on a reader of the
+    drill's own (it creates the stream if the run has not yet: the run then finds it)."""
+    from skywarden.log import open_log
+
+    reader = open_log(url, signing=None)
+    return reader.last_seq, reader.close
+
+
+LEASE_WAIT_S = 45.0  # a NATS writer's lease runs 30 s: a writer killed holding it blocks the next that long
+
+
+def _resume(url: str, until: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``run --resume`` on ``url``; on a NATS log whose killed writer's lease has not run out
+    yet, tried again until it has (the seconds waited for it are returned)."""
+    waited, t0 = 0.0, time.monotonic()
+    while True:
+        res = run_cli("run", "--log", url, "--until", until, "--resume")
+        if res.returncode == 0 or "being written by" not in res.stderr or time.monotonic() - t0 > LEASE_WAIT_S:
+            return res, waited
+        time.sleep(2.0)
+        waited = time.monotonic() - t0
+
+
 def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path | None = None,
-                  ref_run: Reference | None = None) -> DrillResult:  # fmt: skip
+                  ref_run: Reference | None = None, backend: str = "sqlite", base_url: str = "") -> DrillResult:  # fmt: skip
     """Kill ``run --until`` with SIGKILL at a random point of the night (once its log holds a
     random number of records; one kill in ten at a random moment before the first record),
-    resume it, and compare with the uninterrupted log."""
+    resume it, and compare with the uninterrupted log. ``backend`` "postgres" or "nats" plays
+    into a fresh log on the server at ``base_url`` each trial (NATS: the resume waits out the
+    killed writer's lease)."""
     rng = random.Random(seed)
-    result = DrillResult("sigkill")
+    result = DrillResult("sigkill" if backend == "sqlite" else f"sigkill ({backend})")
     with _folder(folder) as tmp:
         _, ref, took = ref_run or reference(tmp, until)
         at_kill: list[int] = []
         resumed_s: list[float] = []
+        lease_s: list[float] = []
         not_killed = 0
         for n in range(trials):
             path = tmp / f"killed-{n}.sqlite"
-            # a tenth of the kills at a random moment before the first record (start-up, the
-            # first tick); the others once the log holds a random number of records
-            target = 0 if rng.random() < 0.1 else rng.randrange(1, len(ref))
-            delay = rng.uniform(0.0, took) if target == 0 else 0.0
-            proc = subprocess.Popen(cli("run", "--log", str(path), "--until", until), env=env(),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-            if target == 0:
-                time.sleep(delay)
+            url = str(path) if backend == "sqlite" else _server_log_url(base_url)
+            count: Callable[[], int]
+            done: Callable[[], None] = lambda: None  # noqa: E731 - nothing to close for a file
+            if backend == "sqlite":
+                count = lambda p=path: _records_in(p)  # noqa: E731
+            elif backend == "postgres":
+                count, done = _pg_counter(url)
             else:
-                while proc.poll() is None and _records_in(path) < target:
-                    time.sleep(rng.uniform(0.0, 0.01))
-            workers = _children(proc.pid)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-            else:
-                not_killed += 1
-            proc.wait(timeout=60)
-            deadline = time.monotonic() + 20
-            while any(_alive(p) for p in workers) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            records = len(hashes(str(path))) if path.exists() else 0
-            at_kill.append(records)
-            t0 = time.perf_counter()
-            res = run_cli("run", "--log", str(path), "--until", until, "--resume")
-            resumed_s.append(time.perf_counter() - t0)
-            got = hashes(str(path)) if res.returncode == 0 else []
-            result.trials += 1
-            why = ""
-            if res.returncode != 0:
-                why = f"resume failed: {res.stderr.strip()[-300:]}"
-            elif got != ref:
-                openings = kinds(str(path)).count("night_opened")
-                why = f"{len(got)} records against {len(ref)} ({openings} night_opened)"
-            elif any(_alive(p) for p in workers):
-                why = "the tracking worker outlived the killed run"
-            if why:
-                result.failures.append(f"trial {n} (killed {delay:.2f} s in, {records} records): {why}")
-            else:
-                result.passes += 1
+                count, done = _nats_counter(url)
+            try:
+                # a tenth of the kills at a random moment before the first record (start-up, the
+                # first tick); the others once the log holds a random number of records
+                target = 0 if rng.random() < 0.1 else rng.randrange(1, len(ref))
+                delay = rng.uniform(0.0, took) if target == 0 else 0.0
+                proc = subprocess.Popen(cli("run", "--log", url, "--until", until), env=env(),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                if target == 0:
+                    time.sleep(delay)
+                else:
+                    while proc.poll() is None and count() < target:
+                        time.sleep(rng.uniform(0.0, 0.01))
+                workers = _children(proc.pid)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGKILL)
+                else:
+                    not_killed += 1
+                proc.wait(timeout=60)
+                deadline = time.monotonic() + 20
+                while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                records = len(hashes(url)) if backend != "sqlite" or path.exists() else 0
+                at_kill.append(records)
+                t0 = time.perf_counter()
+                res, lease = _resume(url, until)
+                resumed_s.append(time.perf_counter() - t0 - lease)
+                lease_s.append(lease)
+                got = hashes(url) if res.returncode == 0 else []
+                result.trials += 1
+                why = ""
+                if res.returncode != 0:
+                    why = f"resume failed: {res.stderr.strip()[-300:]}"
+                elif got != ref:
+                    openings = kinds(url).count("night_opened")
+                    why = f"{len(got)} records against {len(ref)} ({openings} night_opened)"
+                elif any(_alive(p) for p in workers):
+                    why = "the tracking worker outlived the killed run"
+                if why:
+                    result.failures.append(f"trial {n} (killed {delay:.2f} s in, {records} records): {why}")
+                else:
+                    result.passes += 1
+            finally:
+                done()
+                if backend != "sqlite":
+                    _drop(backend, url)
         result.figures = {
             "night": f"21:00-{until} local ({len(ref)} records)",
             "uninterrupted run": f"{took:.1f} s",
@@ -232,6 +307,8 @@ def drill_sigkill(trials: int, until: str = "00:05", seed: int = 1, folder: Path
             "finished before the kill": not_killed,
             "resume (mean)": f"{statistics.fmean(resumed_s):.1f} s",
         }
+        if any(lease_s):
+            result.figures["waited for the killed writer's lease (max)"] = f"{max(lease_s):.0f} s"
     return result
 
 
@@ -290,6 +367,170 @@ def drill_disk_full(limits: Sequence[int], until: str = "00:05", folder: Path | 
             "records kept": "/".join(map(str, kept)),
             "of": len(ref),
         }
+    return result
+
+
+# ----------------------------------------------------------------------------- a full disk on PostgreSQL
+
+
+def pg_disk_full_unavailable(base_url: str) -> str | None:
+    """Why the PostgreSQL disk-full drill cannot run here (None: it can). It puts the drill's
+    log in a tablespace on a small tmpfs, so the server's own writes fail with "No space left
+    on device": it needs root (to mount), a superuser connection (CREATE TABLESPACE) and the
+    server on this machine (to see the mount)."""
+    if os.geteuid() != 0:
+        return "needs root to mount a small file system for the server's tablespace"
+    try:
+        import psycopg
+
+        from skywarden.log.postgres import split_url
+
+        conn = psycopg.connect(split_url(base_url)[0], autocommit=True)
+        try:
+            row = conn.execute("SELECT usesuper FROM pg_user WHERE usename = current_user").fetchone()
+            superuser = bool(row and row[0])
+            data_dir = conn.execute("SHOW data_directory").fetchone() if superuser else None
+        finally:
+            conn.close()
+    except Exception as exc:  # no server, no driver: say which
+        return f"PostgreSQL at {base_url}: {type(exc).__name__}: {str(exc)[:120]}"
+    if not superuser:
+        return "needs a superuser connection (CREATE TABLESPACE)"
+    if not data_dir or not Path(str(data_dir[0])).is_dir():
+        return "the server's data directory is not on this machine (it would not see the mount)"
+    probe = Path(tempfile.mkdtemp(prefix="skw-mount-probe-"))
+    try:
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)],
+                             capture_output=True, text=True, timeout=10)  # fmt: skip
+        if res.returncode != 0:
+            return f"cannot mount a tmpfs here ({res.stderr.strip()[:120]})"
+        subprocess.run(["umount", str(probe)], capture_output=True, timeout=10)
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()
+    return None
+
+
+@contextlib.contextmanager
+def _small_tablespace(admin_url: str, size: int) -> Iterator[tuple[str, Path]]:
+    """A tablespace on a tmpfs of ``size`` bytes owned by the server's user: ``(name, mount)``;
+    dropped and unmounted after (only the drill's log may be in it by then)."""
+    import pwd
+    import uuid
+
+    import psycopg
+
+    from skywarden.log.postgres import split_url
+
+    user = pwd.getpwnam("postgres")
+    name = f"skywarden_drill_{uuid.uuid4().hex[:8]}"
+    mnt = Path(tempfile.mkdtemp(prefix="skw-pgfull-"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},uid={user.pw_uid},gid={user.pw_gid},mode=0700",
+                    "tmpfs", str(mnt)], check=True, capture_output=True, timeout=10)  # fmt: skip
+    conn = psycopg.connect(split_url(admin_url)[0], autocommit=True)
+    try:
+        conn.execute(f"CREATE TABLESPACE {name} LOCATION '{mnt}'")  # a name and path of our own making
+        try:
+            yield name, mnt
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(f"DROP TABLESPACE IF EXISTS {name}")
+    finally:
+        conn.close()
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=10)
+        with contextlib.suppress(OSError):
+            mnt.rmdir()
+
+
+def _grow(mnt: Path, size: int) -> None:
+    """Free the disk: the tmpfs grows to ``size`` bytes (as an operator freeing space)."""
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(mnt)], check=True, capture_output=True, timeout=10)
+
+
+def drill_disk_full_postgres(limits: Sequence[int], base_url: str, until: str = "00:05", folder: Path | None = None,
+                             ref_run: Reference | None = None, full_for_s: float = 3.0) -> DrillResult:  # fmt: skip
+    """Play into a PostgreSQL log kept in a tablespace of ``limit`` bytes: the server's disk
+    fills mid-night and refuses the batch ("No space left on device"). The night must say so and
+    wait (the patient log), lose and duplicate nothing, and go on once space is freed
+    (``full_for_s`` after it started waiting), to the uninterrupted log; ``log verify`` passes."""
+    import threading as _threading
+
+    result = DrillResult("disk_full (postgres)")
+    kept: list[int] = []
+    said_full: list[str] = []
+    with _folder(folder) as tmp:
+        _, ref, took = ref_run or reference(tmp, until)
+        for limit in limits:
+            result.trials += 1
+            why = ""
+            url = _server_log_url(base_url)
+            try:
+                with _small_tablespace(base_url, limit) as (space, mnt):
+                    run_url = f"{url}&options=-c%20default_tablespace%3D{space}"
+                    count, done = _pg_counter(url)
+                    proc = subprocess.Popen(cli("run", "--log", run_url, "--until", until), env=env(),
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                    lines: list[str] = []
+                    waiting = _threading.Event()
+
+                    def watch(p: subprocess.Popen[str] = proc, out: list[str] = lines, ev: _threading.Event = waiting) -> None:
+                        assert p.stderr is not None
+                        for line in p.stderr:
+                            out.append(line)
+                            if "waiting:" in line:
+                                ev.set()
+
+                    reader = _threading.Thread(target=watch, daemon=True)
+                    reader.start()
+                    deadline = time.monotonic() + max(120.0, 5 * took)
+                    while not waiting.wait(0.2) and proc.poll() is None and time.monotonic() < deadline:
+                        pass
+                    if waiting.is_set():
+                        kept.append(count())
+                        time.sleep(full_for_s)  # retried against the full disk meanwhile
+                        _grow(mnt, 256 * 1024 * 1024)
+                    elif proc.poll() is None:
+                        why = "the night never waited: the disk did not fill (a limit too large?)"
+                    else:
+                        why = "the night ended without waiting for the disk"
+                    try:
+                        proc.wait(timeout=600)
+                    finally:
+                        reader.join(5)
+                        if proc.stderr is not None:
+                            proc.stderr.close()
+                        done()
+                    text = " ".join("".join(lines).split())
+                    if not why and proc.returncode != 0:
+                        why = f"the run failed: {text[-300:]}"
+                    elif not why and "No space left on device" not in text:
+                        why = f"the wait did not say the disk is full: {text[-300:]}"
+                    elif not why and "Traceback" in text:
+                        why = "a traceback"
+                    if not why:
+                        at = text.find("No space left on device")
+                        said_full.append("…" + text[max(0, at - 90) : at + 23])
+                        if hashes(url) != ref:
+                            why = f"{len(hashes(url))} records against {len(ref)}, or other bytes"
+                    if not why:
+                        verify = run_cli("log", "verify", url)
+                        if verify.returncode != 0:
+                            why = f"log verify failed: {verify.stderr.strip()[-200:]}"
+                    _drop("postgres", url)  # before its tablespace goes
+            except subprocess.CalledProcessError as exc:
+                why = f"could not set the drill up: {exc.stderr!r}"
+            if why:
+                result.failures.append(f"limit {limit}: {why}")
+            else:
+                result.passes += 1
+    result.figures = {
+        "limits": "/".join(f"{x // 1024} KiB" for x in limits),
+        "records when the disk filled": "/".join(map(str, kept)),
+        "of": len(ref),
+        "full for": f"{full_for_s:.0f} s",
+    }
+    if said_full:
+        result.figures["said"] = said_full[0]
     return result
 
 
@@ -740,7 +981,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests.test_log_contract import NATS_URL, PG_URL, nats_unavailable, pg_unavailable
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("drills", nargs="*", default=["sigkill", "disk_full", "server", "webhook", "clock"])
+    ap.add_argument("drills", nargs="*", default=["sigkill", "disk_full", "server", "webhook", "clock"],
+                    help="also: sigkill_server (PostgreSQL, NATS), disk_full_server (PostgreSQL)")  # fmt: skip
     ap.add_argument("--trials", type=int, default=50, help="SIGKILL trials (default 50)")
     ap.add_argument("--until", default="00:05", help="the night's end for the killed runs (HH:MM)")
     ap.add_argument("--server-trials", type=int, default=3)
@@ -760,6 +1002,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"server ({backend}): skipped: {why}")
                     continue
                 res = drill_server(backend, url, args.server_trials, args.until)
+                res.figures["took"] = f"{time.perf_counter() - t0:.0f} s"
+                print(res.line(), *res.failures, sep="\n  ", flush=True)
+                results.append(res)
+                t0 = time.perf_counter()
+            continue
+        elif name in ("sigkill_server", "disk_full_server"):
+            servers = [("postgres", PG_URL, pg_unavailable())]
+            if name == "sigkill_server":
+                servers.append(("nats", NATS_URL, nats_unavailable()))
+            else:
+                servers = [(b, u, why or pg_disk_full_unavailable(u)) for b, u, why in servers]
+            for backend, url, why in servers:
+                if why:
+                    print(f"{name} ({backend}): skipped: {why}")
+                    continue
+                if name == "sigkill_server":
+                    res = drill_sigkill(args.server_trials, args.until, backend=backend, base_url=url)
+                else:
+                    res = drill_disk_full_postgres([256 * 1024, 512 * 1024, 1024 * 1024], url, args.until)
                 res.figures["took"] = f"{time.perf_counter() - t0:.0f} s"
                 print(res.line(), *res.failures, sep="\n  ", flush=True)
                 results.append(res)

@@ -80,7 +80,7 @@ class PatientLog:
         started = self._monotonic()
         delay, last = 0.1, first
         if self.on_wait is not None:
-            self.on_wait(f"the log server is away ({first}); the night waits for it")
+            self.on_wait(f"the log server is away or refused the append ({first}); the night waits for it")
         while self._monotonic() - started < self.patience_s:
             self._sleep(delay)
             delay = min(self.max_wait_s, delay * 2)

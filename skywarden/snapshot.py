@@ -10,13 +10,13 @@ the state a replay would rebuild, i.e. when
 * the code is the same (a fingerprint of the package's source files),
 * the stages are the same, in the same order,
 
-and only when the file is signed by this site's key (below). Anything else (another record
-appended, a changed tracker, a damaged file, a forged file) and the caller replays as before;
-a snapshot is never needed for correctness and may be deleted at any time. Logs other than
-SQLite files have no snapshot (their caller replays).
+and only when the file is signed (below). Anything else (another record appended, a changed
+tracker, a damaged file, a forged file) and the caller replays as before; a snapshot is never
+needed for correctness and may be deleted at any time. Logs other than SQLite files have no
+snapshot (their caller replays).
 
-The file (``<log>.stages``) is a header line, the MAC line, a JSON line naming the head, code,
-stages, the sections' sizes and SHA-256s, then the sections: the stages in ``ALONE`` each
+The file (``<log>.stages``) is a header line, the signature line, a JSON line naming the head,
+code, stages, the sections' sizes and SHA-256s, then the sections: the stages in ``ALONE`` each
 pickled on its own (``restore_stage``: a command that reads one stage's state, such as
 ``skywarden statement list``, loads that one and imports nothing else), then the payload: all
 the stages pickled together (so objects they share stay shared).
@@ -26,25 +26,33 @@ header holds (the head, the code's fingerprint, the stage names) anyone can comp
 planted beside the log would otherwise run its code on the next ``claim add``. The stages' state
 is arbitrary objects (numpy arrays, the road graph, the policy's matchers, the trackers'
 structures), which a data-only format could hold only through a serialiser written and kept up
-for every stage; a signature keeps the one ``pickle`` and lets nothing unsigned reach it. The MAC
-is HMAC-SHA256, under the site's key, over the JSON line, which names every section's SHA-256:
-the MAC is checked before anything is parsed, each section's hash before it is unpickled. A
-snapshot whose MAC does not verify (another site's, a forged one, one from before signing) is
-ignored and the caller replays.
+for every stage; a signature keeps the one ``pickle`` and lets nothing unsigned reach it. The
+signature covers the JSON line, which names every section's SHA-256: it is checked before
+anything is parsed, each section's hash before it is unpickled.
 
-The key (``site_key_path``: 32 random bytes, hex, in ``snapshot.key``) lives in the user's
-configuration folder (``$SKYWARDEN_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/skywarden``, else
+Which key. A site with a signing key (``SKYWARDEN_KEY``, the key of its checkpoints) signs the
+snapshot with it, Ed25519, and a snapshot is used only when that key's public half verifies it
+(``SKYWARDEN_PUBLIC_KEY`` when set, so that a reader need not read the private key, else the
+private key's public half): a snapshot signed by any other key, altered, signed the old way
+or not at all is refused with a warning naming why (``logging``, on stderr) and the caller
+replays. The trust is then the log's own: whoever can make a snapshot run can also sign
+checkpoints. A site without a key keeps the HMAC-SHA256 of before, under a key of the user's
+(``site_key_path``: 32 random bytes, hex, in ``snapshot.key``) in the user's configuration
+folder (``$SKYWARDEN_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/skywarden``, else
 ``~/.config/skywarden``), created 0600 on first use, not beside the log: whoever can write the
 log's folder could replace a key kept there with one of their own. A key file that others may
 read or write (any group or other permission) is not used: no snapshot is written or trusted
-until it is fixed, and every command still works by replaying.
+until it is fixed, and every command still works by replaying. A snapshot that fails the HMAC
+is ignored silently, as before (another user's snapshot is routine there).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import pickle
 import secrets
@@ -54,7 +62,12 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from skywarden.errors import ConfigError
 from skywarden.log.base import EventLog
+from skywarden.log.checkpoint import ENV_PUBLIC_KEY, key_id_of, load_private, load_public
 
 if TYPE_CHECKING:
     from skywarden.runtime import Runtime
@@ -64,6 +77,9 @@ MAGIC = b"SKYWARDEN-STAGES 3\n"
 KEY_FILE = "snapshot.key"
 SUFFIX = ".stages"
 ALONE = ("disclosure",)  # stages also written on their own, for the commands that read only them
+SIGNED = b"skywarden stage snapshot v1\n"  # what the site's key signs: this, then the JSON line
+ED25519 = b"ed25519"  # the signature line of a snapshot signed with the site's key starts so
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -114,6 +130,57 @@ def _mac(key: bytes, meta_line: bytes) -> bytes:
     return hmac.new(key, meta_line, hashlib.sha256).hexdigest().encode()
 
 
+def site_public_key(log: EventLog) -> Ed25519PublicKey | None:
+    """The key a snapshot of ``log`` must be signed with: ``SKYWARDEN_PUBLIC_KEY`` when set (so
+    that a reader need not read the private key), else the public half of the site's signing key
+    when the log has one (``SKYWARDEN_KEY``); None when the site has neither (the user's HMAC
+    key then, as before). ConfigError when one is configured but cannot be read."""
+    public = os.environ.get(ENV_PUBLIC_KEY, "").strip()
+    if public:
+        return load_public(public)
+    notary = getattr(log, "notary", None)
+    return None if notary is None else load_private(notary.signing.key).public_key()
+
+
+def _signature_line(log: EventLog, meta_line: bytes) -> bytes | None:
+    """The second line of a snapshot: signed with the site's key where the log has one, else
+    the user's HMAC; None when neither can sign (no snapshot is written then)."""
+    notary = getattr(log, "notary", None)
+    if notary is not None:
+        try:
+            key_id, sig = notary.sign_bytes(SIGNED + meta_line)
+        except ConfigError:
+            return None
+        return b" ".join((ED25519, key_id.encode(), base64.b64encode(sig)))
+    key = site_key(create=True)
+    return None if key is None else _mac(key, meta_line)
+
+
+def _refusal(log: EventLog, sig_line: bytes, meta_line: bytes) -> str | None:
+    """Why the snapshot's signature is not good enough here: a sentence to warn with, "" to
+    refuse silently (the HMAC of a site without a key, as before), None when it holds."""
+    try:
+        public = site_public_key(log)
+    except ConfigError as exc:
+        return f"the site's key cannot be read to check it ({exc})"
+    if public is None:
+        if sig_line.startswith(ED25519 + b" "):
+            return f"it is signed with a site's key, and none is configured here ({ENV_PUBLIC_KEY} or SKYWARDEN_KEY)"
+        key = site_key()
+        return None if key is not None and hmac.compare_digest(sig_line, _mac(key, meta_line)) else ""
+    site = key_id_of(public)
+    parts = sig_line.split(b" ")
+    if len(parts) != 3 or parts[0] != ED25519:
+        return f"it is not signed with the site's key {site} (an older snapshot, or a forged one)"
+    if parts[1] != site.encode():
+        return f"it is signed with key {parts[1].decode(errors='replace')[:40]}, not the site's key {site}"
+    try:
+        public.verify(base64.b64decode(parts[2], validate=True), SIGNED + meta_line)
+    except (InvalidSignature, ValueError):
+        return f"its signature does not verify with the site's key {site}: it was altered or forged"
+    return None
+
+
 def snapshot_path(log: EventLog) -> Path | None:
     """Where the snapshot of ``log`` lives (beside a SQLite file), or None for other logs."""
     path = getattr(log, "path", None)
@@ -138,9 +205,6 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
     path = snapshot_path(log)
     if path is None or rt.last_tick is None or rt._pending_inputs or rt.opening:
         return None
-    key = site_key(create=True)
-    if key is None:
-        return None  # no usable key: nothing is written that could not be trusted
     payload = pickle.dumps(
         {"stages": rt.stages, "carry": rt._carry, "held": rt._held, "last_tick": rt.last_tick},
         protocol=pickle.HIGHEST_PROTOCOL,
@@ -155,10 +219,13 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
         "alone": [[name, len(data), hashlib.sha256(data).hexdigest()] for name, data in alone],
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
+    line = json.dumps(meta).encode()
+    signature = _signature_line(log, line)
+    if signature is None:
+        return None  # no usable key: nothing is written that could not be trusted
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
-        line = json.dumps(meta).encode()
-        fh.write(MAGIC + _mac(key, line) + b"\n" + line + b"\n")
+        fh.write(MAGIC + signature + b"\n" + line + b"\n")
         for _, data in alone:
             fh.write(data)
         fh.write(payload)
@@ -168,15 +235,18 @@ def save(log: EventLog, rt: Runtime) -> Path | None:
     return path
 
 
-def _meta(fh: IO[bytes], log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
-    """The header of an open snapshot file if it is of ``log``'s head, this code and these
-    stages (the file then stands at its first section); None otherwise."""
+def _meta(fh: IO[bytes], path: Path, log: EventLog, stage_names: list[str]) -> dict[str, Any] | None:
+    """The header of an open snapshot file if it is signed as it must be here and is of
+    ``log``'s head, this code and these stages (the file then stands at its first section);
+    None otherwise."""
     if fh.readline() != MAGIC:
         return None
-    mac, line = fh.readline().rstrip(b"\n"), fh.readline().rstrip(b"\n")
-    key = site_key()
-    if key is None or not hmac.compare_digest(mac, _mac(key, line)):
-        return None  # not signed here: never parsed further, never unpickled
+    sig_line, line = fh.readline().rstrip(b"\n"), fh.readline().rstrip(b"\n")
+    why = _refusal(log, sig_line, line)
+    if why is not None:  # not signed as it must be: never parsed further, never unpickled
+        if why:
+            logger.warning("stage snapshot %s refused: %s; the stages are rebuilt from the log", path, why)
+        return None
     meta = json.loads(line)
     seq, head = _head(log)
     if (
@@ -198,7 +268,7 @@ def _section(log: EventLog, stage_names: list[str], name: str | None) -> bytes |
     if path is None or not path.is_file():
         return None
     with open(path, "rb") as fh:
-        meta = _meta(fh, log, stage_names)
+        meta = _meta(fh, path, log, stage_names)
         if meta is None:
             return None
         offset, found = 0, None  # the sections follow the header: the alone ones, then the payload
@@ -227,7 +297,7 @@ def restore(log: EventLog, stage_names: list[str]) -> Runtime | None:
         payload = _section(log, stage_names, None)
         if payload is None:
             return None
-        state = pickle.loads(payload)  # noqa: S301 - signed by this site's key, checked above (module doc)
+        state = pickle.loads(payload)  # noqa: S301 - its signature checked above (module doc)
     except _DAMAGED:
         return None
     if not isinstance(state, dict) or not isinstance(state.get("last_tick"), datetime):
@@ -247,7 +317,7 @@ def restore_stage(log: EventLog, stage_names: list[str], name: str) -> Stage | N
         data = _section(log, stage_names, name)
         if data is None:
             return None
-        stage = pickle.loads(data)  # noqa: S301 - signed by this site's key, checked above (module doc)
+        stage = pickle.loads(data)  # noqa: S301 - its signature checked above (module doc)
     except _DAMAGED:
         return None
     return stage if getattr(stage, "name", None) == name else None

@@ -15,9 +15,11 @@ from bench.drills import (
     Receiver,
     drill_clock,
     drill_disk_full,
+    drill_disk_full_postgres,
     drill_server,
     drill_sigkill,
     drill_webhook,
+    pg_disk_full_unavailable,
     play_publishing,
 )
 from skywarden.scenario import LoadedScenario
@@ -67,6 +69,33 @@ def test_a_kill_in_the_first_tick_leaves_one_opening(tmp_path: Path, scenario: L
 @pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE"), reason="needs RLIMIT_FSIZE")
 def test_a_full_disk_is_a_clear_error_and_the_night_resumes(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
     _passed(drill_disk_full([192 * 1024, 448 * 1024], UNTIL, folder=tmp_path, ref_run=ref_run))
+
+
+@pytest.mark.postgres
+def test_sigkill_on_postgres_resumes_to_the_same_log(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    """Killed mid-transaction, the server rolls the batch back and drops the writer's lock with
+    the session: the resumed night is the uninterrupted one."""
+    if reason := pg_unavailable():
+        pytest.skip(reason)
+    _passed(drill_sigkill(2, UNTIL, seed=11, folder=tmp_path, ref_run=ref_run, backend="postgres", base_url=PG_URL))
+
+
+@pytest.mark.nats
+def test_sigkill_on_nats_resumes_to_the_same_log(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    """Killed at a random moment; the resume waits out the killed writer's lease (30 s) and
+    continues from the last complete batch."""
+    if reason := nats_unavailable():
+        pytest.skip(reason)
+    _passed(drill_sigkill(1, UNTIL, seed=12, folder=tmp_path, ref_run=ref_run, backend="nats", base_url=NATS_URL))
+
+
+@pytest.mark.postgres
+def test_a_full_disk_on_the_postgres_server_the_night_waits_and_goes_on(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    """The log's tablespace on a small file system: the server refuses the batch with "No
+    space left on device"; the night says so, waits, and goes on once there is room."""
+    if reason := pg_unavailable() or pg_disk_full_unavailable(PG_URL):
+        pytest.skip(reason)
+    _passed(drill_disk_full_postgres([128 * 1024, 256 * 1024], PG_URL, UNTIL, folder=tmp_path, ref_run=ref_run))
 
 
 @pytest.mark.postgres

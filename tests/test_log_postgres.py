@@ -25,6 +25,13 @@ def test_the_log_name_comes_from_the_url_and_the_rest_goes_to_libpq() -> None:
     assert "connect_timeout=9" in pg.split_url("postgresql://h/db?connect_timeout=9")[0]
 
 
+def test_a_libpq_parameter_with_a_space_reaches_libpq_as_a_space() -> None:
+    """libpq decodes %20 but takes "+" as itself: options=-c name=value must not become
+    "-c+name=value" (the server refuses that connection: unrecognized parameter "+name")."""
+    conninfo, _ = pg.split_url("postgresql://h/db?log=n&options=-c%20default_tablespace%3Dsmall")
+    assert "options=-c%20default_tablespace%3Dsmall" in conninfo and "+" not in conninfo
+
+
 @pytest.mark.parametrize("bad", ["Night", "1night", "a-b", "x;drop table y", "n" * 41])
 def test_a_log_name_that_is_not_a_plain_identifier_is_refused(bad: str) -> None:
     with pytest.raises(LogError, match="log name"):

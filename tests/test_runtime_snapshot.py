@@ -229,3 +229,136 @@ def test_snapshots_are_signed_with_the_sites_key_kept_0600(
         assert snapshot.restore(log, names) is not None
     finally:
         log.close()
+
+
+# ----------------------------------------------------------------------------- the site's key
+
+
+@pytest.fixture()
+def site_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The site signs with its Ed25519 key (SKYWARDEN_KEY), as its checkpoints are."""
+    from skywarden.log.checkpoint import new_keys
+
+    key, pub = new_keys(tmp_path / "keys" / "site")
+    monkeypatch.setenv("SKYWARDEN_KEY", str(key))
+    monkeypatch.delenv("SKYWARDEN_PUBLIC_KEY", raising=False)
+    return key, pub
+
+
+def _short_night(folder: Path, scenario: LoadedScenario) -> Path:
+    db = folder / "night.sqlite"
+    log = open_log(db)  # signing from the environment: the site's key
+    try:
+        play_night(scenario, log, until=scenario.at("00:01"), workers=1)
+    finally:
+        log.close()
+    return db
+
+
+def _signed_line(line: bytes, key_path: Path, key_id: str | None = None) -> bytes:
+    """A signature line as the site's writer makes it, with the key at ``key_path`` (and, to
+    forge, any key id)."""
+    import base64
+
+    from skywarden.log.checkpoint import key_id_of, load_private
+
+    key = load_private(key_path)
+    kid = key_id or key_id_of(key.public_key())
+    return b"ed25519 " + kid.encode() + b" " + base64.b64encode(key.sign(snapshot.SIGNED + line))
+
+
+def _forge_signed(snap: Path, db: Path, payload: bytes, key_path: Path, key_id: str | None = None) -> None:
+    _forge(snap, str(db), payload)
+    line = snap.read_bytes().split(b"\n", 3)[2]
+    _forge(snap, str(db), payload, mac=_signed_line(line, key_path, key_id))
+
+
+def test_with_a_site_key_the_snapshot_is_signed_with_it(
+    tmp_path: Path, scenario: LoadedScenario, site_keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, no_replay: list[int],
+) -> None:  # fmt: skip
+    from skywarden.log.checkpoint import key_id_of, load_public
+
+    db = _short_night(tmp_path, scenario)
+    snap = db.with_name("night.sqlite.stages")
+    kid = key_id_of(load_public(site_keys[1]))
+    assert snap.read_bytes().split(b"\n", 2)[1].startswith(f"ed25519 {kid} ".encode())
+    names = list(DEFAULT_ORDER)
+    runtime.inject(str(db), [_claim(scenario, 1)])  # a writer with the key: from the snapshot
+    assert no_replay == []
+    # a reader that may not read the private key checks with the public one
+    monkeypatch.setenv("SKYWARDEN_KEY", str(tmp_path / "unreadable.key"))
+    monkeypatch.setenv("SKYWARDEN_PUBLIC_KEY", str(site_keys[1]))
+    log = open_log(db)
+    try:
+        assert snapshot.restore_stage(log, names, "disclosure") is not None
+        # a site without any key configured cannot check it: refused, said why
+        monkeypatch.delenv("SKYWARDEN_KEY")
+        monkeypatch.delenv("SKYWARDEN_PUBLIC_KEY")
+        with caplog.at_level("WARNING", logger="skywarden.snapshot"):
+            assert snapshot.restore(open_log(db), names) is None
+        assert "none is configured here" in caplog.text
+    finally:
+        log.close()
+
+
+def test_a_snapshot_altered_or_signed_otherwise_is_refused_and_the_stages_rebuilt(
+    tmp_path: Path, scenario: LoadedScenario, site_keys: tuple[Path, Path],
+    caplog: pytest.LogCaptureFixture, no_replay: list[int],
+) -> None:  # fmt: skip
+    import pickle
+
+    from typer.testing import CliRunner
+
+    from skywarden.cli import app
+    from skywarden.log.checkpoint import key_id_of, load_public, new_keys
+
+    db = _short_night(tmp_path, scenario)
+    snap = db.with_name("night.sqlite.stages")
+    site = key_id_of(load_public(site_keys[1]))
+    ran = tmp_path / "pwned.txt"
+    payload = pickle.dumps(_Payload(ran))
+    other_key, _ = new_keys(tmp_path / "keys" / "other")
+    user_key = snapshot.site_key(create=True)  # the per-user HMAC key, trusted when the site has none
+    assert user_key is not None
+    forgeries = {
+        "another key": (lambda: _forge_signed(snap, db, payload, other_key), "not the site's key"),
+        "another key under the site's id": (
+            lambda: _forge_signed(snap, db, payload, other_key, key_id=site),
+            "does not verify",
+        ),
+        "the user's HMAC": (
+            lambda: _forge(snap, str(db), payload, mac=snapshot._mac(user_key, snap.read_bytes().split(b"\n", 3)[2])),
+            "not signed with the site's key",
+        ),
+    }
+    runner = CliRunner()
+    for n, (what, (forge, said)) in enumerate(forgeries.items(), 1):
+        _forge(snap, str(db), payload)  # the header of the log's current head
+        forge()
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="skywarden.snapshot"):
+            res = runner.invoke(app, ["claim", "add", "--log", str(db), "--source", "X", "--what", "kill"])
+        assert res.exit_code == 0, (what, res.output)
+        assert f"recorded CL-{n:04d}" in res.output, what
+        assert not ran.exists(), what
+        assert said in caplog.text and "rebuilt from the log" in caplog.text, (what, caplog.text)
+        assert len(no_replay) == n, what  # the claim went in by a replay
+    # a genuine snapshot (the last claim left one) with its header altered: refused too
+    good = snap.read_bytes()
+    magic, sig, line, rest = good.split(b"\n", 3)
+    snap.write_bytes(b"\n".join((magic, sig, line.replace(b'"log_seq": ', b'"log_seq":  '), rest)))
+    log = open_log(db)
+    try:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="skywarden.snapshot"):
+            assert snapshot.restore(log, list(DEFAULT_ORDER)) is None
+        assert "altered or forged" in caplog.text
+        snap.write_bytes(good)
+        assert snapshot.restore(log, list(DEFAULT_ORDER)) is not None
+        # the check is what stops the forgery: signed with the site's own key, it would run
+        _forge_signed(snap, db, payload, site_keys[0])
+        snapshot.restore(log, list(DEFAULT_ORDER))
+    finally:
+        log.close()
+    assert ran.read_text() == "code ran"

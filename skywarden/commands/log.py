@@ -6,6 +6,8 @@ integrity, signed checkpoints, witness and inclusion proofs (docs/event-log.md).
     skywarden log verify night.db --key site.pub --witness witness.jsonl
     skywarden log prove night.db 3170 > kill.proof.json
     skywarden log verify-proof kill.proof.json --key site.pub
+    skywarden log prove night.db --consistency 2000 > grew.proof.json     the log only grew
+    skywarden log verify-proof grew.proof.json --key site.pub --witness witness.jsonl
     skywarden log witness --file witness.jsonl --key site.pub     an HTTP witness
 """
 
@@ -25,7 +27,9 @@ from skywarden.errors import SkywardenError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-ENV_PUBLIC_KEY = "SKYWARDEN_PUBLIC_KEY"  # where `log verify` finds the site's public key
+# where `log verify` finds the site's public key (skywarden.log.checkpoint.ENV_PUBLIC_KEY, named
+# here too so that the CLI starts without importing the log's cryptography)
+ENV_PUBLIC_KEY = "SKYWARDEN_PUBLIC_KEY"
 
 keys_app = typer.Typer(help="The site's signing key for the event log's checkpoints.", no_args_is_help=True)
 console = Console(highlight=False)
@@ -130,22 +134,46 @@ def log_verify(
 
 def log_prove(
     log: Annotated[str, typer.Argument(help="Event log (path or URL).")],
-    seq: Annotated[int, typer.Argument(help="The record to prove.")],
+    seq: Annotated[
+        int | None,
+        typer.Argument(
+            help="The record to prove; with --consistency, the new size (default: the latest checkpoint).",
+            show_default=False,
+        ),
+    ] = None,
     at: Annotated[int | None, typer.Option(help="Against the checkpoint at this record (default: the latest).")] = None,
+    consistency: Annotated[
+        int | None,
+        typer.Option(
+            "--consistency",
+            metavar="OLD_SIZE",
+            help="Prove instead that the log signed at record OLD_SIZE is a prefix of the log signed at the new size.",
+        ),
+    ] = None,
 ) -> None:
-    """Print an inclusion proof (JSON) of one record against a signed checkpoint's Merkle root.
+    """Print an inclusion proof (JSON) of one record against a signed checkpoint's Merkle root,
+    or with --consistency a proof (RFC 9162) that the log signed at OLD_SIZE only grew.
 
     Example:  skywarden log prove night.db 3170 > kill.proof.json
+              skywarden log prove night.db --consistency 2000 6000 > grew.proof.json
     """
     from skywarden.log import open_log
-    from skywarden.log.audit import prove
+    from skywarden.log.audit import prove, prove_consistency
 
     try:
+        if consistency is None and seq is None:
+            raise SkywardenError("give the record to prove (SEQ), or --consistency OLD_SIZE")
+        if consistency is not None and at is not None:
+            raise SkywardenError("--at is for inclusion proofs; with --consistency give the new size as the argument")
         if "://" not in log and not Path(log).exists():  # never a new empty file for a typo
             raise SkywardenError(f"no event log at {log}")
         lg = open_log(log, signing=None)
         try:
-            proof = prove(lg, seq, at)
+            if consistency is not None:
+                proof = prove_consistency(lg, consistency, seq)
+            else:
+                assert seq is not None
+                proof = prove(lg, seq, at)
         finally:
             lg.close()
     except SkywardenError as exc:
@@ -156,24 +184,51 @@ def log_prove(
 def log_verify_proof(
     proof: Annotated[Path, typer.Argument(help="A proof written by `skywarden log prove` ('-': stdin).")],
     key: KeyOption = None,
+    witness: Annotated[
+        str | None,
+        typer.Option(help="Consistency proofs: the witness's checkpoints (a JSON-lines file or an http(s) URL) the proof must agree with."),
+    ] = None,
 ) -> None:
-    """Check an inclusion proof: the record's bytes lead to the checkpoint's root, signed by the key.
+    """Check a proof without the log. An inclusion proof: the record's bytes lead to the
+    checkpoint's root. A consistency proof: the old checkpoint's tree is a prefix of the new
+    one's (with --witness, the witness's copies of either checkpoint must be the proof's). With
+    --key, the checkpoints must be signed by it.
 
     Example:  skywarden log verify-proof kill.proof.json --key site.pub
+              skywarden log verify-proof grew.proof.json --key site.pub --witness held.jsonl
     """
-    from skywarden.log.audit import check_proof
+    from skywarden.log.audit import CONSISTENCY, check_consistency, check_proof
+    from skywarden.log.checkpoint import read_witness
 
     try:
         public = _public_key(key)
         text = sys.stdin.read() if str(proof) == "-" else proof.read_text()
         doc = json.loads(text)
+        held = read_witness(witness) if witness else None
     except (SkywardenError, OSError, ValueError) as exc:
         _fail(exc)
-    bad = check_proof(doc, public) if isinstance(doc, dict) else "not an inclusion proof"
+    kind = doc.get("proof") if isinstance(doc, dict) else None
+    if kind == CONSISTENCY:
+        bad = check_consistency(doc, public, held)
+    elif witness:
+        bad = "--witness is for consistency proofs"
+    else:
+        bad = check_proof(doc, public) if isinstance(doc, dict) else "not an inclusion proof"
     if bad:
         err.print(f"[bold red]FAILED[/] {proof}: {bad}")
         raise typer.Exit(1)
-    signed = "signed by key " + doc["checkpoint"]["key_id"] if public is not None else "signature not checked (no --key)"
+    signed = "signed by key " if public is not None else "signature not checked (no --key)"
+    if kind == CONSISTENCY:
+        if public is not None:
+            signed += doc["new_checkpoint"]["key_id"]
+        seen = "; the witness's checkpoints agree" if held is not None else ""
+        console.print(
+            f"OK the log's first {doc['old_size']} records are the same in its first {doc['new_size']}: "
+            f"it only grew; {signed}{seen}"
+        )
+        return
+    if public is not None:
+        signed += doc["checkpoint"]["key_id"]
     console.print(f"OK record {doc['seq']} is in the log's first {doc['tree_size']} records; {signed}")
 
 

@@ -1,4 +1,5 @@
-"""Verify a log against its signed checkpoints and a witness, and prove one record's inclusion.
+"""Verify a log against its signed checkpoints and a witness; prove one record's inclusion, or
+that the log signed at one size only grew to another (consistency).
 
 ``audit`` walks the log once: the chain and every stored column (``ChainWalk``), the Merkle
 frontier beside it, and at each checkpoint's seq whether the checkpoint's head and root are the
@@ -21,7 +22,15 @@ from skywarden.errors import LogError
 from skywarden.log.base import EventLog
 from skywarden.log.chain import ChainWalk, Columns, Record, VerifyReport
 from skywarden.log.checkpoint import Checkpoint, key_id_of
-from skywarden.log.merkle import Frontier, inclusion_proof, leaf_hash, root_from_proof
+from skywarden.log.merkle import (
+    Frontier,
+    consistency_proof,
+    consistent,
+    inclusion_proof,
+    leaf_hash,
+    root_from_proof,
+    root_of,
+)
 
 
 @dataclass
@@ -158,8 +167,6 @@ def prove(log: EventLog, seq: int, at: int | None = None) -> dict[str, Any]:
             records.close()  # type: ignore[attr-defined]  # a generator: let the cursor go
     if len(leaves) != cp.seq or not 1 <= seq <= cp.seq:
         raise LogError(f"{log.url}: record {seq} is not in the log up to record {cp.seq}")
-    from skywarden.log.merkle import root_of
-
     if root_of(leaves) != cp.root:
         raise LogError(f"{log.url}: the records up to {cp.seq} are not the checkpoint's tree: verify the log")
     return {
@@ -190,4 +197,91 @@ def check_proof(proof: dict[str, Any], public: Ed25519PublicKey | None = None) -
         return "the path leads to another root: the record is not the one signed"
     if public is not None and not cp.signed_by(public):
         return f"the checkpoint is not signed by key {key_id_of(public)} (it names {cp.key_id})"
+    return ""
+
+
+# ----------------------------------------------------------------------------- consistency proofs
+
+CONSISTENCY = "consistency"  # a proof document's "proof" field; inclusion proofs have none
+
+
+def prove_consistency(log: EventLog, old: int, new: int | None = None) -> dict[str, Any]:
+    """A consistency proof (RFC 9162 section 2.1.4) that the log signed at record ``old`` is a
+    prefix of the log signed at record ``new`` (default: the latest checkpoint): both signed
+    checkpoints, and the hashes that lead from the old root to the new one."""
+    cps = sorted(stored_checkpoints(log), key=lambda c: c.seq)
+    if not cps:
+        raise LogError(f"{log.url}: no checkpoints (an unsigned log proves nothing)")
+    at = {c.seq: c for c in cps}  # the last one stored for each record
+    size = cps[-1].seq if new is None else new
+    for n, what in ((old, "old"), (size, "new")):
+        if n not in at:
+            seqs = ", ".join(str(s) for s in sorted(at))
+            raise LogError(f"{log.url}: no checkpoint at record {n} (the {what} size); checkpoints are at {seqs}")
+    if old > size:
+        raise LogError(f"{log.url}: the old size {old} is past the new size {size}")
+    first, last = at[old], at[size]
+    leaves: list[bytes] = []
+    records = log.read()
+    try:
+        for rec in records:
+            if rec.seq > size:
+                break
+            leaves.append(leaf_hash(rec.data))
+            for cp in (first, last):
+                if rec.seq == cp.seq and rec.hash != cp.head:
+                    raise LogError(f"{log.url}: record {cp.seq} is not the checkpoint's head: verify the log")
+    finally:
+        with contextlib.suppress(AttributeError):
+            records.close()  # type: ignore[attr-defined]  # a generator: let the cursor go
+    if len(leaves) != size:
+        raise LogError(f"{log.url}: the log ends at record {len(leaves)}, before its checkpoint at {size}")
+    for cp in (first, last):
+        if root_of(leaves[: cp.seq]) != cp.root:
+            raise LogError(f"{log.url}: the records up to {cp.seq} are not the checkpoint's tree: verify the log")
+    return {
+        "proof": CONSISTENCY,
+        "old_size": old,
+        "new_size": size,
+        "path": [h.hex() for h in consistency_proof(old, leaves)],
+        "old_checkpoint": json.loads(first.to_json()),
+        "new_checkpoint": json.loads(last.to_json()),
+    }
+
+
+def check_consistency(
+    proof: dict[str, Any], public: Ed25519PublicKey | None = None, held: list[Checkpoint] | None = None
+) -> str:
+    """What is wrong with a consistency proof ("" when it holds): the path must lead from the
+    old checkpoint's root to the new one's (RFC 9162 section 2.1.4.2), both signed by
+    ``public``; and where a witness's checkpoints are given (``held``), those it holds for
+    either size must be the proof's."""
+    try:
+        old = Checkpoint.from_json(json.dumps(proof["old_checkpoint"]))
+        new = Checkpoint.from_json(json.dumps(proof["new_checkpoint"]))
+        old_size, new_size = int(proof["old_size"]), int(proof["new_size"])
+        path = [bytes.fromhex(h) for h in proof["path"]]
+    except (KeyError, TypeError, ValueError, LogError) as exc:
+        return f"not a consistency proof ({exc})"
+    if (old_size, new_size) != (old.seq, new.seq):
+        return f"sizes {old_size} and {new_size} are not the checkpoints' ({old.seq} and {new.seq})"
+    if not 0 < old_size <= new_size:
+        return f"no tree of {old_size} records is a prefix of one of {new_size}"
+    if not consistent(old_size, new_size, old.root, new.root, path):
+        return (
+            f"the path does not lead from the root signed at record {old_size} to the root signed at "
+            f"record {new_size}: the first {old_size} records are not the same in both"
+        )
+    if public is not None:
+        for cp in (old, new):
+            if not cp.signed_by(public):
+                return f"the checkpoint at record {cp.seq} is not signed by key {key_id_of(public)} (it names {cp.key_id})"
+    if held is not None:
+        found = [cp for cp in held if cp.seq in (old.seq, new.seq)]
+        if not found:
+            return f"the witness holds no checkpoint at record {old_size} or {new_size}"
+        for theirs in found:
+            ours = old if theirs.seq == old.seq else new
+            if theirs.root != ours.root or theirs.head != ours.head:
+                return f"the witness holds another checkpoint for record {theirs.seq} (signed {theirs.time}): the log was rewritten"
     return ""

@@ -40,6 +40,7 @@ from skywarden.log.merkle import Frontier, leaf_hash
 ENV_KEY = "SKYWARDEN_KEY"  # path of the site's private key (site.key)
 ENV_EVERY = "SKYWARDEN_CHECKPOINT_EVERY"  # records between checkpoints
 ENV_WITNESS = "SKYWARDEN_WITNESS"  # a JSON-lines file or an http(s) URL
+ENV_PUBLIC_KEY = "SKYWARDEN_PUBLIC_KEY"  # the site's public key, for who checks without the private one
 DEFAULT_EVERY = 1000
 _MAGIC = b"skywarden checkpoint v1\n"
 
@@ -103,7 +104,12 @@ def load_public(path: str | Path) -> Ed25519PublicKey:
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """The log up to record ``seq``: its chain head, the Merkle root of records 1..seq (tree
-    size = seq), when it was signed (UTC, wall clock), by which key, and the signature."""
+    size = seq), when it was signed (UTC, wall clock), by which key, and the signature.
+
+    ``frontier`` (the Merkle tree's right edge at ``seq``, :meth:`Frontier.hashes`) is kept
+    beside it by the writer so that the next writer starts its tree there instead of rereading
+    the log. It is not signed and need not be: it folds to ``root``, which is, and a resumed
+    writer uses it only when it does (``Notary``). Older checkpoints have none."""
 
     seq: int
     head: bytes
@@ -111,6 +117,7 @@ class Checkpoint:
     time: str
     key_id: str
     signature: bytes
+    frontier: tuple[bytes, ...] = ()
 
     def message(self) -> bytes:
         """The signed bytes: one field per line, so that no two checkpoints sign alike."""
@@ -127,18 +134,20 @@ class Checkpoint:
             return False
         return True
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "seq": self.seq,
-                "head": self.head.hex(),
-                "root": self.root.hex(),
-                "time": self.time,
-                "key_id": self.key_id,
-                "signature": base64.b64encode(self.signature).decode(),
-            },
-            separators=(",", ":"),
-        )
+    def to_json(self, with_frontier: bool = False) -> str:
+        """One JSON line: what the witness gets and a proof carries (``with_frontier``: also the
+        frontier, as a backend that keeps checkpoints as JSON stores them)."""
+        d: dict[str, object] = {
+            "seq": self.seq,
+            "head": self.head.hex(),
+            "root": self.root.hex(),
+            "time": self.time,
+            "key_id": self.key_id,
+            "signature": base64.b64encode(self.signature).decode(),
+        }
+        if with_frontier and self.frontier:
+            d["frontier"] = [h.hex() for h in self.frontier]
+        return json.dumps(d, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Checkpoint:
@@ -151,9 +160,24 @@ class Checkpoint:
                 time=str(d["time"]),
                 key_id=str(d["key_id"]),
                 signature=base64.b64decode(d["signature"], validate=True),
+                frontier=tuple(bytes.fromhex(h) for h in d.get("frontier") or ()),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise LogError(f"not a checkpoint: {exc}") from exc
+
+
+def pack_frontier(frontier: Sequence[bytes]) -> bytes:
+    """A checkpoint's frontier as one column value: the 32-byte hashes end to end."""
+    return b"".join(frontier)
+
+
+def unpack_frontier(blob: bytes | None) -> tuple[bytes, ...]:
+    """Back from :func:`pack_frontier`; () for none (an older checkpoint) or a damaged value,
+    which a resumed writer then does without (it rereads the log)."""
+    if not blob or len(blob) % 32:
+        return ()
+    b = bytes(blob)
+    return tuple(b[i : i + 32] for i in range(0, len(b), 32))
 
 
 def sign(key: Ed25519PrivateKey, seq: int, head: bytes, root: bytes, now: datetime) -> Checkpoint:
@@ -178,6 +202,13 @@ class CheckpointStore(Protocol):
     def put_checkpoint(self, cp: Checkpoint) -> None: ...
 
     def checkpoints(self) -> list[Checkpoint]: ...
+
+
+def _close(records: Iterator[Record]) -> None:
+    """Let a reader's cursor go (a generator left half-read holds it until collected)."""
+    close = getattr(records, "close", None)
+    if close is not None:
+        close()
 
 
 # ----------------------------------------------------------------------------- witness
@@ -324,8 +355,11 @@ class Notary:
     """Watches a log being written and signs checkpoints: when a batch crosses a multiple of
     ``every`` records, and at close if anything was appended since the last one.
 
-    It keeps the Merkle frontier of the records written (one extra sha256 per record); on the
-    first append to an existing log it rebuilds it with one read of the records before.
+    It keeps the Merkle frontier of the records written (one extra sha256 per record) and
+    stores it with each checkpoint. On the first append to an existing log it starts from the
+    latest checkpoint that this key signed and whose frontier folds to its root and whose head is
+    still the log's record there, and hashes only the records after it; a log without one (older
+    checkpoints, another key, none at all) is read from the start (``resumed_from`` says which).
     """
 
     def __init__(self, signing: Signing) -> None:
@@ -339,6 +373,8 @@ class Notary:
         self.failed = 0  # checkpoints that could not be written (retried with the next one)
         self.unsent = 0  # checkpoints the witness had not received at close
         self.last_error = ""
+        self.resumed_from = 0  # the checkpoint's seq the frontier was taken from (0: none)
+        self.rehashed = 0  # records read and hashed to rebuild the frontier
 
     def prepare(self) -> None:
         """Read the key and start the witness sender: called by the backend when it takes the
@@ -355,6 +391,13 @@ class Notary:
         assert self._key is not None
         return key_id_of(self._key.public_key())
 
+    def sign_bytes(self, message: bytes) -> tuple[str, bytes]:
+        """``(key id, Ed25519 signature)`` of ``message`` with the site's key, for what else the
+        writer vouches for with it (the stage snapshot, ``skywarden.snapshot``)."""
+        self.prepare()
+        assert self._key is not None
+        return key_id_of(self._key.public_key()), self._key.sign(message)
+
     def appended(self, log: CheckpointStore, first_seq: int, payloads: Sequence[bytes], head: bytes) -> None:
         """Called by the backend after a batch is stored: records first_seq.. hold ``payloads``.
 
@@ -364,8 +407,9 @@ class Notary:
             f = self._frontier
             if f is None or f.size != first_seq - 1:
                 self._frontier = None  # until rebuilt whole
-                f = self._rebuild(log, first_seq - 1)
-                self._signed = max((c.seq for c in log.checkpoints()), default=0)
+                stored = log.checkpoints()
+                f = self._rebuild(log, first_seq - 1, stored)
+                self._signed = max((c.seq for c in stored), default=0)
                 self._frontier = f
             for data in payloads:
                 f.append(leaf_hash(data))
@@ -377,22 +421,52 @@ class Notary:
             self.failed += 1
             self.last_error = str(exc)
 
-    def _rebuild(self, log: CheckpointStore, upto: int) -> Frontier:
-        f = Frontier()
-        if upto:
-            records = log.read()
+    def _rebuild(self, log: CheckpointStore, upto: int, stored: Sequence[Checkpoint]) -> Frontier:
+        """The frontier of records 1..upto: from the latest usable checkpoint, then the records
+        after it (all of them when none is usable)."""
+        f = self._resume_point(log, upto, stored) if upto else Frontier()
+        self.resumed_from = f.size
+        start = f.size
+        if upto > start:
+            records = log.read(after=start)
             try:
                 for rec in records:
                     if rec.seq > upto:
                         break
                     f.append(leaf_hash(rec.data))
             finally:
-                close = getattr(records, "close", None)
-                if close is not None:
-                    close()
+                _close(records)
+        self.rehashed = f.size - start
         if f.size != upto:
             raise LogError(f"{log.url}: {f.size} records found before record {upto + 1}")
         return f
+
+    def _resume_point(self, log: CheckpointStore, upto: int, stored: Sequence[Checkpoint]) -> Frontier:
+        """The frontier stored with the latest checkpoint at or before ``upto`` that can be
+        trusted without rereading the records it covers: signed by this writer's key (so its
+        root was computed from those records by a writer of this site), its frontier folding to
+        that root, and its head the hash the log holds for its record today (so the chain up to
+        it is the one signed; verify still rechecks everything). An empty frontier if none."""
+        self.prepare()
+        assert self._key is not None
+        public = self._key.public_key()
+        for cp in sorted(stored, key=lambda c: c.seq, reverse=True):
+            if not cp.frontier or not 0 < cp.seq <= upto:
+                continue
+            try:
+                f = Frontier.restore(cp.seq, cp.frontier)
+            except ValueError:
+                continue
+            if f.root() != cp.root or not cp.signed_by(public):
+                continue
+            records = log.read(after=cp.seq - 1)
+            try:
+                rec = next(iter(records), None)
+            finally:
+                _close(records)
+            if rec is not None and rec.seq == cp.seq and rec.hash == cp.head:
+                return f
+        return Frontier()
 
     def checkpoint(self, log: CheckpointStore) -> Checkpoint | None:
         """Sign the log as it is now (nothing if nothing was appended since the last one)."""
@@ -402,6 +476,7 @@ class Notary:
         self.prepare()
         assert self._key is not None
         cp = sign(self._key, f.size, self._head, f.root(), datetime.now(UTC))
+        cp = dataclasses.replace(cp, frontier=f.hashes())  # beside the signature, not in it
         log.put_checkpoint(cp)
         self._signed = cp.seq
         self.written += 1

@@ -682,7 +682,7 @@ class NatsLog:
     def put_checkpoint(self, cp: Checkpoint) -> None:
         async def put() -> None:
             await self._ensure_cp_stream()
-            await self._js.publish(self.cp_subject, cp.to_json().encode(), stream=self.cp_stream)
+            await self._js.publish(self.cp_subject, cp.to_json(with_frontier=True).encode(), stream=self.cp_stream)
 
         with self._lock:
             self._run(put())

@@ -28,7 +28,7 @@ import contextlib
 import threading
 from collections.abc import Generator, Sequence
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -37,7 +37,7 @@ from skywarden.errors import LogClosedError, LogError, WriterLockError
 from skywarden.events import KIND_OF, Event, encode
 from skywarden.log.base import log_name_of
 from skywarden.log.chain import GENESIS, Columns, Record, VerifyReport, chain, verify_stored
-from skywarden.log.checkpoint import Checkpoint, Notary
+from skywarden.log.checkpoint import Checkpoint, Notary, pack_frontier, unpack_frontier
 from skywarden.log.writer import changed_under_writer, writer_identity
 
 CONNECT_TIMEOUT_S = 2
@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS {checkpoints} (
     signature bytea NOT NULL,
     id        bigserial PRIMARY KEY
 );
+DO $$ BEGIN  -- the Merkle frontier at seq, not signed; added to logs from before it (looked up
+             -- first: ALTER TABLE would lock the table at every open)
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass({checkpoints_name})
+                   AND attname = 'frontier' AND NOT attisdropped) THEN
+        ALTER TABLE {checkpoints} ADD COLUMN frontier bytea;
+    END IF;
+END $$;
 CREATE OR REPLACE FUNCTION skywarden_refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the Skywarden event log % is append-only', TG_TABLE_NAME;
@@ -87,7 +94,9 @@ def split_url(url: str) -> tuple[str, str]:
     rest, name = log_name_of(url)
     if not any(k == "connect_timeout" for k, _ in rest):
         rest.append(("connect_timeout", str(CONNECT_TIMEOUT_S)))
-    return urlunsplit(parts._replace(query=urlencode(rest))), name
+    # quote, not urlencode's default quote_plus: libpq reads "+" as itself, not a space
+    # (options=-c%20name%3Dvalue would reach the server as "-c+name=value")
+    return urlunsplit(parts._replace(query=urlencode(rest, quote_via=quote))), name
 
 
 def _redacted(url: str) -> str:
@@ -126,6 +135,7 @@ class PostgresLog:
                         trigger=sql.Identifier(f"{self.table}_append_only"),
                         trigger_truncate=sql.Identifier(f"{self.table}_no_truncate"),
                         checkpoints=self._cps,
+                        checkpoints_name=sql.Literal(f"{self.table}_checkpoints"),
                     )
                 )
             self._seq, self._head = self._read_head()
@@ -300,9 +310,10 @@ class PostgresLog:
                     self._writing = False
                 self._db.execute(
                     sql.SQL(
-                        "INSERT INTO {} (seq, head, root, time, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s)"
+                        "INSERT INTO {} (seq, head, root, time, key_id, signature, frontier)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
                     ).format(self._cps),
-                    (cp.seq, cp.head, cp.root, cp.time, cp.key_id, cp.signature),
+                    (cp.seq, cp.head, cp.root, cp.time, cp.key_id, cp.signature, pack_frontier(cp.frontier) or None),
                 )
             except psycopg.Error as exc:
                 raise LogError(f"{_redacted(self.url)}: checkpoint not written ({exc})") from exc
@@ -311,13 +322,16 @@ class PostgresLog:
         conn = self._connect()
         try:
             rows = conn.execute(
-                sql.SQL("SELECT seq, head, root, time, key_id, signature FROM {} ORDER BY id").format(self._cps)
+                sql.SQL("SELECT seq, head, root, time, key_id, signature, frontier FROM {} ORDER BY id").format(self._cps)
             ).fetchall()
         except psycopg.Error as exc:
             raise LogError(f"{_redacted(self.url)}: cannot read checkpoints ({exc})") from exc
         finally:
             conn.close()
-        return [Checkpoint(int(q), bytes(h), bytes(r), str(t), str(k), bytes(sg)) for q, h, r, t, k, sg in rows]
+        return [
+            Checkpoint(int(q), bytes(h), bytes(r), str(t), str(k), bytes(sg), unpack_frontier(fr))
+            for q, h, r, t, k, sg, fr in rows
+        ]
 
     def last_seq(self) -> int:
         """The seq of the last record as the server has it now (other writers included)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from skywarden.errors import LogClosedError, LogError
 from skywarden.events import KIND_OF, Event, encode
 from skywarden.log.chain import GENESIS, AnyOf, Columns, Record, VerifyReport, link, verify_stored
-from skywarden.log.checkpoint import Checkpoint, Notary
+from skywarden.log.checkpoint import Checkpoint, Notary, pack_frontier, unpack_frontier
 from skywarden.log.writer import FileLock, changed_under_writer
 
 SCHEMA = """
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (  -- beside the chain, not in it (skywar
     root      BLOB NOT NULL,     -- Merkle root of records 1..seq
     time      TEXT NOT NULL,     -- when it was signed, UTC
     key_id    TEXT NOT NULL,
-    signature BLOB NOT NULL      -- Ed25519 over Checkpoint.message()
+    signature BLOB NOT NULL,     -- Ed25519 over Checkpoint.message()
+    frontier  BLOB               -- the Merkle frontier at seq (32-byte hashes), not signed
 );
 """
 
@@ -162,19 +163,33 @@ class SqliteLog:
     def verify(self) -> VerifyReport:
         return verify_stored(self.stored_rows(), self.expected_columns)
 
+    def _has_frontier_column(self) -> bool:
+        """Whether the checkpoints table has the ``frontier`` column (files written before it
+        do not, until their next writer adds it)."""
+        return any(row[1] == "frontier" for row in self._db.execute("PRAGMA table_info(checkpoints)"))
+
     def put_checkpoint(self, cp: Checkpoint) -> None:
         try:
             with self._db:
+                if not self._has_frontier_column():  # an older file: its writer adds the column
+                    self._db.execute("ALTER TABLE checkpoints ADD COLUMN frontier BLOB")
                 self._db.execute(
-                    "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?)",
-                    (cp.seq, cp.head, cp.root, cp.time, cp.key_id, cp.signature),
+                    "INSERT INTO checkpoints (seq, head, root, time, key_id, signature, frontier)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (cp.seq, cp.head, cp.root, cp.time, cp.key_id, cp.signature, pack_frontier(cp.frontier) or None),
                 )
         except sqlite3.Error as exc:
             raise LogError(f"{self.path}: checkpoint not written ({exc})") from exc
 
     def checkpoints(self) -> list[Checkpoint]:
-        rows = self._db.execute("SELECT seq, head, root, time, key_id, signature FROM checkpoints ORDER BY rowid")
-        return [Checkpoint(int(s), bytes(h), bytes(r), t, k, bytes(sig)) for s, h, r, t, k, sig in rows]
+        frontier = "frontier" if self._has_frontier_column() else "NULL"
+        rows = self._db.execute(
+            f"SELECT seq, head, root, time, key_id, signature, {frontier} FROM checkpoints ORDER BY rowid"  # noqa: S608 - a column name or NULL, not input
+        )
+        return [
+            Checkpoint(int(s), bytes(h), bytes(r), t, k, bytes(sig), unpack_frontier(fr))
+            for s, h, r, t, k, sig, fr in rows
+        ]
 
     def close(self) -> None:
         if not self._closed:
