@@ -106,9 +106,25 @@ class KindSummary:
         return ok / tot if tot else float("nan")
 
 
-def summarise(real: RealScenario, judged: Judged) -> KindSummary:
+def halves(real: RealScenario) -> tuple[set[int], set[int]]:
+    """The windows split in two halves, alternately within each kind in file order (the two
+    windows of one glider site fall in different halves): a model whose numbers were read off
+    one half is checked on the other."""
+    a: set[int] = set()
+    b: set[int] = set()
+    seen: Counter[str] = Counter()
+    for j, kind in enumerate(real.kinds):
+        (a if seen[kind] % 2 == 0 else b).add(j)
+        seen[kind] += 1
+    return a, b
+
+
+def summarise(real: RealScenario, judged: Judged, only: set[int] | None = None) -> KindSummary:
+    """Figures per flight kind, over the windows ``only`` (default all)."""
     s = KindSummary()
     for j, kind in enumerate(real.kinds):
+        if only is not None and j not in only:
+            continue
         s.flights[kind] += 1
         labels = judged.cls.get(j, [])
         if not labels:
@@ -183,17 +199,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calibration", action="store_true",
                    help="also the Brier score and reliability table (synthetic + real tracks)")
     p.add_argument("--plot", type=Path, default=None, help="draw the reliability plot (PNG)")
+    p.add_argument("--kind-rcs", default="", metavar="KIND=DBSM,...",
+                   help="mean RCS of a flight kind other than the model's (e.g. glider=-6)")
     a = p.parse_args(argv)
+    try:
+        kind_rcs = {k: float(v) for k, v in (x.split("=") for x in a.kind_rcs.split(",") if x)}
+    except ValueError:
+        p.error(f"--kind-rcs: KIND=DBSM pairs, not {a.kind_rcs!r}")
+    if unknown_kinds := set(kind_rcs) - set(KINDS):
+        p.error(f"--kind-rcs: no flight kind {sorted(unknown_kinds)} (kinds: {', '.join(KINDS)})")
 
-    real = make_real_scenario(a.scans, seed=a.seed, pd=a.pd, clutter_mean=a.clutter)
+    real = make_real_scenario(a.scans, seed=a.seed, pd=a.pd, clutter_mean=a.clutter,
+                              kind_rcs=kind_rcs)
     print(f"real flights: {len(real.kinds)} windows ({dict(Counter(real.kinds))}), {a.scans} s, "
           f"1 radar, pd {a.pd}, clutter {a.clutter:g}/scan, judged from {a.min_life:g} s of "
-          f"track life")
+          f"track life" + (f", RCS means {kind_rcs}" if kind_rcs else ""))
     judged = {}
     for with_rcs in (True, False):
         judged[with_rcs] = track(real.scenario, with_rcs=with_rcs, min_life_s=a.min_life)
         print_summary(f"3-D radar {'with' if with_rcs else 'without'} RCS: judged track-scans "
                       "per class (rows: real flight kind)", summarise(real, judged[with_rcs]))
+        for name, half in zip(("A", "B"), halves(real), strict=True):
+            h = summarise(real, judged[with_rcs], half)
+            print(f"  half {name} ({sum(h.judged_flights.values())} windows): track-scans called "
+                  f"drone {100 * h.drone_scan_share():.1f} %, manned_aircraft "
+                  f"{100 * h.correct_share():.1f} %; windows called drone at any time "
+                  f"{sum(h.ever_drone.values())}")
 
     if a.calibration or a.plot:
         synth = make_scenario(100, 120, seed=a.seed, n_radars=2, pd=a.pd, clutter_mean=a.clutter)

@@ -14,6 +14,8 @@ from skywarden.tracking.classify import (
     COOP_NONE,
     COOP_REMOTE_ID,
     I_UNKNOWN,
+    KINDS,
+    ClassModel,
     decide,
     posterior,
 )
@@ -168,3 +170,27 @@ def test_circling_and_climbing_speak_against_an_attack_drone() -> None:
     )
     assert post[0, 0] > 0.95 and post[1, 0] < 0.2
     assert CLASSES[int(np.argmax(post[1]))] == "manned_aircraft"
+
+
+def test_a_thermalling_glider_is_not_a_multicopter() -> None:
+    """A glider circling in a thermal shows as a slow drift with a high turn rate, high up,
+    with an aircraft's RCS: slow as a multicopter, but not small or low like one. Each kind's
+    features count together, so the slow speed of one kind and the RCS of another do not add
+    up to a drone."""
+    n = 1
+    z = np.zeros(n, dtype=np.int64)
+    post = posterior(
+        np.full(n, 12.0), np.full(n, 1100.0), np.full(n, 20.0), np.full(n, -2.0), np.full(n, 20),
+        z, np.zeros(n, dtype=np.int8),
+        climb=np.full(n, 2.5), speed_sd=np.full(n, 4.0), circles=np.full(n, 0.5),
+        n_life=np.full(n, 40),
+    )
+    assert CLASSES[int(np.argmax(post[0]))] == "manned_aircraft" and post[0, 0] < 0.1
+
+
+def test_a_model_needs_a_kind_of_every_class() -> None:
+    no_birds = ClassModel(kinds=tuple(k for k in KINDS if k.name != "bird"))
+    n = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="each class"):
+        posterior(np.ones(1), np.ones(1), np.zeros(1), np.zeros(1), n, n,
+                  np.zeros(1, dtype=np.int8), no_birds)
