@@ -11,9 +11,10 @@ judged track-scans per class, the flights ever called ``drone`` after that age, 
 each flight ends with.
 
 Calibration (``--calibration``): the synthetic benchmark scenario (drones, birds, manned
-aircraft; bench/_tracking_scenario.py) and the real flights together; the Brier score of the
-posterior of decided tracks, and a reliability table of the reported class's probability
-(``--plot FILE`` draws it with matplotlib).
+aircraft; bench/_tracking_scenario.py) and the real flights together, by day; the Brier score of
+the posterior of decided tracks, and a reliability table of the reported class's probability
+(``--plot FILE`` draws it with matplotlib); and what the synthetic drones are called, by day
+and at night (when no glider flies).
 
 examples:
   python bench/classify_real.py
@@ -49,12 +50,14 @@ class Judged:
     age: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
-def track(scenario: BenchScenario, *, with_rcs: bool = True, min_life_s: float = 30.0) -> Judged:
-    """Run the default tracker over the scenario's scans; every confirmed track of at least
-    ``min_life_s`` seconds at every scan, matched to the nearest truth within MATCH_M."""
+def track(scenario: BenchScenario, *, with_rcs: bool = True, min_life_s: float = 30.0,
+          night: bool = False) -> Judged:
+    """Run the default tracker over the scenario's scans, by day (the real flights were flown
+    by day: gliders among them) or ``night``; every confirmed track of at least ``min_life_s``
+    seconds at every scan, matched to the nearest truth within MATCH_M."""
     from skywarden.tracking import Scan, Tracker, TrackerConfig
 
-    tracker = Tracker(TrackerConfig())
+    tracker = Tracker(TrackerConfig(night=night))
     born: dict[int, float] = {}
     out = Judged()
     for k, s in enumerate(scenario.scans):
@@ -233,6 +236,17 @@ def main(argv: list[str] | None = None) -> int:
             js = track(synth, with_rcs=with_rcs, min_life_s=10.0)
             groups.append(posterior_samples(synth, js, synth.cls))
             groups.append(posterior_samples(real.scenario, judged[with_rcs], real.scenario.cls))
+        for night in (False, True):
+            for with_rcs in (True, False):
+                js = track(synth, with_rcs=with_rcs, min_life_s=10.0, night=night)
+                got = Counter[str]()
+                for j, labels in js.cls.items():
+                    if synth.cls[j] == "drone":
+                        got.update(labels)
+                tot = sum(got.values())
+                print(f"synthetic drones {'at night' if night else 'by day'}, "
+                      f"{'with' if with_rcs else 'without'} RCS: track-scans " + ", ".join(
+                          f"{lab} {100 * got[lab] / tot:.1f} %" for lab in LABELS))
         brier, n, table = calibration(groups)
         print(f"\ncalibration over {n:,} track-scans (synthetic drones/birds/aircraft from 10 s, "
               f"real flights from {a.min_life:g} s; with and without RCS): Brier score {brier:.3f}")

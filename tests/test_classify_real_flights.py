@@ -47,7 +47,20 @@ def test_with_rcs_few_manned_aircraft_are_called_drones(real) -> None:  # type: 
 
 def test_without_rcs_the_doubt_is_said_unknown_not_drone(real) -> None:  # type: ignore[no-untyped-def]
     s = summarise(real, track(real.scenario, with_rcs=False, min_life_s=30.0))
-    assert s.correct_share() >= 0.78  # measured 0.82
-    assert s.drone_scan_share() <= 0.045  # measured 0.036 (light aircraft cruising like a drone)
+    assert s.correct_share() >= 0.74  # measured 0.78
+    assert s.drone_scan_share() <= 0.01  # measured 0.0
+    assert sum(s.ever_drone.values()) == 0  # measured 0
+    # a light aircraft cruising at 50 m/s is what an attack drone looks like without RCS: said
     unknown = sum(c["unknown"] for c in s.scans.values())
-    assert unknown > sum(c["drone"] for c in s.scans.values())
+    assert unknown > 500 and unknown > sum(c["drone"] for c in s.scans.values())  # measured 1149
+
+
+def test_an_aircraft_smaller_on_radar_than_modelled_is_rarely_a_drone() -> None:
+    """The RCS of a glider and of a light aircraft is the bench's assumption (0 and 5 dBsm); at
+    -6 and 0 dBsm, nearer an attack drone's, the classifier must not lean on it to call drones:
+    the drone evidence has to separate them from the likeliest aircraft kind."""
+    real = make_real_scenario(150, seed=1, clutter_mean=5.0,
+                              kind_rcs={"glider": -6.0, "light_aircraft": 0.0})
+    s = summarise(real, track(real.scenario, with_rcs=True, min_life_s=30.0))
+    assert s.drone_scan_share() <= 0.015  # measured 0.011 (light aircraft cruising)
+    assert s.scans["glider"]["drone"] == 0 and s.scans["helicopter"]["drone"] == 0

@@ -52,6 +52,9 @@ class KindModel:
     climb: tuple[tuple[float, float], ...]
     speed_sd: tuple[tuple[float, float], ...]
     circles_scale: float
+    # its prior share after dark, as a factor: a kind that needs daylight (a glider soars on
+    # thermals, by sight) hardly flies at night
+    night_factor: float = 1.0
 
 
 #: A target that holds its height and speed: the |climb| (m/s) and speed spread (m/s) a track
@@ -86,8 +89,8 @@ KINDS: tuple[KindModel, ...] = (
     # 15-25 deg/s, which a track that cannot follow the circle shows as a drift with the wind
     # at 5-20 m/s and a high mean turn rate; a composite airframe of 0.1-10 m^2
     KindModel("glider", I_MANNED, 0.05, ((0.6, 30.0, 7.0), (0.4, 12.0, 6.0)),
-              ((1.0, 1200.0, 900.0),), (-2.0, 5.0), 6.0, ((0.2, 1.0), (0.8, 2.5)),
-              ((0.3, 2.5), (0.7, 5.0)), 1.0),
+              ((1.0, 1200.0, 900.0),), (-2.0, 5.0), 2.5, ((0.2, 1.0), (0.8, 2.5)),
+              ((0.3, 2.5), (0.7, 5.0)), 1.0, night_factor=0.02),
 )
 
 
@@ -146,6 +149,7 @@ class _ModelArrays(NamedTuple):
 
     kind_cls: NDArray[np.int64]  # (K,) class of each kind
     log_prior: FloatArray  # (K,)
+    rival: NDArray[np.bool_]  # (K,) kinds the drone evidence is weighed against (those about)
     sp_coef: FloatArray  # (K, J) speed mixture: weight / (sigma sqrt(2 pi))
     sp_mu: FloatArray  # (K, J)
     sp_sd: FloatArray  # (K, J)
@@ -173,8 +177,10 @@ class _ModelArrays(NamedTuple):
 
 
 @functools.lru_cache(maxsize=16)
-def _model_arrays(cm: ClassModel) -> _ModelArrays:
-    """The model as the arrays the kernel reads (built once per model)."""
+def _model_arrays(cm: ClassModel, night: bool = False) -> _ModelArrays:
+    """The model as the arrays the kernel reads (built once per model and time of day). At
+    night each kind's prior takes its ``night_factor``; a kind all but absent then (a factor
+    below 0.1) is no rival for the drone evidence."""
     ks = cm.kinds
     if not ks or {k.cls for k in ks} != {I_DRONE, I_BIRD, I_MANNED}:
         raise ValueError("the class model needs at least one kind of each class")
@@ -188,7 +194,9 @@ def _model_arrays(cm: ClassModel) -> _ModelArrays:
     sd_w, sd_s = _exp_table(tuple(k.speed_sd for k in ks))
     circ = np.array([k.circles_scale for k in ks])
     return _ModelArrays(
-        np.array([k.cls for k in ks], dtype=np.int64), np.log(np.array([k.prior for k in ks])),
+        np.array([k.cls for k in ks], dtype=np.int64),
+        np.log(np.array([k.prior * (k.night_factor if night else 1.0) for k in ks])),
+        np.array([k.cls != I_DRONE and (not night or k.night_factor >= 0.1) for k in ks]),
         sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
         lam, np.log(lam), m, sd, np.log(sd),
         np.log(np.asarray(cm.c2_link)), np.log(np.asarray(cm.adsb)), np.log(np.asarray(cm.remote_id)),
@@ -220,7 +228,7 @@ def _posterior_kernel(
     speed: FloatArray, alt: FloatArray, turn: FloatArray, rcs: FloatArray,
     rcs_n: NDArray[np.int64], c2_n: NDArray[np.int64], coop: NDArray[np.int8],
     climb: FloatArray, speed_sd: FloatArray, circles: FloatArray, n_life: NDArray[np.int64],
-    kind_cls: NDArray[np.int64], log_prior: FloatArray,
+    kind_cls: NDArray[np.int64], log_prior: FloatArray, rival: NDArray[np.bool_],
     sp_coef: FloatArray, sp_mu: FloatArray, sp_sd: FloatArray, sp_fl: FloatArray,
     al_coef: FloatArray, al_mu: FloatArray, al_sd: FloatArray, al_fl: FloatArray,
     lam: FloatArray, log_lam: FloatArray, rcs_m: FloatArray, rcs_s: FloatArray, log_rcs_s: FloatArray,
@@ -230,8 +238,13 @@ def _posterior_kernel(
 ) -> FloatArray:  # fmt: skip
     n = speed.size
     nk = kind_cls.size
-    out = np.zeros((n, 3))
+    out = np.zeros((n, 4))
     logp = np.empty(nk)
+    log_pd = 0.0  # log of the drone kinds' prior share
+    for k in range(nk):
+        if kind_cls[k] == 0:
+            log_pd += math.exp(log_prior[k])
+    log_pd = math.log(log_pd)
     for i in range(n):
         # behaviour: counted as the track's life grows (a few plots say little about it)
         wb = w[4] * min(n_life[i] / n_beh, 1.0)
@@ -255,13 +268,71 @@ def _posterior_kernel(
             logp[k] = v
         top = logp.max()
         tot = 0.0
+        best_other = -math.inf  # the best log-likelihood of a rival kind (not a drone)
         for k in range(nk):
             e = math.exp(logp[k] - top)
             out[i, kind_cls[k]] += e
             tot += e
+            if rival[k]:
+                best_other = max(best_other, logp[k] - log_prior[k])
+        # the drone kinds' likelihood (their mixture within the class) against that best one
+        out[i, 3] = math.log(max(out[i, 0], 1e-300)) + top - log_pd - best_other
         for c in range(3):
             out[i, c] /= tot
     return out
+
+
+def posterior_and_evidence(
+    speed: FloatArray,
+    alt: FloatArray,
+    turn: FloatArray,
+    rcs: FloatArray,
+    rcs_n: NDArray[np.int64],
+    c2_n: NDArray[np.int64],
+    coop: NDArray[np.int8],
+    model: ClassModel | None = None,
+    *,
+    climb: FloatArray | None = None,
+    speed_sd: FloatArray | None = None,
+    circles: FloatArray | None = None,
+    n_life: NDArray[np.int64] | None = None,
+    night: bool = False,
+) -> tuple[FloatArray, FloatArray]:
+    """Class posterior (N, 3) from smoothed features, and the drone evidence (N,): the log
+    likelihood ratio of the drone kinds against the non-drone kind that explains the features
+    best, priors left out (how far the evidence itself separates a drone from the most
+    drone-like other kind, whatever their shares; see :func:`decide`).
+
+    speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
+    dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
+    number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
+    Behaviour over the track's life (all four or none): ``climb`` (N,) mean |climb rate| m/s,
+    ``speed_sd`` (N,) m/s, ``circles`` (N,) net heading change / 360, over ``n_life`` (N,)
+    plots (they count in full from ``model.behaviour_plots``). ``night``: after dark (the
+    kinds' night priors).
+
+    Per kind, the log posterior up to a constant is: log prior + the tempered log-likelihoods
+    of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
+    of the RCS (Gaussian, counted once: a target's mean RCS is one draw from its kind, however
+    many plots measured it), of the behaviour (exponential mixtures), the command-link plots (at
+    most 3) and a cooperative report's kind; a class's posterior is its kinds' sum. One compiled
+    loop over the tracks (a tick classifies a few at a time, where numpy's per-call cost was
+    most of the work).
+    """
+    cm = model or ClassModel()
+    f = np.float64
+    n = np.asarray(speed).shape[0]
+    zero = np.zeros(n)
+    out = _posterior_kernel(
+        np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
+        np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
+        zero if climb is None else np.asarray(climb, f),
+        zero if speed_sd is None else np.asarray(speed_sd, f),
+        zero if circles is None else np.asarray(circles, f),
+        np.zeros(n, np.int64) if n_life is None else np.asarray(n_life, np.int64),
+        *_model_arrays(cm, night),
+    )  # fmt: skip
+    return out[:, :3], out[:, 3]
 
 
 def posterior(
@@ -278,36 +349,13 @@ def posterior(
     speed_sd: FloatArray | None = None,
     circles: FloatArray | None = None,
     n_life: NDArray[np.int64] | None = None,
+    night: bool = False,
 ) -> FloatArray:
-    """Class posterior (N, 3) from smoothed features.
-
-    speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
-    dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
-    number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
-    Behaviour over the track's life (all four or none): ``climb`` (N,) mean |climb rate| m/s,
-    ``speed_sd`` (N,) m/s, ``circles`` (N,) net heading change / 360, over ``n_life`` (N,)
-    plots (they count in full from ``model.behaviour_plots``).
-
-    Per class, the log posterior up to a constant is: log prior + the tempered log-likelihoods
-    of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
-    of the RCS (Gaussian, counted once: a target's mean RCS is one draw from its class, however
-    many plots measured it), of the
-    behaviour (exponentials), the command-link plots (at most 3) and a cooperative report's kind. One compiled loop over the tracks (a
-    tick classifies a few at a time, where numpy's per-call cost was most of the work).
-    """
-    cm = model or ClassModel()
-    f = np.float64
-    n = np.asarray(speed).shape[0]
-    zero = np.zeros(n)
-    return _posterior_kernel(
-        np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
-        np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
-        zero if climb is None else np.asarray(climb, f),
-        zero if speed_sd is None else np.asarray(speed_sd, f),
-        zero if circles is None else np.asarray(circles, f),
-        np.zeros(n, np.int64) if n_life is None else np.asarray(n_life, np.int64),
-        *_model_arrays(cm),
-    )  # fmt: skip
+    """Class posterior (N, 3): :func:`posterior_and_evidence` without the evidence."""
+    return posterior_and_evidence(
+        speed, alt, turn, rcs, rcs_n, c2_n, coop, model,
+        climb=climb, speed_sd=speed_sd, circles=circles, n_life=n_life, night=night,
+    )[0]  # fmt: skip
 
 
 def decide(
