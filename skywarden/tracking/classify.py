@@ -1,9 +1,12 @@
 """Track classification: drone, bird, manned aircraft, or unknown, with a probability.
 
-A naive-Bayes posterior over three classes from features the tracker keeps per track (arrays,
-one row per track), each feature's log-likelihood tempered by a weight because the features
-are not independent (a fast target is also a high one). See docs/classification.md for the
-features, their class models and the reasoning behind the numbers.
+A Bayes posterior over three classes, each a mixture of kinds (attack drone, multicopter; bird;
+airliner, light aircraft or helicopter, glider), from features the tracker keeps per track
+(arrays, one row per track); within a kind naive Bayes, each feature's log-likelihood tempered
+by a weight because the features are not independent (a fast target is also a high one). With
+it, the drone evidence: how far the features alone separate a drone from the likeliest other
+kind. See docs/classification.md for the features, the kinds' models and the reasoning behind
+the numbers.
 
 Shapes: every feature is (N,); the posterior is (N, 3) in the order of :data:`CLASSES`.
 """
@@ -63,7 +66,7 @@ STEADY_CLIMB = ((1.0, 1.0),)
 STEADY_SPEED = ((1.0, 2.5),)
 
 #: The kinds of a night of drone attacks (the reasoning behind each number is in
-#: docs/classification.md, "Class models").
+#: docs/classification.md, "Class models: kinds").
 KINDS: tuple[KindModel, ...] = (
     # fixed-wing attack drones (Shahed/Geran class, loitering munitions): cruise 33-55 m/s at a
     # held height on a planned route; composite airframes of 0.01-1 m^2
@@ -87,7 +90,8 @@ KINDS: tuple[KindModel, ...] = (
               (6.0, 6.0), 1.5, ((0.5, 1.0), (0.5, 3.0)), ((0.5, 2.5), (0.5, 5.0)), 1.0),
     # gliders: 20-50 m/s in a straight glide, sinking 0.5-2 m/s; circling in thermals at
     # 15-25 deg/s, which a track that cannot follow the circle shows as a drift with the wind
-    # at 5-20 m/s and a high mean turn rate; a composite airframe of 0.1-10 m^2
+    # at 5-20 m/s (the circles flown tell the thermalling); a composite airframe of 0.1-10 m^2;
+    # soaring needs daylight
     KindModel("glider", I_MANNED, 0.05, ((0.6, 30.0, 7.0), (0.4, 12.0, 6.0)),
               ((1.0, 1200.0, 900.0),), (-2.0, 5.0), 2.5, ((0.2, 1.0), (0.8, 2.5)),
               ((0.3, 2.5), (0.7, 5.0)), 1.0, night_factor=0.02),
