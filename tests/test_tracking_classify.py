@@ -226,6 +226,11 @@ def test_drone_evidence_is_weighed_against_the_likeliest_other_kind() -> None:
     assert p[0, 0] > 0.95 and math.exp(ev[0]) > 10.0
 
 
+def test_the_drone_evidence_threshold_is_a_ratio() -> None:
+    with pytest.raises(ValueError, match="likelihood ratio"):
+        TrackerConfig(class_drone_evidence=0.0)
+
+
 def test_a_tracker_calls_no_drone_on_a_prior_alone() -> None:
     post = np.array([[0.97, 0.0, 0.03], [0.97, 0.0, 0.03]])
     cur = np.full(2, I_UNKNOWN, dtype=np.int8)

@@ -115,6 +115,10 @@ class TrackerConfig:
             raise ValueError("gate_chi2 and delete_after_s must be positive")
         if self.association not in ("gnn", "jpda"):
             raise ValueError(f"association must be 'gnn' or 'jpda', got {self.association!r}")
+        if not self.class_drone_evidence > 0:
+            raise ValueError(
+                f"class_drone_evidence is a likelihood ratio > 0, got {self.class_drone_evidence}"
+            )
 
     def models(self) -> tuple[MotionModel, ...]:
         w = math.radians(self.turn_rate_deg_s)
