@@ -117,11 +117,12 @@ def make_real_scenario(
     clutter_mean: float = 50.0,
     flights: list[RealFlight] | None = None,
     reach_m: float = 35_000.0,
+    kind_rcs: dict[str, float] | None = None,
 ) -> RealScenario:
     """The real flights seen by the central radar for ``n_scans`` scans (one a second), with
     clutter; each flight's middle (of the part flown within the run) lies uniformly in a disc of
     radius ``reach_m`` round the radar (at least 3 km from it). A plot's RCS has its kind's
-    mean (KIND_RCS_DBSM)."""
+    mean (KIND_RCS_DBSM, or ``kind_rcs`` for the kinds it names)."""
     if n_scans < 2:
         raise ValueError("need at least two scans")
     _check_sensing(pd, clutter_mean)
@@ -139,7 +140,8 @@ def make_real_scenario(
     alive = np.isfinite(truth[..., 0])
     truth = np.where(alive[..., None], truth, 0.0)
     cls = np.full(len(flights), "manned_aircraft")
-    rcs = np.array([KIND_RCS_DBSM[f.kind] for f in flights])
+    means = KIND_RCS_DBSM | (kind_rcs or {})
+    rcs = np.array([means[f.kind] for f in flights])
     scenario = _observe(rng, radars, times, truth, alive, cls, pd=pd, clutter_mean=clutter_mean,
                         seed=seed, n_scans=n_scans, rcs_mean=rcs)
     return RealScenario(scenario, tuple(f.window for f in flights), tuple(f.kind for f in flights))

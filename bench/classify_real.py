@@ -11,9 +11,10 @@ judged track-scans per class, the flights ever called ``drone`` after that age, 
 each flight ends with.
 
 Calibration (``--calibration``): the synthetic benchmark scenario (drones, birds, manned
-aircraft; bench/_tracking_scenario.py) and the real flights together; the Brier score of the
-posterior of decided tracks, and a reliability table of the reported class's probability
-(``--plot FILE`` draws it with matplotlib).
+aircraft; bench/_tracking_scenario.py) and the real flights together, by day; the Brier score of
+the posterior of decided tracks, and a reliability table of the reported class's probability
+(``--plot FILE`` draws it with matplotlib); and what the synthetic drones are called, by day
+and at night (when no glider flies).
 
 examples:
   python bench/classify_real.py
@@ -49,12 +50,14 @@ class Judged:
     age: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
-def track(scenario: BenchScenario, *, with_rcs: bool = True, min_life_s: float = 30.0) -> Judged:
-    """Run the default tracker over the scenario's scans; every confirmed track of at least
-    ``min_life_s`` seconds at every scan, matched to the nearest truth within MATCH_M."""
+def track(scenario: BenchScenario, *, with_rcs: bool = True, min_life_s: float = 30.0,
+          night: bool = False) -> Judged:
+    """Run the default tracker over the scenario's scans, by day (the real flights were flown
+    by day: gliders among them) or ``night``; every confirmed track of at least ``min_life_s``
+    seconds at every scan, matched to the nearest truth within MATCH_M."""
     from skywarden.tracking import Scan, Tracker, TrackerConfig
 
-    tracker = Tracker(TrackerConfig())
+    tracker = Tracker(TrackerConfig(night=night))
     born: dict[int, float] = {}
     out = Judged()
     for k, s in enumerate(scenario.scans):
@@ -106,9 +109,25 @@ class KindSummary:
         return ok / tot if tot else float("nan")
 
 
-def summarise(real: RealScenario, judged: Judged) -> KindSummary:
+def halves(real: RealScenario) -> tuple[set[int], set[int]]:
+    """The windows split in two halves, alternately within each kind in file order (the two
+    windows of one glider site fall in different halves): a model whose numbers were read off
+    one half is checked on the other."""
+    a: set[int] = set()
+    b: set[int] = set()
+    seen: Counter[str] = Counter()
+    for j, kind in enumerate(real.kinds):
+        (a if seen[kind] % 2 == 0 else b).add(j)
+        seen[kind] += 1
+    return a, b
+
+
+def summarise(real: RealScenario, judged: Judged, only: set[int] | None = None) -> KindSummary:
+    """Figures per flight kind, over the windows ``only`` (default all)."""
     s = KindSummary()
     for j, kind in enumerate(real.kinds):
+        if only is not None and j not in only:
+            continue
         s.flights[kind] += 1
         labels = judged.cls.get(j, [])
         if not labels:
@@ -183,17 +202,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calibration", action="store_true",
                    help="also the Brier score and reliability table (synthetic + real tracks)")
     p.add_argument("--plot", type=Path, default=None, help="draw the reliability plot (PNG)")
+    p.add_argument("--kind-rcs", default="", metavar="KIND=DBSM,...",
+                   help="mean RCS of a flight kind other than the model's (e.g. glider=-6)")
     a = p.parse_args(argv)
+    try:
+        kind_rcs = {k: float(v) for k, v in (x.split("=") for x in a.kind_rcs.split(",") if x)}
+    except ValueError:
+        p.error(f"--kind-rcs: KIND=DBSM pairs, not {a.kind_rcs!r}")
+    if unknown_kinds := set(kind_rcs) - set(KINDS):
+        p.error(f"--kind-rcs: no flight kind {sorted(unknown_kinds)} (kinds: {', '.join(KINDS)})")
 
-    real = make_real_scenario(a.scans, seed=a.seed, pd=a.pd, clutter_mean=a.clutter)
+    real = make_real_scenario(a.scans, seed=a.seed, pd=a.pd, clutter_mean=a.clutter,
+                              kind_rcs=kind_rcs)
     print(f"real flights: {len(real.kinds)} windows ({dict(Counter(real.kinds))}), {a.scans} s, "
           f"1 radar, pd {a.pd}, clutter {a.clutter:g}/scan, judged from {a.min_life:g} s of "
-          f"track life")
+          f"track life" + (f", RCS means {kind_rcs}" if kind_rcs else ""))
     judged = {}
     for with_rcs in (True, False):
         judged[with_rcs] = track(real.scenario, with_rcs=with_rcs, min_life_s=a.min_life)
         print_summary(f"3-D radar {'with' if with_rcs else 'without'} RCS: judged track-scans "
                       "per class (rows: real flight kind)", summarise(real, judged[with_rcs]))
+        for name, half in zip(("A", "B"), halves(real), strict=True):
+            h = summarise(real, judged[with_rcs], half)
+            print(f"  half {name} ({sum(h.judged_flights.values())} windows): track-scans called "
+                  f"drone {100 * h.drone_scan_share():.1f} %, manned_aircraft "
+                  f"{100 * h.correct_share():.1f} %; windows called drone at any time "
+                  f"{sum(h.ever_drone.values())}")
 
     if a.calibration or a.plot:
         synth = make_scenario(100, 120, seed=a.seed, n_radars=2, pd=a.pd, clutter_mean=a.clutter)
@@ -202,6 +236,17 @@ def main(argv: list[str] | None = None) -> int:
             js = track(synth, with_rcs=with_rcs, min_life_s=10.0)
             groups.append(posterior_samples(synth, js, synth.cls))
             groups.append(posterior_samples(real.scenario, judged[with_rcs], real.scenario.cls))
+        for night in (False, True):
+            for with_rcs in (True, False):
+                js = track(synth, with_rcs=with_rcs, min_life_s=10.0, night=night)
+                got = Counter[str]()
+                for j, labels in js.cls.items():
+                    if synth.cls[j] == "drone":
+                        got.update(labels)
+                tot = sum(got.values())
+                print(f"synthetic drones {'at night' if night else 'by day'}, "
+                      f"{'with' if with_rcs else 'without'} RCS: track-scans " + ", ".join(
+                          f"{lab} {100 * got[lab] / tot:.1f} %" for lab in LABELS))
         brier, n, table = calibration(groups)
         print(f"\ncalibration over {n:,} track-scans (synthetic drones/birds/aircraft from 10 s, "
               f"real flights from {a.min_life:g} s; with and without RCS): Brier score {brier:.3f}")

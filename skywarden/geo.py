@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import shapely
@@ -120,6 +121,25 @@ COMPASS_16 = (
     "west", "west-north-west", "north-west", "north-north-west",
 )  # fmt: skip
 COMPASS_8 = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+
+def sun_elevation_deg(t: datetime, lat: float, lon: float) -> float:
+    """The sun's elevation above the horizon (degrees) at ``t`` (timezone-aware) seen from
+    (``lat``, ``lon``): NOAA's low-precision formulae (the fractional year's equation of time
+    and declination), good to about half a degree, ample to tell day from night."""
+    u = t.astimezone(UTC)
+    hours = u.hour + u.minute / 60.0 + u.second / 3600.0
+    g = 2.0 * math.pi / 365.0 * (u.timetuple().tm_yday - 1 + (hours - 12.0) / 24.0)
+    eqtime = 229.18 * (0.000075 + 0.001868 * math.cos(g) - 0.032077 * math.sin(g)
+                       - 0.014615 * math.cos(2 * g) - 0.040849 * math.sin(2 * g))
+    decl = (0.006918 - 0.399912 * math.cos(g) + 0.070257 * math.sin(g)
+            - 0.006758 * math.cos(2 * g) + 0.000907 * math.sin(2 * g)
+            - 0.002697 * math.cos(3 * g) + 0.00148 * math.sin(3 * g))
+    solar_min = hours * 60.0 + eqtime + 4.0 * lon  # true solar time, minutes
+    ha = math.radians(solar_min / 4.0 - 180.0)
+    la = math.radians(lat)
+    cz = math.sin(la) * math.sin(decl) + math.cos(la) * math.cos(decl) * math.cos(ha)
+    return 90.0 - math.degrees(math.acos(max(-1.0, min(1.0, cz))))
 
 
 def compass(bearing: float, points: int = 8) -> str:

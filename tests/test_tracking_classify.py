@@ -14,8 +14,11 @@ from skywarden.tracking.classify import (
     COOP_NONE,
     COOP_REMOTE_ID,
     I_UNKNOWN,
+    KINDS,
+    ClassModel,
     decide,
     posterior,
+    posterior_and_evidence,
 )
 from skywarden.tracking.synthetic import Radar, Target, radar_scans
 
@@ -49,12 +52,20 @@ def test_a_drone_a_bird_and_an_airliner() -> None:
 
 
 def test_kinematics_alone_when_no_radar_attributes() -> None:
+    """Without RCS an airliner is still told by its speed and height; a drone cruising at
+    45 m/s is what a light aircraft cruising looks like, so it is `unknown` (the threat stage
+    assesses it as a possible drone), its most likely class a drone, never an aircraft."""
     targets = [
         Target((0.0, 0.0, 700.0), (0.0, 45.0, 0.0)),
         Target((-20000.0, 8000.0, 4000.0), (180.0, 60.0, 0.0)),
     ]
-    cls, _ = classes_after(targets, 40.0, no_rcs=True)
-    assert sorted(cls) == ["drone", "manned_aircraft"]
+    trk = Tracker()
+    for scan, _, _ in radar_scans(targets, RADARS, 40.0, seed=0):
+        table = trk.step(Scan(t=scan.t, sensor_id=scan.sensor_id, z=scan.z, R=scan.R))
+    slow = int(np.argmin(table.features[:, 0]))
+    assert table.cls.tolist()[1 - slow] == "manned_aircraft"
+    assert table.cls.tolist()[slow] == "unknown"
+    assert CLASSES[int(np.argmax(table.posterior[slow]))] == "drone"
 
 
 def test_young_tracks_stay_unknown_and_decisions_have_hysteresis() -> None:
@@ -168,3 +179,95 @@ def test_circling_and_climbing_speak_against_an_attack_drone() -> None:
     )
     assert post[0, 0] > 0.95 and post[1, 0] < 0.2
     assert CLASSES[int(np.argmax(post[1]))] == "manned_aircraft"
+
+
+def test_a_thermalling_glider_is_not_a_multicopter() -> None:
+    """A glider circling in a thermal shows as a slow drift with a high turn rate, high up,
+    with an aircraft's RCS: slow as a multicopter, but not small or low like one. Each kind's
+    features count together, so the slow speed of one kind and the RCS of another do not add
+    up to a drone."""
+    n = 1
+    z = np.zeros(n, dtype=np.int64)
+    post = posterior(
+        np.full(n, 12.0), np.full(n, 1100.0), np.full(n, 20.0), np.full(n, -2.0), np.full(n, 20),
+        z, np.zeros(n, dtype=np.int8),
+        climb=np.full(n, 2.5), speed_sd=np.full(n, 4.0), circles=np.full(n, 0.5),
+        n_life=np.full(n, 40),
+    )
+    assert CLASSES[int(np.argmax(post[0]))] == "manned_aircraft" and post[0, 0] < 0.1
+
+
+def test_a_model_needs_a_kind_of_every_class() -> None:
+    no_birds = ClassModel(kinds=tuple(k for k in KINDS if k.name != "bird"))
+    n = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="each class"):
+        posterior(np.ones(1), np.ones(1), np.zeros(1), np.zeros(1), n, n,
+                  np.zeros(1, dtype=np.int8), no_birds)
+
+
+def _steady_50(night: bool = False, rcs: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    n = 1
+    z = np.zeros(n, dtype=np.int64)
+    return posterior_and_evidence(
+        np.full(n, 50.0), np.full(n, 400.0), np.full(n, 2.0), np.full(n, rcs or 0.0),
+        np.full(n, 0 if rcs is None else 20), z, np.zeros(n, dtype=np.int8),
+        climb=np.full(n, 1.0), speed_sd=np.full(n, 1.5), circles=np.full(n, 0.1),
+        n_life=np.full(n, 40), night=night,
+    )
+
+
+def test_drone_evidence_is_weighed_against_the_likeliest_other_kind() -> None:
+    """50 m/s, straight and level at 400 m: an attack drone or a light aircraft cruising. With no
+    RCS the posterior leans to a drone (the prior of a night of attacks) but the evidence itself
+    does not separate them (a likelihood ratio of a few); a drone's RCS does."""
+    p, ev = _steady_50()
+    assert p[0, 0] > 0.5 and math.exp(ev[0]) < 10.0
+    p, ev = _steady_50(rcs=-12.0)
+    assert p[0, 0] > 0.95 and math.exp(ev[0]) > 10.0
+
+
+def test_the_drone_evidence_threshold_is_a_ratio() -> None:
+    with pytest.raises(ValueError, match="likelihood ratio"):
+        TrackerConfig(class_drone_evidence=0.0)
+
+
+def test_a_tracker_calls_no_drone_on_a_prior_alone() -> None:
+    post = np.array([[0.97, 0.0, 0.03], [0.97, 0.0, 0.03]])
+    cur = np.full(2, I_UNKNOWN, dtype=np.int8)
+    yes = np.ones(2, dtype=bool)
+    # the tracker's rule: a drone needs its evidence too (TrackerConfig.class_drone_evidence)
+    ok = np.log(np.array([3.0, 30.0])) >= math.log(TrackerConfig().class_drone_evidence)
+    out = decide(post, cur, yes, 0.6, 0.15, 0.95, 0.6, drone_eligible=ok)
+    assert out.tolist() == [I_UNKNOWN, 0]
+
+
+def test_gliders_fly_by_day() -> None:
+    """A 28 m/s target at 400 m with a -12 dBsm RCS: a glider gliding or a slow attack drone by
+    day; at night (no thermals to soar on) a drone."""
+    n = 1
+    z = np.zeros(n, dtype=np.int64)
+
+    def at(night: bool) -> tuple[np.ndarray, np.ndarray]:
+        return posterior_and_evidence(
+            np.full(n, 28.0), np.full(n, 400.0), np.full(n, 3.0), np.full(n, -12.0),
+            np.full(n, 20), z, np.zeros(n, dtype=np.int8),
+            climb=np.full(n, 1.5), speed_sd=np.full(n, 2.5), circles=np.full(n, 0.1),
+            n_life=np.full(n, 40), night=night,
+        )
+
+    p_day, ev_day = at(False)
+    p_night, ev_night = at(True)
+    assert p_day[0, 0] < 0.95 and math.exp(ev_day[0]) < 10.0
+    assert p_night[0, 0] > p_day[0, 0] and math.exp(ev_night[0]) > 10.0
+
+
+def test_the_sun_sets() -> None:
+    from datetime import UTC, datetime
+
+    from skywarden.geo import sun_elevation_deg
+
+    moscow = (55.75, 37.62)
+    assert sun_elevation_deg(datetime(2025, 3, 10, 9, 0, tzinfo=UTC), *moscow) > 25.0  # noon
+    assert sun_elevation_deg(datetime(2025, 3, 10, 21, 0, tzinfo=UTC), *moscow) < -30.0
+    # June solstice noon at Greenwich: 90 - 51.48 + 23.44
+    assert abs(sun_elevation_deg(datetime(2025, 6, 21, 12, 0, tzinfo=UTC), 51.48, 0.0) - 62.0) < 1.0

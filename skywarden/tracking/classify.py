@@ -1,9 +1,12 @@
 """Track classification: drone, bird, manned aircraft, or unknown, with a probability.
 
-A naive-Bayes posterior over three classes from features the tracker keeps per track (arrays,
-one row per track), each feature's log-likelihood tempered by a weight because the features
-are not independent (a fast target is also a high one). See docs/classification.md for the
-features, their class models and the reasoning behind the numbers.
+A Bayes posterior over three classes, each a mixture of kinds (attack drone, multicopter; bird;
+airliner, light aircraft or helicopter, glider), from features the tracker keeps per track
+(arrays, one row per track); within a kind naive Bayes, each feature's log-likelihood tempered
+by a weight because the features are not independent (a fast target is also a high one). With
+it, the drone evidence: how far the features alone separate a drone from the likeliest other
+kind. See docs/classification.md for the features, the kinds' models and the reasoning behind
+the numbers.
 
 Shapes: every feature is (N,); the posterior is (N, 3) in the order of :data:`CLASSES`.
 """
@@ -31,41 +34,78 @@ C2_LINK = "drone_c2_link"
 
 
 @dataclass(frozen=True)
+class KindModel:
+    """One kind of target within a class, its features modelled together (Gaussians and
+    Gaussian mixtures as (weight, mean, sigma); exponential scales), so that a slow track must
+    also look small and low to be a multicopter, and a glider's size counts with its speed.
+
+    Units: speed m/s (horizontal), altitude m, RCS dBsm (mean of the plots' dB values), turn
+    rate deg/s, |climb| m/s, speed's spread m/s, circles (turns beyond ``free_circles``)."""
+
+    name: str
+    cls: int  # index into CLASSES
+    prior: float  # share of all targets
+    speed: tuple[tuple[float, float, float], ...]
+    alt: tuple[tuple[float, float, float], ...]
+    rcs: tuple[float, float]
+    turn_scale: float
+    # behaviour over the track's life, exponential mixtures as (weight, scale): an aircraft
+    # cruises as steadily as a drone (the same scale: steadiness is not a drone's mark) or
+    # climbs, sinks and changes speed (a larger scale)
+    climb: tuple[tuple[float, float], ...]
+    speed_sd: tuple[tuple[float, float], ...]
+    circles_scale: float
+    # its prior share after dark, as a factor: a kind that needs daylight (a glider soars on
+    # thermals, by sight) hardly flies at night
+    night_factor: float = 1.0
+
+
+#: A target that holds its height and speed: the |climb| (m/s) and speed spread (m/s) a track
+#: of it shows are its filter's noise (exponential scales)
+STEADY_CLIMB = ((1.0, 1.0),)
+STEADY_SPEED = ((1.0, 2.5),)
+
+#: The kinds of a night of drone attacks (the reasoning behind each number is in
+#: docs/classification.md, "Class models: kinds").
+KINDS: tuple[KindModel, ...] = (
+    # fixed-wing attack drones (Shahed/Geran class, loitering munitions): cruise 33-55 m/s at a
+    # held height on a planned route; composite airframes of 0.01-1 m^2
+    KindModel("attack_drone", I_DRONE, 0.32, ((1.0, 45.0, 7.0),), ((1.0, 600.0, 400.0),),
+              (-10.0, 5.0), 2.5, STEADY_CLIMB, STEADY_SPEED, 0.1),
+    # small multicopters: hover to 20 m/s, low, 0.005-0.2 m^2 (a small quadcopter to a
+    # large hexacopter with its payload); flown from waypoint to waypoint, they turn and
+    # circle as little as an attack drone does (a bird wanders)
+    KindModel("multicopter", I_DRONE, 0.08, ((1.0, 10.0, 6.0),), ((1.0, 250.0, 300.0),),
+              (-15.0, 4.0), 2.5, ((1.0, 1.5),), ((1.0, 3.0),), 0.1),
+    # birds 8-20 m/s, mostly below ~500 m, -35..-15 dBsm (a sparrow to a goose); they wander
+    KindModel("bird", I_BIRD, 0.3, ((1.0, 13.0, 4.5),), ((1.0, 120.0, 220.0),),
+              (-25.0, 5.0), 8.0, ((1.0, 1.5),), ((1.0, 3.0),), 0.5),
+    # airliners and business jets: 100-250 m/s, climbing to or cruising at 3-12 km, >= 10 dBsm
+    KindModel("airliner", I_MANNED, 0.15, ((1.0, 170.0, 60.0),),
+              ((0.3, 1500.0, 1200.0), (0.7, 7000.0, 4000.0)), (15.0, 8.0), 1.2,
+              ((0.5, 1.0), (0.5, 5.0)), ((0.5, 2.5), (0.5, 5.0)), 1.0),
+    # light aircraft and helicopters: 20-110 m/s (a helicopter hovers and crawls), a few
+    # hundred metres to 3 km, 1-10 m^2 of metal
+    KindModel("light_aircraft", I_MANNED, 0.1, ((1.0, 55.0, 22.0),), ((1.0, 1200.0, 1000.0),),
+              (6.0, 6.0), 1.5, ((0.5, 1.0), (0.5, 3.0)), ((0.5, 2.5), (0.5, 5.0)), 1.0),
+    # gliders: 20-50 m/s in a straight glide, sinking 0.5-2 m/s; circling in thermals at
+    # 15-25 deg/s, which a track that cannot follow the circle shows as a drift with the wind
+    # at 5-20 m/s (the circles flown tell the thermalling); a composite airframe of 0.1-10 m^2;
+    # soaring needs daylight
+    KindModel("glider", I_MANNED, 0.05, ((0.6, 30.0, 7.0), (0.4, 12.0, 6.0)),
+              ((1.0, 1200.0, 900.0),), (-2.0, 5.0), 2.5, ((0.2, 1.0), (0.8, 2.5)),
+              ((0.3, 2.5), (0.7, 5.0)), 1.0, night_factor=0.02),
+)
+
+
+@dataclass(frozen=True)
 class ClassModel:
-    """Class-conditional models of the features (Gaussian: mean, sigma; in the feature's unit).
+    """The class model: each class is a mixture of kinds (:class:`KindModel`), plus the
+    evidence that speaks to the class as a whole (command link, cooperative reports), the
+    tempering weights and the floor that keeps any one odd reading from vetoing a kind (a drone
+    seen at 80 m/s in a tail wind is still probably a drone)."""
 
-    Mixtures are (weight, mean, sigma) lists. ``floor`` keeps any single odd reading from
-    vetoing a class (a drone seen at 80 m/s in a tail wind is still probably a drone).
-    """
-
-    prior: tuple[float, float, float] = (0.4, 0.3, 0.3)
-    # horizontal speed, m/s
-    speed: tuple[tuple[tuple[float, float, float], ...], ...] = (
-        ((0.8, 45.0, 7.0), (0.2, 12.0, 5.0)),  # attack drones 33-55, small multicopters 5-20
-        ((1.0, 13.0, 4.5),),  # birds 8-20
-        # airliners 100-250; helicopters, gliders and light aircraft 15-100 (real flights:
-        # gliders 17-36 m/s, helicopters 35-64, light and survey aircraft 45-110, 10-90 %)
-        ((0.5, 170.0, 60.0), (0.5, 50.0, 20.0)),
-    )
-    # height above the ellipsoid, m
-    alt: tuple[tuple[tuple[float, float, float], ...], ...] = (
-        ((1.0, 600.0, 400.0),),  # 200-1000
-        ((1.0, 120.0, 220.0),),  # mostly below ~500
-        ((0.5, 1200.0, 1000.0), (0.5, 7000.0, 4000.0)),  # low and slow, or climbing to cruise
-    )
-    # radar cross-section, dBsm: attack drones -15..0; aircraft from a glider (about 0) and a
-    # light aircraft or helicopter (5-10) to an airliner (20 and more)
-    rcs: tuple[tuple[float, float], ...] = ((-8.0, 6.0), (-20.0, 3.5), (8.0, 10.0))
-    # mean absolute turn rate, deg/s (exponential scale)
-    turn_scale: tuple[float, float, float] = (2.5, 8.0, 1.2)
-    # behaviour over the track's life (exponential scales): an attack drone holds height,
-    # speed and course; aircraft climb and sink, change speed, and gliders circle one way.
-    # Climb and speed spread barely separate (a drone climbs after launch, and a track's
-    # speed estimate wanders): near-neutral. Circles: net heading change / 360 beyond
-    # ``free_circles`` (a dog-leg route) costs exp(-x / scale): thermalling is not a drone's
-    climb_scale: tuple[float, float, float] = (1.0, 1.5, 2.5)  # mean |climb rate|, m/s
-    speed_sd_scale: tuple[float, float, float] = (2.5, 3.0, 4.0)  # speed's std dev, m/s
-    circles_scale: tuple[float, float, float] = (0.1, 0.5, 1.0)
+    kinds: tuple[KindModel, ...] = KINDS
     free_circles: float = 0.75
     behaviour_plots: int = 20  # plots for the behaviour features to count in full
     # P(an RF detector heard a drone command link | class)
@@ -87,57 +127,84 @@ class ClassModel:
 def _mixture_table(
     mix: tuple[tuple[tuple[float, float, float], ...], ...], floor: float
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Per-class mixtures as padded arrays (3, C): weights, means, sigmas; and the floor (3,),
-    relative to each mixture's peak so units do not matter."""
+    """Per-kind mixtures as padded arrays (K, C): weights / (sigma sqrt(2 pi)), means, sigmas;
+    and the floor (K,), relative to each mixture's peak so units do not matter."""
     c = max(len(m) for m in mix)
-    w, mu, sd = np.zeros((3, c)), np.zeros((3, c)), np.ones((3, c))
+    w, mu, sd = np.zeros((len(mix), c)), np.zeros((len(mix), c)), np.ones((len(mix), c))
     for k, comps in enumerate(mix):
         for j, (a, b, s) in enumerate(comps):
             w[k, j], mu[k, j], sd[k, j] = a, b, s
-    peak = (w / (sd * math.sqrt(2 * math.pi))).max(axis=1)
-    return w / (sd * math.sqrt(2 * math.pi)), mu, sd, floor * peak
+    coef = w / (sd * math.sqrt(2 * math.pi))
+    return coef, mu, sd, floor * coef.max(axis=1)
+
+
+def _exp_table(mix: tuple[tuple[tuple[float, float], ...], ...]) -> tuple[FloatArray, FloatArray]:
+    """Per-kind exponential mixtures as padded arrays (K, M): weight / scale, and scale."""
+    m = max(len(c) for c in mix)
+    w, sc = np.zeros((len(mix), m)), np.ones((len(mix), m))
+    for k, comps in enumerate(mix):
+        for j, (a, b) in enumerate(comps):
+            w[k, j], sc[k, j] = a / b, b
+    return w, sc
 
 
 class _ModelArrays(NamedTuple):
-    """A ClassModel as the kernel's arguments, in its order (per class c, mixture component j)."""
+    """A ClassModel as the kernel's arguments, in its order (per kind k, mixture component j)."""
 
-    log_prior: FloatArray  # (3,)
-    sp_coef: FloatArray  # (3, J) speed mixture: weight / (sigma sqrt(2 pi))
-    sp_mu: FloatArray  # (3, J)
-    sp_sd: FloatArray  # (3, J)
-    sp_fl: FloatArray  # (3,) floor
-    al_coef: FloatArray  # (3, J) altitude mixture, as speed's
+    kind_cls: NDArray[np.int64]  # (K,) class of each kind
+    log_prior: FloatArray  # (K,)
+    rival: NDArray[np.bool_]  # (K,) kinds the drone evidence is weighed against (those about)
+    sp_coef: FloatArray  # (K, J) speed mixture: weight / (sigma sqrt(2 pi))
+    sp_mu: FloatArray  # (K, J)
+    sp_sd: FloatArray  # (K, J)
+    sp_fl: FloatArray  # (K,) floor
+    al_coef: FloatArray  # (K, J) altitude mixture, as speed's
     al_mu: FloatArray
     al_sd: FloatArray
     al_fl: FloatArray
-    lam: FloatArray  # (3,) 1 / turn scale
+    lam: FloatArray  # (K,) 1 / turn scale
     log_lam: FloatArray
-    rcs_m: FloatArray  # (3,) dBsm
+    rcs_m: FloatArray  # (K,) dBsm
     rcs_s: FloatArray
     log_rcs_s: FloatArray
-    log_c2: FloatArray  # (3,)
+    log_c2: FloatArray  # (3,) per class
     log_adsb: FloatArray
     log_rid: FloatArray
     w: FloatArray  # (5,) tempering weights: speed, altitude, turn, rcs, behaviour
-    beh_scale: FloatArray  # (3, 3) exponential scales: climb, speed sd, circles x class
+    cl_w: FloatArray  # (K, M) |climb| exponential mixture: weights / scales
+    cl_s: FloatArray  # (K, M) scales
+    sd_w: FloatArray  # (K, M) speed spread, as |climb|
+    sd_s: FloatArray
+    circ_s: FloatArray  # (K,) circles' exponential scale
     free_circles: float
     n_beh: float  # plots for the behaviour features to count in full
 
 
 @functools.lru_cache(maxsize=16)
-def _model_arrays(cm: ClassModel) -> _ModelArrays:
-    """The model as the arrays the kernel reads (built once per model)."""
-    sp_coef, sp_mu, sp_sd, sp_fl = _mixture_table(cm.speed, cm.floor)
-    al_coef, al_mu, al_sd, al_fl = _mixture_table(cm.alt, cm.floor)
-    lam = 1.0 / np.asarray(cm.turn_scale)
-    m, sd = np.asarray(cm.rcs).T
+def _model_arrays(cm: ClassModel, night: bool = False) -> _ModelArrays:
+    """The model as the arrays the kernel reads (built once per model and time of day). At
+    night each kind's prior takes its ``night_factor``; a kind all but absent then (a factor
+    below 0.1) is no rival for the drone evidence."""
+    ks = cm.kinds
+    if not ks or {k.cls for k in ks} != {I_DRONE, I_BIRD, I_MANNED}:
+        raise ValueError("the class model needs at least one kind of each class")
+    sp_coef, sp_mu, sp_sd, sp_fl = _mixture_table(tuple(k.speed for k in ks), cm.floor)
+    al_coef, al_mu, al_sd, al_fl = _mixture_table(tuple(k.alt for k in ks), cm.floor)
+    lam = 1.0 / np.array([k.turn_scale for k in ks])
+    m = np.array([k.rcs[0] for k in ks])
+    sd = np.array([k.rcs[1] for k in ks])
     weights = np.array([cm.w_speed, cm.w_alt, cm.w_turn, cm.w_rcs, cm.w_behaviour])
-    beh = np.array([cm.climb_scale, cm.speed_sd_scale, cm.circles_scale], dtype=np.float64)
+    cl_w, cl_s = _exp_table(tuple(k.climb for k in ks))
+    sd_w, sd_s = _exp_table(tuple(k.speed_sd for k in ks))
+    circ = np.array([k.circles_scale for k in ks])
     return _ModelArrays(
-        np.log(np.asarray(cm.prior)), sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
-        lam, np.log(lam), np.ascontiguousarray(m), np.ascontiguousarray(sd), np.log(sd),
+        np.array([k.cls for k in ks], dtype=np.int64),
+        np.log(np.array([k.prior * (k.night_factor if night else 1.0) for k in ks])),
+        np.array([k.cls != I_DRONE and (not night or k.night_factor >= 0.1) for k in ks]),
+        sp_coef, sp_mu, sp_sd, sp_fl, al_coef, al_mu, al_sd, al_fl,
+        lam, np.log(lam), m, sd, np.log(sd),
         np.log(np.asarray(cm.c2_link)), np.log(np.asarray(cm.adsb)), np.log(np.asarray(cm.remote_id)),
-        weights, beh, float(cm.free_circles), float(cm.behaviour_plots),
+        weights, cl_w, cl_s, sd_w, sd_s, circ, float(cm.free_circles), float(cm.behaviour_plots),
     )  # fmt: skip
 
 
@@ -152,50 +219,124 @@ def _mixture_ll(x: float, coef: FloatArray, mu: FloatArray, sd: FloatArray, fl: 
 
 
 @njit(cache=True)
+def _exp_mix_ll(x: float, wt: FloatArray, sc: FloatArray, k: int) -> float:
+    """log of the exponential mixture's density of x >= 0 under kind k."""
+    dens = 0.0
+    for j in range(wt.shape[1]):
+        dens += wt[k, j] * math.exp(-x / sc[k, j])
+    return math.log(dens)
+
+
+@njit(cache=True)
 def _posterior_kernel(
     speed: FloatArray, alt: FloatArray, turn: FloatArray, rcs: FloatArray,
     rcs_n: NDArray[np.int64], c2_n: NDArray[np.int64], coop: NDArray[np.int8],
     climb: FloatArray, speed_sd: FloatArray, circles: FloatArray, n_life: NDArray[np.int64],
-    log_prior: FloatArray, sp_coef: FloatArray, sp_mu: FloatArray, sp_sd: FloatArray, sp_fl: FloatArray,
+    kind_cls: NDArray[np.int64], log_prior: FloatArray, rival: NDArray[np.bool_],
+    sp_coef: FloatArray, sp_mu: FloatArray, sp_sd: FloatArray, sp_fl: FloatArray,
     al_coef: FloatArray, al_mu: FloatArray, al_sd: FloatArray, al_fl: FloatArray,
     lam: FloatArray, log_lam: FloatArray, rcs_m: FloatArray, rcs_s: FloatArray, log_rcs_s: FloatArray,
     log_c2: FloatArray, log_adsb: FloatArray, log_rid: FloatArray, w: FloatArray,
-    beh_scale: FloatArray, free_circles: float, n_beh: float,
+    cl_w: FloatArray, cl_s: FloatArray, sd_w: FloatArray, sd_s: FloatArray, circ_s: FloatArray,
+    free_circles: float, n_beh: float,
 ) -> FloatArray:  # fmt: skip
     n = speed.size
-    out = np.empty((n, 3))
-    logp = np.empty(3)
+    nk = kind_cls.size
+    out = np.zeros((n, 4))
+    logp = np.empty(nk)
+    log_pd = 0.0  # log of the drone kinds' prior share
+    for k in range(nk):
+        if kind_cls[k] == 0:
+            log_pd += math.exp(log_prior[k])
+    log_pd = math.log(log_pd)
     for i in range(n):
-        for c in range(3):
-            v = log_prior[c] + w[0] * _mixture_ll(speed[i], sp_coef, sp_mu, sp_sd, sp_fl, c)
-            v += w[1] * _mixture_ll(alt[i], al_coef, al_mu, al_sd, al_fl, c)
-            v += w[2] * (log_lam[c] - lam[c] * min(abs(turn[i]), 30.0))
+        # behaviour: counted as the track's life grows (a few plots say little about it)
+        wb = w[4] * min(n_life[i] / n_beh, 1.0)
+        x_climb = min(climb[i], 30.0)
+        x_ssd = min(speed_sd[i], 30.0)
+        x_circ = min(max(circles[i] - free_circles, 0.0), 10.0)
+        for k in range(nk):
+            c = kind_cls[k]
+            v = log_prior[k] + w[0] * _mixture_ll(speed[i], sp_coef, sp_mu, sp_sd, sp_fl, k)
+            v += w[1] * _mixture_ll(alt[i], al_coef, al_mu, al_sd, al_fl, k)
+            v += w[2] * (log_lam[k] - lam[k] * min(abs(turn[i]), 30.0))
             if rcs_n[i] > 0:
-                ll = -0.5 * ((rcs[i] - rcs_m[c]) / rcs_s[c]) ** 2 - log_rcs_s[c]
-                v += w[3] * ll
-            else:
-                v += w[3] * 0.0
-            # behaviour: counted as the track's life grows (a few plots say little about it)
-            wb = w[4] * min(n_life[i] / n_beh, 1.0)
+                v += w[3] * (-0.5 * ((rcs[i] - rcs_m[k]) / rcs_s[k]) ** 2 - log_rcs_s[k])
             if wb > 0.0:
-                for f in range(2):
-                    x = min((climb[i], speed_sd[i])[f], 30.0)
-                    v += wb * (-math.log(beh_scale[f, c]) - x / beh_scale[f, c])
-                # circles beyond the free ones: the same cost shape for every class
-                x = min(max(circles[i] - free_circles, 0.0), 10.0)
-                v -= wb * x / beh_scale[2, c]
+                v += wb * (_exp_mix_ll(x_climb, cl_w, cl_s, k) + _exp_mix_ll(x_ssd, sd_w, sd_s, k))
+                # circles beyond the free ones: the same cost shape for every kind
+                v -= wb * x_circ / circ_s[k]
             v += log_c2[c] * min(c2_n[i], 3)
             v += log_adsb[c] if coop[i] == COOP_ADSB else 0.0
             v += log_rid[c] if coop[i] == COOP_REMOTE_ID else 0.0
-            logp[c] = v
-        top = max(logp[0], logp[1], logp[2])
+            logp[k] = v
+        top = logp.max()
         tot = 0.0
+        best_other = -math.inf  # the best log-likelihood of a rival kind (not a drone)
+        for k in range(nk):
+            e = math.exp(logp[k] - top)
+            out[i, kind_cls[k]] += e
+            tot += e
+            if rival[k]:
+                best_other = max(best_other, logp[k] - log_prior[k])
+        # the drone kinds' likelihood (their mixture within the class) against that best one
+        out[i, 3] = math.log(max(out[i, 0], 1e-300)) + top - log_pd - best_other
         for c in range(3):
-            logp[c] = math.exp(logp[c] - top)
-            tot += logp[c]
-        for c in range(3):
-            out[i, c] = logp[c] / tot
+            out[i, c] /= tot
     return out
+
+
+def posterior_and_evidence(
+    speed: FloatArray,
+    alt: FloatArray,
+    turn: FloatArray,
+    rcs: FloatArray,
+    rcs_n: NDArray[np.int64],
+    c2_n: NDArray[np.int64],
+    coop: NDArray[np.int8],
+    model: ClassModel | None = None,
+    *,
+    climb: FloatArray | None = None,
+    speed_sd: FloatArray | None = None,
+    circles: FloatArray | None = None,
+    n_life: NDArray[np.int64] | None = None,
+    night: bool = False,
+) -> tuple[FloatArray, FloatArray]:
+    """Class posterior (N, 3) from smoothed features, and the drone evidence (N,): the log
+    likelihood ratio of the drone kinds against the non-drone kind that explains the features
+    best, priors left out (how far the evidence itself separates a drone from the most
+    drone-like other kind, whatever their shares; see :func:`decide`).
+
+    speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
+    dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
+    number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
+    Behaviour over the track's life (all four or none): ``climb`` (N,) mean |climb rate| m/s,
+    ``speed_sd`` (N,) m/s, ``circles`` (N,) net heading change / 360, over ``n_life`` (N,)
+    plots (they count in full from ``model.behaviour_plots``). ``night``: after dark (the
+    kinds' night priors).
+
+    Per kind, the log posterior up to a constant is: log prior + the tempered log-likelihoods
+    of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
+    of the RCS (Gaussian, counted once: a target's mean RCS is one draw from its kind, however
+    many plots measured it), of the behaviour (exponential mixtures), the command-link plots (at
+    most 3) and a cooperative report's kind; a class's posterior is its kinds' sum. One compiled
+    loop over the tracks (a tick classifies a few at a time, where numpy's per-call cost was
+    most of the work).
+    """
+    cm = model or ClassModel()
+    f = np.float64
+    n = np.asarray(speed).shape[0]
+    zero = np.zeros(n)
+    out = _posterior_kernel(
+        np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
+        np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
+        zero if climb is None else np.asarray(climb, f),
+        zero if speed_sd is None else np.asarray(speed_sd, f),
+        zero if circles is None else np.asarray(circles, f),
+        np.zeros(n, np.int64) if n_life is None else np.asarray(n_life, np.int64),
+        *_model_arrays(cm, night),
+    )  # fmt: skip
+    return out[:, :3], out[:, 3]
 
 
 def posterior(
@@ -212,36 +353,13 @@ def posterior(
     speed_sd: FloatArray | None = None,
     circles: FloatArray | None = None,
     n_life: NDArray[np.int64] | None = None,
+    night: bool = False,
 ) -> FloatArray:
-    """Class posterior (N, 3) from smoothed features.
-
-    speed (N,) m/s horizontal; alt (N,) m; turn (N,) mean |turn rate| deg/s; rcs (N,) mean
-    dBsm over ``rcs_n`` readings (0 = no radar attribute, feature ignored); ``c2_n`` (N,)
-    number of plots with a drone command-link signature; ``coop`` (N,) cooperative kind.
-    Behaviour over the track's life (all four or none): ``climb`` (N,) mean |climb rate| m/s,
-    ``speed_sd`` (N,) m/s, ``circles`` (N,) net heading change / 360, over ``n_life`` (N,)
-    plots (they count in full from ``model.behaviour_plots``).
-
-    Per class, the log posterior up to a constant is: log prior + the tempered log-likelihoods
-    of speed and altitude (floored mixtures), of the turn rate (exponential, capped at 30 deg/s),
-    of the RCS (Gaussian, counted once: a target's mean RCS is one draw from its class, however
-    many plots measured it), of the
-    behaviour (exponentials), the command-link plots (at most 3) and a cooperative report's kind. One compiled loop over the tracks (a
-    tick classifies a few at a time, where numpy's per-call cost was most of the work).
-    """
-    cm = model or ClassModel()
-    f = np.float64
-    n = np.asarray(speed).shape[0]
-    zero = np.zeros(n)
-    return _posterior_kernel(
-        np.asarray(speed, f), np.asarray(alt, f), np.asarray(turn, f), np.asarray(rcs, f),
-        np.asarray(rcs_n, np.int64), np.asarray(c2_n, np.int64), np.asarray(coop, np.int8),
-        zero if climb is None else np.asarray(climb, f),
-        zero if speed_sd is None else np.asarray(speed_sd, f),
-        zero if circles is None else np.asarray(circles, f),
-        np.zeros(n, np.int64) if n_life is None else np.asarray(n_life, np.int64),
-        *_model_arrays(cm),
-    )  # fmt: skip
+    """Class posterior (N, 3): :func:`posterior_and_evidence` without the evidence."""
+    return posterior_and_evidence(
+        speed, alt, turn, rcs, rcs_n, c2_n, coop, model,
+        climb=climb, speed_sd=speed_sd, circles=circles, n_life=n_life, night=night,
+    )[0]  # fmt: skip
 
 
 def decide(

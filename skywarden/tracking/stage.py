@@ -40,6 +40,7 @@ from skywarden.events import (
     TrackDropped,
     TrackPicture,
 )
+from skywarden.geo import sun_elevation_deg
 from skywarden.scenario import LoadedScenario
 from skywarden.tracking import kernels
 from skywarden.tracking.classify import CLASSES, UNKNOWN
@@ -119,6 +120,8 @@ class TrackingStage:
     # ------------------------------------------------------------------ the Stage protocol
 
     def step(self, now: datetime, events: Sequence[Event]) -> list[Event]:
+        # after civil dusk (the sun 6 deg below the horizon) gliders no longer soar
+        self.tracker.set_night(sun_elevation_deg(now, self.frame.lat0, self.frame.lon0) < -6.0)
         items: list[tuple[datetime, int, _Item]] = []
         refused: list[Event] = []
         for k, ev in enumerate(events):
@@ -352,6 +355,8 @@ class TrackingStage:
                 feats["climb_ms"] = round(float(f[5]), 2)
                 feats["speed_sd_ms"] = round(float(f[6]), 2)
                 feats["circles"] = round(float(f[7]), 2)
+            if len(f) > 8:  # how far the evidence separates a drone from the likeliest other kind
+                feats["drone_evidence"] = round(float(min(math.exp(min(f[8], 50.0)), 1e6)), 3)
             for name, p in zip(CLASSES, table.posterior[k].tolist(), strict=True):
                 feats[f"p_{name}"] = round(float(p), 4)
             out.append(

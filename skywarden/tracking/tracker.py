@@ -34,7 +34,7 @@ from skywarden.tracking.classify import (
     I_UNKNOWN,
     ClassModel,
     decide,
-    posterior,
+    posterior_and_evidence,
 )
 from skywarden.tracking.filters import (
     MotionModel,
@@ -91,6 +91,13 @@ class TrackerConfig:
     class_drone_threshold: float = 0.95  # calling an aircraft a drone raises a threat: be sure
     class_drone_hold: float = 0.6  # a drone below this goes back to unknown
     class_drone_min_plots: int = 10  # plots before a track may be called a drone (its behaviour)
+    # likelihood ratio of the drone kinds over the most drone-like other kind (a light aircraft
+    # cruising, a glider gliding, a bird) before a track may be called a drone: the evidence
+    # must separate them, whatever the kinds' shares in the prior
+    class_drone_evidence: float = 10.0
+    # dark where the tracks fly, until told otherwise (Tracker.set_night; the tracking stage
+    # tells it from the sun): the class priors are those of a night of drone attacks
+    night: bool = True
     class_margin: float = 0.15
     class_min_age_s: float = 4.0
     class_model: ClassModel = field(default_factory=ClassModel)
@@ -108,6 +115,10 @@ class TrackerConfig:
             raise ValueError("gate_chi2 and delete_after_s must be positive")
         if self.association not in ("gnn", "jpda"):
             raise ValueError(f"association must be 'gnn' or 'jpda', got {self.association!r}")
+        if not self.class_drone_evidence > 0:
+            raise ValueError(
+                f"class_drone_evidence is a likelihood ratio > 0, got {self.class_drone_evidence}"
+            )
 
     def models(self) -> tuple[MotionModel, ...]:
         w = math.radians(self.turn_rate_deg_s)
@@ -200,7 +211,8 @@ class TrackTable:
     sensor_names: tuple[str, ...]  # in order of first sight (bits are shared beyond 62 sensors)
     posterior: FloatArray  # (N, 3) drone, bird, manned
     # (N, 8) speed m/s, alt m, turn deg/s, rcs dBsm (nan), c2 plots; over the track's life:
-    # |climb| m/s, speed's standard deviation m/s, circles flown (see Tracker._circles)
+    # |climb| m/s, speed's standard deviation m/s, circles flown (see Tracker._circles); and the
+    # drone evidence, a log likelihood ratio (classify.posterior_and_evidence); (N, 9)
     features: FloatArray
 
     def __len__(self) -> int:
@@ -220,7 +232,7 @@ class _Tracks:
         "smask", "misses", "f_n", "f_speed", "f_alt", "f_turn", "f_climb", "f_slow", "f_svar", "f_wind",
         "f_rate", "f_rpk",
         "v_prev", "rcs_n", "rcs_mean", "c2_n",
-        "coop", "coop_t", "ident", "cls", "p_cls", "post", "dirty",
+        "coop", "coop_t", "ident", "cls", "p_cls", "post", "ev", "dirty",
     )  # fmt: skip
 
     def __init__(self, r: int) -> None:
@@ -259,6 +271,7 @@ class _Tracks:
         self.cls = np.zeros(0, dtype=np.int8)
         self.p_cls = np.zeros(0)
         self.post = np.zeros((0, 3))
+        self.ev = np.zeros(0)  # drone evidence: log likelihood ratio (classify.posterior_and_evidence)
         self.dirty = np.zeros(0, dtype=bool)  # features changed since the last classification
 
     def __len__(self) -> int:
@@ -285,6 +298,7 @@ class Tracker:
         self._models = self.cfg.models()
         self._r = len(self._models)
         self.t: float | None = None
+        self.night = self.cfg.night  # dark where the tracks fly (set_night)
         self._tr = _Tracks(self._r)
         self._next_id = 1
         self._sensor_bit: dict[str, int] = {}
@@ -446,7 +460,7 @@ class Tracker:
         rcs = np.where(tr.rcs_n[idx] > 0, tr.rcs_mean[idx], np.nan)
         feats = np.column_stack(
             [tr.f_speed[idx], tr.f_alt[idx], tr.f_turn[idx], rcs, tr.c2_n[idx].astype(float),
-             tr.f_climb[idx], np.sqrt(tr.f_svar[idx]), self._circles(idx)]
+             tr.f_climb[idx], np.sqrt(tr.f_svar[idx]), self._circles(idx), tr.ev[idx]]
         )
         return TrackTable(
             t=t,
@@ -700,6 +714,7 @@ class Tracker:
         new.cls = np.full(k, I_UNKNOWN, dtype=np.int8)
         new.p_cls = np.zeros(k)
         new.post = np.full((k, 3), 1.0 / 3)
+        new.ev = np.zeros(k)
         new.dirty = np.ones(k, dtype=bool)
         self._tr.extend(new)
         self.counts["initiated"] += k
@@ -803,6 +818,13 @@ class Tracker:
         tr = self._tr
         return np.maximum(np.abs(tr.f_wind[rows]), 30.0 * tr.f_rpk[rows]) / 360.0
 
+    def set_night(self, night: bool) -> None:
+        """Say whether it is dark where the tracks fly (the kinds' night priors: a glider
+        soars by day); every track is classified afresh when it changes."""
+        if night != self.night:
+            self.night = night
+            self._tr.dirty[:] = True
+
     def classify(self) -> None:
         """(Re)classify every track from its features (see :mod:`.classify`)."""
         tr, cfg, t = self._tr, self.cfg, self.t
@@ -811,7 +833,7 @@ class Tracker:
         # only tracks whose features moved since the last call need a new posterior
         d = np.flatnonzero(tr.dirty)
         if d.size:
-            tr.post[d] = posterior(
+            tr.post[d], tr.ev[d] = posterior_and_evidence(
                 tr.f_speed[d],
                 tr.f_alt[d],
                 tr.f_turn[d],
@@ -824,11 +846,18 @@ class Tracker:
                 speed_sd=np.sqrt(tr.f_svar[d]),
                 circles=self._circles(d),
                 n_life=np.maximum(tr.f_n[d] - 4, 0),  # long memory starts at the 5th plot
+                night=self.night,
             )
             tr.dirty[d] = False
         post = tr.post
         eligible = ((t - tr.t_birth) >= cfg.class_min_age_s) | (tr.coop != COOP_NONE)
-        drone_ok = eligible & ((tr.f_n >= cfg.class_drone_min_plots) | (tr.coop != COOP_NONE))
+        coop = tr.coop != COOP_NONE
+        # a drone needs its behaviour seen, and evidence that separates it from every other
+        # kind by itself (not the kinds' shares): or else a cooperative declaration
+        drone_ok = eligible & (
+            ((tr.f_n >= cfg.class_drone_min_plots) & (tr.ev >= math.log(cfg.class_drone_evidence)))
+            | coop
+        )
         tr.cls = decide(post, tr.cls, eligible, cfg.class_threshold, cfg.class_margin,
                         cfg.class_drone_threshold, cfg.class_drone_hold, drone_ok)
         best = np.argmax(post, axis=1)
