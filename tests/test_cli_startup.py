@@ -18,7 +18,7 @@ from skywarden.cli import app
 ROOT = Path(__file__).resolve().parents[1]
 
 # libraries the stages use, and the stage packages themselves
-HEAVY = ("numpy", "scipy", "numba", "matplotlib", "shapely", "pyproj", "networkx", "fastapi", "uvicorn", "argon2", "pyarrow")
+HEAVY = ("numpy", "scipy", "numba", "matplotlib", "shapely", "pyproj", "networkx", "fastapi", "uvicorn", "argon2", "pyarrow", "pydantic")
 STAGES = (
     "skywarden.tracking", "skywarden.assess", "skywarden.response", "skywarden.disclosure",
     "skywarden.ingest", "skywarden.service", "skywarden.report", "skywarden.scenario",
