@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from pyproj import Geod, Transformer
 
-WGS84 = Geod(ellps="WGS84")
+if TYPE_CHECKING:
+    from pyproj import Geod, Transformer
+
+# pyproj is imported when a projection or a geodesic is first needed, not with this module: a
+# stage restored from a snapshot for a tick that places nothing never loads it
 FloatArray = NDArray[np.float64]
+
+
+@cache
+def wgs84() -> Geod:
+    """The WGS84 ellipsoid's geodesics (pyproj)."""
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -28,14 +41,30 @@ class LocalFrame:
 
     lat0: float
     lon0: float
-    _fwd: Transformer = field(init=False, repr=False, compare=False)
-    _inv: Transformer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_lat_lon(self.lat0, self.lon0)
-        proj = f"+proj=aeqd +lat_0={self.lat0} +lon_0={self.lon0} +datum=WGS84 +units=m +no_defs"
-        object.__setattr__(self, "_fwd", Transformer.from_crs("EPSG:4326", proj, always_xy=True))
-        object.__setattr__(self, "_inv", Transformer.from_crs(proj, "EPSG:4326", always_xy=True))
+
+    # the two transformers are built on first use and never pickled (a snapshot's frames are
+    # their centre alone): the same projection string gives the same transformer again
+    @property
+    def _proj(self) -> str:
+        return f"+proj=aeqd +lat_0={self.lat0} +lon_0={self.lon0} +datum=WGS84 +units=m +no_defs"
+
+    @cached_property
+    def _fwd(self) -> Transformer:
+        from pyproj import Transformer
+
+        return Transformer.from_crs("EPSG:4326", self._proj, always_xy=True)
+
+    @cached_property
+    def _inv(self) -> Transformer:
+        from pyproj import Transformer
+
+        return Transformer.from_crs(self._proj, "EPSG:4326", always_xy=True)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"lat0": self.lat0, "lon0": self.lon0}
 
     def to_enu(
         self, lat: ArrayLike, lon: ArrayLike, alt: ArrayLike = 0.0
@@ -96,20 +125,20 @@ def check_lat_lon(lat: float, lon: float) -> None:
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Geodesic distance on WGS84 in metres."""
-    _, _, d = WGS84.inv(lon1, lat1, lon2, lat2)
+    _, _, d = wgs84().inv(lon1, lat1, lon2, lat2)
     return float(d)
 
 
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Initial bearing from point 1 to point 2, degrees clockwise from north in [0, 360)."""
-    az, _, _ = WGS84.inv(lon1, lat1, lon2, lat2)
+    az, _, _ = wgs84().inv(lon1, lat1, lon2, lat2)
     return float(az) % 360.0
 
 
 def circle_ring(lat: float, lon: float, radius_m: float, n: int = 48) -> list[tuple[float, float]]:
     """A (lat, lon) ring approximating a circle on the ellipsoid."""
     az = np.linspace(0.0, 360.0, n, endpoint=False)
-    lons, lats, _ = WGS84.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, radius_m))
+    lons, lats, _ = wgs84().fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, radius_m))
     ring = [(float(a), float(b)) for a, b in zip(lats, lons, strict=True)]
     return ring + [ring[0]]
 

@@ -198,3 +198,33 @@ def segment_nearest_point(
             if _point_segment2(x1, y1, ax, ay, bx, by) < top:
                 bx_, by_ = x1, y1
     return math.sqrt(best), bx_, by_
+
+
+@njit(cache=True)
+def rings_reached(
+    rings: NDArray[np.float64], starts: NDArray[np.int64], x0: NDArray[np.float64], y0: NDArray[np.float64],
+    x1: NDArray[np.float64], y1: NDArray[np.float64], radius: NDArray[np.float64], speed: NDArray[np.float64],
+    level: NDArray[np.int64],
+) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]]:
+    """Per polygon (rings packed by :func:`pack_rings`: the alert stage's districts), over the
+    paths (x0, y0) -> (x1, y1) of the threats: whether one comes within its ``radius`` of it
+    (exactly what meeting the path widened by it means); of those, the least time until the widened path
+    reaches it, ``(distance of the start - radius) / speed`` (0 once within), whether a start is
+    inside, and the highest threat level."""
+    nd = starts.size - 1
+    near = np.zeros(nd, dtype=np.bool_)
+    entry = np.full(nd, np.inf)
+    within = np.zeros(nd, dtype=np.bool_)  # (not ``inside``: the function of that name)
+    top = np.full(nd, -1, dtype=np.int64)
+    for k in range(nd):
+        ring = rings[starts[k] : starts[k + 1]]
+        for i in range(x0.size):
+            if segment_distance(ring, x0[i], y0[i], x1[i], y1[i]) > radius[i]:
+                continue
+            near[k] = True
+            ins = inside(ring, x0[i], y0[i])
+            gap = 0.0 if ins else max(boundary_distance(ring, x0[i], y0[i]) - radius[i], 0.0)
+            entry[k] = min(entry[k], gap / speed[i])
+            within[k] = within[k] or ins
+            top[k] = max(top[k], level[i])
+    return near, entry, within, top

@@ -35,10 +35,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from numba import njit
-from numpy.typing import NDArray
 
-from skywarden import polygons
 from skywarden.assess.threat import picture_local
 from skywarden.disclosure import cap
 from skywarden.disclosure.policy import DisclosurePolicy
@@ -186,36 +183,6 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", ascii_.lower()).strip("_") or "x"
 
 
-@njit(cache=True)
-def _districts_reached(
-    rings: NDArray[np.float64], starts: NDArray[np.int64], x0: NDArray[np.float64], y0: NDArray[np.float64],
-    x1: NDArray[np.float64], y1: NDArray[np.float64], radius: NDArray[np.float64], speed: NDArray[np.float64],
-    level: NDArray[np.int64],
-) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]]:
-    """Per district (of the rings packed by ``polygons.pack_rings``), over the paths (x0, y0)
-    -> (x1, y1) of the threats: whether one comes within its ``radius`` of the district (exactly
-    what meeting the path widened by it means); of those, the least time until the widened path
-    reaches it, ``(distance of the start - radius) / speed`` (0 once within), whether a start is
-    inside, and the highest threat level."""
-    nd = starts.size - 1
-    near = np.zeros(nd, dtype=np.bool_)
-    entry = np.full(nd, np.inf)
-    inside = np.zeros(nd, dtype=np.bool_)
-    top = np.full(nd, -1, dtype=np.int64)
-    for k in range(nd):
-        ring = rings[starts[k] : starts[k + 1]]
-        for i in range(x0.size):
-            if polygons.segment_distance(ring, x0[i], y0[i], x1[i], y1[i]) > radius[i]:
-                continue
-            near[k] = True
-            ins = polygons.inside(ring, x0[i], y0[i])
-            gap = 0.0 if ins else max(polygons.boundary_distance(ring, x0[i], y0[i]) - radius[i], 0.0)
-            entry[k] = min(entry[k], gap / speed[i])
-            inside[k] = inside[k] or ins
-            top[k] = max(top[k], level[i])
-    return near, entry, inside, top
-
-
 @dataclass
 class DistrictAlert:
     """The alert chain of one district."""
@@ -267,6 +234,8 @@ class AlertStage:
         self.issued = 0  # CAP messages issued tonight, every district
         self.districts = [d for d in scenario.spec.districts if d.id in scenario.district_shapes]
         self._shapes = [scenario.district_shapes[d.id] for d in self.districts]
+        from skywarden import polygons  # numba: loaded when a stage is built, not restored
+
         self._rings, self._ring_starts = polygons.pack_rings(self._shapes)
         self.alerts: dict[str, DistrictAlert] = {d.id: DistrictAlert() for d in self.districts}
         self._threats: dict[str, ThreatLevel] = {}  # track id -> level of its open threat
@@ -331,7 +300,9 @@ class AlertStage:
         speed = np.maximum(np.hypot(ve, vn), 1e-3)
         levels = np.asarray([LEVELS.index(self._threats[pic.track_id[i]]) for i in idx], dtype=np.int64)
         found: dict[str, Danger] = {}
-        near, entry, inside, level = _districts_reached(
+        from skywarden import polygons  # the compiled loops: loaded with the first threat
+
+        near, entry, inside, level = polygons.rings_reached(
             self._rings, self._ring_starts, e0, n0, e1, n1, radius, speed, levels
         )
         for k, d in enumerate(self.districts):

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -54,9 +56,11 @@ from skywarden.events import (
     TrackPicture,
     decode,
 )
-from skywarden.geo import WGS84
 from skywarden.log.base import EventLog
 from skywarden.log.peek import read_kinds
+
+if TYPE_CHECKING:
+    from pyproj import Geod
 
 
 @dataclass(frozen=True)
@@ -447,8 +451,17 @@ def incident_events(log: EventLog) -> list[Event]:
 def _area_km2(ring: Sequence[tuple[float, float]]) -> float:
     if len(ring) < 3:
         return 0.0
-    area, _ = WGS84.polygon_area_perimeter([p[1] for p in ring], [p[0] for p in ring])
+    area, _ = _wgs84().polygon_area_perimeter([p[1] for p in ring], [p[0] for p in ring])
     return abs(float(area)) / 1e6
+
+
+@cache
+def _wgs84() -> Geod:
+    """``skywarden.geo.wgs84()`` without importing ``skywarden.geo`` (numpy and shapely, which
+    reading incidents needs nowhere else): pyproj's WGS84 geodesics, on the first footprint."""
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
 
 
 def find_incident(incidents: Sequence[Incident], key: str) -> Incident | None:

@@ -27,8 +27,6 @@ from datetime import datetime
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 from shapely.geometry.base import BaseGeometry
 
 from skywarden.events import DebrisPredicted, Event, KillNumbered, TrackPicture
@@ -341,6 +339,8 @@ def density_mode(xy: FloatArray, bins: int = 64) -> tuple[float, float]:
         xy[:, 0], xy[:, 1], bins=bins, range=[[lo[0], hi[0]], [lo[1], hi[1]]]
     )
     bandwidth = np.maximum((q75 - q25) / 1.349, 1e-3) * n ** (-1.0 / 6.0)
+    from scipy import ndimage  # here, not at the top: only a kill's debris needs scipy
+
     dens = ndimage.gaussian_filter(hist, bandwidth / ((hi - lo) / bins), mode="constant")
     i, j = np.unravel_index(int(np.argmax(dens)), dens.shape)
     return float(0.5 * (ex[i] + ex[i + 1])), float(0.5 * (ey[j] + ey[j + 1]))
@@ -375,6 +375,8 @@ def footprint(xy: FloatArray, containment: float = 0.95, min_radius_m: float = 5
     cut = np.partition(d2, k - 1)[k - 1]
     inside = d2 <= cut
     pts = xy[inside]
+    from scipy.spatial import ConvexHull, QhullError
+
     try:  # qhull on the array: no shapely point objects for thousands of samples
         hull: BaseGeometry = shapely.Polygon(pts[ConvexHull(pts).vertices])
     except QhullError:  # fewer than 3 distinct points, or all on one line

@@ -24,18 +24,23 @@ import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import networkx as nx
 import numpy as np
 from lxml import etree
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
 
 from skywarden.geo import LocalFrame
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from scipy.sparse import csr_matrix
+    from scipy.spatial import cKDTree
+
+# scipy and networkx are imported where they are used (parsing, routing, analysis): a graph
+# restored from a stage snapshot for a tick that sends no crew loads neither (``__getstate__``)
 
 FloatArray = NDArray[np.float64]
 XY = tuple[float, float]
@@ -127,13 +132,46 @@ class RoadGraph:
     ways: int = 0
     skipped_ways: int = 0
     missing_refs: int = 0
-    _kd: cKDTree = field(init=False, repr=False, compare=False)
     _main_idx: NDArray[np.intp] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        idx = np.flatnonzero(self.main)
-        object.__setattr__(self, "_main_idx", idx)
-        object.__setattr__(self, "_kd", cKDTree(self.xy[idx]) if idx.size else None)
+        object.__setattr__(self, "_main_idx", np.flatnonzero(self.main))
+
+    @cached_property
+    def _kd(self) -> cKDTree | None:
+        """The k-d tree of the main part's nodes (built on the first snap; never pickled)."""
+        from scipy.spatial import cKDTree
+
+        idx = self._main_idx
+        return cKDTree(self.xy[idx]) if idx.size else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without scipy objects: the sparse matrices as their CSR arrays (rebuilt on
+        first use, ``__getattr__``), the k-d tree not at all (rebuilt from ``xy``)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_kd", "time", "length")}
+        for name in ("time", "length"):
+            m = self.__dict__.get(name)
+            if m is None:  # never rebuilt since it was restored: its arrays as they came
+                state[f"_{name}_csr"] = self.__dict__[f"_{name}_csr"]
+            else:
+                state[f"_{name}_csr"] = (m.data, m.indices, m.indptr, m.shape)
+        return state
+
+    if not TYPE_CHECKING:  # (to the type checker ``time`` and ``length`` are plain fields)
+
+        def __getattr__(self, name: str) -> Any:
+            """``time`` / ``length`` of a restored graph: the CSR matrix, rebuilt from the
+            pickled arrays on first use."""
+            parts = self.__dict__.get(f"_{name}_csr") if name in ("time", "length") else None
+            if parts is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            from scipy.sparse import csr_matrix
+
+            data, indices, indptr, shape = parts
+            m = csr_matrix((data, indices, indptr), shape=shape)
+            self.__dict__[name] = m
+            del self.__dict__[f"_{name}_csr"]
+            return m
 
     @property
     def n_nodes(self) -> int:
@@ -230,6 +268,9 @@ class RoadGraph:
         hw_sorted = [hw[i] for i in order[first]]
         u, v, time, length = u[first], v[first], time[first], length[first]
         nn = len(used)
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
         t_mat = csr_matrix((time, (u, v)), shape=(nn, nn))
         l_mat = csr_matrix((length, (u, v)), shape=(nn, nn))
         _, labels = connected_components(t_mat, directed=True, connection="strong")
@@ -244,7 +285,9 @@ class RoadGraph:
     def nx(self) -> nx.DiGraph[int]:
         """The graph as a networkx DiGraph: nodes are OSM ids (attrs x, y, lat, lon), edges carry
         ``time_s``, ``length_m`` and ``highway``."""
-        g: nx.DiGraph[int] = nx.DiGraph()
+        import networkx
+
+        g: nx.DiGraph[int] = networkx.DiGraph()
         for i, osm in enumerate(self.osm_id.tolist()):
             g.add_node(
                 osm,
@@ -273,11 +316,15 @@ class RoadGraph:
 
     def snap(self, x: float, y: float) -> tuple[int, float]:
         """Nearest node of the main connected part to (x, y) metres: (node index, distance m)."""
-        d, i = self._kd.query((x, y))
+        kd = self._kd
+        assert kd is not None, "a graph with roads has a largest connected part"
+        d, i = kd.query((x, y))
         return int(self._main_idx[int(i)]), float(d)
 
     def tree(self, source: int) -> tuple[FloatArray, NDArray[np.int32]]:
         """Shortest travel times (s) from node ``source`` to every node, and the predecessors."""
+        from scipy.sparse.csgraph import dijkstra
+
         # one source as a list of one: (1, N) rows (scipy's stubs type no scalar index)
         dist, pred = dijkstra(self.time, directed=True, indices=[source], return_predecessors=True)
         return np.asarray(dist[0]), np.asarray(pred[0])

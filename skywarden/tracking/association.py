@@ -20,12 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
-from skywarden.tracking import kernels
+# scipy and the compiled kernels are imported where they are used: a tracker that only predicts
+# and deletes (a tick without plots) imports this module and need not load them
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -68,6 +65,8 @@ def gate(
     if n == 0 or m == 0:
         return Gated(empty, empty, np.zeros(0), np.zeros(0))
     if n * m <= DENSE_LIMIT:
+        from skywarden.tracking import kernels
+
         # every pair within the coarse radius, then the chi-square test, in one compiled loop
         return Gated(*kernels.gate_dense(pos, Ppos, z, R, float(threshold)))
     else:
@@ -75,6 +74,8 @@ def gate(
         # all would be set by the worst. Plots are grouped by precision, one tree per group.
         # With many pairs at stake the exact largest eigenvalue pays for itself:
         # lambda_max(P + R) <= lambda_max(P) + lambda_max(R), tighter than the traces.
+        from scipy.spatial import cKDTree
+
         trP = np.asarray(np.linalg.eigvalsh(Ppos)[:, -1], dtype=np.float64)
         trR_all = np.asarray(np.linalg.eigvalsh(R)[:, -1], dtype=np.float64)
         order = np.argsort(trR_all, kind="stable")
@@ -127,6 +128,9 @@ def clusters(n: int, m: int, ti: IntArray, mj: IntArray) -> IntArray:
     tracks and m measurements."""
     if ti.size == 0:
         return np.zeros(0, dtype=np.int64)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     g = coo_matrix((np.ones(ti.size), (ti, n + mj)), shape=(n + m, n + m))
     _, labels = connected_components(g, directed=False)
     return np.asarray(labels[ti], dtype=np.int64)
@@ -156,7 +160,7 @@ def gnn(n: int, m: int, g: Gated, bias: FloatArray | None = None) -> tuple[IntAr
         um, lm = np.unique(mj, return_inverse=True)
         mat = np.full((ut.size, um.size), UNASSIGNED_COST)
         mat[lt, lm] = c
-        rows, cols = linear_sum_assignment(mat)
+        rows, cols = _assign(mat)
         ok = mat[rows, cols] < UNASSIGNED_COST
         out_t.append(ut[rows[ok]])
         out_m.append(um[cols[ok]])
@@ -178,13 +182,22 @@ def gnn(n: int, m: int, g: Gated, bias: FloatArray | None = None) -> tuple[IntAr
             a, b = starts[k], ends[k]
             mat = np.full((t_count[k], m_count[k]), UNASSIGNED_COST)
             mat[lt_all[a:b], lm_all[a:b]] = c[a:b]
-            rows, cols = linear_sum_assignment(mat)
+            rows, cols = _assign(mat)
             ok = mat[rows, cols] < UNASSIGNED_COST
             out_t.append(ut_all[1][t_first[k] + rows[ok]])
             out_m.append(um_all[1][m_first[k] + cols[ok]])
     at, am = np.concatenate(out_t), np.concatenate(out_m)
     order = np.argsort(at, kind="stable")
     return at[order], am[order]
+
+
+def _assign(cost: FloatArray) -> tuple[IntArray, IntArray]:
+    """``scipy.optimize.linear_sum_assignment``, imported on the first contested cluster (scipy.
+    optimize is a large import that a scan of one-to-one pairs never needs)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(cost)
+    return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
 
 def _local_ids(lab: IntArray, ids: IntArray) -> tuple[tuple[IntArray, IntArray], IntArray]:

@@ -42,7 +42,6 @@ from skywarden.events import (
 )
 from skywarden.geo import sun_elevation_deg
 from skywarden.scenario import LoadedScenario
-from skywarden.tracking import kernels
 from skywarden.tracking.classify import CLASSES, UNKNOWN
 from skywarden.tracking.tracker import Scan, Tracker, TrackerConfig, TrackTable
 
@@ -227,7 +226,10 @@ class TrackingStage:
             if s_enu is None:
                 s_enu = np.array(self.frame.to_enu(*key), dtype=np.float64).reshape(3)
                 self._sensor_enu[key] = s_enu
-            # the compiled twin of convert.polar_to_enu (scalar sigmas, one sensor)
+            # the compiled twin of convert.polar_to_enu (scalar sigmas, one sensor); numba is
+            # loaded with the first plots, not with a stage restored for a tick without any
+            from skywarden.tracking import kernels
+
             z, R = kernels.polar_to_enu(r[ok], az[ok], el[ok], float(sig[0]), float(sig[1]), float(sig[2]), s_enu)
             reach = self._reach.get(ev.sensor_id)
             coverage = None if reach is None else (float(s_enu[0]), float(s_enu[1]), float(s_enu[2]), reach)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cache
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import gammaincinv
 
-from skywarden.tracking import association as assoc
-from skywarden.tracking import kernels
+# association (scipy) and the compiled kernels (numba) are imported in the methods that use
+# them: a tracker restored from a snapshot for a tick without plots needs neither
 from skywarden.tracking.classify import (
     C2_LINK,
     CLASS_NAMES,
@@ -43,13 +43,20 @@ from skywarden.tracking.filters import (
     markov_matrix,
 )
 
+if TYPE_CHECKING:
+    from skywarden.tracking import association as assoc
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+@cache
 def chi2_quantile(p: float, dof: int) -> float:
     """The chi-square quantile (what ``scipy.stats.chi2.ppf`` gives, without importing
-    scipy.stats, which costs a command a quarter of a second to start)."""
+    scipy.stats, which costs a command a quarter of a second to start; scipy.special itself is
+    imported here, when a configuration is first built, not when the module is)."""
+    from scipy.special import gammaincinv
+
     return float(2.0 * gammaincinv(dof / 2.0, p))
 
 
@@ -67,14 +74,17 @@ class TrackerConfig:
     turn_rate_deg_s: float = 6.0  # turn rate of the coordinated-turn modes
     mode_sojourn_s: float = 20.0  # mean time spent in one mode
     # gating and association
-    gate_chi2: float = chi2_quantile(0.999, 3)  # ~16.3: 0.1 % of true plots fall outside
+    # (the chi-square gates are computed when a configuration is built: scipy then, not on import)
+    # ~16.3: 0.1 % of true plots fall outside
+    gate_chi2: float = field(default_factory=lambda: chi2_quantile(0.999, 3))
     association: Literal["gnn", "jpda"] = "gnn"
     p_detect: float = 0.9  # JPDA: detection probability
     clutter_density: float | None = None  # JPDA: false plots per m^3; None = estimate per scan
     # initiation and confirmation
     init_speed_sigma: float = 80.0  # m/s, horizontal velocity 1-sigma of a one-plot track
     init_vspeed_sigma: float = 10.0  # m/s vertical
-    tentative_gate_chi2: float = chi2_quantile(0.99, 3)  # ~11.3: tighter, clutter pairs up less
+    # ~11.3: tighter, clutter pairs up less
+    tentative_gate_chi2: float = field(default_factory=lambda: chi2_quantile(0.99, 3))
     max_speed_ms: float = 350.0  # a tentative track faster than this is clutter pairing up
     confirm_m: int = 3  # confirmed after M hits ...
     confirm_n: int = 4  # ... within the first N looks of the sensors that saw it
@@ -102,7 +112,7 @@ class TrackerConfig:
     class_min_age_s: float = 4.0
     class_model: ClassModel = field(default_factory=ClassModel)
     # cooperative reports
-    coop_gate_chi2: float = chi2_quantile(0.9999, 3)
+    coop_gate_chi2: float = field(default_factory=lambda: chi2_quantile(0.9999, 3))
     adsb_sigma_m: float = 60.0
     remote_id_sigma_m: float = 30.0
 
@@ -435,6 +445,8 @@ class Tracker:
         self, rows: IntArray, t: float, pos: FloatArray, vel: FloatArray | None, sig: float
     ) -> tuple[IntArray, FloatArray]:
         """Rows whose extrapolated position gates the report, with a matching score."""
+        from skywarden.tracking import association as assoc
+
         tr = self._tr
         assert self.t is not None
         dt = t - self.t
@@ -513,6 +525,8 @@ class Tracker:
         return hit
 
     def _predict(self, t: float) -> None:
+        from skywarden.tracking import kernels
+
         if self.t is None:
             self.t = t
             return
@@ -526,6 +540,9 @@ class Tracker:
         kernels.imm_predict_combine(tr.xm, tr.Pm, tr.mu, F, Q, Pi, tr.x, tr.P)
 
     def _associate_and_update(self, scan: Scan, bit: int) -> None:
+        from skywarden.tracking import association as assoc
+        from skywarden.tracking import kernels
+
         cfg, tr = self.cfg, self._tr
         z, R = scan.z, scan.R
         m = len(z)
@@ -591,6 +608,8 @@ class Tracker:
         self, rows: IntArray, g: assoc.Gated, z: FloatArray, R: FloatArray, scan: Scan
     ) -> None:
         """IMM-JPDA update of the confirmed tracks ``rows`` (combined innovation per mode)."""
+        from skywarden.tracking import association as assoc
+
         cfg, tr = self.cfg, self._tr
         lam = cfg.clutter_density
         if lam is None:
@@ -646,6 +665,8 @@ class Tracker:
             self._record_hits(i[hit], mj[first][hit], scan, self._bit(scan.sensor_id))
 
     def _record_hits(self, ti: IntArray, mj: IntArray, scan: Scan, bit: int) -> None:
+        from skywarden.tracking import kernels
+
         tr = self._tr
         kernels.record_hits(
             ti, scan.t, bit, tr.x, tr.hits, tr.misses, tr.dirty, tr.opps, tr.smask, tr.t_hit,
@@ -779,6 +800,8 @@ class Tracker:
     def _merge_duplicates(self) -> None:
         """Two confirmed tracks on one target (born from two sensors before either could claim
         the other's plots) converge; the younger one is dropped."""
+        from skywarden.tracking import association as assoc
+
         tr, cfg = self._tr, self.cfg
         conf = np.flatnonzero(tr.confirmed)
         if conf.size < 2 or cfg.merge_chi2 <= 0:
