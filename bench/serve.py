@@ -7,7 +7,7 @@ straight lines around the city), keeps M WebSocket clients reading the deltas, a
 
 - report -> client: from the scan's time (set when it is posted) to each client's receipt of
   the first delta of a tick at or after it (p50, p95, p99, max over all clients and scans);
-- GET /api/tracks: response time (p50, p99) and its size;
+- GET /api/tracks: response time (p50, p99) and its size (gzipped unless ``--no-gzip``);
 - how many tracks the picture held, and deltas and gaps seen per client.
 
 The two sides share this machine's cores, as a city's server and its consoles would not; the
@@ -171,7 +171,8 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(max(0.0, t_start - time.time()))
             targets = Targets(args.tracks, scn.spec.city.lat, scn.spec.city.lon)
             gets: list[float] = []
-            size = 0
+            size = wire = 0
+            accept = "identity" if args.no_gzip else "gzip"
             measure_from = t_start + args.warmup
             next_scan = t_start
             prev = t_start
@@ -188,9 +189,9 @@ async def run(args: argparse.Namespace) -> None:
                     next_scan += 1.0
                 if now >= measure_from:
                     g0 = time.perf_counter()
-                    r = await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}"})
+                    r = await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}", "Accept-Encoding": accept})
                     gets.append(time.perf_counter() - g0)
-                    size = len(r.content)
+                    size, wire = len(r.content), int(r.headers.get("content-length", len(r.content)))
                 await asyncio.sleep(0.25)
             rows = await asyncio.to_thread(mine.recv)
             clients.join(30)
@@ -207,7 +208,8 @@ async def run(args: argparse.Namespace) -> None:
           f"deltas per client: {min(s['deltas'] for s in stats)}-{max(s['deltas'] for s in stats)}; "
           f"gaps: {sum(s['gaps'] for s in stats)}")  # fmt: skip
     print(f"report -> client ms: p50 {pct(ms, 50):.0f}  p95 {pct(ms, 95):.0f}  p99 {pct(ms, 99):.0f}  max {max(ms, default=float('nan')):.0f}  (n={len(ms)})")
-    print(f"GET /api/tracks ms: p50 {pct(g, 50):.1f}  p99 {pct(g, 99):.1f}  ({size / 1024:.0f} KiB, n={len(g)})")
+    coding = "" if wire == size else f", {wire / 1024:.0f} KiB gzipped"
+    print(f"GET /api/tracks ms: p50 {pct(g, 50):.1f}  p99 {pct(g, 99):.1f}  ({size / 1024:.0f} KiB{coding}, n={len(g)})")
 
 
 def main() -> None:
@@ -217,6 +219,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=15.0, help="seconds before measuring (tracks confirm)")
     ap.add_argument("--scenario", default=None)
+    ap.add_argument("--no-gzip", action="store_true", help="read the tracks without gzip (Accept-Encoding: identity)")
     asyncio.run(run(ap.parse_args()))
 
 
