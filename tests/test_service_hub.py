@@ -100,8 +100,12 @@ def test_gzip_is_taken_when_asked_for() -> None:
 
 
 def test_a_report_into_a_quiet_night_ticks_at_once_a_stream_waits_min_tick_s() -> None:
+    """``live_due``: when a live night's next tick is due."""
     last = datetime(2026, 12, 3, 21, 0, tzinfo=UTC)
     second = timedelta(seconds=1)
-    assert live_due(last, second, 0.1, waiting=False, took_inputs=True) == last + second
+    assert live_due(last, second, 0.1, waiting=False, took_inputs=False) == last + second  # the clock's own tick
+    # after a report, the clock's tick waits a little longer: a sensor reporting every second
+    # drives the ticks, not the clock's tick just before each report
+    assert live_due(last, second, 0.1, waiting=False, took_inputs=True) == last + second + timedelta(seconds=0.1)
     assert live_due(last, second, 0.1, waiting=True, took_inputs=False) == last  # due now
     assert live_due(last, second, 0.1, waiting=True, took_inputs=True) == last + timedelta(seconds=0.1)

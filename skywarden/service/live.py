@@ -45,7 +45,7 @@ from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, TickResult, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
-from skywarden.service.picture import LivePicture, iso, tick_groups, tracks_geojson
+from skywarden.service.picture import LivePicture, iso, tick_groups, tracks_body
 
 CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
 
@@ -134,13 +134,15 @@ class Delta:
 
 
 def live_due(last: datetime, tick: timedelta, min_tick_s: float, *, waiting: bool, took_inputs: bool) -> datetime:
-    """When a live night's next tick is due, its last tick at ``last``: a ``tick`` after it;
-    sooner when inputs are ``waiting``: at once after a tick that took none (a report coming
-    into a quiet night waits for nothing), ``min_tick_s`` after one that did (a stream of
-    inputs is taken in batches, at most 1/min_tick_s ticks a second)."""
-    if not waiting:
-        return last + tick
-    return last + timedelta(seconds=min_tick_s) if took_inputs else last
+    """When a live night's next tick is due, its last tick at ``last`` (which ``took_inputs``
+    or not). Inputs ``waiting``: at once after a tick that took none (a report coming into a
+    quiet night waits for nothing), ``min_tick_s`` after one that did (a stream of inputs is
+    taken in batches, at most 1/min_tick_s ticks a second). None: ``tick`` after the last,
+    and ``min_tick_s`` more after one that took inputs, so that a sensor reporting every
+    ``tick`` drives the ticks itself: the clock's own tick does not come just before each
+    report, doubling the work and making the report wait for it."""
+    grace = timedelta(seconds=min_tick_s) if took_inputs else timedelta(0)
+    return last + grace if waiting else last + tick + grace
 
 
 def redate(scenario: LoadedScenario, start: datetime) -> LoadedScenario:
@@ -196,6 +198,8 @@ class LiveNight:
         self.log: EventLog | None = None
         self.rt: Runtime | None = None
         self.picture = LivePicture(scenario)
+        # the head's collections, as the reads and the snapshot give them; the tracks encoded
+        # already (msgspec.Raw: GeoJSON with the trails, a thousand tracks' dicts made no more)
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
         self.policy: DisclosurePolicy | None = None
@@ -261,6 +265,7 @@ class LiveNight:
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
+        self.state["tracks"] = msgspec.Raw(tracks_body(self.picture.track_columns(), self.picture.trails))
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
         # a live night's clock: the wall clock read once, now, then carried on by the monotonic
         # clock, so that the wall clock set back or forward (by hand, by NTP) moves no tick; never
@@ -420,7 +425,7 @@ class LiveNight:
             self.on_delta(delta)
         state = {**self.state, **data}
         if cols is not None:
-            state["tracks"] = tracks_geojson(cols, self.picture.trails)
+            state["tracks"] = msgspec.Raw(tracks_body(cols, self.picture.trails))
         self.state = state
         if self.on_tick is not None:
             self.on_tick(delta, state)
