@@ -7,8 +7,9 @@ straight lines around the city), keeps M WebSocket clients reading the deltas, a
 
 - report -> client: from the scan's time (set when it is posted) to each client's receipt of
   the first delta of a tick at or after it (p50, p95, p99, max over all clients and scans);
-- GET /api/tracks: response time (p50, p99) and its size;
-- how many tracks the picture held, and deltas and gaps seen per client.
+- GET /api/tracks: response time (p50, p99) and its size (gzipped unless ``--no-gzip``);
+- how many tracks the picture held, and deltas and gaps seen per client;
+- the CPU the server and the clients used while measured (cores: CPU seconds a second).
 
 The two sides share this machine's cores, as a city's server and its consoles would not; the
 clients run in a process of their own, so that the reads are timed from the feeding process and
@@ -45,6 +46,12 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_s(pid: int) -> float:
+    """A process's CPU time so far (user and system, all its threads; Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -171,13 +178,18 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(max(0.0, t_start - time.time()))
             targets = Targets(args.tracks, scn.spec.city.lat, scn.spec.city.lon)
             gets: list[float] = []
-            size = 0
+            size = wire = 0
+            accept = "identity" if args.no_gzip else "gzip"
             measure_from = t_start + args.warmup
             next_scan = t_start
+            next_get = measure_from + 0.125  # four reads a second, between the scans
             prev = t_start
+            cpu: dict[str, float] = {}
             while time.time() < t_start + args.seconds:
                 now = time.time()
-                if now >= next_scan:
+                if now >= measure_from and not cpu:
+                    cpu = {"server": cpu_s(server.pid), "clients": cpu_s(clients.pid or 0), "wall": now}
+                if now >= next_scan:  # a sensor reports on its period (1 s), not late by the reads
                     t = datetime.fromtimestamp(now, UTC)
                     body = targets.scan(t, now - prev)
                     prev = now
@@ -186,12 +198,15 @@ async def run(args: argparse.Namespace) -> None:
                         raise SystemExit(f"ingest refused: {r.status_code} {r.text[:300]}")
                     sent.append((t.timestamp(), now))
                     next_scan += 1.0
-                if now >= measure_from:
+                elif now >= next_get:
                     g0 = time.perf_counter()
-                    r = await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}"})
+                    r = await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}", "Accept-Encoding": accept})
                     gets.append(time.perf_counter() - g0)
-                    size = len(r.content)
-                await asyncio.sleep(0.25)
+                    size, wire = len(r.content), int(r.headers.get("content-length", len(r.content)))
+                    next_get += 0.25
+                await asyncio.sleep(max(0.0, min(next_scan, next_get) - time.time()))
+            wall = time.time() - cpu["wall"]
+            cpu = {"server": (cpu_s(server.pid) - cpu["server"]) / wall, "clients": (cpu_s(clients.pid or 0) - cpu["clients"]) / wall}
             rows = await asyncio.to_thread(mine.recv)
             clients.join(30)
             tracks = len((await http.get("/api/tracks", headers={"Authorization": f"Bearer {view}"})).json()["features"])
@@ -207,7 +222,9 @@ async def run(args: argparse.Namespace) -> None:
           f"deltas per client: {min(s['deltas'] for s in stats)}-{max(s['deltas'] for s in stats)}; "
           f"gaps: {sum(s['gaps'] for s in stats)}")  # fmt: skip
     print(f"report -> client ms: p50 {pct(ms, 50):.0f}  p95 {pct(ms, 95):.0f}  p99 {pct(ms, 99):.0f}  max {max(ms, default=float('nan')):.0f}  (n={len(ms)})")
-    print(f"GET /api/tracks ms: p50 {pct(g, 50):.1f}  p99 {pct(g, 99):.1f}  ({size / 1024:.0f} KiB, n={len(g)})")
+    print(f"CPU while measured, in cores: server {cpu['server']:.2f}, clients {cpu['clients']:.2f}; load average {os.getloadavg()[0]:.1f}")
+    coding = "" if wire == size else f", {wire / 1024:.0f} KiB gzipped"
+    print(f"GET /api/tracks ms: p50 {pct(g, 50):.1f}  p99 {pct(g, 99):.1f}  ({size / 1024:.0f} KiB{coding}, n={len(g)})")
 
 
 def main() -> None:
@@ -217,6 +234,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=15.0, help="seconds before measuring (tracks confirm)")
     ap.add_argument("--scenario", default=None)
+    ap.add_argument("--no-gzip", action="store_true", help="read the tracks without gzip (Accept-Encoding: identity)")
     asyncio.run(run(ap.parse_args()))
 
 

@@ -19,6 +19,7 @@ claim) is the same replay followed by live ticks.
 from __future__ import annotations
 
 import gc
+import threading
 import time as _time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -212,7 +213,7 @@ class Runtime:
 
 
 @contextmanager
-def settled_heap() -> Iterator[None]:
+def settled_heap(every_s: float | None = None) -> Iterator[None]:
     """Run a long loop with what exists now out of the garbage collector's sight.
 
     Everything built before a night (modules, scenario, stages, road graph) lives through it,
@@ -220,12 +221,31 @@ def settled_heap() -> Iterator[None]:
     dozens of times a night and, on a 5,000-target tracker, in the scans that collections
     land in. ``gc.freeze`` sets those objects aside for the loop; ``gc.unfreeze`` hands them
     back after it, so a caller that plays many nights (tests) keeps collecting them.
+
+    ``every_s``: set aside again, that often, what has lived since (after collecting the young
+    generations, so no young garbage is kept): what the night builds once under way, the
+    kernels compiled on their first use above all, would otherwise make every full collection
+    100 ms (1,000 live tracks; one every few seconds; 10-25 ms once set aside, and rarer).
     """
     gc.collect()
     gc.freeze()
+    stop = threading.Event()
+
+    def resettle() -> None:
+        assert every_s is not None
+        while not stop.wait(every_s):
+            gc.collect(1)
+            gc.freeze()
+
+    again = threading.Thread(target=resettle, name="skywarden-settle", daemon=True) if every_s else None
+    if again is not None:
+        again.start()
     try:
         yield
     finally:
+        stop.set()
+        if again is not None:
+            again.join()
         gc.unfreeze()
 
 

@@ -160,3 +160,19 @@ def test_submitted_inputs_land_in_the_next_tick():
     assert [E.kind(e) for e in res.derived] == ["kill_numbered"]
     with pytest.raises(TypeError):
         rt.submit([res.derived[0]])  # type: ignore[list-item]
+
+
+def test_a_settled_heap_sets_aside_what_lives_on_again_and_hands_it_all_back() -> None:
+    import gc
+    import time
+
+    from skywarden.runtime import settled_heap
+
+    with settled_heap(every_s=0.05):
+        first = gc.get_freeze_count()
+        kept = [[i] for i in range(5_000)]  # built once under way, as a night's kernels are
+        deadline = time.monotonic() + 5
+        while gc.get_freeze_count() < first + len(kept) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert gc.get_freeze_count() >= first + len(kept)
+    assert gc.get_freeze_count() == 0 and kept

@@ -121,6 +121,34 @@ def test_reads_answer_the_live_picture(served: Served) -> None:
     assert served.client.get("/api/summary", headers=h).json()["ticks"] > 1000
 
 
+def test_a_read_of_the_head_has_an_etag_a_304_and_gzip_when_asked(served: Served) -> None:
+    import gzip
+
+    h = served.as_("viewer")
+    served.live.control("pause")  # no tick while the same picture is read twice
+    try:
+        time.sleep(0.2)
+        plain = served.client.get("/api/tracks", headers={**h, "Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and "content-encoding" not in plain.headers
+        tag = plain.headers["etag"]
+        again = served.client.get("/api/tracks", headers={**h, "If-None-Match": tag})
+        assert again.status_code == 304 and again.content == b""
+        zipped = served.client.get("/api/tracks", headers={**h, "Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip" and zipped.headers["etag"] != tag
+        assert msgspec.json.decode(zipped.content) == msgspec.json.decode(plain.content)  # (httpx un-gzips it)
+        raw = served.client.build_request("GET", "/api/tracks", headers={**h, "Accept-Encoding": "gzip"})
+        body = served.client.send(raw, stream=True)
+        assert gzip.decompress(b"".join(body.iter_raw())) == plain.content
+        body.close()
+        assert served.client.get("/api/tracks", headers={**h, "If-None-Match": zipped.headers["etag"]}).status_code == 304
+        assert served.client.get("/api/night", headers={**h, "If-None-Match": tag}).status_code == 200  # another collection
+    finally:
+        served.live.control("resume")
+    served.wait_ticks(2)
+    later = served.client.get("/api/tracks", headers={**h, "If-None-Match": tag})
+    assert later.status_code == 200 and later.headers["etag"] != tag  # a tick came: a new picture
+
+
 def test_at_gives_the_picture_of_that_moment_from_the_log(served: Served) -> None:
     h = served.as_("viewer")
     past = served.client.get("/api/night", params={"at": "00:05"}, headers=h).json()

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from skywarden import events as E
@@ -25,7 +26,7 @@ from skywarden.play import play_night
 from skywarden.runtime import SimulatedClock
 from skywarden.scenario import LoadedScenario
 from skywarden.service.live import Delta, LiveNight
-from skywarden.service.picture import TRAIL
+from skywarden.service.picture import TRACK_COLUMNS, TRAIL
 
 
 def test_a_served_night_and_the_same_inputs_played_by_run_give_the_same_log(
@@ -256,13 +257,14 @@ def test_the_first_tick_after_opening_keeps_a_reports_own_time(scenario: LoadedS
 
 
 def test_deltas_carry_no_trails_and_a_client_rebuilds_the_servers_own(scenario: LoadedScenario, tmp_path: Path) -> None:
-    """The WebSocket deltas leave the trails out; extending each track's trail with the
-    positions the deltas bring (as the console's feed does) gives the server's trails."""
+    """The WebSocket deltas carry the tracks as columns and leave the trails out; extending
+    each track's trail with the positions the deltas bring (as the console's feed does) gives
+    the server's trails, and the columns hold the server's tracks, property for property."""
     live = LiveNight(scenario, str(tmp_path / "night.sqlite"), exercise=True)
     live.open()
     live.advance(1300)  # to the first drones (00:20)
     held: dict[str, list[list[float]]] = {
-        f["properties"]["track_id"]: f["properties"]["trail"] for f in live.state["tracks"]["features"]
+        f["properties"]["track_id"]: f["properties"]["trail"] for f in msgspec.json.decode(live.state["tracks"])["features"]
     }
     deltas_with_tracks = 0
 
@@ -272,21 +274,29 @@ def test_deltas_carry_no_trails_and_a_client_rebuilds_the_servers_own(scenario: 
         if tracks is None:
             return
         deltas_with_tracks += 1
+        assert tracks["type"] == "TrackColumns" and set(tracks) == {"type", *TRACK_COLUMNS}
         rebuilt: dict[str, list[list[float]]] = {}
-        for f in tracks["features"]:
-            assert "trail" not in f["properties"]
-            trail = list(held.get(f["properties"]["track_id"], []))
-            at = f["geometry"]["coordinates"]
+        for i, tid in enumerate(tracks["track_id"]):
+            trail = list(held.get(tid, []))
+            at = [tracks["lon"][i], tracks["lat"][i]]
             if not trail or trail[-1] != at:
                 trail.append(at)
-            rebuilt[f["properties"]["track_id"]] = trail[-TRAIL:]
+            rebuilt[tid] = trail[-TRAIL:]
         held = rebuilt
-        server = {f["properties"]["track_id"]: f["properties"]["trail"] for f in state["tracks"]["features"]}
+        feats = msgspec.json.decode(state["tracks"])["features"]  # (encoded once, as the reads send it)
+        server = {f["properties"]["track_id"]: f["properties"]["trail"] for f in feats}
         assert held == server
+        as_read = [{"lon": f["geometry"]["coordinates"][0], "lat": f["geometry"]["coordinates"][1], **f["properties"]} for f in feats]
+        for row in as_read:
+            del row["trail"]
+        assert [dict(zip(TRACK_COLUMNS, r, strict=True)) for r in zip(*(tracks[n] for n in TRACK_COLUMNS), strict=True)] == as_read
 
     live.on_tick = on_tick
     live.advance(120)
     assert deltas_with_tracks >= 100 and held and any(len(t) == TRAIL for t in held.values())
+    # the state's tracks, encoded by the night without a dict per track, are the GeoJSON the
+    # picture gives (as a read ?at= builds it), byte for byte
+    assert msgspec.json.encode(live.state["tracks"]) == msgspec.json.encode(live.picture.c_tracks())
     live.stop()
 
 

@@ -20,11 +20,29 @@ export function classify(lastSeq, msg) {
 export const TRAIL = 10; // positions kept per track, as the server keeps them
 
 /**
- * A delta's tracks (which carry no trails) with each track's trail extended from the tracks the
- * client holds: its last trail, and the delta's position where the track moved. Tracks not in
- * the delta lose theirs. Pure, and the same rule as the server's (skywarden/service/picture.py).
+ * A delta's tracks as the server sends them, columns (`{type: "TrackColumns", track_id: [...],
+ * lon: [...], lat: [...], cls: [...], ...}`, a quarter of the GeoJSON's bytes), as the GeoJSON
+ * FeatureCollection of Points the reads give (without trails). Any other column is a property.
+ */
+export function fromColumns(cols) {
+  const ids = cols?.track_id || [];
+  const names = Object.keys(cols || {}).filter((k) => k !== "type" && k !== "lon" && k !== "lat");
+  const features = ids.map((_, i) => {
+    const properties = {};
+    for (const k of names) properties[k] = cols[k][i];
+    return { type: "Feature", geometry: { type: "Point", coordinates: [cols.lon[i], cols.lat[i]] }, properties };
+  });
+  return { type: "FeatureCollection", features };
+}
+
+/**
+ * A delta's tracks (columns or GeoJSON, without trails) with each track's trail extended from
+ * the tracks the client holds: its last trail, and the delta's position where the track moved.
+ * Tracks not in the delta lose theirs. Pure, and the same rule as the server's
+ * (skywarden/service/picture.py).
  */
 export function withTrails(held, tracks) {
+  if (tracks?.type === "TrackColumns") tracks = fromColumns(tracks);
   const before = new Map();
   for (const f of held?.features || []) before.set(f.properties?.track_id, f.properties?.trail || []);
   const features = (tracks?.features || []).map((f) => {

@@ -1,7 +1,7 @@
 // node --test console/test/: the console's pure pieces (no browser needed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { classify, withTrails } from "../src/feed.js";
+import { classify, fromColumns, withTrails } from "../src/feed.js";
 import { alongRoute, CrewProgress } from "../src/progress.js";
 
 test("a snapshot is always applied", () => {
@@ -57,4 +57,22 @@ test("the trails of a delta's tracks are extended as the server extends its own"
   assert.equal(trail.length, 10);
   assert.deepEqual(trail[9], [24, 0]);
   assert.deepEqual(withTrails(undefined, { type: "FeatureCollection", features: [] }).features, []);
+});
+
+test("a delta's track columns become the features the reads give, trails extended", () => {
+  const cols = {
+    type: "TrackColumns", track_id: ["T1", "T2"], lon: [37.5, 37.6], lat: [55.7, 55.8], cls: ["drone", "bird"],
+    p_cls: [0.9, 0.6], alt_m: [120.0, 80.0], speed_ms: [30.5, 8.0], heading_deg: [90.0, 180.0], sigma_m: [12.0, 20.0],
+    identity: ["", "RID-1"], threat: ["high", null],
+  };
+  assert.deepEqual(fromColumns(cols).features[1], {
+    type: "Feature", geometry: { type: "Point", coordinates: [37.6, 55.8] },
+    properties: { track_id: "T2", cls: "bird", p_cls: 0.6, alt_m: 80.0, speed_ms: 8.0, heading_deg: 180.0, sigma_m: 20.0, identity: "RID-1", threat: null },
+  });
+  const held = { type: "FeatureCollection", features: [{ type: "Feature", geometry: { type: "Point", coordinates: [37.4, 55.7] }, properties: { track_id: "T1", trail: [[37.4, 55.7]] } }] };
+  const got = withTrails(held, cols);
+  assert.equal(got.type, "FeatureCollection");
+  assert.deepEqual(got.features.map((f) => f.properties.trail), [[[37.4, 55.7], [37.5, 55.7]], [[37.6, 55.8]]]);
+  assert.equal(got.features[0].properties.threat, "high");
+  assert.deepEqual(fromColumns({ type: "TrackColumns", track_id: [], lon: [], lat: [] }).features, []);
 });

@@ -134,8 +134,10 @@ def serve(
     # what opening built (scenario, stages, compiled kernels, the replayed picture) lives all
     # night: out of the collector's sight, full collections stop walking it (live SAPIENT at
     # 20,000 detections a second: 0.5 s of collecting per 200,000 instead of 1.35 s,
-    # bench/listen_sapient.py with and without --no-freeze)
-    with settled_heap():
+    # bench/listen_sapient.py with and without --no-freeze); and again every 10 s, what the
+    # night built once under way (the full collections in the way of 1,000 live tracks' ticks:
+    # 100 ms each before, bench/serve.py)
+    with settled_heap(every_s=10.0):
         # no per-message deflate: a delta is encoded once for every client; deflating it again
         # for each one would cost more CPU than loopback or a LAN saves
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, ws_per_message_deflate=False)

@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +40,7 @@ from skywarden.ingest.listeners import ListenerGroup, LiveSink
 from skywarden.ingest.validate import LATEST, Window
 from skywarden.service.auth import CSRF_HEADER, SESSION_COOKIE, LoginLimiter, Session, Sessions
 from skywarden.service.basemap import MEDIA_TYPES, Basemap
-from skywarden.service.hub import Hub
+from skywarden.service.hub import GZIP_MIN_BYTES, Hub, encode_body, encode_delta, takes_gzip
 from skywarden.service.layers import scenario_layers
 from skywarden.service.live import Delta, LiveNight, NightOver
 from skywarden.service.picture import LivePicture, within
@@ -176,10 +176,17 @@ def create_app(
         if live.rt is None:
             await asyncio.to_thread(live.open)
         hub.set_state(live.state, live.picture.seq)
-        def on_tick(delta: Delta, state: dict[str, Any]) -> None:
-            loop.call_soon_threadsafe(hub.publish, delta, state)
 
-        live.on_tick = on_tick
+        # on the night's thread: what every client is sent, and the tracks as read, are encoded
+        # there, off the loop; the delta goes out before the state for the reads is made
+        def on_delta(delta: Delta) -> None:
+            loop.call_soon_threadsafe(hub.publish, delta.seq, delta.prev, encode_delta(delta))
+
+        def on_tick(delta: Delta, state: dict[str, Any]) -> None:
+            bodies = {"tracks": encode_body(state["tracks"])} if "tracks" in delta.changed else {}
+            loop.call_soon_threadsafe(hub.set_state, state, delta.seq, bodies)
+
+        live.on_delta, live.on_tick = on_delta, on_tick
         if start_night:
             live.start()
         await group.start(LiveSink(live))
@@ -187,7 +194,7 @@ def create_app(
             yield
         finally:
             await group.stop()
-            live.on_tick = None
+            live.on_delta, live.on_tick = None, None
             hub.close_all()
             if start_night:
                 await asyncio.to_thread(live.stop)
@@ -213,7 +220,9 @@ def create_app(
             return auth[7:].strip(), False
         return request.cookies.get(SESSION_COOKIE), True
 
-    def caller(request: Request) -> Caller:
+    # the dependencies are coroutines: a plain function would run on a worker thread, a hop
+    # there and back for every request (milliseconds on a busy machine) for microseconds of work
+    async def caller(request: Request) -> Caller:
         token, via_cookie = _token(request)
         session = sessions.check(token) if token else None
         user = users.get(session.user) if session else None
@@ -231,10 +240,10 @@ def create_app(
         with contextlib.suppress(NightOver, SkywardenError):
             live.submit(ev)
 
-    def may(what: str) -> Callable[[Request, Caller], Caller]:
+    def may(what: str) -> Callable[[Request, Caller], Awaitable[Caller]]:
         roles = WRITERS[what]
 
-        def check(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
+        async def check(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
             if who.via_cookie and request.method != "GET":
                 sent = request.headers.get(CSRF_HEADER, "")
                 if not secrets.compare_digest(sent, who.session.csrf):
@@ -278,10 +287,22 @@ def create_app(
     SinceQ = Annotated[str | None, Query(description="only items at or after this time", max_length=40)]
     UntilQ = Annotated[str | None, Query(description="only items at or before this time", max_length=40)]
 
-    async def read(name: str, at: str | None, since: str | None = None, until: str | None = None, key: str = "t") -> Response:
+    async def head(request: Request, name: str) -> Response:
+        """A collection at the head: encoded once per tick, named by an ETag (304 to a client
+        that has it), gzipped once per tick for a client that takes gzip."""
+        body = hub.encoded(name)
+        gz = len(body) >= GZIP_MIN_BYTES and takes_gzip(request.headers.get("accept-encoding", ""))
+        headers = {"ETag": hub.etag(name, gzipped=gz), "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
+        if hub.fresh(name, request.headers.get("if-none-match", "")):
+            return Response(status_code=304, headers=headers)
+        if gz:
+            return Response(await hub.gzipped(name), media_type="application/json", headers={**headers, "Content-Encoding": "gzip"})
+        return Response(body, media_type="application/json", headers=headers)
+
+    async def read(request: Request, name: str, at: str | None, since: str | None = None, until: str | None = None, key: str = "t") -> Response:
         t_at, t_since, t_until = _time(at, "at"), _time(since, "since"), _time(until, "until")
         if t_at is None and t_since is None and t_until is None:
-            return Response(hub.encoded(name), media_type="application/json")
+            return await head(request, name)
         value: Any
         if t_at is not None:
             pic = await asyncio.to_thread(live.picture_at, t_at)
@@ -330,11 +351,11 @@ def create_app(
     # -------------------------------------------------------------- reads
 
     @app.get("/api/night", tags=["picture"])
-    async def night(who: Reader, at: AtQ = None) -> Response:
+    async def night(request: Request, who: Reader, at: AtQ = None) -> Response:
         if at:
             pic = await picture(at)
             return Response(_json.encode({**pic.c_night(), **live.status()}), media_type="application/json")
-        return Response(hub.encoded("night"), media_type="application/json")
+        return await head(request, "night")
 
     @app.get("/api/map", tags=["picture"])
     async def map_layers(who: Reader) -> dict[str, Any]:
@@ -374,36 +395,36 @@ def create_app(
         return msgspec.to_builtins(live.policy.rules)
 
     @app.get("/api/tracks", tags=["picture"])
-    async def tracks(who: Reader, at: AtQ = None) -> Response:
-        return await read("tracks", at)
+    async def tracks(request: Request, who: Reader, at: AtQ = None) -> Response:
+        return await read(request, "tracks", at)
 
     @app.get("/api/threats", tags=["picture"])
-    async def threats(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
-        return await read("threats", at, since, until, key="since")
+    async def threats(request: Request, who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read(request, "threats", at, since, until, key="since")
 
     @app.get("/api/airports", tags=["picture"])
-    async def airports(who: Reader, at: AtQ = None) -> Response:
-        return await read("airports", at)
+    async def airports(request: Request, who: Reader, at: AtQ = None) -> Response:
+        return await read(request, "airports", at)
 
     @app.get("/api/kills", tags=["picture"])
-    async def kills(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
-        return await read("kills", at, since, until)
+    async def kills(request: Request, who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read(request, "kills", at, since, until)
 
     @app.get("/api/crews", tags=["picture"])
-    async def crews(who: Reader, at: AtQ = None) -> Response:
-        return await read("crews", at)
+    async def crews(request: Request, who: Reader, at: AtQ = None) -> Response:
+        return await read(request, "crews", at)
 
     @app.get("/api/sites", tags=["picture"])
-    async def sites(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
-        return await read("sites", at, since, until)
+    async def sites(request: Request, who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read(request, "sites", at, since, until)
 
     @app.get("/api/statements", tags=["picture"])
-    async def statements(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
-        return await read("statements", at, since, until, key="drafted_at")
+    async def statements(request: Request, who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read(request, "statements", at, since, until, key="drafted_at")
 
     @app.get("/api/alerts", tags=["picture"])
-    async def alerts(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
-        return await read("alerts", at, since, until)
+    async def alerts(request: Request, who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read(request, "alerts", at, since, until)
 
     @app.get("/api/alerts/{alert_id}.xml", tags=["picture"], response_class=Response)
     async def alert_xml(alert_id: str, who: Reader) -> Response:
@@ -413,12 +434,12 @@ def create_app(
         raise HTTPException(404, f"no alert {alert_id!r}")
 
     @app.get("/api/claims", tags=["picture"])
-    async def claims(who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
-        return await read("claims", at, since, until)
+    async def claims(request: Request, who: Reader, at: AtQ = None, since: SinceQ = None, until: UntilQ = None) -> Response:
+        return await read(request, "claims", at, since, until)
 
     @app.get("/api/sensors", tags=["picture"])
-    async def sensors(who: Reader, at: AtQ = None) -> Response:
-        return await read("sensors", at)
+    async def sensors(request: Request, who: Reader, at: AtQ = None) -> Response:
+        return await read(request, "sensors", at)
 
     @app.get("/api/summary", tags=["picture"])
     async def summary(who: Reader, at: AtQ = None) -> Any:
@@ -588,16 +609,13 @@ def create_app(
         client = hub.subscribe(since)
         # the client says nothing after connecting; reading is only how its leaving is seen
         gone = asyncio.ensure_future(websocket.receive())
+        gone.add_done_callback(lambda _: client.end(gone=True))
         try:
             while True:
-                nxt = asyncio.ensure_future(client.queue.get())
-                done, _ = await asyncio.wait({nxt, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if gone in done:
-                    nxt.cancel()
-                    return
-                msg = nxt.result()
-                if msg is None:  # dropped for lagging, or the service stops: reconnect with ?since=
-                    await websocket.close(code=4408, reason="reconnect with ?since= your last seq")
+                msg = await client.next()
+                if msg is None:
+                    if not client.gone:  # dropped for lagging, or the service stops: reconnect with ?since=
+                        await websocket.close(code=4408, reason="reconnect with ?since= your last seq")
                     return
                 await websocket.send_text(msg)
         except (WebSocketDisconnect, RuntimeError):

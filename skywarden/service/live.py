@@ -13,7 +13,7 @@ and logged after the simulator's inputs, so the log a served night leaves is the
 ``skywarden run --input`` makes of the same inputs (tested). An exercise ticks on the scenario's
 grid; a live night on its own clock: the wall clock read at opening, then carried on by the
 monotonic clock (so the wall clock set back or forward moves no tick: ticks stay ordered and
-strictly increasing), every ``tick_s``, and ``min_tick_s`` after inputs arrive; its ticks are
+strictly increasing), every ``tick_s``, and sooner when inputs arrive (``live_due``); its ticks are
 logged times that ``skywarden replay`` reproduces. Channels' answers go to the night's delivery
 journal (``skywarden.disclosure.delivery``), not through the inbox. A write is answered once
 its tick is in the log, so an accepted write survives a crash. Killed and restarted, the service
@@ -45,7 +45,7 @@ from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, TickResult, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
-from skywarden.service.picture import LivePicture, iso, tick_groups
+from skywarden.service.picture import LivePicture, iso, tick_groups, tracks_body
 
 CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
 
@@ -133,6 +133,18 @@ class Delta:
     changed: dict[str, Any]  # collection -> its whole new value
 
 
+def live_due(last: datetime, tick: timedelta, min_tick_s: float, *, waiting: bool, took_inputs: bool) -> datetime:
+    """When a live night's next tick is due, its last tick at ``last`` (which ``took_inputs``
+    or not). Inputs ``waiting``: at once after a tick that took none (a report coming into a
+    quiet night waits for nothing), ``min_tick_s`` after one that did (a stream of inputs is
+    taken in batches, at most 1/min_tick_s ticks a second). None: ``tick`` after the last,
+    and ``min_tick_s`` more after one that took inputs, so that a sensor reporting every
+    ``tick`` drives the ticks itself: the clock's own tick does not come just before each
+    report, doubling the work and making the report wait for it."""
+    grace = timedelta(seconds=min_tick_s) if took_inputs else timedelta(0)
+    return last + grace if waiting else last + tick + grace
+
+
 def redate(scenario: LoadedScenario, start: datetime) -> LoadedScenario:
     """The scenario's night moved to begin at ``start`` (a live night begins when served)."""
     return dataclasses.replace(scenario, start=start, end=start + (scenario.end - scenario.start))
@@ -169,12 +181,14 @@ class LiveNight:
         self._sinks_factory = sinks
         self.operators = list(operators)  # (user, role, name) to announce as on duty
         self.wall, self.monotonic = wall, monotonic
-        # a live night ticks every tick_s, and sooner when inputs wait: this long after the last
-        # tick at the soonest (a report waits at most this for its tick, not a whole tick_s)
+        # a live night ticks every tick_s, and sooner when inputs wait: at once after a tick that
+        # took none, this long after one that did (a report waits at most this for its tick)
         self.min_tick_s = min_tick_s
         self.inbox = Inbox()
         self.paused = False
         self.over = False
+        # each tick's delta as soon as it is made, then (on_tick) with the state it leads to
+        self.on_delta: Callable[[Delta], None] | None = None
         self.on_tick: Callable[[Delta, dict[str, Any]], None] | None = None
         self.error: BaseException | None = None
         self.checkpoints: list[tuple[datetime, int, bytes]] = []
@@ -184,6 +198,8 @@ class LiveNight:
         self.log: EventLog | None = None
         self.rt: Runtime | None = None
         self.picture = LivePicture(scenario)
+        # the head's collections, as the reads and the snapshot give them; the tracks encoded
+        # already (msgspec.Raw: GeoJSON with the trails, a thousand tracks' dicts made no more)
         self.state: dict[str, Any] = {}
         self.sinks: list[Sink] = []
         self.policy: DisclosurePolicy | None = None
@@ -191,6 +207,7 @@ class LiveNight:
         self._past: dict[datetime, LivePicture] = {}
         self._past_lock = threading.Lock()
         self._anchor: tuple[datetime, float] = (scenario.start, monotonic())
+        self._took_inputs = False  # the last tick took inputs (see live_due)
 
     # ------------------------------------------------------------------ opening
 
@@ -248,6 +265,7 @@ class LiveNight:
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
+        self.state["tracks"] = msgspec.Raw(tracks_body(self.picture.track_columns(), self.picture.trails))
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
         # a live night's clock: the wall clock read once, now, then carried on by the monotonic
         # clock, so that the wall clock set back or forward (by hand, by NTP) moves no tick; never
@@ -352,9 +370,9 @@ class LiveNight:
                         wait = due - self.monotonic()
                     else:  # live: on the night's clock, and soon after inputs arrive
                         clock = self.live_now()
-                        ready = last + timedelta(seconds=self.min_tick_s) if len(self.inbox) else now
+                        ready = live_due(last, step, self.min_tick_s, waiting=len(self.inbox) > 0, took_inputs=self._took_inputs)
                         wait = (ready - clock).total_seconds()
-                        now = clock  # (>= ready > last once it is time: ticks strictly increase)
+                        now = max(clock, last + timedelta(microseconds=1))  # ticks strictly increase
                     if wait > 0 and not (self.paused and len(self.inbox)):
                         self._cv.wait(min(wait, 0.5))
                         continue
@@ -374,6 +392,7 @@ class LiveNight:
         source = self.rt.source
         assert isinstance(source, LiveSource)
         res = self.rt.tick(now)
+        self._took_inputs = bool(res.inputs)
         seq = self.log.last_seq()
         try:
             self._after_tick(res, now, seq)
@@ -397,16 +416,19 @@ class LiveNight:
         if self.picture.ticks % CHECKPOINT_TICKS == 0:
             self._checkpoint(now)
         data = {name: self.picture.collection(name) for name in changed if name != "tracks"}
-        bare = self.picture.c_tracks(trails=False) if "tracks" in changed else None
-        if bare is not None:
-            data["tracks"] = self.picture.with_trails(bare)
+        cols = self.picture.track_columns() if "tracks" in changed else None
         data["night"].update(self.status())
+        # the delta's tracks as columns without trails (the clients extend theirs); it goes out
+        # before the state's tracks (GeoJSON with the trails, for the reads) are built
+        delta = Delta(seq, prev, now, data if cols is None else {**data, "tracks": cols})
+        if self.on_delta is not None:
+            self.on_delta(delta)
         state = {**self.state, **data}
+        if cols is not None:
+            state["tracks"] = msgspec.Raw(tracks_body(cols, self.picture.trails))
         self.state = state
         if self.on_tick is not None:
-            if bare is not None:  # the delta's tracks carry no trails (the clients extend theirs)
-                data = {**data, "tracks": bare}
-            self.on_tick(Delta(seq, prev, now, data), state)
+            self.on_tick(delta, state)
 
     def advance(self, ticks: int = 1) -> None:
         """Tick at once, unpaced, ``ticks`` times (tests and benchmarks; not while started)."""
@@ -501,4 +523,4 @@ class LiveNight:
         return open_log(self.log_url, signing=None)  # a reader: never signs
 
 
-__all__ = ["Delta", "Inbox", "LiveNight", "LiveSource", "NightOver", "redate"]
+__all__ = ["Delta", "Inbox", "LiveNight", "LiveSource", "NightOver", "live_due", "redate"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from skywarden import events as E
@@ -26,6 +27,10 @@ from skywarden.scenario import LoadedScenario
 
 TRAIL = 10  # positions kept per track for its trail (at 1 Hz scans: the last ten seconds)
 POSITION_DECIMALS = 5  # of a degree, about a metre: finer than any sensor's accuracy
+# a track's properties, in the order of the GeoJSON's (and the columns of the WebSocket deltas)
+TRACK_COLUMNS = (
+    "track_id", "lon", "lat", "cls", "p_cls", "alt_m", "speed_ms", "heading_deg", "sigma_m", "identity", "threat",
+)  # fmt: skip
 COLLECTIONS = (
     "night", "tracks", "threats", "airports", "kills", "crews", "sites", "statements", "alerts",
     "claims", "sensors",
@@ -107,7 +112,7 @@ class LivePicture:
     ticks: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     picture: E.TrackPicture | None = None
-    trails: dict[str, deque[list[float]]] = field(default_factory=dict)  # [lon, lat], oldest first
+    trails: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # (lon, lat), oldest first
     track_cls: dict[str, tuple[str, float]] = field(default_factory=dict)
     identity: dict[str, str] = field(default_factory=dict)
     confirmed: set[str] = field(default_factory=set)
@@ -198,7 +203,7 @@ class LivePicture:
                     trail = self.trails.get(tid)
                     if trail is None:
                         trail = self.trails[tid] = deque(maxlen=TRAIL)
-                    point = [lon[i], lat[i]]
+                    point = (lon[i], lat[i])  # a tuple of floats: the collector stops following it
                     if not trail or trail[-1] != point:
                         trail.append(point)
                 for tid in [t for t in self.trails if t not in live]:
@@ -357,47 +362,37 @@ class LivePicture:
         }  # fmt: skip
 
     def c_tracks(self, trails: bool = True) -> dict[str, Any]:
-        """The tracks as GeoJSON. Built every tick for up to thousands of tracks, so the numbers
-        are computed as arrays and rounded once; a non-finite one encodes as null. ``trails``:
-        each track's last positions (the snapshot and the reads have them; the WebSocket deltas
-        do not: a client extends its trails with the positions each delta brings)."""
-        bare = self._tracks()
-        return self.with_trails(bare) if trails else bare
+        """The tracks as GeoJSON, each with its trail (``trails``: the last positions; the reads
+        and the snapshot have them)."""
+        return tracks_geojson(self.track_columns(), self.trails if trails else None)
 
-    def with_trails(self, tracks: dict[str, Any]) -> dict[str, Any]:
-        """A copy of a trail-less track collection with each track's trail added (the features'
-        geometries shared: a tick builds the collection once for its delta and its state)."""
-        feats = [
-            {"type": "Feature", "geometry": f["geometry"],
-             "properties": {**f["properties"], "trail": list(self.trails.get(f["properties"]["track_id"], ()))}}
-            for f in tracks["features"]
-        ]  # fmt: skip
-        return {"type": "FeatureCollection", "features": feats}
-
-    def _tracks(self) -> dict[str, Any]:
+    def track_columns(self) -> dict[str, Any]:
+        """The tracks as columns, one list per property (``TRACK_COLUMNS``): what the WebSocket
+        deltas carry (about a quarter of the GeoJSON's bytes, and no trails: a client extends
+        its own with the positions each delta brings). Built every tick for up to thousands of
+        tracks, so the numbers are computed as arrays and rounded once; a non-finite one
+        encodes as null."""
         pic = self.picture
         if pic is None or not pic.track_id:
-            return {"type": "FeatureCollection", "features": []}
+            return {"type": "TrackColumns", **{name: [] for name in TRACK_COLUMNS}}
         ve, vn = np.asarray(pic.ve), np.asarray(pic.vn)
-        lon = np.round(np.asarray(pic.lon), POSITION_DECIMALS).tolist()
-        lat = np.round(np.asarray(pic.lat), POSITION_DECIMALS).tolist()
-        alt = np.round(np.asarray(pic.alt)).tolist()
-        speed = np.round(np.hypot(ve, vn), 1).tolist()
-        heading = np.round(np.degrees(np.arctan2(ve, vn)) % 360.0).tolist()
-        sigma = np.round(np.asarray(pic.sigma_m)).tolist()
         p_pic = np.round(np.asarray(pic.p_cls), 3).tolist()
-        feats: list[dict[str, Any]] = []
-        for i, tid in enumerate(pic.track_id):
-            known = self.track_cls.get(tid)
-            threat = self.threats.get(tid)
-            props = {
-                "track_id": tid, "cls": known[0] if known else pic.cls[i],
-                "p_cls": round(known[1], 3) if known else p_pic[i], "alt_m": alt[i],
-                "speed_ms": speed[i], "heading_deg": heading[i], "sigma_m": sigma[i],
-                "identity": self.identity.get(tid, ""), "threat": threat.level if threat else None,
-            }  # fmt: skip
-            feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]}, "properties": props})
-        return {"type": "FeatureCollection", "features": feats}
+        known = [self.track_cls.get(tid) for tid in pic.track_id]
+        threat = [self.threats.get(tid) for tid in pic.track_id]
+        return {
+            "type": "TrackColumns",
+            "track_id": list(pic.track_id),
+            "lon": np.round(np.asarray(pic.lon), POSITION_DECIMALS).tolist(),
+            "lat": np.round(np.asarray(pic.lat), POSITION_DECIMALS).tolist(),
+            "cls": [k[0] if k else c for k, c in zip(known, pic.cls, strict=True)],
+            "p_cls": [round(k[1], 3) if k else p for k, p in zip(known, p_pic, strict=True)],
+            "alt_m": np.round(np.asarray(pic.alt)).tolist(),
+            "speed_ms": np.round(np.hypot(ve, vn), 1).tolist(),
+            "heading_deg": np.round(np.degrees(np.arctan2(ve, vn)) % 360.0).tolist(),
+            "sigma_m": np.round(np.asarray(pic.sigma_m)).tolist(),
+            "identity": [self.identity.get(tid, "") for tid in pic.track_id],
+            "threat": [t.level if t else None for t in threat],
+        }  # fmt: skip
 
     def c_threats(self) -> list[dict[str, Any]]:
         rows = [
@@ -511,6 +506,61 @@ class LivePicture:
         return {name: self.collection(name) for name in COLLECTIONS} | {"summary": self.summary()}
 
 
+def tracks_geojson(cols: dict[str, Any], trails: dict[str, deque[tuple[float, float]]] | None) -> dict[str, Any]:
+    """Track columns (``LivePicture.track_columns``) as a GeoJSON FeatureCollection of Points,
+    with each track's trail when ``trails`` is given (as ``GET /api/tracks`` gives them)."""
+    lon, lat = cols["lon"], cols["lat"]
+    rest = [(name, cols[name]) for name in TRACK_COLUMNS if name not in ("lon", "lat")]
+    feats: list[dict[str, Any]] = []
+    for i, tid in enumerate(cols["track_id"]):
+        props = {name: col[i] for name, col in rest}
+        if trails is not None:
+            props["trail"] = list(trails.get(tid, ()))
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]}, "properties": props})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+class _Point(msgspec.Struct, gc=False, tag_field="type", tag="Point"):
+    coordinates: tuple[Any, Any]
+
+
+class _TrackProperties(msgspec.Struct, gc=False):
+    track_id: str
+    cls: str
+    p_cls: Any
+    alt_m: Any
+    speed_ms: Any
+    heading_deg: Any
+    sigma_m: Any
+    identity: str
+    threat: Any
+    trail: tuple[tuple[float, float], ...]
+
+
+class _TrackFeature(msgspec.Struct, gc=False, tag_field="type", tag="Feature"):
+    geometry: _Point
+    properties: _TrackProperties
+
+
+_enc = msgspec.json.Encoder()
+
+
+def tracks_body(cols: dict[str, Any], trails: dict[str, deque[tuple[float, float]]]) -> bytes:
+    """``tracks_geojson(cols, trails)`` encoded as JSON, the same bytes, made every tick for
+    thousands of tracks without a dict or list per track: objects the garbage collector does
+    not follow, and so no collection of the whole heap every few ticks for them (tens of ms)."""
+    c = cols
+    rows = zip(
+        c["track_id"], c["lon"], c["lat"], c["cls"], c["p_cls"], c["alt_m"], c["speed_ms"],
+        c["heading_deg"], c["sigma_m"], c["identity"], c["threat"], strict=True,
+    )  # fmt: skip
+    feats = [
+        _TrackFeature(_Point((lon, lat)), _TrackProperties(tid, cls, p, alt, speed, heading, sigma, ident, threat, tuple(trails.get(tid, ()))))
+        for tid, lon, lat, cls, p, alt, speed, heading, sigma, ident, threat in rows
+    ]
+    return _enc.encode({"type": "FeatureCollection", "features": feats})
+
+
 def tick_groups(records: Iterable[tuple[int, E.Event]]) -> Iterator[tuple[list[E.Event], int, datetime | None]]:
     """Group log records into ticks: (events, seq of the last one, the tick's time). A group is
     the inputs, the ``Tick`` and the derived events after it; trailing inputs without their tick
@@ -534,4 +584,4 @@ def within(t: datetime, since: datetime | None, until: datetime | None) -> bool:
     return (since is None or t >= since) and (until is None or t <= until)
 
 
-__all__ = ["COLLECTIONS", "LivePicture", "iso", "tick_groups", "within"]
+__all__ = ["COLLECTIONS", "TRACK_COLUMNS", "LivePicture", "iso", "tick_groups", "tracks_body", "tracks_geojson", "within"]
