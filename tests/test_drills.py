@@ -231,7 +231,8 @@ def test_run_with_a_hanging_webhook_ends_on_time_and_resume_delivers(tmp_path: P
         assert not any(k == "delivered" for k in _kinds(night))
         ref = hashes(str(night))
         receiver.hang.set()
-        res = run_cli("run", "--log", str(night), "--until", "00:21", "--resume", "--publish", str(out),
+        # (the default night publishes its first statement, ST-0001, at 00:22)
+        res = run_cli("run", "--log", str(night), "--until", "00:23", "--resume", "--publish", str(out),
                       "--webhook", receiver.url)  # fmt: skip
         assert res.returncode == 0, res.stderr
     finally:
