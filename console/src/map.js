@@ -139,7 +139,9 @@ function vectorBasemapLayers(ids) {
   return out;
 }
 
-const DYNAMIC_SOURCES = ["airport-circles", "sites", "footprints", "crews", "crew-routes", "trails", "tracks"];
+const DYNAMIC_SOURCES = ["airport-circles", "sites", "footprints", "crews", "crew-routes"];
+const IS_POINT = ["==", ["geometry-type"], "Point"];
+const IS_LINE = ["==", ["geometry-type"], "LineString"];
 
 export class SituationMap {
   /**
@@ -177,6 +179,10 @@ export class SituationMap {
     for (const id of ["districts", "zones", "airport-points", "roads", "sensors", "coverage", "stations", ...DYNAMIC_SOURCES]) {
       m.addSource(id, { type: "geojson", data: EMPTY, tolerance: 0.2 });
     }
+    // The tracks and their trails in one source: a delta's 1,000 tracks are re-tiled by the
+    // worker once (not once per source) and their tiles arrive together, so the map redraws
+    // fewer times per update. Trails may be simplified a little more (a pixel).
+    m.addSource("tracks", { type: "geojson", data: EMPTY, tolerance: 1 });
     const text = (size) => ({ "text-font": [FONT], "text-size": size, "text-allow-overlap": false });
     m.addLayer({ id: "districts-fill", type: "fill", source: "districts", paint: { "fill-color": "#14202c", "fill-opacity": 0.55 } });
     m.addLayer({ id: "districts-line", type: "line", source: "districts", paint: { "line-color": "#2a3a4b", "line-width": 1 } });
@@ -226,12 +232,14 @@ export class SituationMap {
       paint: { "text-color": "#7fe3d3", "text-halo-color": "#0a1016", "text-halo-width": 1.5 },
     });
     m.addLayer({
-      id: "trails", type: "line", source: "trails",
-      layout: { "line-cap": "round", "line-join": "round" },
+      // Butt caps and miter joins: round ones add a fan of triangles at every trail point,
+      // which software WebGL rasterises one by one (a third of a 1,000-track frame).
+      id: "trails", type: "line", source: "tracks", filter: IS_LINE,
+      layout: { "line-cap": "butt", "line-join": "miter" },
       paint: { "line-color": classColour(), "line-width": 1.4, "line-opacity": 0.45 },
     });
     m.addLayer({
-      id: "threat-rings", type: "circle", source: "tracks", filter: ["has", "level"],
+      id: "threat-rings", type: "circle", source: "tracks", filter: ["all", IS_POINT, ["has", "level"]],
       paint: { "circle-radius": 11, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": levelColour(), "circle-stroke-width": 2 },
     });
     m.addLayer({
@@ -239,18 +247,19 @@ export class SituationMap {
       paint: { "circle-radius": 16, "circle-color": "rgba(255,255,255,0.06)", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 },
     });
     m.addLayer({
-      id: "tracks", type: "symbol", source: "tracks",
+      id: "tracks", type: "symbol", source: "tracks", filter: IS_POINT,
       layout: {
         "icon-image": "arrow", "icon-size": 0.42, "icon-rotate": ["get", "heading"], "icon-rotation-alignment": "map",
         "icon-allow-overlap": true, "icon-ignore-placement": true,
         "symbol-sort-key": ["get", "rank"],
       },
-      paint: { "icon-color": classColour(), "icon-halo-color": "#0a1016", "icon-halo-width": 1 },
+      // No halo: it was the background's colour, and a second pass over every arrow.
+      paint: { "icon-color": classColour() },
     });
     // Labels: threats' always; every track's from zoom 10 on, where they no longer pile up
     // (a thousand labels at city scale are clutter, and their placement costs every frame).
     m.addLayer({
-      id: "track-labels", type: "symbol", source: "tracks", minzoom: 10,
+      id: "track-labels", type: "symbol", source: "tracks", minzoom: 10, filter: IS_POINT,
       layout: {
         ...text(10.5), "text-field": ["get", "label"], "text-anchor": "left", "text-offset": [1.1, 0], "text-justify": "left",
         "symbol-sort-key": ["get", "rank"], "text-padding": 1,
@@ -258,7 +267,7 @@ export class SituationMap {
       paint: { "text-color": "#dfe8f1", "text-halo-color": "#0a1016", "text-halo-width": 1.6 },
     });
     m.addLayer({
-      id: "threat-labels", type: "symbol", source: "tracks", maxzoom: 10, filter: ["has", "level"],
+      id: "threat-labels", type: "symbol", source: "tracks", maxzoom: 10, filter: ["all", IS_POINT, ["has", "level"]],
       layout: {
         ...text(10.5), "text-field": ["get", "label"], "text-anchor": "left", "text-offset": [1.1, 0], "text-justify": "left",
         "symbol-sort-key": ["get", "rank"], "text-padding": 1,
@@ -372,8 +381,7 @@ export class SituationMap {
       const prev = levels.get(th.track_id);
       if (!prev || LEVEL_RANK[th.level] > LEVEL_RANK[prev]) levels.set(th.track_id, th.level);
     }
-    const tracks = [];
-    const trails = [];
+    const features = [];
     for (const f of view.tracks?.features || []) {
       const p = f.properties || {};
       const level = levels.get(p.track_id);
@@ -388,13 +396,12 @@ export class SituationMap {
         label: `${p.track_id} ${tOr("cls_", p.cls)} ${Math.round((p.p_cls ?? 0) * 100)}%\n${num(p.speed_ms)} ${t("unit_ms")} ${num(p.alt_m)} ${t("unit_m")}`,
       };
       if (level) props.level = level;
-      tracks.push({ type: "Feature", geometry: f.geometry, properties: props });
+      features.push({ type: "Feature", geometry: f.geometry, properties: props });
       if (Array.isArray(p.trail) && p.trail.length > 1) {
-        trails.push({ type: "Feature", geometry: { type: "LineString", coordinates: [...p.trail, f.geometry.coordinates] }, properties: { cls: p.cls } });
+        features.push({ type: "Feature", geometry: { type: "LineString", coordinates: [...p.trail, f.geometry.coordinates] }, properties: { cls: p.cls } });
       }
     }
-    m.getSource("tracks").setData(fc(tracks));
-    m.getSource("trails").setData(fc(trails));
+    m.getSource("tracks").setData(fc(features));
   }
 
   drawAirports(view) {
@@ -432,10 +439,15 @@ export class SituationMap {
     m.getSource("sites").setData(fc(sites));
   }
 
-  /** Crews move along their routes between deltas, so they are redrawn on every update. */
+  /**
+   * Crews move along their routes between deltas, so they are looked at on every update, and
+   * redrawn when one moved (a source's setData re-tiles it and redraws the map, even if empty).
+   */
   drawCrews(view) {
     const m = this.map;
-
+    const key = JSON.stringify((view.crews || []).map((c) => [c.crew_id, c.status, c.position, c.route]));
+    if (key === this.drawnCrews && !this.relabel) return;
+    this.drawnCrews = key;
     const crews = [];
     const routes = [];
     for (const c of view.crews || []) {
