@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from skywarden.cli import app
+from skywarden.errors import SkywardenError
 from skywarden.service.users import UserStore
 
 runner = CliRunner()
@@ -36,3 +38,22 @@ def test_the_service_commands_have_help_with_an_example() -> None:
     for cmd in (["serve"], ["users", "add"], ["users", "list"]):
         r = runner.invoke(app, [*cmd, "--help"])
         assert r.exit_code == 0 and "Example:" in r.output
+
+
+def test_serve_takes_the_wait_between_ticks_and_refuses_an_absurd_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--min-tick reaches the live night (the night is stopped as it opens: nothing is served);
+    a value outside 0.005-5 s is refused before anything starts."""
+    from skywarden.service import live as live_mod
+
+    seen: list[float] = []
+
+    def refuse_open(self: live_mod.LiveNight) -> None:
+        seen.append(self.min_tick_s)
+        raise SkywardenError("stopped by the test")
+
+    monkeypatch.setattr(live_mod.LiveNight, "open", refuse_open)
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve", "--exercise", "--log", str(tmp_path / "n.sqlite"), "--state-dir", str(tmp_path), "--min-tick", "0.02"])
+    assert seen == [0.02] and r.exit_code != 0 and "stopped by the test" in r.output
+    r = runner.invoke(app, ["serve", "--exercise", "--log", str(tmp_path / "n.sqlite"), "--min-tick", "0"])
+    assert r.exit_code == 2 and seen == [0.02]
