@@ -45,7 +45,7 @@ from skywarden.pipeline import build_stages
 from skywarden.response.airspace import AirspaceStage
 from skywarden.runtime import Runtime, Sink, Source, TickResult, first_event, night_opened, replay
 from skywarden.scenario import LoadedScenario
-from skywarden.service.picture import LivePicture, iso, tick_groups, tracks_body
+from skywarden.service.picture import LivePicture, iso, tick_groups
 
 CHECKPOINT_TICKS = 300  # a pickled picture every 5 minutes of a 1 s night: ?at= folds at most that
 
@@ -265,7 +265,7 @@ class LiveNight:
             if on_duty.get(user) != (role, name):
                 self.inbox.put(E.OperatorOnDuty(t=self.scenario.start, user=user, role=role, name=name))
         self.state = self.picture.snapshot()
-        self.state["tracks"] = msgspec.Raw(tracks_body(self.picture.track_columns(), self.picture.trails))
+        self.state["tracks"] = self.picture.tracks_raw()
         self.over = self.exercise and rt.last_tick is not None and rt.last_tick >= self.scenario.end
         # a live night's clock: the wall clock read once, now, then carried on by the monotonic
         # clock, so that the wall clock set back or forward (by hand, by NTP) moves no tick; never
@@ -425,7 +425,7 @@ class LiveNight:
             self.on_delta(delta)
         state = {**self.state, **data}
         if cols is not None:
-            state["tracks"] = msgspec.Raw(tracks_body(cols, self.picture.trails))
+            state["tracks"] = self.picture.tracks_raw(cols)
         self.state = state
         if self.on_tick is not None:
             self.on_tick(delta, state)

@@ -361,10 +361,16 @@ class LivePicture:
             "local_now": self.local(self.now), "seq": self.seq, "ticks": self.ticks,
         }  # fmt: skip
 
-    def c_tracks(self, trails: bool = True) -> dict[str, Any]:
-        """The tracks as GeoJSON, each with its trail (``trails``: the last positions; the reads
-        and the snapshot have them)."""
-        return tracks_geojson(self.track_columns(), self.trails if trails else None)
+    def c_tracks(self) -> dict[str, Any]:
+        """The tracks as GeoJSON, each with its trail (the last positions), as the reads and the
+        snapshot have them: ``tracks_raw`` decoded (one way of building them, not two)."""
+        out: dict[str, Any] = msgspec.json.decode(self.tracks_raw())
+        return out
+
+    def tracks_raw(self, cols: dict[str, Any] | None = None) -> msgspec.Raw:
+        """The tracks as encoded GeoJSON with their trails (``tracks_body``), from ``cols`` when
+        the caller has built this tick's columns already."""
+        return msgspec.Raw(tracks_body(self.track_columns() if cols is None else cols, self.trails))
 
     def track_columns(self) -> dict[str, Any]:
         """The tracks as columns, one list per property (``TRACK_COLUMNS``): what the WebSocket
@@ -506,20 +512,6 @@ class LivePicture:
         return {name: self.collection(name) for name in COLLECTIONS} | {"summary": self.summary()}
 
 
-def tracks_geojson(cols: dict[str, Any], trails: dict[str, deque[tuple[float, float]]] | None) -> dict[str, Any]:
-    """Track columns (``LivePicture.track_columns``) as a GeoJSON FeatureCollection of Points,
-    with each track's trail when ``trails`` is given (as ``GET /api/tracks`` gives them)."""
-    lon, lat = cols["lon"], cols["lat"]
-    rest = [(name, cols[name]) for name in TRACK_COLUMNS if name not in ("lon", "lat")]
-    feats: list[dict[str, Any]] = []
-    for i, tid in enumerate(cols["track_id"]):
-        props = {name: col[i] for name, col in rest}
-        if trails is not None:
-            props["trail"] = list(trails.get(tid, ()))
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]}, "properties": props})
-    return {"type": "FeatureCollection", "features": feats}
-
-
 class _Point(msgspec.Struct, gc=False, tag_field="type", tag="Point"):
     coordinates: tuple[Any, Any]
 
@@ -546,7 +538,8 @@ _enc = msgspec.json.Encoder()
 
 
 def tracks_body(cols: dict[str, Any], trails: dict[str, deque[tuple[float, float]]]) -> bytes:
-    """``tracks_geojson(cols, trails)`` encoded as JSON, the same bytes, made every tick for
+    """Track columns (``LivePicture.track_columns``) as an encoded GeoJSON FeatureCollection of
+    Points, each with its trail (as ``GET /api/tracks`` gives them), made every tick for
     thousands of tracks without a dict or list per track: objects the garbage collector does
     not follow, and so no collection of the whole heap every few ticks for them (tens of ms)."""
     c = cols
@@ -584,4 +577,4 @@ def within(t: datetime, since: datetime | None, until: datetime | None) -> bool:
     return (since is None or t >= since) and (until is None or t <= until)
 
 
-__all__ = ["COLLECTIONS", "TRACK_COLUMNS", "LivePicture", "iso", "tick_groups", "tracks_body", "tracks_geojson", "within"]
+__all__ = ["COLLECTIONS", "TRACK_COLUMNS", "LivePicture", "iso", "tick_groups", "tracks_body", "within"]
