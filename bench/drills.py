@@ -24,6 +24,11 @@ scale, are the tests in ``tests/test_drills.py``.
 * disk_full_server  the PostgreSQL server's disk filling mid-night (the log's tablespace on a
                small tmpfs; needs root, a superuser and the server on this machine): the night
                waits, and goes on to the uninterrupted log once there is room.
+* disk_full_nats    the same on a NATS server of the drill's own (its JetStream store on a
+               small tmpfs; needs root and the nats-server program): JetStream's reservation
+               full ("insufficient resources"), or the disk itself full (the server leaves the
+               batch unanswered); the night waits, and goes on once the disk grew and the
+               server restarted.
 """
 
 from __future__ import annotations
@@ -534,6 +539,169 @@ def drill_disk_full_postgres(limits: Sequence[int], base_url: str, until: str = 
     return result
 
 
+# ----------------------------------------------------------------------------- a full disk on NATS
+
+
+def nats_disk_full_unavailable() -> str | None:
+    """Why the NATS disk-full drill cannot run here (None: it can). The drill starts a NATS
+    server of its own (the ``nats-server`` program) whose JetStream store is on a small tmpfs:
+    it needs the program and root (to mount)."""
+    import shutil
+
+    if shutil.which("nats-server") is None:
+        return "needs the nats-server program (Debian's nats-server package) to start a server of its own"
+    if os.geteuid() != 0:
+        return "needs root to mount a small file system for the server's JetStream store"
+    return None
+
+
+class _SmallNatsServer:
+    """A NATS server of the drill's own, its JetStream store on a tmpfs of ``size`` bytes.
+
+    ``reserve``: the server's default, JetStream reserving 75 % of the disk it finds at start:
+    the server refuses a write past it with "insufficient resources". Otherwise the store's limit
+    is set far above the disk, so that the disk itself fills and the server's writes fail
+    (ENOSPC; NATS 2.9 then leaves the publishes unanswered)."""
+
+    def __init__(self, size: int, reserve: bool) -> None:
+        self.size, self.reserve = size, reserve
+        self.mnt = Path(tempfile.mkdtemp(prefix="skw-natsfull-"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.conf = self.mnt.with_suffix(".conf")
+        limit = "" if reserve else ", max_file_store: 1GB"
+        self.conf.write_text(f'listen: "127.0.0.1:{self.port}"\njetstream {{ store_dir: "{self.mnt}"{limit} }}\n')
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(self.mnt)],
+                       check=True, capture_output=True, timeout=10)  # fmt: skip
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["nats-server", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the drill's NATS server did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # lame-duck mode can take long: killed after a grace
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def grow_and_restart(self, size: int) -> None:
+        """What an operator does: frees space (the tmpfs grows) and restarts the server, which
+        sizes JetStream's store again and reads back what it holds."""
+        _grow(self.mnt, size)
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True, timeout=10)
+        with contextlib.suppress(OSError):
+            self.mnt.rmdir()
+        self.conf.unlink(missing_ok=True)
+
+
+def drill_disk_full_nats(trials: Sequence[tuple[int, bool]], until: str = "00:05", folder: Path | None = None,
+                         ref_run: Reference | None = None, full_for_s: float = 3.0) -> DrillResult:  # fmt: skip
+    """Play into a NATS JetStream log on a server of the drill's own whose store is a small
+    tmpfs, for each ``(bytes, reserve)`` of ``trials`` (see :class:`_SmallNatsServer`): the disk
+    fills mid-night. The night must say so and wait, lose and duplicate nothing, and go on once
+    space is freed and the server restarted (``full_for_s`` after it started waiting), to the
+    uninterrupted log; ``log verify`` passes."""
+    import uuid
+
+    result = DrillResult("disk_full (nats)")
+    said: list[str] = []
+    with _folder(folder) as tmp:
+        _, ref, took = ref_run or reference(tmp, until)
+        for size, reserve in trials:
+            result.trials += 1
+            why = ""
+            server: _SmallNatsServer | None = None
+            try:
+                server = _SmallNatsServer(size, reserve)
+                url = f"{server.url}?log=drill{uuid.uuid4().hex[:10]}"
+                proc = subprocess.Popen(cli("run", "--log", url, "--until", until), env=env(),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                lines: list[str] = []
+                waiting = threading.Event()
+
+                def watch(p: subprocess.Popen[str] = proc, out: list[str] = lines, ev: threading.Event = waiting) -> None:
+                    assert p.stderr is not None
+                    for line in p.stderr:
+                        out.append(line)
+                        if "waiting:" in line:
+                            ev.set()
+
+                reader = threading.Thread(target=watch, daemon=True)
+                reader.start()
+                deadline = time.monotonic() + max(150.0, 5 * took)  # an unanswered batch waits 70 s
+                while not waiting.wait(0.2) and proc.poll() is None and time.monotonic() < deadline:
+                    pass
+                if waiting.is_set():
+                    time.sleep(full_for_s)  # retried against the full disk meanwhile
+                    server.grow_and_restart(256 * 1024 * 1024)
+                elif proc.poll() is None:
+                    why = "the night never waited: the disk did not fill (a size too large?)"
+                else:
+                    why = "the night ended without waiting for the disk"
+                try:
+                    proc.wait(timeout=600)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                    reader.join(5)
+                    if proc.stderr is not None:
+                        proc.stderr.close()
+                text = " ".join("".join(lines).split())
+                if not why and proc.returncode != 0:
+                    why = f"the run failed: {text[-300:]}"
+                elif not why and "Traceback" in text:
+                    why = "a traceback: " + "".join(lines)[-3000:]
+                if not why:
+                    at = text.find("waiting:")
+                    said.append(text[at : at + 200])
+                    got = hashes(url)
+                    if got != ref:
+                        why = f"{len(got)} records against {len(ref)}, or other bytes"
+                if not why:
+                    verify = run_cli("log", "verify", url)
+                    if verify.returncode != 0:
+                        why = f"log verify failed: {verify.stderr.strip()[-200:]}"
+            except (subprocess.CalledProcessError, RuntimeError) as exc:
+                why = f"could not set the drill up: {exc}"
+            finally:
+                if server is not None:
+                    server.close()
+            if why:
+                result.failures.append(f"{size // 1024} KiB ({'reserved' if reserve else 'the disk'}): {why}")
+            else:
+                result.passes += 1
+    result.figures = {
+        "disks": "/".join(f"{size // 1024} KiB{' (reserved)' if reserve else ''}" for size, reserve in trials),
+        "full for": f"{full_for_s:.0f} s",
+        "night": until,
+    }
+    for n, text in enumerate(said):
+        result.figures[f"said ({n + 1})"] = text
+    return result
+
+
 # ----------------------------------------------------------------------------- a server away
 
 
@@ -982,7 +1150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("drills", nargs="*", default=["sigkill", "disk_full", "server", "webhook", "clock"],
-                    help="also: sigkill_server (PostgreSQL, NATS), disk_full_server (PostgreSQL)")  # fmt: skip
+                    help="also: sigkill_server (PostgreSQL, NATS), disk_full_server (PostgreSQL), disk_full_nats")  # fmt: skip
     ap.add_argument("--trials", type=int, default=50, help="SIGKILL trials (default 50)")
     ap.add_argument("--until", default="00:05", help="the night's end for the killed runs (HH:MM)")
     ap.add_argument("--server-trials", type=int, default=3)
@@ -1007,6 +1175,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(res)
                 t0 = time.perf_counter()
             continue
+        elif name == "disk_full_nats":
+            why = nats_disk_full_unavailable()
+            if why:
+                print(f"disk_full (nats): skipped: {why}")
+                continue
+            res = drill_disk_full_nats([(300 * 1024, True), (600 * 1024, True), (300 * 1024, False)], args.until)
         elif name in ("sigkill_server", "disk_full_server"):
             servers = [("postgres", PG_URL, pg_unavailable())]
             if name == "sigkill_server":

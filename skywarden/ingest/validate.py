@@ -154,31 +154,35 @@ def check_time(t: datetime, name: str, window: Window | None, now: datetime | No
         raise Invalid(f"time: {name} {t.isoformat()} is more than {MAX_AHEAD} ahead of the clock ({now.isoformat()})")
 
 
-def _number(cls: type[E.Event], name: str, x: float) -> None:
-    if not math.isfinite(x):
-        raise Invalid(f"not finite: {name} is {x}")
-    b = KIND_BOUNDS.get((cls, name)) or BOUNDS.get(name)
-    if b is not None and not b.holds(x):
-        raise Invalid(f"out of range: {name} {x:g} is outside {b}")
+@dataclass(frozen=True)
+class _Field:
+    """One field of an event class, with what it is held to (looked up once per class)."""
+
+    name: str
+    bound: Bound | None
+    cap: int  # characters of a string, or of each string in a list
 
 
-def _numbers(cls: type[E.Event], name: str, xs: list[float]) -> None:
-    if not xs:
-        return
-    if not all(map(math.isfinite, xs)):
-        bad = next(x for x in xs if not math.isfinite(x))
-        raise Invalid(f"not finite: {name} has {bad}")
-    b = KIND_BOUNDS.get((cls, name)) or BOUNDS.get(name)
-    if b is not None:
-        lo, hi = min(xs), max(xs)
-        if not (b.holds(lo) and b.holds(hi)):
-            raise Invalid(f"out of range: {name} has {lo if not b.holds(lo) else hi:g}, outside {b}")
+_PLANS: dict[type[E.Event], tuple[tuple[_Field, ...], tuple[str, ...]]] = {}
 
 
-def _string(name: str, s: str) -> None:
-    cap = MAX_TEXT_CHARS if name in TEXT_FIELDS else MAX_ID_CHARS
-    if len(s) > cap:
-        raise Invalid(f"too long: {name} has {len(s)} characters (at most {cap})")
+def _plan(cls: type[E.Event]) -> tuple[tuple[_Field, ...], tuple[str, ...]]:
+    """The fields of ``cls`` (``t`` apart) with their bounds and caps, and its per-plot lists:
+    the decoders check an event per message, so nothing is looked up twice."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields = tuple(
+            _Field(name, KIND_BOUNDS.get((cls, name)) or BOUNDS.get(name), MAX_TEXT_CHARS if name in TEXT_FIELDS else MAX_ID_CHARS)
+            for name in cls.__struct_fields__
+            if name != "t"
+        )
+        groups: tuple[str, ...] = ()
+        if issubclass(cls, E.PolarPlots):
+            groups = ("range_m", "azimuth_deg", "elevation_deg", "rcs_dbsm", "radial_speed_ms", "identity", "class_hint")
+        elif issubclass(cls, E.PositionPlots):
+            groups = ("lat", "lon", "alt", "sigma_m", "signature", "identity", "class_hint")
+        plan = _PLANS[cls] = (fields, groups)
+    return plan
 
 
 def check_input(ev: E.Event, window: Window | None = None, now: datetime | None = None) -> None:
@@ -187,37 +191,57 @@ def check_input(ev: E.Event, window: Window | None = None, now: datetime | None 
     Raises :class:`Invalid`; returns nothing when the event passes."""
     cls = type(ev)
     check_time(ev.t, "t", window, now)
-    for name in cls.__struct_fields__:
-        v = getattr(ev, name)
-        if v is None or name == "t":
+    fields, groups = _plan(cls)
+    isfinite = math.isfinite
+    for f in fields:
+        v = getattr(ev, f.name)
+        if v is None or v is True or v is False:
             continue
-        if isinstance(v, bool):
-            continue
-        if isinstance(v, float | int):
-            _number(cls, name, v)
-        elif isinstance(v, str):
-            _string(name, v)
+        tv = type(v)
+        if tv is float or tv is int or (tv is not bool and isinstance(v, float | int)):
+            if not isfinite(v):
+                raise Invalid(f"not finite: {f.name} is {v}")
+            b = f.bound
+            if b is not None and not b.holds(v):
+                raise Invalid(f"out of range: {f.name} {v:g} is outside {b}")
+        elif tv is str or isinstance(v, str):
+            if len(v) > f.cap:
+                raise Invalid(f"too long: {f.name} has {len(v)} characters (at most {f.cap})")
         elif isinstance(v, datetime):
-            check_time(v, name, None, None)
-        elif isinstance(v, list):
+            check_time(v, f.name, None, None)
+        elif tv is list or isinstance(v, list):
+            if not v:
+                continue
             if len(v) > MAX_PLOTS:
-                raise Invalid(f"too long: {name} has {len(v)} entries (at most {MAX_PLOTS})")
-            if v and isinstance(v[0], str):
+                raise Invalid(f"too long: {f.name} has {len(v)} entries (at most {MAX_PLOTS})")
+            first = v[0]
+            if len(v) == 1 and type(first) is float:  # the decoders' one-plot reports
+                if not isfinite(first):
+                    raise Invalid(f"not finite: {f.name} has {first}")
+                b = f.bound
+                if b is not None and not b.holds(first):
+                    raise Invalid(f"out of range: {f.name} has {first:g}, outside {b}")
+            elif isinstance(first, str):
                 for s in v:
-                    _string(name, s)
-            elif v and isinstance(v[0], float | int):
-                _numbers(cls, name, v)
-    _check_lengths(ev)
+                    if len(s) > f.cap:
+                        raise Invalid(f"too long: {f.name} has {len(s)} characters (at most {f.cap})")
+            elif isinstance(first, float | int) and not isinstance(first, bool):
+                _numbers(f, v)
+    if groups:
+        _check_lengths(ev, groups)
 
 
-def _check_lengths(ev: E.Event) -> None:
-    groups: tuple[str, ...] = ()
-    if isinstance(ev, E.PolarPlots):
-        groups = ("range_m", "azimuth_deg", "elevation_deg", "rcs_dbsm", "radial_speed_ms", "identity", "class_hint")
-    elif isinstance(ev, E.PositionPlots):
-        groups = ("lat", "lon", "alt", "sigma_m", "signature", "identity", "class_hint")
-    if not groups:
-        return
+def _numbers(f: _Field, xs: list[float]) -> None:
+    if not all(map(math.isfinite, xs)):
+        bad = next(x for x in xs if not math.isfinite(x))
+        raise Invalid(f"not finite: {f.name} has {bad}")
+    lo, hi = min(xs), max(xs)
+    b = f.bound
+    if b is not None and not (b.holds(lo) and b.holds(hi)):
+        raise Invalid(f"out of range: {f.name} has {lo if not b.holds(lo) else hi:g}, outside {b}")
+
+
+def _check_lengths(ev: E.Event, groups: tuple[str, ...]) -> None:
     lengths = {name: len(v) for name in groups if (v := getattr(ev, name)) is not None}
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{k} {n}" for k, n in lengths.items())

@@ -264,8 +264,8 @@ class NatsLog:
                     return fut.result(min(0.25, max(0.0, deadline - time.monotonic())))
                 except TimeoutError:
                     nc = getattr(self, "_nc", None)
-                    if time.monotonic() >= deadline or (nc is not None and nc.is_closed):
-                        raise
+                    if fut.done() or time.monotonic() >= deadline or (nc is not None and nc.is_closed):
+                        raise  # (done: the coroutine's own timeout)
         except TimeoutError as exc:
             nc = getattr(self, "_nc", None)
             fut.cancel()
@@ -276,6 +276,18 @@ class NatsLog:
             raise LogError(f"{_redacted(self.url)}: {type(exc).__name__}: {exc}") from exc
 
     def _stop_loop(self) -> None:
+        # a client given up on mid-reconnect (the server away, or refusing) leaves tasks on the
+        # loop: they are cancelled and awaited here, or closing the loop under them would print
+        # "Task was destroyed but it is pending!" and tracebacks on the operator's terminal
+        async def cancel_the_rest() -> None:
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+        if self._loop.is_running():
+            with contextlib.suppress(Exception):  # whatever they raise, they are gone
+                asyncio.run_coroutine_threadsafe(cancel_the_rest(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         if not self._thread.is_alive():
@@ -372,16 +384,28 @@ class NatsLog:
                     futs[i].set_result({"error": {"description": f"bad ack {m.data[:80]!r}"}})
 
         sub = await nc.subscribe(inbox + ".*", cb=on_ack)
+        reconnects = nc.stats["reconnects"]
         try:
             for i, (data, h) in enumerate(msgs):
                 await nc.publish(self.subject, data, reply=f"{inbox}.{i}", headers=h)
             await nc.flush(int(REQUEST_TIMEOUT_S))
             gathered = asyncio.gather(*futs)
-            try:
-                return await asyncio.wait_for(gathered, ACK_TIMEOUT_S)
-            finally:
-                if gathered.done() and not gathered.cancelled():
-                    gathered.exception()  # read, so that a cancelled wait leaves nothing unheard
+            # read whatever it ends with, so that a batch given up on leaves nothing unheard
+            gathered.add_done_callback(lambda g: g.cancelled() or g.exception())
+            deadline = loop.time() + ACK_TIMEOUT_S
+            while not gathered.done():
+                await asyncio.wait([gathered], timeout=min(0.25, max(0.0, deadline - loop.time())))
+                if gathered.done():
+                    break
+                # a server restarted under the batch forgets its acks: the client's reconnect
+                # says so at once, where waiting out ACK_TIMEOUT_S would stall the night a minute
+                if nc.stats["reconnects"] != reconnects or nc.is_reconnecting:
+                    gathered.cancel()
+                    raise nats.errors.ConnectionReconnectingError()
+                if loop.time() >= deadline:
+                    gathered.cancel()
+                    raise TimeoutError
+            return gathered.result()
         finally:
             with contextlib.suppress(nats.errors.Error):  # a closed connection has no subscription left
                 await sub.unsubscribe()
@@ -719,8 +743,9 @@ class NatsLog:
                     self._run(self._release_lease(self._lease[0]))
                 self._lease = None
             self._run(self._nc.drain(), REQUEST_TIMEOUT_S * 2)
-        except LogError:
-            pass
+        except LogError:  # no server to drain to: closed without it (its reconnects end)
+            with contextlib.suppress(LogError):
+                self._run(self._nc.close(), REQUEST_TIMEOUT_S)
         finally:
             self._stop_loop()
 
