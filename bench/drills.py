@@ -24,6 +24,9 @@ scale, are the tests in ``tests/test_drills.py``.
 * disk_full_server  the PostgreSQL server's disk filling mid-night (the log's tablespace on a
                small tmpfs; needs root, a superuser and the server on this machine): the night
                waits, and goes on to the uninterrupted log once there is room.
+* restart      a PostgreSQL and a NATS server of the drill's own (never the machine's) stopped and
+               started again, or killed and started, mid-night: the night waits and goes on
+               to the uninterrupted log.
 * disk_full_nats    the same on a NATS server of the drill's own (its JetStream store on a
                small tmpfs; needs root and the nats-server program): JetStream's reservation
                full ("insufficient resources"), or the disk itself full (the server leaves the
@@ -40,6 +43,7 @@ import os
 import random
 import resource
 import select
+import shutil
 import signal
 import socket
 import statistics
@@ -546,8 +550,6 @@ def nats_disk_full_unavailable() -> str | None:
     """Why the NATS disk-full drill cannot run here (None: it can). The drill starts a NATS
     server of its own (the ``nats-server`` program) whose JetStream store is on a small tmpfs:
     it needs the program and root (to mount)."""
-    import shutil
-
     if shutil.which("nats-server") is None:
         return "needs the nats-server program (Debian's nats-server package) to start a server of its own"
     if os.geteuid() != 0:
@@ -555,25 +557,40 @@ def nats_disk_full_unavailable() -> str | None:
     return None
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
 class _SmallNatsServer:
-    """A NATS server of the drill's own, its JetStream store on a tmpfs of ``size`` bytes.
+    """A NATS server of the drill's own; its JetStream store on a tmpfs of ``size`` bytes, or
+    (``size`` None) in a temporary folder.
 
     ``reserve``: the server's default, JetStream reserving 75 % of the disk it finds at start:
     the server refuses a write past it with "insufficient resources". Otherwise the store's limit
     is set far above the disk, so that the disk itself fills and the server's writes fail
     (ENOSPC; NATS 2.9 then leaves the publishes unanswered)."""
 
-    def __init__(self, size: int, reserve: bool) -> None:
+    def __init__(self, size: int | None, reserve: bool = True) -> None:
         self.size, self.reserve = size, reserve
-        self.mnt = Path(tempfile.mkdtemp(prefix="skw-natsfull-"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.mnt = Path(tempfile.mkdtemp(prefix="skw-nats-"))
+        self.port = _free_port()
         self.conf = self.mnt.with_suffix(".conf")
         limit = "" if reserve else ", max_file_store: 1GB"
         self.conf.write_text(f'listen: "127.0.0.1:{self.port}"\njetstream {{ store_dir: "{self.mnt}"{limit} }}\n')
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(self.mnt)],
-                       check=True, capture_output=True, timeout=10)  # fmt: skip
+        if size is not None:
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(self.mnt)],
+                           check=True, capture_output=True, timeout=10)  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -584,16 +601,15 @@ class _SmallNatsServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(["nats-server", "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"the drill's NATS server did not listen on {self.port}")
+        _wait_listening(self.port, self.proc, "the drill's NATS server")
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """Stopped as a service manager stops it (SIGTERM, killed after a grace), or killed."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # lame-duck mode can take long: killed after a grace
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()  # lame-duck mode can take long: killed after a grace
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
@@ -610,9 +626,9 @@ class _SmallNatsServer:
 
     def close(self) -> None:
         self.stop()
-        subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True, timeout=10)
-        with contextlib.suppress(OSError):
-            self.mnt.rmdir()
+        if self.size is not None:
+            subprocess.run(["umount", "-l", str(self.mnt)], capture_output=True, timeout=10)
+        shutil.rmtree(self.mnt, ignore_errors=True)
         self.conf.unlink(missing_ok=True)
 
 
@@ -699,6 +715,163 @@ def drill_disk_full_nats(trials: Sequence[tuple[int, bool]], until: str = "00:05
     }
     for n, text in enumerate(said):
         result.figures[f"said ({n + 1})"] = text
+    return result
+
+
+# ----------------------------------------------------------------------------- a server restarted
+
+
+def _pg_bin() -> Path | None:
+    """The folder of Debian's PostgreSQL server programs (initdb, pg_ctl), newest first."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    return found[-1].parent if found else None
+
+
+def restart_unavailable(backend: str) -> str | None:
+    """Why the restart drill cannot run here for ``backend`` (None: it can). It restarts a
+    server of its own, never the machine's: NATS needs the nats-server program; PostgreSQL
+    needs Debian's server programs and, as root, the ``postgres`` user to run them as."""
+    if backend == "nats":
+        return None if shutil.which("nats-server") else "needs the nats-server program to start a server of its own"
+    if _pg_bin() is None:
+        return "needs PostgreSQL's server programs (initdb, pg_ctl) to start a server of its own"
+    if os.geteuid() == 0:
+        try:
+            import pwd
+
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "runs as root without a postgres user to run the server as"
+    return None
+
+
+class _PrivatePostgres:
+    """A PostgreSQL cluster of the drill's own (initdb in a temporary folder, trust auth, its own
+    port), so that restarting it disturbs nobody else's server."""
+
+    def __init__(self) -> None:
+        import pwd
+
+        bin_dir = _pg_bin()
+        assert bin_dir is not None
+        self.bin = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="skw-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.user: tuple[int, int] | None = None
+        if os.geteuid() == 0:  # the server refuses to run as root
+            pw = pwd.getpwnam("postgres")
+            self.user = (pw.pw_uid, pw.pw_gid)
+            os.chown(self.root, *self.user)
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+
+    def _run(self, *argv: str) -> None:
+        user = self.user
+
+        def drop() -> None:
+            if user is not None:
+                os.setgid(user[1])
+                os.setuid(user[0])
+
+        subprocess.run(argv, check=True, capture_output=True, timeout=120, preexec_fn=drop)  # noqa: PLW1509 - setuid before exec only
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "server.log"), "-o",
+                  f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")  # fmt: skip
+
+    def stop(self, kill: bool = False) -> None:
+        """``fast`` (connections closed, as a service manager restarts it) or ``immediate`` (as
+        if the server crashed: it recovers from its WAL on the next start)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate" if kill else "fast", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self.stop(kill=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def drill_restart(backend: str, modes: Sequence[bool], until: str = "00:05", down_s: float = 2.0, seed: int = 3,
+                  folder: Path | None = None, ref_run: Reference | None = None) -> DrillResult:  # fmt: skip
+    """Play into a log on a ``backend`` server of the drill's own and restart that server at a
+    random moment of the night, for each of ``modes`` (False: stopped as a service manager
+    stops it; True: killed, as if it crashed), down ``down_s``: the night must wait and go on,
+    its log the uninterrupted one (nothing lost or duplicated), and ``log verify`` passes."""
+    import uuid
+
+    rng = random.Random(seed)
+    result = DrillResult(f"restart ({backend})")
+    waited: list[int] = []
+    at: list[int] = []
+    with _folder(folder) as tmp:
+        _, ref, took = ref_run or reference(tmp, until)
+        for kill in modes:
+            result.trials += 1
+            why = ""
+            server: _SmallNatsServer | _PrivatePostgres | None = None
+            try:
+                server = _SmallNatsServer(None) if backend == "nats" else _PrivatePostgres()
+                sep = "&" if "?" in server.url else "?"
+                url = f"{server.url}{sep}log=drill{uuid.uuid4().hex[:10]}"
+                proc = subprocess.Popen(cli("run", "--log", url, "--until", until), env=env(),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                # restarted once the night has logged a random share of its records (polled on
+                # a connection of the drill's own), so that it is mid-night, never before it
+                target = rng.randint(len(ref) // 5, len(ref) * 3 // 5)
+                count, done = (_nats_counter if backend == "nats" else _pg_counter)(url)
+                try:
+                    deadline = time.monotonic() + max(120.0, 10 * took)
+                    n = count()
+                    while n < target and proc.poll() is None and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                        n = count()
+                finally:
+                    done()
+                at.append(n)
+                if proc.poll() is not None or n >= len(ref):
+                    why = "the night had ended before the server was restarted (a longer night?)"
+                server.stop(kill=kill)
+                time.sleep(down_s)
+                server.start()
+                try:
+                    _, stderr = proc.communicate(timeout=600)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    _, stderr = proc.communicate()
+                text = " ".join(stderr.split())
+                waited.append(text.count("waiting:"))
+                if not why and proc.returncode != 0:
+                    why = f"the run failed: {text[-300:]}"
+                elif not why and "Traceback" in stderr:
+                    why = f"a traceback: {stderr[-1500:]}"
+                elif not why and hashes(url) != ref:
+                    why = f"{len(hashes(url))} records against {len(ref)}, or other bytes"
+                if not why:
+                    verify = run_cli("log", "verify", url)
+                    if verify.returncode != 0:
+                        why = f"log verify failed: {verify.stderr.strip()[-200:]}"
+            except (subprocess.CalledProcessError, RuntimeError) as exc:
+                detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else exc
+                why = f"could not set the drill up: {detail!r}"[:400]
+            finally:
+                if server is not None:
+                    server.close()
+            if why:
+                result.failures.append(f"{'killed' if kill else 'stopped'}: {why}")
+            else:
+                result.passes += 1
+    result.figures = {
+        "restarts": "/".join("killed" if k else "stopped" for k in modes),
+        "down for": f"{down_s:.0f} s",
+        "runs that waited": sum(1 for w in waited if w),
+        "records when restarted": "/".join(map(str, at)),
+        "of": len(ref),
+        "night": until,
+    }
     return result
 
 
@@ -1150,7 +1323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("drills", nargs="*", default=["sigkill", "disk_full", "server", "webhook", "clock"],
-                    help="also: sigkill_server (PostgreSQL, NATS), disk_full_server (PostgreSQL), disk_full_nats")  # fmt: skip
+                    help="also: sigkill_server (PostgreSQL, NATS), disk_full_server (PostgreSQL), disk_full_nats, restart (servers of its own)")  # fmt: skip
     ap.add_argument("--trials", type=int, default=50, help="SIGKILL trials (default 50)")
     ap.add_argument("--until", default="00:05", help="the night's end for the killed runs (HH:MM)")
     ap.add_argument("--server-trials", type=int, default=3)
@@ -1170,6 +1343,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"server ({backend}): skipped: {why}")
                     continue
                 res = drill_server(backend, url, args.server_trials, args.until)
+                res.figures["took"] = f"{time.perf_counter() - t0:.0f} s"
+                print(res.line(), *res.failures, sep="\n  ", flush=True)
+                results.append(res)
+                t0 = time.perf_counter()
+            continue
+        elif name == "restart":
+            for backend in ("postgres", "nats"):
+                why = restart_unavailable(backend)
+                if why:
+                    print(f"restart ({backend}): skipped: {why}")
+                    continue
+                res = drill_restart(backend, [False, True] * args.server_trials, args.until)
                 res.figures["took"] = f"{time.perf_counter() - t0:.0f} s"
                 print(res.line(), *res.failures, sep="\n  ", flush=True)
                 results.append(res)

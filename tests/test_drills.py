@@ -17,12 +17,14 @@ from bench.drills import (
     drill_disk_full,
     drill_disk_full_nats,
     drill_disk_full_postgres,
+    drill_restart,
     drill_server,
     drill_sigkill,
     drill_webhook,
     nats_disk_full_unavailable,
     pg_disk_full_unavailable,
     play_publishing,
+    restart_unavailable,
 )
 from skywarden.scenario import LoadedScenario
 from tests.test_log_contract import NATS_URL, PG_URL, nats_unavailable, pg_unavailable
@@ -111,6 +113,26 @@ def test_a_full_disk_on_the_nats_server_the_night_waits_and_goes_on(tmp_path: Pa
     res = drill_disk_full_nats([(300 * 1024, True)], UNTIL, folder=tmp_path, ref_run=ref_run)
     _passed(res)
     assert "insufficient resources" in res.figures["said (1)"]
+
+
+@pytest.mark.postgres
+def test_a_postgres_server_restarted_or_crashed_mid_night_the_night_goes_on(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    """A PostgreSQL cluster of the test's own (initdb, its own port), stopped ("fast") and
+    killed ("immediate": it recovers from its WAL) once the night has logged some records."""
+    if reason := restart_unavailable("postgres"):
+        pytest.skip(reason)
+    res = drill_restart("postgres", [False, True], UNTIL, folder=tmp_path, ref_run=ref_run)
+    _passed(res)
+    assert all(0 < int(n) < len(ref_run[1]) for n in res.figures["records when restarted"].split("/"))
+
+
+@pytest.mark.nats
+def test_a_nats_server_restarted_or_killed_mid_night_the_night_goes_on(tmp_path: Path, ref_run) -> None:  # type: ignore[no-untyped-def]
+    if reason := restart_unavailable("nats"):
+        pytest.skip(reason)
+    res = drill_restart("nats", [False, True], UNTIL, folder=tmp_path, ref_run=ref_run)
+    _passed(res)
+    assert all(0 < int(n) < len(ref_run[1]) for n in res.figures["records when restarted"].split("/"))
 
 
 @pytest.mark.postgres
