@@ -223,3 +223,20 @@ def test_avr_and_json_syntax_errors():
     j = AdsbDecoder("jsonl")
     j.feed(b'{"frame": "8d", "timestamp": "2025-01-01T00:00:00"}\n[1]\n{"frame":"zz","timestamp":1}\n')
     assert j.counts.rejected["json syntax"] == 3
+
+
+def test_json_frames_in_capitals_or_spaced_decode_as_plain_hex_and_iso_times_as_unix_ones():
+    """The hex as written goes to rs1090 only when it is bare hex digits: a frame written in
+    capitals or with spaces between its bytes gives the same reports, and so do ISO times."""
+    rows = recorded()
+    plain = reports(decode_all(AdsbDecoder("jsonl"), as_jsonl(rows)))
+    caps = reports(decode_all(AdsbDecoder("jsonl"), as_jsonl([(t, f.upper()) for t, f in rows])))
+    spaced = reports(decode_all(AdsbDecoder("jsonl"), as_jsonl([(t, " ".join(f[i : i + 2] for i in range(0, len(f), 2))) for t, f in rows])))
+    iso = b"".join(
+        json.dumps({"timestamp": datetime.fromtimestamp(t, UTC).isoformat(), "frame": f}).encode() + b"\n" for t, f in rows
+    )
+    from_iso = reports(decode_all(AdsbDecoder("jsonl"), iso))
+    assert len(plain) > 100
+    assert plain == caps == spaced
+    assert [(r.icao24, r.lat, r.lon, r.alt) for r in plain] == [(r.icao24, r.lat, r.lon, r.alt) for r in from_iso]
+    assert all(abs((a.t - b.t).total_seconds()) < 1e-5 for a, b in zip(plain, from_iso, strict=True))

@@ -35,7 +35,7 @@ import msgspec
 import rs1090
 
 from skywarden import events as E
-from skywarden.ingest.wire import Decoder, utc_from_unix
+from skywarden.ingest.wire import EPOCH, Decoder, unix_time
 
 __all__ = ["AdsbDecoder", "Framing", "cpr_global", "cpr_local", "crc24", "cpr_nl"]
 
@@ -286,15 +286,17 @@ class AdsbDecoder(Decoder):
             obj = _json_frame.decode(line)
             raw = bytes.fromhex(obj.frame)
             ts = obj.timestamp
-            t = utc_from_unix(float(ts)) if isinstance(ts, float | int) else datetime.fromisoformat(ts)
+            # a UNIX time stays a number until the frame makes a position (two frames in three don't)
+            t: datetime | float = unix_time(float(ts)) if isinstance(ts, float | int) else datetime.fromisoformat(ts)
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError, OverflowError, RecursionError) as exc:
             # (RecursionError: an unknown field nested "[[[[..." deeper than the parser goes)
             self._reject("json syntax", str(exc), line, now)
             return
-        if t.tzinfo is None:
+        if isinstance(t, datetime) and t.tzinfo is None:
             self._reject("json syntax", "timestamp without a zone", line, now)
             return
-        self._message(raw, t, line, now)
+        # the hex as written goes to rs1090 when it is only hex digits (spaces are not)
+        self._message(raw, t, line, now, obj.frame if len(obj.frame) == 2 * len(raw) else None)
 
     def _counter_time(self, clock: int, now: datetime | None) -> datetime | None:
         if now is not None:
@@ -310,7 +312,7 @@ class AdsbDecoder(Decoder):
 
     # ------------------------------------------------------------------ one Mode S message
 
-    def _message(self, msg: bytes, t: datetime | None, raw: bytes, now: datetime | None) -> None:
+    def _message(self, msg: bytes, t: datetime | float | None, raw: bytes, now: datetime | None, hexed: str | None = None) -> None:
         if len(msg) not in (7, 14):
             self._reject("length", f"{len(msg)} bytes is not a Mode S message (7 or 14)", raw, now)
             return
@@ -325,7 +327,7 @@ class AdsbDecoder(Decoder):
         # is not ADS-B: the parity is computed here only then, to tell the two apart (once a frame
         # in Python, it was a fifth of the decoder's own time)
         # rs1090 types its answer as one TypedDict per message kind; read here as a plain dict
-        fields = cast(dict[str, Any] | None, rs1090.decode(msg.hex()))
+        fields = cast(dict[str, Any] | None, rs1090.decode(hexed if hexed is not None else msg.hex()))
         if not fields and crc24(msg) != 0:
             self._reject("crc", "CRC-24 parity does not match", raw, now)
             return
@@ -337,7 +339,7 @@ class AdsbDecoder(Decoder):
             return
         self._fields(fields, t, raw, now)
 
-    def _fields(self, f: dict[str, Any], t: datetime, raw: bytes, now: datetime | None) -> None:
+    def _fields(self, f: dict[str, Any], t: datetime | float, raw: bytes, now: datetime | None) -> None:
         icao = f.get("icao24")
         if not isinstance(icao, str):
             self._ignore("no 24-bit address")
@@ -357,7 +359,7 @@ class AdsbDecoder(Decoder):
             self._velocity(ac, f)
             self._ignore("velocity")
         elif bds == "05":
-            self._position(icao, ac, f, t, raw, now)
+            self._position(icao, ac, f, t if isinstance(t, datetime) else EPOCH + timedelta(seconds=t), raw, now)
         elif bds == "06":
             self._ignore("surface position")
         else:

@@ -74,9 +74,11 @@ class SapientDecoder(Decoder):
 
     def __init__(self, sites: SensorSites | None = None, source: str = "sapient", max_message: int = MAX_MESSAGE) -> None:
         super().__init__(source)
+        from google.protobuf.message import DecodeError
         from sapient_msg.bsi_flex_335_v2_0 import sapient_message_pb2
 
         self._Message = sapient_message_pb2.SapientMessage
+        self._parse_errors = (DecodeError, RuntimeError, ValueError)
         self.sites = sites or SensorSites.empty()
         self.max_message = max_message
         self.nodes: dict[str, _Node] = {}
@@ -134,12 +136,10 @@ class SapientDecoder(Decoder):
     # ------------------------------------------------------------------ messages
 
     def _message(self, raw: bytes, now: datetime | None) -> None:
-        from google.protobuf.message import DecodeError
-
         msg = self._Message()
         try:
             msg.ParseFromString(raw)
-        except (DecodeError, RuntimeError, ValueError) as exc:
+        except self._parse_errors as exc:
             self._reject("protobuf", str(exc) or "not a SapientMessage", raw, now)
             return
         what = msg.WhichOneof("content")

@@ -242,6 +242,16 @@ def _numbers(f: _Field, xs: list[float]) -> None:
 
 
 def _check_lengths(ev: E.Event, groups: tuple[str, ...]) -> None:
+    n = -1
+    for name in groups:
+        v = getattr(ev, name)
+        if v is not None:
+            if n < 0:
+                n = len(v)
+            elif len(v) != n:
+                break
+    else:
+        return
     lengths = {name: len(v) for name in groups if (v := getattr(ev, name)) is not None}
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{k} {n}" for k, n in lengths.items())

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from skywarden import events as E
 from skywarden.ingest.validate import Invalid, check_input
 
-__all__ = ["DecodeCounts", "Decoder", "EPOCH", "nearest_time_of_day", "utc_from_unix"]
+__all__ = ["DecodeCounts", "Decoder", "EPOCH", "nearest_time_of_day", "unix_time", "utc_from_unix"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_RAW = 2000  # characters of a rejected frame kept in its ReportRejected (hex or text)
@@ -123,11 +123,17 @@ class Decoder:
         return out
 
 
-def utc_from_unix(seconds: float) -> datetime:
-    """A UNIX time (s) as a UTC datetime; ValueError when it is not a plausible date."""
+def unix_time(seconds: float) -> float:
+    """``seconds`` when it is a plausible UNIX time (s), else ValueError: checked where a frame
+    is read, while its datetime is made only for a frame that makes an event."""
     if not math.isfinite(seconds) or not 0 <= seconds < 32503680000:  # before the year 3000
         raise ValueError(f"time {seconds!r} is not a UNIX time")
-    return EPOCH + timedelta(seconds=seconds)
+    return seconds
+
+
+def utc_from_unix(seconds: float) -> datetime:
+    """A UNIX time (s) as a UTC datetime; ValueError when it is not a plausible date."""
+    return EPOCH + timedelta(seconds=unix_time(seconds))
 
 
 def nearest_time_of_day(seconds_of_day: float, reference: datetime) -> datetime:
