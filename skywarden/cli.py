@@ -114,6 +114,9 @@ WorkersOpt = Annotated[
 ]
 
 
+RESUME_LEASE_WAIT_S = 35.0  # a NATS writer's lease (30 s) and a margin
+
+
 def _play(
     scn: LoadedScenario, log_url: str, until: datetime | None, resume: bool, seed: int | None,
     sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]], speed: float | None,
@@ -133,7 +136,9 @@ def _play(
     if is_server_url(log_url):  # a server restarted mid-night: the night waits for it (skywarden.patient)
         log = PatientLog(log_url, log, on_wait=lambda why: err.print(f"[yellow]waiting:[/] {why}"), signing=signing)
     try:
-        hold_writer(log)  # one writer per night: a second run is refused before it replays
+        # one writer per night: a second run is refused before it replays; a resume waits out
+        # the lease of a writer killed mid-night (NATS: up to 30 s), which a live writer renews
+        hold_writer(log, RESUME_LEASE_WAIT_S if resume else 0.0, lambda why: err.print(f"[yellow]waiting:[/] {why}"))
         with _progress() as progress:
             task = progress.add_task("playing the night", total=total, clock="", extra="")
 

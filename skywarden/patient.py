@@ -106,10 +106,11 @@ class PatientLog:
         self.waited_s += self._monotonic() - started
         raise LogError(f"{self.url}: the server did not come back within {self.patience_s:.0f} s ({last})") from last
 
-    def hold(self) -> None:
-        """Take the night's writer lock (``skywarden.log.hold_writer``), now and after every
-        reopen; another writer that took it while the server was away is an error."""
-        hold_writer(self.inner)
+    def hold(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the night's writer lock (``skywarden.log.hold_writer``, waiting as it says), now
+        and after every reopen; another writer that took it while the server was away is an
+        error."""
+        hold_writer(self.inner, wait_s, on_wait)
         self.holding = True
 
     @property

@@ -241,3 +241,53 @@ def test_a_stream_of_the_same_name_that_is_not_a_log_is_refused() -> None:
             nl.NatsLog(with_log(NATS_URL, name))
     finally:
         asyncio.run(stream(create=False))
+
+
+@pytest.mark.nats
+def test_a_dead_writers_lease_is_waited_out_and_a_live_ones_refuses_the_wait(log: nl.NatsLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hold(wait_s=...)`` (what ``run --resume`` does): a writer that died holding the lease
+    (its loop stopped, nothing released) never renews it, and the waiter takes the night once
+    it ends; a writer that goes on appending renews it, and the waiter is refused before the
+    lease would have ended."""
+    monkeypatch.setattr(nl, "LEASE_S", 2.0)
+    dead = nl.NatsLog(log.url)
+    dead.append(night(2, start=0))  # takes the lease
+    dead._lease = None  # killed: its lease is never released (nor renewed) ...
+    dead.close()  # ... and its connection is gone
+    waiter = nl.NatsLog(log.url)
+    try:
+        with pytest.raises(WriterLockError, match="being written by"):
+            waiter.hold()  # no wait: refused at once, as before
+        said: list[str] = []
+        t0 = time.monotonic()
+        waiter.hold(wait_s=5.0, on_wait=said.append)
+        assert 0.5 < time.monotonic() - t0 < 4.0
+        assert said and "holds its lease" in said[0]
+        waiter.append(night(2, start=10))
+        assert waiter.last_seq() == 4
+    finally:
+        waiter.close()
+
+    alive = nl.NatsLog(log.url)
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        n = 100
+        while not stop.wait(0.2):
+            alive.append(night(1, start=n))
+            n += 1
+
+    alive.append(night(1, start=50))
+    writing = threading.Thread(target=keep_writing)
+    writing.start()
+    other = nl.NatsLog(log.url)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(WriterLockError, match="being written by"):
+            other.hold(wait_s=5.0)
+        assert time.monotonic() - t0 < 2.5  # refused at the renewal, not after a whole wait
+    finally:
+        stop.set()
+        writing.join(10)
+        other.close()
+        alive.close()

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from skywarden.errors import ConfigError
@@ -34,12 +35,20 @@ def open_log(url: str | Path, signing: Signing | None | str = FROM_ENV) -> Event
     return log
 
 
-def hold_writer(log: EventLog) -> None:
+def hold_writer(log: EventLog, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
     """Take ``log``'s writer lock now, before a command's work (a replay, say), so that a night
-    another process is writing is refused at once; raises ``WriterLockError``."""
+    another process is writing is refused at once; raises ``WriterLockError``.
+
+    ``wait_s``: where the lock is a lease that a writer must renew (NATS), and the last writer's
+    runs out within ``wait_s``, wait for it (saying so through ``on_wait``) rather than refuse: a
+    writer killed mid-night is gone once its lease ends, and a live one renews it, which refuses
+    the wait at once. A resume after a crash needs no retry by hand."""
     hold = getattr(log, "hold", None)
     if hold is not None:
-        hold()
+        if wait_s > 0:
+            hold(wait_s=wait_s, on_wait=on_wait)
+        else:
+            hold()
 
 
 def _open_backend(s: str) -> EventLog:

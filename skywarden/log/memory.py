@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from skywarden.errors import LogClosedError
 from skywarden.events import Event, encode
@@ -31,8 +31,9 @@ class MemoryLog:
             self.notary.appended(self, first, payloads, self._records[-1].hash)
         return len(self._records)
 
-    def hold(self) -> None:
-        """One writer by construction: nothing to take (but the key is read now)."""
+    def hold(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
+        """One writer by construction: nothing to take (but the key is read now). ``wait_s`` and
+        ``on_wait`` are for leases elsewhere."""
         if self.notary is not None:
             self.notary.prepare()
 

@@ -37,7 +37,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Coroutine, Generator, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -423,8 +423,13 @@ class NatsLog:
             {"holder": writer_identity(), "token": self.lease_token, "until": until}
         ).encode()
 
-    async def _take_lease(self) -> tuple[int, float]:
-        """The night's writer lease (KV create, or take over an expired one by revision)."""
+    async def _take_lease(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> tuple[int, float]:
+        """The night's writer lease (KV create, or take over an expired one by revision).
+
+        A lease held by another writer is refused, unless it runs out within ``wait_s``: then
+        its revision is watched until it does. A writer killed mid-night never renews it, and
+        the lease is taken once it ends; a live writer renews it (within half a lease, at its
+        next append), and the wait ends there, refused."""
         kv = await self._writers()
         until = time.time() + LEASE_S
         try:
@@ -439,10 +444,23 @@ class NatsLog:
             holder, their_until, token = "an unreadable lease", 0.0, None
         if their_until > time.time() and token != self.lease_token:
             left = their_until - time.time()
-            raise WriterLockError(
-                f"{_redacted(self.url)}: night is being written by {holder} "
-                f"(lease renewed while it writes; expires in {left:.0f} s if it stopped)"
-            )
+            if left > wait_s:
+                raise WriterLockError(
+                    f"{_redacted(self.url)}: night is being written by {holder} "
+                    f"(lease renewed while it writes; expires in {left:.0f} s if it stopped)"
+                )
+            if on_wait is not None:
+                on_wait(f"the night's last writer, {holder}, holds its lease {left:.0f} s more: "
+                        "waiting for it to end (a writer still writing renews it)")  # fmt: skip
+            while time.time() < their_until:
+                await asyncio.sleep(min(0.5, max(0.0, their_until - time.time())))
+                try:
+                    seen = await kv.get(self.name)
+                except nats.js.errors.KeyNotFoundError:  # released meanwhile (deleted)
+                    return await self._take_lease()
+                if seen.revision != entry.revision:  # renewed (refused), released or taken
+                    return await self._take_lease()
+            # run out, never renewed: taken over below, by the revision watched
         try:  # expired (or ours): take it over, unless someone else does so first
             return await kv.update(self.name, self._lease_value(until), last=entry.revision), until
         except nats.js.errors.KeyWrongLastSequenceError:
@@ -459,17 +477,18 @@ class NatsLog:
                 "(it was idle past the lease); nothing appended"
             ) from None
 
-    def hold(self) -> None:
-        """Take the night's writer lease now (the first append takes it anyway)."""
+    def hold(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the night's writer lease now (the first append takes it anyway); ``wait_s``:
+        see ``_take_lease``."""
         with self._lock:
-            self._hold_lease()
+            self._hold_lease(wait_s, on_wait)
 
-    def _hold_lease(self) -> None:
+    def _hold_lease(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
         """Take the lease at the first append; renew it once half of it has run."""
         if self._lease is None:
             if self.notary is not None:
                 self.notary.prepare()  # a key that cannot be read stops the writer before it writes
-            self._lease = self._run(self._take_lease())
+            self._lease = self._run(self._take_lease(wait_s, on_wait), REQUEST_TIMEOUT_S * 3 + wait_s)
             # fencing starts from the log as it is once the lease is ours
             self._seq, self._head, self._stream_last = self._run(self._recover())
         elif time.time() > self._lease[1] - LEASE_S / 2:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -160,8 +160,9 @@ class PostgresLog:
     def _lock_sql(self) -> sql.Composed:
         return sql.SQL("SELECT {}").format(self._lock_key)
 
-    def hold(self) -> None:
-        """Take the night's writer lock now (the first append takes it anyway)."""
+    def hold(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the night's writer lock now (the first append takes it anyway). ``wait_s`` and
+        ``on_wait`` are for leases: this lock ends with its holder's session."""
         with self._lock:
             if not self._writing:
                 try:

@@ -7,7 +7,7 @@ that reopens at the last committed batch with its chain intact; the runtime then
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 from skywarden.errors import LogClosedError, LogError
@@ -73,9 +73,10 @@ class SqliteLog:
         self._writer = FileLock(self.path.with_name(self.path.name + ".writer"))
         self.notary: Notary | None = None  # signs checkpoints when the site has a key
 
-    def hold(self) -> None:
+    def hold(self, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
         """Take the night's writer lock now (the first append takes it anyway), so that a
-        command fails before its work, not after; raises WriterLockError."""
+        command fails before its work, not after; raises WriterLockError. ``wait_s``
+        and ``on_wait`` are for leases: this lock ends with its holder's process."""
         if not self._writer.held:
             self._take_writer_lock()
 
