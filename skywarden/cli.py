@@ -114,9 +114,6 @@ WorkersOpt = Annotated[
 ]
 
 
-RESUME_LEASE_WAIT_S = 35.0  # a NATS writer's lease (30 s) and a margin
-
-
 def _play(
     scn: LoadedScenario, log_url: str, until: datetime | None, resume: bool, seed: int | None,
     sinks: Sequence[Sink] | Callable[[list[Stage]], Sequence[Sink]], speed: float | None,
@@ -124,7 +121,7 @@ def _play(
     signing: Signing | None | str = "env",
 ) -> PlayResult:
     from skywarden.events import KillNumbered, StatementPublished, TrackConfirmed
-    from skywarden.log import hold_writer, open_log
+    from skywarden.log import RESUME_WAIT_S, hold_writer, open_log
     from skywarden.patient import PatientLog, is_server_url
     from skywarden.play import play_night
     from skywarden.runtime import PacedClock
@@ -138,7 +135,7 @@ def _play(
     try:
         # one writer per night: a second run is refused before it replays; a resume waits out
         # the lease of a writer killed mid-night (NATS: up to 30 s), which a live writer renews
-        hold_writer(log, RESUME_LEASE_WAIT_S if resume else 0.0, lambda why: err.print(f"[yellow]waiting:[/] {why}"))
+        hold_writer(log, RESUME_WAIT_S if resume else 0.0, lambda why: err.print(f"[yellow]waiting:[/] {why}"))
         with _progress() as progress:
             task = progress.add_task("playing the night", total=total, clock="", extra="")
 

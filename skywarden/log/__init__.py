@@ -35,6 +35,9 @@ def open_log(url: str | Path, signing: Signing | None | str = FROM_ENV) -> Event
     return log
 
 
+RESUME_WAIT_S = 35.0  # what a resuming writer waits for a killed one's lease (NATS: 30 s)
+
+
 def hold_writer(log: EventLog, wait_s: float = 0.0, on_wait: Callable[[str], None] | None = None) -> None:
     """Take ``log``'s writer lock now, before a command's work (a replay, say), so that a night
     another process is writing is refused at once; raises ``WriterLockError``.
@@ -81,6 +84,7 @@ __all__ = [
     "Record",
     "SqliteLog",
     "VerifyReport",
+    "RESUME_WAIT_S",
     "hold_writer",
     "link",
     "open_log",

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +39,7 @@ from skywarden import events as E
 from skywarden.disclosure.policy import DisclosurePolicy, Draft
 from skywarden.disclosure.stage import DisclosureStage
 from skywarden.errors import ConfigError, LogError
-from skywarden.log import FROM_ENV, EventLog, hold_writer, open_log
+from skywarden.log import FROM_ENV, RESUME_WAIT_S, EventLog, hold_writer, open_log
 from skywarden.log.checkpoint import Signing
 from skywarden.patient import PatientLog, is_server_url
 from skywarden.pipeline import build_stages
@@ -218,7 +219,9 @@ class LiveNight:
         log = open_log(self.log_url, signing=self.signing)
         if is_server_url(self.log_url):  # a server restarted mid-night: the night waits for it
             log = PatientLog(self.log_url, log, signing=self.signing)
-        hold_writer(log)  # one writer per night: a night another process writes is refused now
+        # one writer per night: a night another process writes is refused now; a serve restarted
+        # after a crash waits out the lease its killed predecessor left (NATS), saying so
+        hold_writer(log, RESUME_WAIT_S, lambda why: print(f"waiting: {why}", file=sys.stderr, flush=True))
         head = first_event(log)
         if head is not None and not isinstance(head, E.NightOpened):
             raise LogError(f"{log.url}: not a Skywarden night")
